@@ -1,0 +1,113 @@
+/**
+ * The one error type every caller of Hearth sees, and the one table that turns an errcode into an
+ * HTTP status. Handlers throw `new MatrixError('M_FORBIDDEN', 'You are not invited to this room')`
+ * and never choose a status themselves.
+ */
+
+/** Every errcode Hearth emits, with the status the spec (or Synapse, where the spec is silent) gives it. */
+export const ERRCODE_STATUS = {
+  M_FORBIDDEN: 403,
+  M_UNKNOWN_TOKEN: 401,
+  M_MISSING_TOKEN: 401,
+  M_USER_LOCKED: 401,
+  M_USER_SUSPENDED: 403,
+  M_BAD_JSON: 400,
+  M_NOT_JSON: 400,
+  M_NOT_FOUND: 404,
+  M_LIMIT_EXCEEDED: 429,
+  M_UNRECOGNIZED: 404,
+  M_UNKNOWN: 400,
+  M_UNAUTHORIZED: 401,
+  M_USER_DEACTIVATED: 403,
+  M_USER_IN_USE: 400,
+  M_INVALID_USERNAME: 400,
+  M_ROOM_IN_USE: 400,
+  M_INVALID_ROOM_STATE: 400,
+  M_THREEPID_IN_USE: 400,
+  M_THREEPID_NOT_FOUND: 400,
+  M_THREEPID_AUTH_FAILED: 401,
+  M_THREEPID_DENIED: 403,
+  M_THREEPID_MEDIUM_NOT_SUPPORTED: 400,
+  M_SERVER_NOT_TRUSTED: 400,
+  M_UNSUPPORTED_ROOM_VERSION: 400,
+  M_INCOMPATIBLE_ROOM_VERSION: 400,
+  M_BAD_STATE: 400,
+  M_GUEST_ACCESS_FORBIDDEN: 403,
+  M_CAPTCHA_NEEDED: 401,
+  M_CAPTCHA_INVALID: 400,
+  M_MISSING_PARAM: 400,
+  M_INVALID_PARAM: 400,
+  M_TOO_LARGE: 413,
+  M_EXCLUSIVE: 400,
+  M_RESOURCE_LIMIT_EXCEEDED: 403,
+  M_CANNOT_LEAVE_SERVER_NOTICE_ROOM: 403,
+  M_THREEPID_NOT_ALLOWED: 403,
+  M_WEAK_PASSWORD: 400,
+  M_BAD_ALIAS: 400,
+  M_DUPLICATE_ANNOTATION: 400,
+  M_NOT_YET_UPLOADED: 504,
+  M_CANNOT_OVERWRITE_MEDIA: 409,
+  M_UNKNOWN_POS: 400,
+  M_WRONG_ROOM_KEYS_VERSION: 403,
+  M_UNABLE_TO_AUTHORISE_JOIN: 400,
+  M_UNABLE_TO_GRANT_JOIN: 400,
+  M_INVALID_SIGNATURE: 401,
+  M_CONSENT_NOT_GIVEN: 403,
+  M_USER_AWAITING_APPROVAL: 403,
+} as const satisfies Record<string, number>;
+
+export type Errcode = keyof typeof ERRCODE_STATUS;
+
+/**
+ * A few errcodes legitimately take another status in one situation the spec names: M_UNRECOGNIZED
+ * is 405 for a known path with the wrong method, M_UNKNOWN is 500 for a fault of ours. Only those
+ * pairs are allowed, so a handler cannot invent a status.
+ */
+const ALTERNATE_STATUS: Partial<Record<Errcode, readonly number[]>> = {
+  M_UNRECOGNIZED: [405, 400],
+  M_UNKNOWN: [500, 502, 503, 504],
+  M_NOT_FOUND: [400],
+  M_TOO_LARGE: [400],
+};
+
+export interface MatrixErrorOptions {
+  /** Only for the pairs in ALTERNATE_STATUS. */
+  readonly status?: number;
+  /** Extra top-level fields of the error body (retry_after_ms, soft_logout, room_version ...). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+  /** Headers the reply must carry (Retry-After, Allow ...). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cause?: unknown;
+}
+
+export class MatrixError extends Error {
+  readonly errcode: Errcode;
+  readonly status: number;
+  readonly extra: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(errcode: Errcode, message: string, options: MatrixErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MatrixError';
+    this.errcode = errcode;
+    this.status = statusFor(errcode, options.status);
+    this.extra = options.extra ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  /** The JSON body the spec prescribes: `{ errcode, error, ...extra }`. */
+  toJSON(): Record<string, unknown> {
+    return { ...this.extra, errcode: this.errcode, error: this.message };
+  }
+}
+
+function statusFor(errcode: Errcode, requested: number | undefined): number {
+  const status = ERRCODE_STATUS[errcode];
+  if (requested === undefined || requested === status) return status;
+  if (ALTERNATE_STATUS[errcode]?.includes(requested)) return requested;
+  throw new TypeError(`${errcode} cannot be answered with HTTP ${requested}`);
+}
+
+export function isMatrixError(value: unknown): value is MatrixError {
+  return value instanceof MatrixError;
+}

@@ -1,0 +1,2 @@
+export { MatrixError, ERRCODE_STATUS, isMatrixError } from './errors.js';
+export type { Errcode, MatrixErrorOptions } from './errors.js';
