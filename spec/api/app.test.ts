@@ -1,0 +1,84 @@
+import t, { type Test } from 'tap';
+import { buildApp } from '../../src/app.js';
+import { createServerKeysService } from '../../src/federation/index.js';
+import { decodeBase64, signingKeyFromSeed, verifyJsonSignature } from '../../src/crypto/index.js';
+import { fixedClock } from '../../src/platform/clock.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { SUPPORTED_CLIENT_VERSIONS } from '../../src/protocol/versions.js';
+
+const NOW = 1_700_000_000_000;
+const signingKey = signingKeyFromSeed('a_test', new Uint8Array(32).fill(7));
+
+async function app(t: Test, wellKnownServer: string | null = null) {
+  const instance = await buildApp({
+    log: silentLogger(),
+    version: '1.2.3',
+    maxJsonBodyBytes: 65536,
+    trustProxy: false,
+    serverKeys: createServerKeysService({
+      serverName: 'hearth.test',
+      signingKey,
+      oldVerifyKeys: { 'ed25519:old': { key: 'b2xka2V5', expired_ts: NOW - 1000 } },
+      validForMs: 86_400_000,
+      clock: fixedClock(NOW),
+    }),
+    wellKnown: {
+      clientBaseUrl: 'https://matrix.hearth.test/',
+      clientExtra: { 'm.identity_server': { base_url: 'https://id.example' } },
+      server: wellKnownServer,
+    },
+  });
+  t.teardown(() => instance.close());
+  return instance;
+}
+
+t.test('GET /_matrix/key/v2/server publishes a key that verifies its own answer', async (t) => {
+  const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/key/v2/server' });
+  t.equal(res.statusCode, 200);
+  const body = res.json();
+  t.equal(body.server_name, 'hearth.test');
+  t.equal(body.valid_until_ts, NOW + 86_400_000);
+  t.same(body.old_verify_keys, { 'ed25519:old': { key: 'b2xka2V5', expired_ts: NOW - 1000 } });
+  const published = body.verify_keys[signingKey.keyId];
+  t.ok(published, 'the current key is published under its key id');
+  t.ok(
+    verifyJsonSignature(body, 'hearth.test', signingKey.keyId, decodeBase64(published.key)),
+    'the response is signed by the key it publishes',
+  );
+  const tampered = { ...body, valid_until_ts: body.valid_until_ts + 1 };
+  t.notOk(verifyJsonSignature(tampered, 'hearth.test', signingKey.keyId, decodeBase64(published.key)));
+});
+
+t.test('GET /_matrix/client/versions lists only what is implemented', async (t) => {
+  const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/client/versions' });
+  t.equal(res.statusCode, 200);
+  t.same(res.json(), { versions: [...SUPPORTED_CLIENT_VERSIONS], unstable_features: {} });
+});
+
+t.test('GET /_matrix/federation/v1/version names Hearth', async (t) => {
+  const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/federation/v1/version' });
+  t.same(res.json(), { server: { name: 'Hearth', version: '1.2.3' } });
+});
+
+t.test('the well-known files come from the configuration', async (t) => {
+  const withoutDelegation = await app(t);
+  const client = await withoutDelegation.inject({ method: 'GET', url: '/.well-known/matrix/client' });
+  t.same(client.json(), {
+    'm.homeserver': { base_url: 'https://matrix.hearth.test/' },
+    'm.identity_server': { base_url: 'https://id.example' },
+  });
+  t.equal(client.headers['access-control-allow-origin'], '*', 'browser clients can read it');
+  const noServer = await withoutDelegation.inject({ method: 'GET', url: '/.well-known/matrix/server' });
+  t.equal(noServer.statusCode, 404);
+  t.equal(noServer.json().errcode, 'M_NOT_FOUND');
+
+  const delegated = await app(t, 'matrix.hearth.test:443');
+  const server = await delegated.inject({ method: 'GET', url: '/.well-known/matrix/server' });
+  t.same(server.json(), { 'm.server': 'matrix.hearth.test:443' });
+});
+
+t.test('the real routes answer wrong methods with 405', async (t) => {
+  const res = await (await app(t)).inject({ method: 'PUT', url: '/_matrix/key/v2/server', payload: {} });
+  t.equal(res.statusCode, 405);
+  t.equal(res.json().errcode, 'M_UNRECOGNIZED');
+});

@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TSchema } from '@sinclair/typebox';
+import type { BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseOf } from '../../protocol/endpoint.js';
+import { MatrixError } from '../../protocol/index.js';
+
+export interface HandlerInput<E extends Endpoint> {
+  readonly params: ParamsOf<E>;
+  readonly query: QueryOf<E>;
+  readonly body: BodyOf<E>;
+  readonly request: FastifyRequest;
+}
+
+export type Handler<E extends Endpoint> = (input: HandlerInput<E>) => Promise<ResponseOf<E>> | ResponseOf<E>;
+
+const METHODS: readonly HttpMethod[] = ['GET', 'PUT', 'POST', 'DELETE'];
+
+/** Auth kinds whose checks are wired; a route asking for another one fails at start, never open. */
+const WIRED_AUTH = new Set(['none', 'optional-user']);
+
+/**
+ * Registers a contract's handler at its path and every alias. The contract's schemas validate the
+ * request before the handler sees it; the handler returns the 200 body.
+ */
+export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, handler: Handler<E>): void {
+  if (!WIRED_AUTH.has(endpoint.auth)) {
+    throw new Error(`${endpoint.name}: auth kind '${endpoint.auth}' has no check wired yet`);
+  }
+  const schema: Record<string, TSchema> = {};
+  if (endpoint.params) schema.params = endpoint.params;
+  if (endpoint.query) schema.querystring = endpoint.query;
+  if (endpoint.body) schema.body = endpoint.body;
+  for (const path of [endpoint.path, ...(endpoint.aliases ?? [])]) {
+    const url = toFastifyPath(path);
+    app.route({
+      method: endpoint.method,
+      url,
+      schema,
+      config: { endpoint: endpoint.name },
+      handler: async (request) =>
+        handler({
+          params: request.params as ParamsOf<E>,
+          query: request.query as QueryOf<E>,
+          body: request.body as BodyOf<E>,
+          request,
+        }),
+    });
+  }
+}
+
+/**
+ * A known path asked with a method it does not have is 405 M_UNRECOGNIZED, not 404. Call this before any
+ * route is registered, and call the function it returns after the last plugin is registered: that
+ * plugin loads last and adds the other methods to each path seen.
+ */
+export function answerUnknownMethods(app: FastifyInstance): () => void {
+  const seen = new Map<string, Set<string>>();
+  app.addHook('onRoute', (options) => {
+    if ((options.config as { methodFallback?: boolean } | undefined)?.methodFallback) return;
+    let methods = seen.get(options.url);
+    if (!methods) seen.set(options.url, (methods = new Set()));
+    for (const method of [options.method].flat()) methods.add(method);
+  });
+  return () => void app.register(async (scope) => {
+    for (const [url, methods] of seen) {
+      const others = METHODS.filter((method) => !methods.has(method));
+      if (others.length === 0) continue;
+      const own = [...methods].filter((method) => method !== 'HEAD');
+      scope.route({
+        method: others,
+        url,
+        config: { methodFallback: true },
+        handler: async (request) => {
+          throw new MatrixError('M_UNRECOGNIZED', `${request.method} is not supported here; use ${own.join(' or ')}`, {
+            status: 405,
+            headers: { allow: [...own, 'OPTIONS'].join(', ') },
+          });
+        },
+      });
+    }
+  });
+}
+
+/** `/rooms/{roomId}/join` becomes `/rooms/:roomId/join`. */
+export function toFastifyPath(path: string): string {
+  return path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+}

@@ -1,0 +1,104 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The configuration file's schema. Every key has a default so that `npm start` works on a fresh
+ * machine; config.example.yaml documents the same keys (a test keeps the two in step). Keys are
+ * snake_case like the YAML they come from, the way Synapse's homeserver.yaml reads.
+ */
+
+const NullableString = (options: { default: null; description: string }) =>
+  Type.Union([Type.String({ minLength: 1 }), Type.Null()], options);
+
+export const ConfigSchema = Type.Object(
+  {
+    server_name: Type.String({
+      minLength: 1,
+      default: 'localhost:8008',
+      description: 'The domain in user ids (@alice:SERVER_NAME). It cannot change once the database exists.',
+    }),
+    public_baseurl: NullableString({
+      default: null,
+      description: 'The URL clients reach this server at. null: http://localhost:PORT/.',
+    }),
+    listen: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 8008 }),
+        tls: Type.Union(
+          [
+            Type.Object(
+              { cert_file: Type.String({ minLength: 1 }), key_file: Type.String({ minLength: 1 }) },
+              { additionalProperties: false },
+            ),
+            Type.Null(),
+          ],
+          { default: null },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    data_dir: Type.String({ minLength: 1, default: './data' }),
+    signing_key_path: NullableString({ default: null, description: 'null: DATA_DIR/signing.key' }),
+    old_signing_keys: Type.Record(
+      Type.String({ pattern: '^ed25519:[a-zA-Z0-9_]+$' }),
+      Type.Object(
+        { key: Type.String({ minLength: 1 }), expired_ts: Type.Integer({ minimum: 0 }) },
+        { additionalProperties: false },
+      ),
+      { default: {}, additionalProperties: false },
+    ),
+    key_valid_for_ms: Type.Integer({ minimum: 3_600_000, default: 86_400_000 }),
+    database: Type.Object(
+      {
+        url: NullableString({ default: null, description: 'postgres:// URL; null: embedded PGlite in DATA_DIR/db' }),
+        pool_size: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    redis: Type.Object(
+      {
+        url: NullableString({ default: null, description: 'redis:// URL; null: in-process bus (one process)' }),
+        key_prefix: Type.String({ default: 'hearth:' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          [
+            Type.Literal('fatal'),
+            Type.Literal('error'),
+            Type.Literal('warn'),
+            Type.Literal('info'),
+            Type.Literal('debug'),
+            Type.Literal('trace'),
+            Type.Literal('silent'),
+          ],
+          { default: 'info' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        max_json_body_bytes: Type.Integer({ minimum: 1024, default: 10_485_760 }),
+        trust_proxy: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    well_known: Type.Object(
+      {
+        client_base_url: NullableString({ default: null, description: 'null: public_baseurl' }),
+        client_extra: Type.Record(Type.String({ pattern: '^[a-z0-9_-]+(\\.[a-z0-9_-]+)+$' }), Type.Unknown(), {
+          default: {},
+          additionalProperties: false,
+        }),
+        server: NullableString({ default: null, description: 'm.server delegation; null: answer 404' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

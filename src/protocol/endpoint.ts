@@ -1,0 +1,54 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+
+/**
+ * An endpoint is data: method, path, who may call it and the shapes of what goes in and out. The route,
+ * the handler's types and (later) the outbound federation client and the docs all come from it.
+ */
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+/**
+ * none: anyone. user: an access token is required. optional-user: a token is read when given.
+ * federation: an X-Matrix signed request. admin: a server admin's token. appservice: an as_token.
+ */
+export type AuthKind = 'none' | 'user' | 'optional-user' | 'federation' | 'admin' | 'appservice';
+
+export interface Endpoint<
+  Params extends TSchema | undefined = TSchema | undefined,
+  Query extends TSchema | undefined = TSchema | undefined,
+  Body extends TSchema | undefined = TSchema | undefined,
+  Response extends TSchema = TSchema,
+> {
+  /** The spec's operationId, used in logs and metrics. */
+  readonly name: string;
+  readonly method: HttpMethod;
+  /** The current path in the spec's notation: /_matrix/client/v3/rooms/{roomId}/join. */
+  readonly path: string;
+  /** Older paths that still answer the same way (r0, unstable prefixes). */
+  readonly aliases?: readonly string[];
+  readonly auth: AuthKind;
+  /** The rate-limit class the request counts against; none when absent. */
+  readonly rateLimit?: string;
+  readonly params?: Params;
+  readonly query?: Query;
+  readonly body?: Body;
+  readonly response: Response;
+}
+
+type Maybe = TSchema | undefined;
+type StaticOr<T, Fallback> = [T] extends [TSchema] ? Static<T> : Fallback;
+
+export type ParamsOf<E> = E extends Endpoint<infer P, Maybe, Maybe> ? StaticOr<P, Record<string, never>> : never;
+export type QueryOf<E> = E extends Endpoint<Maybe, infer Q, Maybe> ? StaticOr<Q, Record<string, never>> : never;
+export type BodyOf<E> = E extends Endpoint<Maybe, Maybe, infer B> ? StaticOr<B, undefined> : never;
+export type ResponseOf<E> = E extends Endpoint<Maybe, Maybe, Maybe, infer R> ? Static<R> : never;
+
+/** Declares an endpoint, keeping its literal types for the route and the handler. */
+export function defineEndpoint<
+  Params extends TSchema | undefined = undefined,
+  Query extends TSchema | undefined = undefined,
+  Body extends TSchema | undefined = undefined,
+  Response extends TSchema = TSchema,
+>(endpoint: Endpoint<Params, Query, Body, Response>): Endpoint<Params, Query, Body, Response> {
+  return Object.freeze(endpoint);
+}
