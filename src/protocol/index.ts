@@ -1,2 +1,11 @@
 export { MatrixError, ERRCODE_STATUS, isMatrixError } from './errors.js';
 export type { Errcode, MatrixErrorOptions } from './errors.js';
+export {
+  parseServerName, isServerName, splitServerName, isIpLiteral, MAX_SERVER_NAME_LENGTH,
+  parseUserId, isUserId, isValidNewLocalpart, isCompliantUserId, makeUserId, userIdLocalpart, userIdServer,
+  parseRoomId, isRoomId, parseEventId, isEventId, parseRoomAlias, isRoomAlias, parseRoomIdOrAlias, serverNameOf,
+  parseDeviceId, isDeviceId, parseOpaqueId, isOpaqueId, isNamespacedId, MAX_IDENTIFIER_BYTES,
+} from './identifiers.js';
+export type {
+  ServerName, UserId, RoomId, EventId, RoomAlias, DeviceId, UserIdOptions, DeviceIdOptions, OpaqueIdOptions,
+} from './identifiers.js';

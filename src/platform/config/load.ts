@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { isServerName } from '../../protocol/identifiers.js';
+import { isServerName } from '../../protocol/index.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** Start-up stops with this; its message names every wrong key and what was expected. */
