@@ -1,0 +1,1 @@
+export { createServerKeysService, type ServerKeysService, type OldVerifyKey } from './server-keys.js';
