@@ -60,7 +60,7 @@ t.test('environment variables override keys and are typed by the schema', async 
 });
 
 t.test('a wrong value names the key and what was expected', async (t) => {
-  t.match(problemsOf('listen:\n  port: 70000\n'), [/^listen\.port: expected an integer .*<= 65535, got 70000$/]);
+  t.match(problemsOf('listen:\n  port: 70000\n'), [/^listen\.port: expected an integer >= 0, <= 65535, got 70000$/]);
   t.match(problemsOf('listen:\n  port: eighty\n'), [/^listen\.port: expected an integer/]);
   t.match(problemsOf('database:\n  url: 5\n'), [/^database\.url: expected a string .*or null, got 5$/]);
   t.match(problemsOf('log:\n  level: loud\n'), [/^log\.level: expected "fatal" or "error"/]);
@@ -76,7 +76,7 @@ t.test('an unknown key is refused, with a suggestion when it is a typo', async (
 });
 
 t.test('several problems are reported together', async (t) => {
-  const problems = problemsOf('listen:\n  port: 0\nlog:\n  level: 3\n');
+  const problems = problemsOf('listen:\n  port: -1\nlog:\n  level: 3\n');
   t.equal(problems.length, 2);
 });
 

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
 
-/** The folder holding package.json, whether running from src/ under tsx or from dist/. */
+/**
+ * The folder holding package.json, whether running from src/ under tsx or from dist/ after a build: the
+ * migrations and config.example.yaml are found from it, never from the working directory.
+ */
 export function packageRoot(): string {
   if (root) return root;
   let dir = path.dirname(fileURLToPath(import.meta.url));

@@ -23,7 +23,8 @@ export const ConfigSchema = Type.Object(
     listen: Type.Object(
       {
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
-        port: Type.Integer({ minimum: 1, maximum: 65535, default: 8008 }),
+        // 0 picks a free port (tests use it).
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8008 }),
         tls: Type.Union(
           [
             Type.Object(

@@ -1,0 +1,98 @@
+import t from 'tap';
+import { silentLogger } from '../../src/platform/logger.js';
+import { openDatabase, StorageError } from '../../src/storage/index.js';
+import { eachEngine } from '../helpers/database.js';
+
+const log = silentLogger();
+
+void eachEngine(t, 'the same SQL runs through the same client on every engine', async (t, db) => {
+  t.ok(db.engine === 'embedded' || db.engine === 'postgres');
+  await db.sql`
+    create table stream (
+      position bigint generated always as identity primary key,
+      room_id text not null,
+      content jsonb not null,
+      ts bigint not null
+    )`;
+  await db.sql`insert into stream ${db.sql([
+    { room_id: '!a:example.org', content: db.sql.json({ body: 'hi', n: 1 }), ts: 1_700_000_000_123 },
+    { room_id: '!b:example.org', content: db.sql.json({ body: 'yo', n: 2 }), ts: 1_700_000_000_456 },
+  ])}`;
+  const rows = await db.sql<{ position: number; room_id: string; content: unknown; ts: number }[]>`
+    select position, room_id, content, ts from stream where position > ${0} order by position`;
+  t.same(rows.map((r) => ({ ...r })), [
+    { position: 1, room_id: '!a:example.org', content: { body: 'hi', n: 1 }, ts: 1_700_000_000_123 },
+    { position: 2, room_id: '!b:example.org', content: { body: 'yo', n: 2 }, ts: 1_700_000_000_456 },
+  ], 'bigint columns come back as numbers, jsonb as objects');
+  t.same(await db.sql`select max(position) as top, count(*) as n from stream`, [{ top: 2, n: 2 }]);
+  t.same(await db.sql`select ${Number.MAX_SAFE_INTEGER}::int8 as big, ${[1, 2, 3]}::int8[] as list`, [
+    { big: Number.MAX_SAFE_INTEGER, list: [1, 2, 3] },
+  ], 'the largest safe integer round-trips and int8 arrays parse to numbers');
+  await t.rejects(db.sql`select 9007199254740993::int8 as too_big`, {
+    name: 'StorageError',
+    message: /int8 value 9007199254740993 does not fit a JS number/,
+  });
+  t.same(await db.sql`select 1 as ok`, [{ ok: 1 }], 'the client recovers after the refused value');
+});
+
+void eachEngine(t, 'transactions commit together or not at all', async (t, db) => {
+  await db.sql`create table pairs (k text primary key)`;
+  await db.sql.begin(async (tx) => {
+    await tx`insert into pairs values ('a')`;
+    await tx`insert into pairs values ('b')`;
+  });
+  await t.rejects(
+    db.sql.begin(async (tx) => {
+      await tx`insert into pairs values ('c')`;
+      await tx`insert into pairs values ('a')`; // duplicate key
+    }),
+    { code: '23505' },
+  );
+  t.same(await db.sql`select k from pairs order by k`, [{ k: 'a' }, { k: 'b' }], 'the failed transaction left no trace');
+  t.same(await db.sql`select 1 as ok`, [{ ok: 1 }], 'the connection is usable after a rollback');
+});
+
+void eachEngine(t, 'queries from many callers at once all complete', async (t, db) => {
+  await db.sql`create table counter (id int primary key, n int not null)`;
+  await db.sql`insert into counter values (1, 0)`;
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      i % 5 === 0
+        ? db.sql.begin(async (tx) => {
+            await tx`update counter set n = n + 1 where id = 1`;
+          })
+        : db.sql`update counter set n = n + 1 where id = 1`,
+    ),
+  );
+  t.same(await db.sql`select n from counter`, [{ n: 50 }]);
+});
+
+t.test('an unreachable PostgreSQL fails with the host named and the password hidden', async (t) => {
+  const err = await openDatabase({ url: 'postgres://hearth:hunter2@127.0.0.1:1/hearth', dataDir: '', log }).catch(
+    (e: unknown) => e,
+  );
+  t.type(err, StorageError);
+  t.equal(
+    (err as Error).message,
+    'cannot connect to PostgreSQL at hearth@127.0.0.1:1/hearth: connection refused (is the server running and listening there?)',
+  );
+  t.notMatch(String((err as Error).message), /hunter2/);
+});
+
+t.test('a malformed URL is refused without echoing it', async (t) => {
+  const err = await openDatabase({ url: 'postgres://hearth:hunter2@127.0.0.1:port/x', dataDir: '', log }).catch(
+    (e: unknown) => e,
+  );
+  t.type(err, StorageError);
+  t.equal((err as Error).message, 'the database URL is not a valid postgres:// URL');
+  t.equal((err as Error).cause, undefined, 'no cause carrying the URL');
+});
+
+t.test('a missing database on a running server says so', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, async (t) => {
+  const url = new URL(process.env.DATABASE_URL ?? '');
+  url.pathname = '/hearth_no_such_database';
+  await t.rejects(openDatabase({ url: url.toString(), dataDir: '', log }), {
+    name: 'StorageError',
+    message: /^cannot connect to PostgreSQL at .*\/hearth_no_such_database: the database does not exist \(create it first\)$/,
+  });
+});

@@ -1,0 +1,116 @@
+import postgres from 'postgres';
+import type { Logger } from '../platform/logger.js';
+import { StorageError } from './errors.js';
+
+/**
+ * int8 columns (stream positions, millisecond timestamps, counts) come back as JS numbers, not bigint or
+ * string: every such value Hearth stores stays below 2^53, and numbers keep the repositories free of
+ * conversions. A value beyond 2^53 fails its query loudly instead of silently losing precision; read such a
+ * column as text if one ever appears. Pass int8 parameters as numbers too.
+ */
+const int8AsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (value: number | bigint): string => String(value),
+  parse: (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value)) {
+      throw new StorageError(`int8 value ${raw} does not fit a JS number; select it as text`);
+    }
+    return value;
+  },
+};
+
+export type ClientTarget =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'socket'; readonly path: string };
+
+export interface ClientOptions {
+  readonly max: number;
+  readonly log: Logger;
+}
+
+/** Builds the one `postgres` client configuration both engines share; it does not connect yet. */
+export function createClient(target: ClientTarget, options: ClientOptions): postgres.Sql {
+  const common = {
+    max: options.max,
+    types: { int8: int8AsNumber },
+    connect_timeout: 10,
+    connection: { application_name: 'hearth' },
+    onnotice: (notice: postgres.Notice) => {
+      options.log.debug(
+        { notice: { severity: notice.severity, code: notice.code, message: notice.message } },
+        'postgres notice',
+      );
+    },
+  };
+  let sql;
+  if (target.kind === 'url') {
+    try {
+      sql = postgres(target.url, common);
+    } catch {
+      // The driver's error carries the URL, password included; it must not reach a log.
+      throw new StorageError('the database URL is not a valid postgres:// URL');
+    }
+  } else {
+    sql = postgres({
+      ...common,
+      path: target.path,
+      user: 'postgres',
+      password: '',
+      database: 'postgres',
+      ssl: false,
+      // One long-lived connection: PGlite serves a single session, so recycling it buys nothing and a
+      // reconnect would race the socket server's bookkeeping of the previous one.
+      idle_timeout: undefined,
+      max_lifetime: null,
+    });
+  }
+  // The client is typed with our int8 parser (`Sql<{ int8: number }>`); callers use the plain `postgres.Sql`
+  // type, which describes the same object minus the extra `sql.typed.int8` helper.
+  return sql as unknown as postgres.Sql;
+}
+
+/** "user@host:port/database", never the password: for error messages and logs. */
+export function describeTarget(sql: postgres.Sql): string {
+  const o = sql.options;
+  const where = o.path
+    ? o.path
+    : o.host.map((host, i) => `${host}:${o.port[i] ?? o.port[0] ?? 5432}`).join(',');
+  return `${o.user}@${where}/${o.database}`;
+}
+
+/** Runs one round trip so a wrong URL fails at start-up with a message an operator can act on. */
+export async function probe(sql: postgres.Sql, engine: string): Promise<void> {
+  try {
+    await sql`select 1`;
+  } catch (err) {
+    throw new StorageError(`cannot connect to ${engine} at ${describeTarget(sql)}: ${explain(err)}`, { cause: err });
+  }
+}
+
+function explain(err: unknown): string {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the server running and listening there?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve';
+    case 'ENOENT':
+      return 'no socket at that path';
+    case 'CONNECT_TIMEOUT':
+      return 'timed out after 10 s';
+    case '28P01':
+    case '28000':
+      return `authentication failed: ${messageOf(err)} (check the user and password in the URL)`;
+    case '3D000':
+      return 'the database does not exist (create it first)';
+    default:
+      return messageOf(err);
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

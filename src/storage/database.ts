@@ -1,0 +1,56 @@
+import type postgres from 'postgres';
+import type { Logger } from '../platform/logger.js';
+import { createClient, describeTarget, probe } from './client.js';
+import { openEmbedded } from './embedded.js';
+
+/**
+ * A connected database: the `postgres` client and how to close it. Both engines speak PostgreSQL through the
+ * same client, so repositories and migrations never branch on `engine`; it is there for logs and diagnostics.
+ *
+ * Values: int8 columns arrive as JS numbers (see client.ts), numeric as strings, timestamps as Dates (Hearth
+ * stores milliseconds in bigint columns instead), jsonb as parsed JSON.
+ *
+ * One rule for transactions: inside `sql.begin(async (tx) => ...)` use only `tx`. The embedded engine has a
+ * single connection, so a query on the outer `sql` would wait for the transaction that is waiting for it.
+ */
+export interface Database {
+  readonly sql: postgres.Sql;
+  readonly engine: 'postgres' | 'embedded';
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A postgres:// URL; null selects the embedded engine. */
+  readonly url: string | null;
+  /** The embedded engine's directory (created if missing); unused with a URL. */
+  readonly dataDir: string;
+  /** Connections in the pool: default 10 for PostgreSQL; the embedded engine always uses one. */
+  readonly poolSize?: number;
+  readonly log: Logger;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { log } = options;
+  if (options.url === null) {
+    if (options.poolSize !== undefined && options.poolSize !== 1) {
+      log.debug({ poolSize: options.poolSize }, 'the embedded database serves one connection; poolSize ignored');
+    }
+    const db = await openEmbedded({ dataDir: options.dataDir, log });
+    log.info({ engine: 'embedded', dataDir: options.dataDir }, 'database open');
+    return db;
+  }
+  const sql = createClient({ kind: 'url', url: options.url }, { max: options.poolSize ?? 10, log });
+  try {
+    await probe(sql, 'PostgreSQL');
+  } catch (err) {
+    await sql.end({ timeout: 0 });
+    throw err;
+  }
+  log.info({ engine: 'postgres', target: describeTarget(sql) }, 'database open');
+  let closing: Promise<void> | undefined;
+  return {
+    sql,
+    engine: 'postgres',
+    close: () => (closing ??= sql.end({ timeout: 5 })),
+  };
+}

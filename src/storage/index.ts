@@ -1,0 +1,17 @@
+export { StorageError } from './errors.js';
+export { openDatabase, type Database, type DatabaseOptions } from './database.js';
+export { EMBEDDED_SETTINGS, openEmbedded, type EmbeddedDatabase, type EmbeddedOptions } from './embedded.js';
+export {
+  ADVISORY_LOCK_NAMESPACE,
+  MIGRATION_LOCK_ID,
+  defaultMigrationsDir,
+  listMigrations,
+  migrate,
+  schemaStatus,
+  type AppliedMigration,
+  type Migration,
+  type MigrateOptions,
+  type MigrateResult,
+  type SchemaStatus,
+} from './migrate.js';
+export { createInstanceRepository, type InstanceInfo, type InstanceRepository } from './instance.js';
