@@ -3,23 +3,14 @@ import {
   EventIdError,
   eventIdFor,
   eventIdOf,
-  getRoomVersion,
   signEvent,
-  type PduJson,
-  type RoomVersionRules,
 } from '../../src/events/index.js';
 import { decodeBase64, signingKeyFromSeed } from '../../src/crypto/index.js';
 import { SIGNING_KEY_SEED_BASE64 } from '../crypto/fixtures/appendices.js';
 import { MESSAGE_EVENT_SIGNED } from './fixtures/appendices.js';
 import { SYNAPSE_CREATE_EVENT, SYNAPSE_CREATE_EVENT_ID_V3, SYNAPSE_CREATE_EVENT_ID_V4 } from './fixtures/interop.js';
+import { rules, parse } from '../helpers/events.js';
 
-function rules(v: string): RoomVersionRules {
-  const found = getRoomVersion(v);
-  if (found === undefined) throw new Error(`room version ${v} missing`);
-  return found;
-}
-
-const parse = (json: string): PduJson => JSON.parse(json) as PduJson;
 
 t.test('v3 ids are $ + base64 of the reference hash; v4 on are URL-safe', async (t) => {
   const event = parse(SYNAPSE_CREATE_EVENT);

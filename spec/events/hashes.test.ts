@@ -4,22 +4,13 @@ import {
   checkContentHash,
   computeContentHash,
   computeReferenceHash,
-  getRoomVersion,
   redactEvent,
   withContentHash,
-  type PduJson,
-  type RoomVersionRules,
 } from '../../src/events/index.js';
 import { MESSAGE_EVENT, MESSAGE_EVENT_SIGNED, MINIMAL_EVENT, MINIMAL_EVENT_SIGNED } from './fixtures/appendices.js';
 import { SYNAPSE_CREATE_EVENT } from './fixtures/interop.js';
+import { rules, parse } from '../helpers/events.js';
 
-function rules(v: string): RoomVersionRules {
-  const found = getRoomVersion(v);
-  if (found === undefined) throw new Error(`room version ${v} missing`);
-  return found;
-}
-
-const parse = (json: string): PduJson => JSON.parse(json) as PduJson;
 
 t.test('content hashes of the appendix event signing vectors', async (t) => {
   t.equal(computeContentHash(parse(MINIMAL_EVENT)), '5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos');

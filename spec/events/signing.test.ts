@@ -2,23 +2,15 @@ import t from 'tap';
 import { decodeBase64, encodeCanonicalJson, signingKeyFromSeed } from '../../src/crypto/index.js';
 import {
   checkContentHash,
-  getRoomVersion,
   redactEvent,
   signEvent,
   verifyEventSignature,
   type PduJson,
-  type RoomVersionRules,
 } from '../../src/events/index.js';
 import { KEY_ID, SERVER_NAME, SIGNING_KEY_SEED_BASE64 } from '../crypto/fixtures/appendices.js';
 import { MESSAGE_EVENT, MESSAGE_EVENT_SIGNED, MINIMAL_EVENT, MINIMAL_EVENT_SIGNED } from './fixtures/appendices.js';
+import { rules, parse } from '../helpers/events.js';
 
-function rules(v: string): RoomVersionRules {
-  const found = getRoomVersion(v);
-  if (found === undefined) throw new Error(`room version ${v} missing`);
-  return found;
-}
-
-const parse = (json: string): PduJson => JSON.parse(json) as PduJson;
 const key = signingKeyFromSeed('1', decodeBase64(SIGNING_KEY_SEED_BASE64));
 const VECTOR_VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'];
 
