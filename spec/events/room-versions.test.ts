@@ -43,6 +43,15 @@ const FLAGS: Record<string, (id: number) => unknown> = {
   keepsPowerLevelsInvite: (v) => v >= 11,
   keepsRedactsInContent: (v) => v >= 11,
   keepsSignedThirdPartyInvite: (v) => v >= 11,
+  redactionsCheckedByAuth: (v) => v <= 2,
+  aliasesSpecialCase: (v) => v <= 5,
+  integerPowerLevels: (v) => v >= 10,
+  limitNotificationsPowerLevels: (v) => v >= 6,
+  knocking: (v) => v >= 7,
+  restrictedJoins: (v) => v >= 8,
+  knockRestrictedJoins: (v) => v >= 10,
+  creatorIsSender: (v) => v >= 11,
+  privilegedCreators: (v) => v >= 12,
 };
 
 t.test('each flag changes in the version the spec says', async (t) => {

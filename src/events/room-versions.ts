@@ -46,6 +46,29 @@ export interface RoomVersionRules {
   readonly keepsRedactsInContent: boolean;
   /** v11+ keep `third_party_invite.signed` in m.room.member content. */
   readonly keepsSignedThirdPartyInvite: boolean;
+
+  // Authorization rules (rooms/fragments/v1-auth-rules.md, v3-auth-rules.md, v8-auth-rules.md, vN.md).
+  /** v1-2: auth rule 11 checks m.room.redaction (redact level or same domain); v3+ check on serving instead. */
+  readonly redactionsCheckedByAuth: boolean;
+  /** v1-5: m.room.aliases has its own rule (sender's domain must be the state_key), before membership. */
+  readonly aliasesSpecialCase: boolean;
+  /** v1-9: integer-valued m.room.power_levels fields may be strings ("50", " +050 "); v10+ integers only. */
+  readonly integerPowerLevels: boolean;
+  /** v6+: changes to power_levels `notifications` are checked like `events`. */
+  readonly limitNotificationsPowerLevels: boolean;
+  /** v7+: the `knock` join rule and membership. */
+  readonly knocking: boolean;
+  /** v8+: the `restricted` join rule with join_authorised_via_users_server. */
+  readonly restrictedJoins: boolean;
+  /** v10+: the `knock_restricted` join rule. */
+  readonly knockRestrictedJoins: boolean;
+  /** v11+: the room creator is the create event's sender; before, `content.creator` (required). */
+  readonly creatorIsSender: boolean;
+  /**
+   * v12+: the creators (create sender and content.additional_creators) have infinite power and may not
+   * appear in power_levels `users`; the create event is not listed in auth_events.
+   */
+  readonly privilegedCreators: boolean;
 }
 
 function rules(r: RoomVersionRules): RoomVersionRules {
@@ -69,16 +92,32 @@ const v1 = rules({
   keepsPowerLevelsInvite: false,
   keepsRedactsInContent: false,
   keepsSignedThirdPartyInvite: false,
+  redactionsCheckedByAuth: true,
+  aliasesSpecialCase: true,
+  integerPowerLevels: false,
+  limitNotificationsPowerLevels: false,
+  knocking: false,
+  restrictedJoins: false,
+  knockRestrictedJoins: false,
+  creatorIsSender: false,
+  privilegedCreators: false,
 });
 const v2 = rules({ ...v1, id: '2', stateResolution: 'v2' });
-const v3 = rules({ ...v2, id: '3', eventIdFormat: 'hash' });
+const v3 = rules({ ...v2, id: '3', eventIdFormat: 'hash', redactionsCheckedByAuth: false });
 const v4 = rules({ ...v3, id: '4', eventIdFormat: 'url-safe-hash' });
 const v5 = rules({ ...v4, id: '5', enforcesKeyValidityPeriod: true });
-const v6 = rules({ ...v5, id: '6', strictCanonicalJson: true, keepsAliasesContent: false });
-const v7 = rules({ ...v6, id: '7' });
-const v8 = rules({ ...v7, id: '8', keepsAllowInJoinRules: true });
+const v6 = rules({
+  ...v5,
+  id: '6',
+  strictCanonicalJson: true,
+  keepsAliasesContent: false,
+  aliasesSpecialCase: false,
+  limitNotificationsPowerLevels: true,
+});
+const v7 = rules({ ...v6, id: '7', knocking: true });
+const v8 = rules({ ...v7, id: '8', keepsAllowInJoinRules: true, restrictedJoins: true });
 const v9 = rules({ ...v8, id: '9', keepsJoinAuthorisedViaUsersServer: true });
-const v10 = rules({ ...v9, id: '10' });
+const v10 = rules({ ...v9, id: '10', integerPowerLevels: true, knockRestrictedJoins: true });
 const v11 = rules({
   ...v10,
   id: '11',
@@ -87,8 +126,15 @@ const v11 = rules({
   keepsPowerLevelsInvite: true,
   keepsRedactsInContent: true,
   keepsSignedThirdPartyInvite: true,
+  creatorIsSender: true,
 });
-const v12 = rules({ ...v11, id: '12', roomIdFormat: 'create-event-hash', stateResolution: 'v2.1' });
+const v12 = rules({
+  ...v11,
+  id: '12',
+  roomIdFormat: 'create-event-hash',
+  stateResolution: 'v2.1',
+  privilegedCreators: true,
+});
 
 /** Every room version Hearth knows, by id. */
 export const ROOM_VERSIONS: ReadonlyMap<string, RoomVersionRules> = new Map(
