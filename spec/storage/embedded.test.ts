@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,17 @@ function socketDirs(): string[] {
 }
 
 t.test('a new data directory is created, and its data survives close and reopen', async (t) => {
+  // Other test files open embedded databases at the same time: give this one a temp folder of its own,
+  // so that the socket folders counted are this process's only.
+  // (Short, as unix socket paths are limited to about 100 bytes.)
+  const ownTmp = mkdtempSync(join(tmpdir(), 'ht-'));
+  const previousTmp = process.env.TMPDIR;
+  process.env.TMPDIR = ownTmp;
+  t.teardown(() => {
+    if (previousTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmp;
+    rmSync(ownTmp, { recursive: true, force: true });
+  });
   const dataDir = join(t.testdir(), 'db');
   const socketsBefore = socketDirs();
   const first = await openDatabase({ url: null, dataDir, log });

@@ -3,6 +3,7 @@ export { openDatabase, type Database, type DatabaseOptions } from './database.js
 export { EMBEDDED_SETTINGS, openEmbedded, type EmbeddedDatabase, type EmbeddedOptions } from './embedded.js';
 export {
   ADVISORY_LOCK_NAMESPACE,
+  EVENTS_STREAM_LOCK_ID,
   MIGRATION_LOCK_ID,
   defaultMigrationsDir,
   listMigrations,
@@ -15,3 +16,5 @@ export {
   type SchemaStatus,
 } from './migrate.js';
 export { createInstanceRepository, type InstanceInfo, type InstanceRepository } from './instance.js';
+export { createRoomStore, roomLockKey, type RoomStoreOptions } from './room-store.js';
+export { MAX_DELTA_CHAIN } from './state-groups.js';

@@ -11,6 +11,8 @@ import { packageRoot } from '../platform/package-root.js';
  */
 export const ADVISORY_LOCK_NAMESPACE = 0x48525448;
 export const MIGRATION_LOCK_ID = 1;
+/** Held from allocating events-stream positions until commit (room-store.ts); 2 is the test helpers'. */
+export const EVENTS_STREAM_LOCK_ID = 3;
 
 export interface Migration {
   readonly version: number;

@@ -1,0 +1,45 @@
+import type { Test } from 'tap';
+import { signingKeyFromSeed, type SigningKey } from '../../src/crypto/index.js';
+import { fixedClock, type Random } from '../../src/platform/clock.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { createRoomServer } from '../../src/rooms/room-server.js';
+import { createReceivePipeline } from '../../src/rooms/receive.js';
+import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
+import { createRoomStore } from '../../src/storage/index.js';
+import type { Database } from '../../src/storage/index.js';
+
+export const LOCAL = 'hearth.test';
+export const REMOTE = 'remote.test';
+export const localKey = signingKeyFromSeed('local', new Uint8Array(32).fill(1));
+export const remoteKey = signingKeyFromSeed('remote', new Uint8Array(32).fill(2));
+
+/** Deterministic randomness, so room and event ids differ per call but tests replay. */
+export function counterRandom(): Random {
+  let n = 0;
+  return {
+    bytes: (length) => Uint8Array.from({ length }, (_, i) => (n * 31 + i * 7 + 13) & 0xff).map((b, i) => (i === 0 ? (n++, b) : b)),
+    token: () => `t${n++}`,
+  };
+}
+
+/** The keyring both test servers share: each one's key, valid forever. */
+export const keyring: KeyLookup = {
+  async verifyKey(server, keyId) {
+    for (const [name, key] of [[LOCAL, localKey], [REMOTE, remoteKey]] as Array<[string, SigningKey]>) {
+      if (server === name && keyId === key.keyId) return { key: key.publicKey, validUntilTs: Infinity };
+    }
+    return undefined;
+  },
+};
+
+export function roomWorld(t: Test, db: Database) {
+  const store: RoomStore = createRoomStore(db.sql);
+  const clock = fixedClock(1_700_000_000_000);
+  const positions: number[] = [];
+  const notifier = { eventsPersisted: (_roomId: string, position: number) => void positions.push(position) };
+  const log = silentLogger();
+  const rooms = createRoomServer({ store, notifier, log, clock, random: counterRandom(), serverName: LOCAL, signingKey: localKey });
+  const receive = createReceivePipeline({ store, keys: keyring, notifier, log });
+  t.teardown(() => undefined);
+  return { store, rooms, receive, clock, positions };
+}

@@ -1,0 +1,372 @@
+import t from 'tap';
+import { stateKey, type RoomEvent, type StateKey } from '../../src/events/event.js';
+import type { RoomStore } from '../../src/rooms/ports.js';
+import { createRoomStore, MAX_DELTA_CHAIN, type Database } from '../../src/storage/index.js';
+import { eachEngine } from '../helpers/database.js';
+import { accepted, after, fakeEvent, full, outlier, stateOf } from '../helpers/room-events.js';
+
+const ROOM = '!room:example.org';
+
+async function newRoom(db: Database, roomId = ROOM): Promise<RoomStore> {
+  const store = createRoomStore(db.sql);
+  await store.withRoomWriteLock(roomId, (tx) =>
+    tx.createRoom({ roomId, roomVersion: '10', creator: '@alice:example.org' }),
+  );
+  return store;
+}
+
+/** A create event followed by `count` events, each after the previous; every `stateEvery`th is a member event. */
+function chain(count: number, stateEvery: number, roomId = ROOM): RoomEvent[] {
+  const events = [fakeEvent({ id: '$create', roomId, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } })];
+  for (let i = 1; i <= count; i++) {
+    const isState = i % stateEvery === 0;
+    events.push(
+      fakeEvent({
+        id: `$e${i}`,
+        roomId,
+        prev: [events[i - 1]!.eventId],
+        depth: i + 1,
+        ...(isState
+          ? { type: 'm.room.member', stateKey: `@u${i % 37}:example.org`, content: { membership: 'join', n: i } }
+          : {}),
+      }),
+    );
+  }
+  return events;
+}
+
+/** What the state after each event of a chain must be, computed the slow, obvious way. */
+function expectedStates(events: readonly RoomEvent[]): Map<StateKey, string>[] {
+  const states: Map<StateKey, string>[] = [];
+  const state = new Map<StateKey, string>();
+  for (const event of events) {
+    if (event.stateKey !== undefined) state.set(stateKey(event.type, event.stateKey), event.eventId);
+    states.push(new Map(state));
+  }
+  return states;
+}
+
+void eachEngine(t, 'an event reads back with its JSON text unchanged', async (t, db) => {
+  const store = await newRoom(db);
+  // Key order that canonical JSON would sort, non-ASCII text, an escaped character, a float (v1-5 allow
+  // them), integer-like keys and a nested order: all must survive.
+  const pdu = {
+    type: 'm.room.message',
+    sender: '@zoë:example.org',
+    room_id: ROOM,
+    content: { body: 'Grüße 🙂 "quoted" \\ back\nslash — 你好', msgtype: 'm.text', z: 1, a: { y: 2.5, b: [3, 'x'] }, '10': 'ten', '2': 'two' },
+    depth: 7,
+    prev_events: [],
+    auth_events: [],
+    origin_server_ts: 1_700_000_000_123,
+    hashes: { sha256: 'aGFzaA' },
+    signatures: { 'example.org': { 'ed25519:1': 'c2ln' } },
+    unsigned: { age: 5 },
+  };
+  const event = fakeEvent({ id: '$unicode', roomId: ROOM, pdu, content: pdu.content, sender: pdu.sender, depth: 7, ts: pdu.origin_server_ts });
+  await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(event, full(new Map()))]));
+
+  const [row] = await db.sql<{ json: string }[]>`select json from events where event_id = '$unicode'`;
+  t.equal(row?.json, JSON.stringify(event.pdu), 'the stored text is the JSON of the PDU as given');
+  t.ok(row?.json.startsWith('{"type":"m.room.message","sender":"@zoë:example.org"'), 'keys keep their order');
+  const stored = (await store.events(['$unicode'])).get('$unicode');
+  t.equal(JSON.stringify(stored?.event.pdu), JSON.stringify(event.pdu), 'the PDU reads back byte for byte');
+  t.same(stored?.event, event, 'the checked view reads back field for field');
+  t.equal(stored?.roomVersion, '10');
+  t.same((await store.events(['$missing'])).size, 0, 'a missing id is absent');
+});
+
+void eachEngine(t, 'stream positions: increasing, none for outliers and rejected events', async (t, db) => {
+  const store = await newRoom(db);
+  t.equal(await store.eventsStreamPosition(), 0, 'an empty stream is at 0');
+  const events = chain(4, 2);
+  const create = events[0]!;
+  const positions = await store.withRoomWriteLock(ROOM, (tx) =>
+    tx.persistEvents(ROOM, [
+      accepted(create, full(new Map())),
+      outlier(fakeEvent({ id: '$outlier', roomId: ROOM })),
+      { ...accepted(events[1]!, after('$create')), rejectedReason: 'not allowed' },
+      { ...accepted(events[2]!, after('$create')), softFailed: true },
+    ]),
+  );
+  t.equal(positions[1], null, 'an outlier has no position');
+  t.equal(positions[2], null, 'a rejected event has no position');
+  t.ok(positions[0]! > 0 && positions[3]! > positions[0]!, 'positions increase; a soft-failed event has one');
+  const more = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(events[3]!, after('$e2'))]));
+  t.ok(more[0]! > positions[3]!, 'a later transaction gets a higher position');
+  t.equal(await store.eventsStreamPosition(), more[0], 'the stream position is the highest committed');
+
+  const stored = await store.events(['$outlier', '$e1', '$e2']);
+  t.same(
+    [...stored.values()].map((s) => [s.event.eventId, s.outlier, s.rejectedReason, s.softFailed, s.streamPosition]).sort(),
+    [
+      ['$e1', false, 'not allowed', false, null],
+      ['$e2', false, null, true, positions[3]],
+      ['$outlier', true, null, false, null],
+    ],
+  );
+  t.equal(await store.stateAfter('$outlier'), undefined, 'an outlier has no stored state');
+  t.same(await store.stateAfter('$e1'), stateOf([['m.room.create', '', '$create']]), 'a rejected event changes no state');
+  t.same(
+    await store.stateAfter('$e2'),
+    stateOf([['m.room.create', '', '$create'], ['m.room.member', '@u2:example.org', '$e2']]),
+    'a soft-failed state event is in the state after it',
+  );
+});
+
+void eachEngine(t, 'state before and after every event of a long chain, with bounded delta chains', async (t, db) => {
+  const store = await newRoom(db);
+  const count = 1200;
+  const events = chain(count, 3);
+  const batches: RoomEvent[][] = [];
+  for (let i = 0; i < events.length; i += 200) batches.push(events.slice(i, i + 200));
+  for (const batch of batches) {
+    await store.withRoomWriteLock(ROOM, (tx) =>
+      tx.persistEvents(
+        ROOM,
+        batch.map((event) => accepted(event, event.prevEvents[0] === undefined ? full(new Map()) : after(event.prevEvents[0]))),
+      ),
+    );
+  }
+  const expected = expectedStates(events);
+  // A fresh store: no cache, every state is rebuilt from the database.
+  const reader = createRoomStore(db.sql);
+  let wrong = 0;
+  for (let i = 0; i < events.length; i += 7) {
+    const id = events[i]!.eventId;
+    if (!sameMap(await reader.stateAfter(id), expected[i]!)) wrong++;
+    if (!sameMap(await reader.stateBefore(id), i === 0 ? new Map() : expected[i - 1]!)) wrong++;
+  }
+  t.equal(wrong, 0, 'every sampled state before and after matches');
+  t.same(await reader.stateAfter(events.at(-1)!.eventId), expected.at(-1), 'the state after the last event');
+
+  const stateChanges = events.filter((e) => e.stateKey !== undefined).length;
+  const [groups] = await db.sql<{ n: number; snapshots: number; longest: number }[]>`
+    select count(*)::int as n, count(*) filter (where parent_group is null)::int as snapshots,
+      max(chain_length) as longest from state_groups`;
+  t.equal(groups?.n, stateChanges + 1, 'one group per state change (plus the empty state), none per message');
+  t.ok((groups?.longest ?? Infinity) <= MAX_DELTA_CHAIN, `delta chains stay within ${MAX_DELTA_CHAIN}`);
+  t.equal(groups?.snapshots, 1 + Math.floor(stateChanges / (MAX_DELTA_CHAIN + 1)), 'a snapshot every so often');
+  const [entries] = await db.sql<{ n: number }[]>`select count(*)::int as n from state_group_entries`;
+  const stateSize = expected.at(-1)!.size;
+  t.ok(
+    (entries?.n ?? Infinity) <= stateChanges + (groups?.snapshots ?? 0) * stateSize,
+    `${entries?.n} entry rows for ${stateChanges} state changes over ${events.length} events (not events x state)`,
+  );
+});
+
+void eachEngine(t, 'a resolved state that drops entries is stored and read back without them', async (t, db) => {
+  const store = await newRoom(db);
+  const [create, a, b] = chain(2, 1);
+  await store.withRoomWriteLock(ROOM, async (tx) => {
+    await tx.persistEvents(ROOM, [accepted(create!, full(new Map())), accepted(a!, after('$create')), accepted(b!, after('$e1'))]);
+    await tx.setForwardExtremities(ROOM, ['$e2']);
+  });
+  const before = await store.stateAfter('$e2');
+  t.equal(before?.size, 3);
+  const dropped = new Map(before);
+  dropped.delete(stateKey('m.room.member', '@u1:example.org'));
+  const merge = fakeEvent({ id: '$merge', roomId: ROOM, prev: ['$e2'], depth: 4 });
+  await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(merge, full(dropped))]));
+  t.same(await store.stateBefore('$merge'), dropped, 'the dropped entry is gone');
+  t.same(await createRoomStore(db.sql).stateBefore('$merge'), dropped, 'also when rebuilt from the database');
+  const [row] = await db.sql<{ parent_group: number | null; n: number }[]>`
+    select g.parent_group, (select count(*)::int from state_group_entries x where x.state_group = g.state_group) as n
+    from events e join state_groups g on g.state_group = e.state_before where e.event_id = '$merge'`;
+  t.ok(row?.parent_group !== null, 'stored as a delta against the extremity');
+  t.equal(row?.n, 1, 'holding only the deletion');
+});
+
+void eachEngine(t, 'current state: replaced by delta, updated in part, read whole or by key', async (t, db) => {
+  const store = await newRoom(db);
+  const initial = stateOf([['m.room.create', '', '$c'], ['m.room.member', '@a:x', '$m1'], ['m.room.member', '@b:x', '$m2']]);
+  await store.withRoomWriteLock(ROOM, (tx) => tx.setCurrentState(ROOM, initial));
+  t.same(await store.currentState(ROOM), initial);
+  // xmin names the transaction that last wrote a row: an untouched row keeps it.
+  const versions = async () =>
+    new Map(
+      (await db.sql<{ k: string; v: string }[]>`select type || '|' || state_key as k, xmin::text as v from current_state`).map(
+        (r) => [r.k, r.v],
+      ),
+    );
+  const old = await versions();
+
+  const next = stateOf([['m.room.create', '', '$c'], ['m.room.member', '@a:x', '$m3'], ['m.room.name', '', '$n']]);
+  await store.withRoomWriteLock(ROOM, (tx) => tx.setCurrentState(ROOM, next));
+  t.same(await store.currentState(ROOM), next, 'replaced, the missing key removed');
+  const now = await versions();
+  t.equal(now.get('m.room.create|'), old.get('m.room.create|'), 'an unchanged entry is not rewritten');
+  t.not(now.get('m.room.member|@a:x'), old.get('m.room.member|@a:x'), 'a changed entry is rewritten');
+
+  await store.withRoomWriteLock(ROOM, (tx) => tx.updateCurrentState(ROOM, stateOf([['m.room.topic', '', '$t']])));
+  t.equal((await store.currentState(ROOM)).size, 4, 'an update leaves the rest alone');
+  t.same(
+    await store.currentStateEntries(ROOM, [stateKey('m.room.member', '@a:x'), stateKey('m.room.member', '@zz:x'), stateKey('m.room.topic', '')]),
+    stateOf([['m.room.member', '@a:x', '$m3'], ['m.room.topic', '', '$t']]),
+    'selected entries; absent ones are left out',
+  );
+  t.same(await store.currentState('!other:example.org'), new Map(), 'another room has no state');
+});
+
+void eachEngine(t, 'forward extremities are replaced per room', async (t, db) => {
+  const store = await newRoom(db);
+  await newRoom(db, '!other:example.org');
+  await store.withRoomWriteLock(ROOM, (tx) => tx.setForwardExtremities(ROOM, ['$a', '$b']));
+  await store.withRoomWriteLock('!other:example.org', (tx) => tx.setForwardExtremities('!other:example.org', ['$x']));
+  t.same(await store.forwardExtremities(ROOM), ['$a', '$b']);
+  await store.withRoomWriteLock(ROOM, (tx) => tx.setForwardExtremities(ROOM, ['$b', '$c']));
+  t.same(await store.forwardExtremities(ROOM), ['$b', '$c']);
+  t.same(await store.forwardExtremities('!other:example.org'), ['$x'], 'other rooms are untouched');
+});
+
+void eachEngine(t, 'a write that fails inside the lock leaves nothing behind', async (t, db) => {
+  const store = await newRoom(db);
+  const [create, a] = chain(1, 1);
+  await t.rejects(
+    store.withRoomWriteLock(ROOM, async (tx) => {
+      await tx.persistEvents(ROOM, [accepted(create!, full(new Map())), accepted(a!, after('$create'))]);
+      await tx.setForwardExtremities(ROOM, ['$e1']);
+      await tx.updateCurrentState(ROOM, stateOf([['m.room.create', '', '$create']]));
+      throw new Error('auth said no halfway');
+    }),
+    { message: 'auth said no halfway' },
+  );
+  const counts = await db.sql<{ n: number }[]>`
+    select (select count(*) from events) + (select count(*) from state_groups) + (select count(*) from event_edges)
+      + (select count(*) from forward_extremities) + (select count(*) from current_state) as n`;
+  t.equal(counts[0]?.n, 0, 'no event, group, edge, extremity or state row');
+  t.equal(await store.eventsStreamPosition(), 0);
+  // A persist that fails on its own (a missing state reference) also leaves nothing.
+  await t.rejects(
+    store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(create!, full(new Map())), accepted(a!, after('$nowhere'))])),
+    { message: /\$nowhere is not stored/ },
+  );
+  t.same((await store.events(['$create'])).size, 0);
+  const positions = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(create!, full(new Map()))]));
+  t.ok(positions[0]! > 0, 'the room still works afterwards');
+});
+
+void eachEngine(t, 'persisting a stored event id again changes nothing', async (t, db) => {
+  const store = await newRoom(db);
+  const [create, a] = chain(1, 1);
+  const first = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(create!, full(new Map())), accepted(a!, after('$create'))]));
+  const rows = () => db.sql<{ events: number; groups: number; edges: number }[]>`
+    select (select count(*)::int from events) as events, (select count(*)::int from state_groups) as groups,
+      (select count(*)::int from event_edges) as edges`;
+  const [before] = await rows();
+  const changed = fakeEvent({ id: '$e1', roomId: ROOM, content: { body: 'forged' } });
+  const again = await store.withRoomWriteLock(ROOM, (tx) =>
+    tx.persistEvents(ROOM, [accepted(changed, full(new Map())), outlier(create!), accepted(a!, after('$create'))]),
+  );
+  t.same(again, [first[1], first[0], first[1]], 'the existing positions are returned, repeats in a batch included');
+  t.same((await store.events(['$e1'])).get('$e1')?.event.content, a!.content, 'the stored event is kept');
+  t.same(await rows(), [before], 'no new rows');
+  t.equal(before?.events, 2);
+  t.equal(await store.eventsStreamPosition(), first[1], 'no position was used');
+});
+
+void eachEngine(t, 'two writers of one room take turns', async (t, db) => {
+  const store = await newRoom(db);
+  const order: string[] = [];
+  let releaseFirst!: () => void;
+  const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+  let firstInside!: () => void;
+  const inside = new Promise<void>((resolve) => (firstInside = resolve));
+  const first = store.withRoomWriteLock(ROOM, async (tx) => {
+    order.push('first in');
+    await tx.setForwardExtremities(ROOM, ['$first']);
+    firstInside();
+    await held;
+    order.push('first out');
+  });
+  await inside;
+  const second = store.withRoomWriteLock(ROOM, async (tx) => {
+    order.push('second in');
+    t.same(await tx.forwardExtremities(ROOM), ['$first'], "the second sees the first's committed write");
+    await tx.setForwardExtremities(ROOM, ['$second']);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same(order, ['first in'], 'the second waits');
+  if (db.engine === 'postgres') {
+    // The pool has other connections: the wait is on the room's advisory lock, not on the pool.
+    const [waiting] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_locks
+      where locktype = 'advisory' and not granted
+        and database = (select oid from pg_database where datname = current_database())`;
+    t.equal(waiting?.n, 1, 'the second transaction waits on the advisory lock');
+    const other = createRoomStore(db.sql);
+    await other.withRoomWriteLock('!elsewhere:example.org', async () => undefined);
+    t.pass('another room is not held up');
+  }
+  releaseFirst();
+  await Promise.all([first, second]);
+  t.same(order, ['first in', 'first out', 'second in']);
+  t.same(await store.forwardExtremities(ROOM), ['$second']);
+});
+
+void eachEngine(t, 'persist refuses an unknown room and foreign events', async (t, db) => {
+  const store = await newRoom(db);
+  await t.rejects(
+    store.withRoomWriteLock('!nope:x', (tx) => tx.persistEvents('!nope:x', [outlier(fakeEvent({ id: '$n', roomId: '!nope:x' }))])),
+    { name: 'StorageError', message: /unknown room !nope:x/ },
+  );
+  await t.rejects(
+    store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [outlier(fakeEvent({ id: '$n', roomId: '!nope:x' }))])),
+    { message: /belongs to !nope:x/ },
+  );
+});
+
+function sameMap(actual: ReadonlyMap<StateKey, string> | undefined, expected: ReadonlyMap<StateKey, string>): boolean {
+  if (actual === undefined || actual.size !== expected.size) return false;
+  for (const [key, value] of expected) if (actual.get(key) !== value) return false;
+  return true;
+}
+
+void eachEngine(t, 'writers of different rooms commit in stream order', async (t, db) => {
+  if (db.engine !== 'postgres') {
+    t.pass('one connection: transactions cannot overlap on the embedded engine');
+    return;
+  }
+  const store = await newRoom(db);
+  await newRoom(db, '!two:example.org');
+  let releaseFirst!: () => void;
+  const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+  let drawn!: (position: number) => void;
+  const firstPosition = new Promise<number>((resolve) => (drawn = resolve));
+  const first = store.withRoomWriteLock(ROOM, async (tx) => {
+    const [position] = await tx.persistEvents(ROOM, [accepted(fakeEvent({ id: '$one', roomId: ROOM }), full(new Map()))]);
+    drawn(position!);
+    await held;
+  });
+  const p1 = await firstPosition;
+  let secondDone = false;
+  const second = store
+    .withRoomWriteLock('!two:example.org', (tx) =>
+      tx.persistEvents('!two:example.org', [accepted(fakeEvent({ id: '$two', roomId: '!two:example.org' }), full(new Map()))]),
+    )
+    .finally(() => (secondDone = true));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.notOk(secondDone, 'the other room waits to draw a position while a lower one is uncommitted');
+  t.equal(await store.eventsStreamPosition(), 0, 'readers never see past an uncommitted position');
+  releaseFirst();
+  await first;
+  const [p2] = await second;
+  t.ok(p2! > p1, 'the waiting writer draws the next position after the first commits');
+  t.equal(await store.eventsStreamPosition(), p2);
+});
+
+void eachEngine(t, 'state given as a change against the state before an event', async (t, db) => {
+  const store = await newRoom(db);
+  const [create, a] = chain(1, 1);
+  const b = fakeEvent({ id: '$b', roomId: ROOM, prev: ['$create'], depth: 2 });
+  await store.withRoomWriteLock(ROOM, (tx) =>
+    tx.persistEvents(ROOM, [
+      accepted(create!, full(new Map())),
+      accepted(a!, after('$create')),
+      accepted(b, { kind: 'before-event', eventId: '$e1', changes: stateOf([['m.room.topic', '', '$t']]) }),
+    ]),
+  );
+  t.same(await store.stateBefore('$b'), stateOf([['m.room.create', '', '$create'], ['m.room.topic', '', '$t']]));
+  t.same(await store.stateAfter('$b'), await store.stateBefore('$b'), 'a message changes no state');
+  t.equal(await store.stateBefore('$nowhere'), undefined);
+});

@@ -1,0 +1,228 @@
+import { stateKey, type StateKey, type StateMap } from '../events/event.js';
+import type { NewEvent } from '../rooms/ports.js';
+import { clampToSafe, textArrayLiteral } from './event-rows.js';
+import { StorageError } from './errors.js';
+import { ADVISORY_LOCK_NAMESPACE, EVENTS_STREAM_LOCK_ID } from './migrate.js';
+import { createGroupWriter, type GroupRef, type Query, type StateCache } from './state-groups.js';
+
+/** What persisting needs to know about an event already stored: its position and its state groups. */
+interface KnownEvent {
+  readonly position: number | null;
+  readonly before: GroupRef | null;
+  readonly after: GroupRef | null;
+}
+
+/** How many forward extremities' states a `full` state input is compared against to find a close parent. */
+const MAX_PARENT_CANDIDATES = 5;
+
+/**
+ * persistEvents (src/rooms/ports.ts) inside the caller's transaction: state groups first, then the events and
+ * their edges, each kind in one statement whatever the batch size.
+ *
+ * Stream positions are gap-safe by ordering commits: positions are drawn only after taking the events-stream
+ * advisory lock, which is held until this transaction commits. So transactions commit in the order of their
+ * positions, and a reader that sees position p can never later see a new event below p (sync would skip it).
+ * A rolled-back transaction leaves a hole that is never filled, which is harmless. The price: between
+ * drawing positions and committing, event writers of all rooms take turns.
+ */
+export async function persistEvents(
+  q: Query,
+  cache: StateCache,
+  roomId: string,
+  events: readonly NewEvent[],
+): Promise<Array<number | null>> {
+  if (events.length === 0) return [];
+  for (const { event } of events) {
+    if (event.roomId !== roomId) throw new Error(`event ${event.eventId} belongs to ${event.roomId}, not ${roomId}`);
+  }
+
+  const wanted = new Set<string>();
+  for (const { event, stateBefore } of events) {
+    wanted.add(event.eventId);
+    if (stateBefore !== null && stateBefore.kind !== 'full') wanted.add(stateBefore.eventId);
+  }
+  const known = await knownEvents(q, cache, roomId, [...wanted]);
+
+  const groups = createGroupWriter(q, cache, roomId);
+  let candidates: GroupRef[] | undefined;
+  let lastAfter: GroupRef | undefined;
+
+  const rows: Array<{ input: NewEvent; before: GroupRef | null; after: GroupRef | null; positioned: boolean }> = [];
+  // Per input: the position of an event stored before, or the index of the row that stores it now.
+  const outcome: Array<{ readonly position: number | null } | { readonly row: number }> = [];
+  const fresh = new Map<string, { row: number; before: GroupRef | null; after: GroupRef | null }>();
+
+  for (const input of events) {
+    const { event } = input;
+    const existing = known.get(event.eventId);
+    if (existing !== undefined) {
+      outcome.push({ position: existing.position });
+      continue;
+    }
+    const repeated = fresh.get(event.eventId);
+    if (repeated !== undefined) {
+      outcome.push({ row: repeated.row });
+      continue;
+    }
+
+    let before: GroupRef | null = null;
+    let after: GroupRef | null = null;
+    if (!input.outlier) {
+      const given = input.stateBefore;
+      if (given === null) throw new Error(`event ${event.eventId} is not an outlier but comes with no state before it`);
+      if (given.kind === 'full') {
+        candidates ??= await extremityGroups(q, roomId);
+        const tried = lastAfter === undefined ? candidates : [lastAfter, ...candidates.filter((c) => c.id !== lastAfter!.id)];
+        before = await groups.fromFull(tried.slice(0, MAX_PARENT_CANDIDATES), given.state);
+      } else {
+        const reference = fresh.get(given.eventId) ?? known.get(given.eventId);
+        const base = given.kind === 'after-event' ? reference?.after : reference?.before;
+        if (base === undefined || base === null) {
+          throw new Error(`the state ${given.kind === 'after-event' ? 'after' : 'before'} ${given.eventId} is not stored`);
+        }
+        before = await groups.derive(base, given.changes);
+      }
+      const key = input.rejectedReason === null ? stateKeyOfEvent(event) : undefined;
+      after = key === undefined ? before : await groups.derive(before, new Map([[key, event.eventId]]) as StateMap);
+      lastAfter = after;
+    }
+    const positioned = !input.outlier && input.rejectedReason === null;
+    fresh.set(event.eventId, { row: rows.length, before, after });
+    outcome.push({ row: rows.length });
+    rows.push({ input, before, after, positioned });
+  }
+  if (rows.length === 0) return outcome.map((o) => ('position' in o ? o.position : null));
+
+  const { positions, groupIds } = await drawIds(q, rows.filter((row) => row.positioned).length, groups.pendingCount());
+  const { resolve: resolveGroup, writes: groupWrites } = groups.assign(groupIds);
+
+  const c = {
+    id: [] as string[], type: [] as string[], stateKey: [] as (string | null)[], sender: [] as string[],
+    depth: [] as number[], ts: [] as number[], redacts: [] as (string | null)[], prev: [] as string[],
+    auth: [] as string[], json: [] as string[], outlier: [] as boolean[], rejected: [] as (string | null)[],
+    softFailed: [] as boolean[], position: [] as (number | null)[], before: [] as (number | null)[],
+    after: [] as (number | null)[],
+  };
+  const edges = { prev: [] as string[], event: [] as string[] };
+  const positionOfRow: Array<number | null> = [];
+  let nextPosition = 0;
+  for (const { input, before, after, positioned } of rows) {
+    const { event } = input;
+    const position = positioned ? positions[nextPosition++]! : null;
+    positionOfRow.push(position);
+    c.id.push(event.eventId);
+    c.type.push(event.type);
+    c.stateKey.push(event.stateKey ?? null);
+    c.sender.push(event.sender);
+    c.depth.push(clampToSafe(event.depth));
+    c.ts.push(clampToSafe(event.originServerTs));
+    c.redacts.push(event.redacts ?? null);
+    c.prev.push(textArrayLiteral(event.prevEvents));
+    c.auth.push(textArrayLiteral(event.authEvents));
+    // The wire JSON as the checked view holds it; never rebuilt from the typed fields.
+    c.json.push(JSON.stringify(event.pdu));
+    c.outlier.push(input.outlier);
+    c.rejected.push(input.rejectedReason);
+    c.softFailed.push(input.softFailed);
+    c.position.push(position);
+    c.before.push(before === null ? null : resolveGroup(before.id));
+    c.after.push(after === null ? null : resolveGroup(after.id));
+    for (const prev of event.prevEvents) {
+      edges.prev.push(prev);
+      edges.event.push(event.eventId);
+    }
+  }
+
+  // One statement for the events and their edges; pipelined after the groups' (the events name them).
+  const insertEvents = q`
+    with inserted as (
+      insert into events (event_id, room_id, type, state_key, sender, depth, origin_server_ts, redacts, prev_events,
+        auth_events, json, outlier, rejected_reason, soft_failed, stream_position, state_before, state_after)
+      select id, ${roomId}, type, state_key, sender, depth, ts, redacts, prev::text[], auth::text[], json, outlier,
+      rejected, soft_failed, position, before, after
+    from unnest(${q.array(c.id)}::text[], ${q.array(c.type)}::text[], ${q.array(c.stateKey)}::text[],
+      ${q.array(c.sender)}::text[], ${q.array(c.depth)}::int8[], ${q.array(c.ts)}::int8[], ${q.array(c.redacts)}::text[],
+      ${q.array(c.prev)}::text[], ${q.array(c.auth)}::text[], ${q.array(c.json)}::text[], ${q.array(c.outlier)}::bool[],
+      ${q.array(c.rejected)}::text[], ${q.array(c.softFailed)}::bool[], ${q.array(c.position)}::int8[],
+      ${q.array(c.before)}::int8[], ${q.array(c.after)}::int8[])
+      as u (id, type, state_key, sender, depth, ts, redacts, prev, auth, json, outlier, rejected, soft_failed,
+        position, before, after)
+    )
+    insert into event_edges (prev_event_id, event_id)
+    select * from unnest(${q.array(edges.prev)}::text[], ${q.array(edges.event)}::text[])
+    on conflict do nothing`;
+  await Promise.all([...groupWrites(), insertEvents]);
+
+  return outcome.map((o) => ('position' in o ? o.position : (positionOfRow[o.row] ?? null)));
+}
+
+function stateKeyOfEvent(event: NewEvent['event']): StateKey | undefined {
+  return event.stateKey === undefined ? undefined : stateKey(event.type, event.stateKey);
+}
+
+/**
+ * The batch's events already stored, and the events its state inputs name, with their groups; fails for an
+ * unknown room. One statement: on the embedded engine a statement costs far more than its few rows.
+ */
+async function knownEvents(q: Query, cache: StateCache, roomId: string, eventIds: string[]): Promise<Map<string, KnownEvent>> {
+  const rows = await q<
+    { room: boolean; event_id: string | null; stream_position: number | null; before: number | null; after: number | null }[]
+  >`
+    select exists (select 1 from rooms where room_id = ${roomId}) as room, e.event_id, e.stream_position,
+      e.state_before as before, e.state_after as after
+    from (values (1)) as one (x)
+    left join events e on e.event_id = any(${q.array(eventIds)}::text[])`;
+  if (rows[0]?.room !== true) throw new StorageError(`cannot persist events into unknown room ${roomId}`);
+  const unknownChains = new Set<number>();
+  for (const row of rows) {
+    for (const group of [row.before, row.after]) {
+      if (group !== null && cache.chainOf(group) === undefined) unknownChains.add(group);
+    }
+  }
+  if (unknownChains.size > 0) {
+    const chains = await q<{ state_group: number; chain_length: number }[]>`
+      select state_group, chain_length from state_groups where state_group = any(${q.array([...unknownChains])}::int8[])`;
+    for (const row of chains) cache.setChain(row.state_group, row.chain_length);
+  }
+  const ref = (group: number | null): GroupRef | null => {
+    if (group === null) return null;
+    const chain = cache.chainOf(group);
+    if (chain === undefined) throw new StorageError(`state group ${group} does not exist`);
+    return { id: group, chain };
+  };
+  const known = new Map<string, KnownEvent>();
+  for (const row of rows) {
+    if (row.event_id !== null) known.set(row.event_id, { position: row.stream_position, before: ref(row.before), after: ref(row.after) });
+  }
+  return known;
+}
+
+/**
+ * Draws `positions` events-stream positions and `groups` state group ids, each ascending, in one statement.
+ * The events-stream lock is taken first: the uncorrelated condition becomes a one-time filter, evaluated
+ * before the first position is drawn. Held until commit. (A batch with no position to draw skips it at best;
+ * taking it needlessly costs only a short wait.)
+ */
+async function drawIds(q: Query, positions: number, groups: number): Promise<{ positions: number[]; groupIds: number[] }> {
+  if (positions === 0 && groups === 0) return { positions: [], groupIds: [] };
+  const rows = await q<{ kind: 'p' | 'g'; id: number }[]>`
+    select 'p' as kind, nextval('events_stream_seq') as id from generate_series(1, ${positions})
+    where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${EVENTS_STREAM_LOCK_ID}))
+    union all
+    select 'g', nextval('state_group_seq') from generate_series(1, ${groups})`;
+  const pick = (kind: 'p' | 'g') => rows.filter((row) => row.kind === kind).map((row) => row.id).sort((a, b) => a - b);
+  return { positions: pick('p'), groupIds: pick('g') };
+}
+
+/** The states after the room's forward extremities: the likeliest close parents for a whole new state. */
+async function extremityGroups(q: Query, roomId: string): Promise<GroupRef[]> {
+  const rows = await q<{ state_group: number; chain_length: number }[]>`
+    select distinct g.state_group, g.chain_length
+    from forward_extremities f
+    join events e on e.event_id = f.event_id
+    join state_groups g on g.state_group = e.state_after
+    where f.room_id = ${roomId}
+    order by g.state_group desc
+    limit ${MAX_PARENT_CANDIDATES}`;
+  return rows.map((row) => ({ id: row.state_group, chain: row.chain_length }));
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import type postgres from 'postgres';
+import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/event.js';
+import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent } from '../rooms/ports.js';
+import { storedEventFromRow, type EventRow } from './event-rows.js';
+import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
+import { persistEvents } from './persist-events.js';
+import { loadGroupState, StateCache, type Query } from './state-groups.js';
+
+export interface RoomStoreOptions {
+  /** State entries the cache of full states (by state group) may hold in total. Default 200,000. */
+  readonly stateCacheEntries?: number;
+}
+
+/**
+ * The room server's storage (src/rooms/ports.ts) on migrations/0002_rooms.sql. Reads run on whatever
+ * connection the pool gives; withRoomWriteLock runs its callback in one transaction, every query of it on
+ * that transaction (the embedded engine has one connection, so anything else would wait for itself).
+ */
+export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {}): RoomStore {
+  const cache = new StateCache(options.stateCacheEntries ?? 200_000);
+  return {
+    ...reads(sql, cache),
+    withRoomWriteLock: <T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> =>
+      sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
+        return fn(writes(tx, cache));
+      }) as Promise<T>,
+  };
+}
+
+/**
+ * A single-bigint advisory key: Hearth's namespace in the high 32 bits, 32 bits of SHA-256 of the room id
+ * below. Two rooms sharing a key only take turns needlessly. The two-int4 keys (migrate.ts) are a separate
+ * key space, so they cannot collide with these.
+ */
+export function roomLockKey(roomId: string): string {
+  const hash = createHash('sha256').update(roomId).digest().readUInt32BE(0);
+  return ((BigInt(ADVISORY_LOCK_NAMESPACE) << 32n) | BigInt(hash)).toString();
+}
+
+function reads(q: Query, cache: StateCache): RoomReads {
+  async function groupOf(eventId: string, column: 'state_before' | 'state_after'): Promise<StateMap | undefined> {
+    const [row] = await q<{ state_group: number | null }[]>`
+      select ${q(column)} as state_group from events where event_id = ${eventId}`;
+    if (row?.state_group === undefined || row.state_group === null) return undefined;
+    return loadGroupState(q, cache, row.state_group);
+  }
+
+  return {
+    async room(roomId: string): Promise<RoomRecord | undefined> {
+      const [row] = await q<{ room_id: string; room_version: string; creator: string }[]>`
+        select room_id, room_version, creator from rooms where room_id = ${roomId}`;
+      return row === undefined ? undefined : { roomId: row.room_id, roomVersion: row.room_version, creator: row.creator };
+    },
+
+    async events(eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
+      const found = new Map<string, StoredEvent>();
+      if (eventIds.length === 0) return found;
+      const rows = await q<EventRow[]>`
+        select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
+          e.soft_failed, e.stream_position, r.room_version
+        from events e join rooms r on r.room_id = e.room_id
+        where e.event_id = any(${q.array([...new Set(eventIds)])}::text[])`;
+      for (const row of rows) found.set(row.event_id, storedEventFromRow(row));
+      return found;
+    },
+
+    async forwardExtremities(roomId: string): Promise<string[]> {
+      const rows = await q<{ event_id: string }[]>`
+        select event_id from forward_extremities where room_id = ${roomId} order by event_id`;
+      return rows.map((row) => row.event_id);
+    },
+
+    async currentState(roomId: string): Promise<StateMap> {
+      const rows = await q<StateRow[]>`
+        select type, state_key, event_id from current_state where room_id = ${roomId}`;
+      return stateMapOf(rows);
+    },
+
+    async currentStateEntries(roomId: string, keys: readonly StateKey[]): Promise<StateMap> {
+      if (keys.length === 0) return new Map();
+      const { types, stateKeys } = splitKeys(keys);
+      const rows = await q<StateRow[]>`
+        select c.type, c.state_key, c.event_id
+        from current_state c
+        join unnest(${q.array(types)}::text[], ${q.array(stateKeys)}::text[]) as k (type, state_key)
+          on k.type = c.type and k.state_key = c.state_key
+        where c.room_id = ${roomId}`;
+      return stateMapOf(rows);
+    },
+
+    stateBefore: (eventId: string) => groupOf(eventId, 'state_before'),
+    stateAfter: (eventId: string) => groupOf(eventId, 'state_after'),
+
+    async eventsStreamPosition(): Promise<number> {
+      // Commits happen in position order (persist-events.ts), so the highest visible position has no
+      // uncommitted position below it.
+      const [row] = await q<{ position: number }[]>`
+        select coalesce(max(stream_position), 0) as position from events`;
+      return row?.position ?? 0;
+    },
+  };
+}
+
+function writes(q: postgres.TransactionSql, cache: StateCache): RoomWrites {
+  const base = reads(q, cache);
+
+  async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
+    if (entries.size === 0) return;
+    const { types, stateKeys } = splitKeys([...entries.keys()]);
+    await q`
+      insert into current_state (room_id, type, state_key, event_id)
+      select ${roomId}, * from unnest(${q.array(types)}::text[], ${q.array(stateKeys)}::text[],
+        ${q.array([...entries.values()])}::text[])
+      on conflict (room_id, type, state_key) do update set event_id = excluded.event_id
+        where current_state.event_id <> excluded.event_id`;
+  }
+
+  return {
+    ...base,
+
+    async createRoom(room: RoomRecord): Promise<void> {
+      await q`
+        insert into rooms (room_id, room_version, creator)
+        values (${room.roomId}, ${room.roomVersion}, ${room.creator})`;
+    },
+
+    persistEvents: (roomId, events) => persistEvents(q, cache, roomId, events),
+
+    async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {
+      const ids = q.array([...new Set(eventIds)]);
+      // The deleted and inserted rows are disjoint, so one statement can do both.
+      await q`
+        with removed as (
+          delete from forward_extremities where room_id = ${roomId} and event_id <> all(${ids}::text[])
+        )
+        insert into forward_extremities (room_id, event_id)
+        select ${roomId}, * from unnest(${ids}::text[])
+        on conflict do nothing`;
+    },
+
+    async setCurrentState(roomId: string, state: StateMap): Promise<void> {
+      const current = await base.currentState(roomId);
+      const removed = [...current.keys()].filter((key) => !state.has(key));
+      const changed = new Map([...state].filter(([key, eventId]) => current.get(key) !== eventId));
+      if (removed.length > 0) {
+        const { types, stateKeys } = splitKeys(removed);
+        await q`
+          delete from current_state c
+          using unnest(${q.array(types)}::text[], ${q.array(stateKeys)}::text[]) as k (type, state_key)
+          where c.room_id = ${roomId} and c.type = k.type and c.state_key = k.state_key`;
+      }
+      await upsertCurrentState(roomId, changed);
+    },
+
+    updateCurrentState: upsertCurrentState,
+  };
+}
+
+interface StateRow {
+  readonly type: string;
+  readonly state_key: string;
+  readonly event_id: string;
+}
+
+function stateMapOf(rows: readonly StateRow[]): Map<StateKey, string> {
+  const state = new Map<StateKey, string>();
+  for (const row of rows) state.set(stateKey(row.type, row.state_key), row.event_id);
+  return state;
+}
+
+function splitKeys(keys: readonly StateKey[]): { types: string[]; stateKeys: string[] } {
+  const types: string[] = [];
+  const stateKeys: string[] = [];
+  for (const key of keys) {
+    const [type, stateKeyValue] = parseStateKey(key);
+    types.push(type);
+    stateKeys.push(stateKeyValue);
+  }
+  return { types, stateKeys };
+}
