@@ -1,0 +1,192 @@
+import { isPlainObject } from '../crypto/index.js';
+import { stateKey, stateKeyOf, type RoomEvent, type StateKey, type StateMap } from '../events/event.js';
+import {
+  authEventsSelection,
+  checkAuth,
+  checkAuthEvents,
+  checkContentHash,
+  getRoomVersion,
+  parsePdu,
+  PduFormatError,
+  redactEvent,
+  requiredSignatureServers,
+  verifyEventSignature,
+  type RoomVersionRules,
+} from '../events/index.js';
+import type { Logger } from '../platform/logger.js';
+import type { KeyLookup, RoomNotifier, RoomStore, RoomWrites, StateInput } from './ports.js';
+import { resolveStoredStates } from './resolution.js';
+
+/** What became of a remote PDU. */
+export type ReceiveOutcome =
+  | { readonly status: 'accepted'; readonly eventId: string; readonly streamPosition: number }
+  | { readonly status: 'soft-failed'; readonly eventId: string; readonly reason: string }
+  | { readonly status: 'rejected'; readonly eventId: string | undefined; readonly reason: string }
+  | { readonly status: 'duplicate'; readonly eventId: string }
+  /** The caller must fetch these (get_missing_events, /event_auth, /state_ids) and try again. */
+  | { readonly status: 'missing'; readonly eventId: string; readonly missing: readonly string[] };
+
+export interface ReceiveDeps {
+  readonly store: RoomStore;
+  readonly keys: KeyLookup;
+  readonly notifier: RoomNotifier;
+  readonly log: Logger;
+}
+
+const CREATE_KEY = stateKey('m.room.create', '');
+
+/**
+ * The receive pipeline for a PDU from another server (server-server-api "Checks performed on receipt of a
+ * PDU"): format, signatures, content hash (redacting on mismatch), auth against its own auth events, auth
+ * against the state before it, soft-fail against the current state; then persistence through the same
+ * path as local events. Each refusal is logged with its reason; a refused event is never half-stored.
+ */
+export function createReceivePipeline(deps: ReceiveDeps) {
+  const { store, log } = deps;
+
+  async function receivePdu(roomId: string, json: unknown, origin: string): Promise<ReceiveOutcome> {
+    const room = await store.room(roomId);
+    if (!room) return refuse(undefined, `this server is not in room ${roomId}`);
+    const rules = getRoomVersion(room.roomVersion);
+    if (!rules) return refuse(undefined, `unsupported room version ${room.roomVersion}`);
+
+    let event: RoomEvent;
+    try {
+      event = parsePdu(json, rules, { origin });
+    } catch (err) {
+      if (err instanceof PduFormatError) return refuse(undefined, `format: ${err.message}`);
+      throw err;
+    }
+    if (event.roomId !== roomId) return refuse(event.eventId, `event belongs to ${event.roomId}, not ${roomId}`);
+
+    const signatureProblem = await checkSignatures(event, rules);
+    if (signatureProblem) return refuse(event.eventId, signatureProblem);
+    if (!checkContentHash(event.pdu)) {
+      // The signatures cover the redacted form, so the event is genuine but its content is not: keep the redacted form.
+      log.info({ roomId, eventId: event.eventId, origin }, 'pdu content hash mismatch; redacting');
+      event = parsePdu(redactEvent(event.pdu, rules), rules);
+    }
+
+    const outcome = await store.withRoomWriteLock(roomId, (tx) => persistChecked(tx, event, rules));
+    if (outcome.status === 'accepted') deps.notifier.eventsPersisted(roomId, outcome.streamPosition);
+    if (outcome.status === 'rejected' || outcome.status === 'soft-failed') {
+      log.info({ roomId, eventId: event.eventId, origin, reason: outcome.reason }, `pdu ${outcome.status}`);
+    }
+    return outcome;
+
+    function refuse(eventId: string | undefined, reason: string): ReceiveOutcome {
+      log.info({ roomId, eventId, origin, reason }, 'pdu refused');
+      return { status: 'rejected', eventId, reason };
+    }
+  }
+
+  /** Every server the rules name must have signed the redacted event with a key valid at origin_server_ts. */
+  async function checkSignatures(event: RoomEvent, rules: RoomVersionRules): Promise<string | undefined> {
+    const signatures = event.pdu.signatures;
+    for (const server of requiredSignatureServers(event, rules)) {
+      const byKey = isPlainObject(signatures) ? signatures[server] : undefined;
+      if (!isPlainObject(byKey)) return `not signed by ${server}`;
+      let verified = false;
+      for (const keyId of Object.keys(byKey)) {
+        if (!keyId.startsWith('ed25519:')) continue;
+        const key = await deps.keys.verifyKey(server, keyId);
+        if (!key) continue;
+        if (rules.enforcesKeyValidityPeriod && key.validUntilTs < event.originServerTs) continue;
+        if (verifyEventSignature(event.pdu, server, keyId, key.key, rules)) {
+          verified = true;
+          break;
+        }
+      }
+      if (!verified) return `no valid signature from ${server}`;
+    }
+    return undefined;
+  }
+
+  async function persistChecked(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules): Promise<ReceiveOutcome> {
+    const known = await tx.events([event.eventId, ...event.authEvents, ...event.prevEvents]);
+    if (known.has(event.eventId)) return { status: 'duplicate', eventId: event.eventId };
+
+    const missingAuth = event.authEvents.filter((id) => !known.has(id));
+    const missingPrev = event.prevEvents.filter((id) => !known.get(id) || known.get(id)!.outlier);
+    if (missingAuth.length > 0 || missingPrev.length > 0) {
+      return { status: 'missing', eventId: event.eventId, missing: [...new Set([...missingAuth, ...missingPrev])] };
+    }
+
+    // 1. Against its own auth events (v12: the room's create event is implied, not listed).
+    const authEvents = event.authEvents.map((id) => known.get(id)!.event);
+    if (rules.roomIdFormat === 'create-event-hash' && event.type !== 'm.room.create') {
+      const createId = (await tx.currentStateEntries(event.roomId, [CREATE_KEY])).get(CREATE_KEY);
+      const create = createId === undefined ? undefined : (await tx.events([createId])).get(createId)?.event;
+      if (create) authEvents.push(create);
+    }
+    const rejectedIds = new Set([...known.values()].filter((s) => s.rejectedReason !== null).map((s) => s.event.eventId));
+    const againstAuthEvents = checkAuthEvents(event, authEvents, rules, { isRejected: (e) => rejectedIds.has(e.eventId) });
+    if (!againstAuthEvents.allowed) return storeRejected(tx, event, null, `auth events: ${againstAuthEvents.reason}`);
+
+    // 2. Against the state before it: the state after its one prev event, or the resolution of several.
+    const prevStates: StateMap[] = [];
+    for (const prev of event.prevEvents) {
+      const after = await tx.stateAfter(prev);
+      if (!after) return { status: 'missing', eventId: event.eventId, missing: [prev] };
+      prevStates.push(after);
+    }
+    const stateBefore = prevStates.length === 1 ? prevStates[0]! : await resolveStoredStates(tx, rules, prevStates);
+    const stateInput: StateInput =
+      event.prevEvents.length === 1
+        ? { kind: 'after-event', eventId: event.prevEvents[0]!, changes: new Map() }
+        : { kind: 'full', state: stateBefore };
+    const beforeLookup = await authLookup(tx, event, rules, stateBefore);
+    const againstState = checkAuth(event, beforeLookup, rules);
+    if (!againstState.allowed) return storeRejected(tx, event, stateInput, `state before: ${againstState.reason}`);
+
+    // 3. Against the current state: passing 2 but not 3 is a soft failure — kept, never served or built upon.
+    const current = await tx.currentState(event.roomId);
+    const againstCurrent = checkAuth(event, await authLookup(tx, event, rules, current), rules);
+    const softFailReason = againstCurrent.allowed ? null : againstCurrent.reason;
+
+    const [position] = await tx.persistEvents(event.roomId, [
+      { event, outlier: false, rejectedReason: null, softFailed: softFailReason !== null, stateBefore: stateInput },
+    ]);
+    if (softFailReason !== null) return { status: 'soft-failed', eventId: event.eventId, reason: softFailReason };
+    if (position === null || position === undefined) throw new Error(`accepted event ${event.eventId} has no stream position`);
+
+    const extremities = await tx.forwardExtremities(event.roomId);
+    const prevs = new Set(event.prevEvents);
+    await tx.setForwardExtremities(event.roomId, [...extremities.filter((id) => !prevs.has(id)), event.eventId]);
+
+    const key = stateKeyOf(event);
+    const stateAfter = key === undefined ? stateBefore : new Map(stateBefore).set(key, event.eventId);
+    // The event follows every extremity: its state is the room's state. Otherwise the branches are resolved.
+    const followsAll = extremities.every((id) => prevs.has(id));
+    const newCurrent = followsAll ? stateAfter : await resolveStoredStates(tx, rules, [current, stateAfter]);
+    await tx.setCurrentState(event.roomId, newCurrent);
+    return { status: 'accepted', eventId: event.eventId, streamPosition: position };
+  }
+
+  async function storeRejected(tx: RoomWrites, event: RoomEvent, stateBefore: StateInput | null, reason: string): Promise<ReceiveOutcome> {
+    // Stored so that it is not fetched and checked again, and so that events citing it are rejected too.
+    await tx.persistEvents(event.roomId, [{ event, outlier: stateBefore === null, rejectedReason: reason, softFailed: false, stateBefore }]);
+    return { status: 'rejected', eventId: event.eventId, reason };
+  }
+
+  return { receivePdu };
+}
+
+/**
+ * The auth rules read only what the auth events selection names (and the create event), so only those
+ * entries of a state are loaded: a state of 10,000 members costs a handful of reads.
+ */
+async function authLookup(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules, state: StateMap) {
+  const keys = [...authEventsSelection(event, rules), CREATE_KEY];
+  const ids = keys.map((key) => state.get(key)).filter((id): id is string => id !== undefined);
+  const stored = await tx.events(ids);
+  const byKey = new Map<StateKey, RoomEvent>();
+  for (const key of keys) {
+    const id = state.get(key);
+    const found = id === undefined ? undefined : stored.get(id)?.event;
+    if (found) byKey.set(key, found);
+  }
+  return (type: string, key: string) => byKey.get(stateKey(type, key));
+}
+
+export type ReceivePipeline = ReturnType<typeof createReceivePipeline>;
