@@ -8,7 +8,9 @@ import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
-import { createInstanceRepository, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
+import { createInstanceRepository, createRoomStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
+import { createRoomServer, type RoomServer } from './rooms/index.js';
+import { roomNotifierOnBus } from './platform/stream-notices.js';
 
 /**
  * The wiring: this file builds the adapters, the services and the app from a configuration and is the
@@ -27,6 +29,7 @@ export interface RunningServer {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly database: Database;
+  readonly rooms: RoomServer;
   /** What was created on this start, to tell the person running Hearth where it is. */
   readonly firstStartNotes: readonly string[];
   close(): Promise<void>;
@@ -82,6 +85,16 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       : createMemoryBus({ log });
     closers.push(() => bus.close());
 
+    const rooms = createRoomServer({
+      store: createRoomStore(storage.database.sql),
+      notifier: roomNotifierOnBus(bus, log),
+      log,
+      clock: deps.clock,
+      random: deps.random,
+      serverName: config.server_name,
+      signingKey: key,
+    });
+
     const serverKeys = createServerKeysService({
       serverName: config.server_name,
       signingKey: key,
@@ -113,6 +126,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       url: address,
       app,
       database: storage.database,
+      rooms,
       firstStartNotes: notes,
       close: closeAll,
     };

@@ -42,3 +42,4 @@ export {
   roomIdForCreateEvent,
 } from './format.js';
 export type { ParsePduOptions } from './format.js';
+export { buildEvent, type BuildContext, type EventDraft } from './builder.js';

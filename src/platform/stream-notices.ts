@@ -1,4 +1,4 @@
-import type { RoomNotifier } from '../rooms/ports.js';
+import type { RoomNotifier } from '../rooms/index.js';
 import type { Bus } from './bus.js';
 import type { Logger } from './logger.js';
 

@@ -1,5 +1,4 @@
-import type { EventDraft } from '../events/builder.js';
-import type { RoomVersionRules } from '../events/room-versions.js';
+import type { EventDraft, RoomVersionRules } from '../events/index.js';
 import { MatrixError } from '../protocol/index.js';
 
 export type RoomPreset = 'private_chat' | 'trusted_private_chat' | 'public_chat';

@@ -1,4 +1,4 @@
-import type { RoomEvent, StateKey, StateMap } from '../events/event.js';
+import type { RoomEvent, StateKey, StateMap } from '../events/index.js';
 
 /**
  * The storage the room server needs. src/storage implements it on PostgreSQL (both engines); the room

@@ -1,6 +1,7 @@
 import { isPlainObject } from '../crypto/index.js';
-import { stateKey, stateKeyOf, type RoomEvent, type StateKey, type StateMap } from '../events/event.js';
 import {
+  stateKey,
+  stateKeyOf,
   authEventsSelection,
   checkAuth,
   checkAuthEvents,
@@ -11,6 +12,9 @@ import {
   redactEvent,
   requiredSignatureServers,
   verifyEventSignature,
+  type RoomEvent,
+  type StateKey,
+  type StateMap,
   type RoomVersionRules,
 } from '../events/index.js';
 import type { Logger } from '../platform/logger.js';

@@ -1,5 +1,4 @@
-import type { RoomEvent, StateMap } from '../events/event.js';
-import type { RoomVersionRules } from '../events/index.js';
+import type { RoomEvent, StateMap, RoomVersionRules } from '../events/index.js';
 import { missingEvents, resolveState } from '../state/index.js';
 import type { RoomReads } from './ports.js';
 

@@ -1,13 +1,17 @@
 import type { SigningKey } from '../crypto/index.js';
-import { buildEvent, type EventDraft } from '../events/builder.js';
-import { parseStateKey, stateKey, type RoomEvent, type StateKey } from '../events/event.js';
 import {
+  buildEvent,
+  parseStateKey,
+  stateKey,
   authEventsSelection,
   checkAuth,
   DEFAULT_ROOM_VERSION,
   getRoomVersion,
   powerLevelsContent,
   userPowerLevel,
+  type EventDraft,
+  type RoomEvent,
+  type StateKey,
   type RoomVersionRules,
 } from '../events/index.js';
 import { isUserId, MatrixError, userIdServer } from '../protocol/index.js';

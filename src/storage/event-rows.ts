@@ -1,6 +1,5 @@
-import type { RoomEvent } from '../events/event.js';
-import type { PduJson } from '../events/pdu.js';
-import type { StoredEvent } from '../rooms/ports.js';
+import type { RoomEvent, PduJson } from '../events/index.js';
+import type { StoredEvent } from '../rooms/index.js';
 
 /** The columns a StoredEvent is rebuilt from: the ids the JSON may lack, the flags, and the JSON text. */
 export interface EventRow {

@@ -1,5 +1,5 @@
-import { stateKey, type StateKey, type StateMap } from '../events/event.js';
-import type { NewEvent } from '../rooms/ports.js';
+import { stateKey, type StateKey, type StateMap } from '../events/index.js';
+import type { NewEvent } from '../rooms/index.js';
 import { clampToSafe, textArrayLiteral } from './event-rows.js';
 import { StorageError } from './errors.js';
 import { ADVISORY_LOCK_NAMESPACE, EVENTS_STREAM_LOCK_ID } from './migrate.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/event.js';
-import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent } from '../rooms/ports.js';
+import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/index.js';
+import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import { persistEvents } from './persist-events.js';

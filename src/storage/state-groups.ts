@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/event.js';
+import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/index.js';
 import { StorageError } from './errors.js';
 
 /**
