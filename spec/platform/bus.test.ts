@@ -158,8 +158,7 @@ function contract(t: Test, makeBus: BusFactory): void {
   t.test('ready() resolves once subscriptions are in effect', (t) =>
     withBus(async (bus) => {
       bus.subscribe(unique('ready'), () => {});
-      await bus.ready();
-      t.pass('resolved');
+      await t.resolves(bus.ready(), 'ready() resolves');
     }));
 
   t.test('close stops delivery and refuses further use', async (t) => {

@@ -58,8 +58,8 @@ t.test('a second open of the same data directory in this process is refused', as
   t.same(await db.sql`select 1 as still_fine`, [{ still_fine: 1 }], 'the refused open does not disturb the holder');
   await db.close();
   const reopened = await openEmbedded({ dataDir, log });
+  t.same(await reopened.sql`select 1 as open`, [{ open: 1 }], 'after close the directory opens again');
   await reopened.close();
-  t.pass('after close the directory opens again');
 });
 
 t.test('another process is refused while one holds the directory, and a crashed holder is recovered from', async (t) => {

@@ -29,23 +29,20 @@ t.test('a lock left by a dead process is taken over', async (t) => {
 t.test('our own pid in a lock we do not hold is stale (pid reuse after a container restart)', async (t) => {
   const path = join(t.testdir(), 'hearth.lock');
   writeFileSync(path, JSON.stringify({ pid: process.pid, startTime: null, host: 'old', nonce: 'x' }));
-  acquireLock(path, 'the test directory').release();
-  t.pass();
+  t.doesNotThrow(() => acquireLock(path, 'the test directory').release(), 'the stale lock is taken over');
 });
 
 const noProc = !existsSync('/proc/self/stat') && 'needs /proc';
 t.test('a live pid that started at another time is a reused pid, so the lock is stale', { skip: noProc }, async (t) => {
   const path = join(t.testdir(), 'hearth.lock');
   writeFileSync(path, JSON.stringify({ pid: process.ppid, startTime: '1', host: 'old', nonce: 'x' }));
-  acquireLock(path, 'the test directory').release();
-  t.pass();
+  t.doesNotThrow(() => acquireLock(path, 'the test directory').release(), 'the stale lock is taken over');
 });
 
 t.test('a garbled lock file is treated as stale', async (t) => {
   const path = join(t.testdir(), 'hearth.lock');
   writeFileSync(path, '{"pid": 12');
-  acquireLock(path, 'the test directory').release();
-  t.pass();
+  t.doesNotThrow(() => acquireLock(path, 'the test directory').release(), 'the stale lock is taken over');
 });
 
 t.test('release leaves a lock that is no longer ours alone', async (t) => {
