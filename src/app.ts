@@ -1,21 +1,30 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerKeysService } from './federation/index.js';
+import type { ServerName } from './protocol/index.js';
+import type { AccountService, SharedSecretRegistration } from './users/index.js';
 import { createHttpApp, type HttpAppOptions } from './api/plumbing/http-app.js';
 import { versionsRoutes } from './api/client/versions.js';
+import { accountRoutes } from './api/client/accounts.js';
+import { sharedSecretRegisterRoutes } from './api/admin/shared-secret-register.js';
 import { federationVersionRoutes } from './api/federation/version.js';
 import { serverKeyRoutes } from './api/keys/server.js';
 import { wellKnownRoutes, type WellKnownOptions } from './api/well-known.js';
 
-export interface AppDeps extends HttpAppOptions {
+export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
+  readonly serverName: ServerName;
+  readonly accounts: AccountService;
+  readonly sharedSecretRegistration: SharedSecretRegistration;
   readonly serverKeys: ServerKeysService;
   readonly wellKnown: WellKnownOptions;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
 export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  return createHttpApp(deps, async (app) => {
+  return createHttpApp({ ...deps, authenticator: (token) => deps.accounts.authenticate(token) }, async (app) => {
     await app.register(versionsRoutes);
+    await app.register(accountRoutes(deps.accounts));
+    await app.register(sharedSecretRegisterRoutes(deps.sharedSecretRegistration, deps.serverName));
     await app.register(federationVersionRoutes(deps.version));
     await app.register(serverKeyRoutes(deps.serverKeys));
     await app.register(wellKnownRoutes(deps.wellKnown));

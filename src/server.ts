@@ -8,9 +8,11 @@ import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
-import { createInstanceRepository, createRoomStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
+import { createAccountsStore, createInstanceRepository, createRoomStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
 import { createRoomServer, type RoomServer } from './rooms/index.js';
 import { roomNotifierOnBus } from './platform/stream-notices.js';
+import { createAccountService, createScryptHasher, createSharedSecretRegistration, createUia } from './users/index.js';
+import { parseServerName } from './protocol/index.js';
 
 /**
  * The wiring: this file builds the adapters, the services and the app from a configuration and is the
@@ -95,6 +97,25 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       signingKey: key,
     });
 
+    const serverName = parseServerName(config.server_name);
+    const accountsStore = createAccountsStore(storage.database.sql);
+    const accounts = createAccountService({
+      store: accountsStore,
+      uia: createUia({ store: accountsStore, clock: deps.clock, random: deps.random }),
+      passwords: createScryptHasher({ random: deps.random }),
+      clock: deps.clock,
+      random: deps.random,
+      serverName,
+      enableRegistration: config.enable_registration,
+    });
+    const sharedSecretRegistration = createSharedSecretRegistration({
+      nonces: accountsStore,
+      accounts,
+      clock: deps.clock,
+      random: deps.random,
+      secret: config.registration_shared_secret,
+    });
+
     const serverKeys = createServerKeysService({
       serverName: config.server_name,
       signingKey: key,
@@ -106,6 +127,9 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const app = await buildApp({
       log,
       version: deps.version,
+      serverName,
+      accounts,
+      sharedSecretRegistration,
       serverKeys,
       wellKnown: {
         clientBaseUrl: config.well_known.client_base_url ?? config.public_baseurl,

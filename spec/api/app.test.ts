@@ -5,13 +5,19 @@ import { decodeBase64, signingKeyFromSeed, verifyJsonSignature } from '../../src
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { SUPPORTED_CLIENT_VERSIONS } from '../../src/protocol/versions.js';
+import { testDatabase } from '../helpers/database.js';
+import { accountServices, TEST_SERVER_NAME } from '../helpers/accounts.js';
 
 const NOW = 1_700_000_000_000;
 const signingKey = signingKeyFromSeed('a_test', new Uint8Array(32).fill(7));
 
 async function app(t: Test, wellKnownServer: string | null = null) {
+  const { accounts, sharedSecretRegistration } = accountServices(await testDatabase(t));
   const instance = await buildApp({
     log: silentLogger(),
+    serverName: TEST_SERVER_NAME,
+    accounts,
+    sharedSecretRegistration,
     version: '1.2.3',
     maxJsonBodyBytes: 65536,
     trustProxy: false,

@@ -28,6 +28,19 @@ t.test('an empty file gives every default, with paths made absolute', async (t) 
   t.equal(config.signing_key_path, '/srv/hearth/data/signing.key');
   t.equal(config.public_baseurl, 'http://localhost:8008/');
   t.equal(config.key_valid_for_ms, 86_400_000);
+  t.equal(config.enable_registration, false, 'open registration is off, as in Synapse');
+  t.equal(config.registration_shared_secret, null, 'shared-secret registration is off');
+});
+
+t.test('the registration keys can be set in the file and by environment variables', async (t) => {
+  const config = parseConfig('enable_registration: true\nregistration_shared_secret: s3cret\n', options);
+  t.equal(config.enable_registration, true);
+  t.equal(config.registration_shared_secret, 's3cret');
+  const fromEnv = parseConfig('', { ...options, env: { HEARTH_ENABLE_REGISTRATION: 'true', HEARTH_REGISTRATION_SHARED_SECRET: 'x' } });
+  t.equal(fromEnv.enable_registration, true);
+  t.equal(fromEnv.registration_shared_secret, 'x');
+  t.match(problemsOf('enable_registration: yes please\n'), [/^enable_registration: expected a boolean/]);
+  t.match(problemsOf('registration_shared_secret: ""\n'), [/^registration_shared_secret:/]);
 });
 
 t.test('config.example.yaml documents exactly the defaults', async (t) => {

@@ -18,6 +18,7 @@ export interface Endpoint<
   Query extends TSchema | undefined = TSchema | undefined,
   Body extends TSchema | undefined = TSchema | undefined,
   Response extends TSchema = TSchema,
+  Auth extends AuthKind = AuthKind,
 > {
   /** The spec's operationId, used in logs and metrics. */
   readonly name: string;
@@ -26,7 +27,7 @@ export interface Endpoint<
   readonly path: string;
   /** Older paths that still answer the same way (r0, unstable prefixes). */
   readonly aliases?: readonly string[];
-  readonly auth: AuthKind;
+  readonly auth: Auth;
   /** The rate-limit class the request counts against; none when absent. */
   readonly rateLimit?: string;
   readonly params?: Params;
@@ -42,6 +43,7 @@ export type ParamsOf<E> = E extends Endpoint<infer P, Maybe, Maybe> ? StaticOr<P
 export type QueryOf<E> = E extends Endpoint<Maybe, infer Q, Maybe> ? StaticOr<Q, Record<string, never>> : never;
 export type BodyOf<E> = E extends Endpoint<Maybe, Maybe, infer B> ? StaticOr<B, undefined> : never;
 export type ResponseOf<E> = E extends Endpoint<Maybe, Maybe, Maybe, infer R> ? Static<R> : never;
+export type AuthOf<E> = E extends Endpoint<Maybe, Maybe, Maybe, TSchema, infer A> ? A : never;
 
 /** Declares an endpoint, keeping its literal types for the route and the handler. */
 export function defineEndpoint<
@@ -49,6 +51,7 @@ export function defineEndpoint<
   Query extends TSchema | undefined = undefined,
   Body extends TSchema | undefined = undefined,
   Response extends TSchema = TSchema,
->(endpoint: Endpoint<Params, Query, Body, Response>): Endpoint<Params, Query, Body, Response> {
+  Auth extends AuthKind = AuthKind,
+>(endpoint: Endpoint<Params, Query, Body, Response, Auth>): Endpoint<Params, Query, Body, Response, Auth> {
   return Object.freeze(endpoint);
 }

@@ -111,3 +111,33 @@ function statusFor(errcode: Errcode, requested: number | undefined): number {
 export function isMatrixError(value: unknown): value is MatrixError {
   return value instanceof MatrixError;
 }
+
+/** What a user-interactive-auth 401 tells the client (client-server API, "User-Interactive Authentication"). */
+export interface AuthFlowsBody {
+  readonly flows: ReadonlyArray<{ readonly stages: readonly string[] }>;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly session: string;
+  readonly completed?: readonly string[];
+}
+
+/**
+ * The 401 of user-interactive auth: more stages are needed. Its body is the flows object, with no errcode
+ * unless a stage attempt failed (clients show an errcode to the user as a failure, so a plain "auth
+ * needed" must not carry one).
+ */
+export class AuthRequiredError extends MatrixError {
+  readonly flows: AuthFlowsBody;
+  readonly stageError: { readonly errcode: Errcode; readonly message: string } | undefined;
+
+  constructor(flows: AuthFlowsBody, stageError?: { errcode: Errcode; message: string }) {
+    super('M_UNAUTHORIZED', stageError?.message ?? 'Additional authentication is required');
+    this.flows = flows;
+    this.stageError = stageError;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    const body: Record<string, unknown> = { ...this.flows };
+    if (this.stageError) Object.assign(body, { errcode: this.stageError.errcode, error: this.stageError.message });
+    return body;
+  }
+}

@@ -1,5 +1,5 @@
-export { MatrixError, ERRCODE_STATUS, isMatrixError } from './errors.js';
-export type { Errcode, MatrixErrorOptions } from './errors.js';
+export { MatrixError, AuthRequiredError, ERRCODE_STATUS, isMatrixError } from './errors.js';
+export type { AuthFlowsBody, Errcode, MatrixErrorOptions } from './errors.js';
 export {
   parseServerName, isServerName, splitServerName, isIpLiteral, MAX_SERVER_NAME_LENGTH,
   parseUserId, isUserId, isValidNewLocalpart, isCompliantUserId, makeUserId, userIdLocalpart, userIdServer,

@@ -18,3 +18,4 @@ export {
 export { createInstanceRepository, type InstanceInfo, type InstanceRepository } from './instance.js';
 export { createRoomStore, roomLockKey, type RoomStoreOptions } from './room-store.js';
 export { MAX_DELTA_CHAIN } from './state-groups.js';
+export { createAccountsStore } from './accounts-store.js';

@@ -4,6 +4,7 @@ import { installErrorHandling, pathOf } from './errors.js';
 import { installJsonBodies } from './body.js';
 import { installCors } from './cors.js';
 import { answerUnknownMethods } from './route.js';
+import { installAuthenticator, type Authenticator } from './auth.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export interface HttpAppOptions {
@@ -12,6 +13,8 @@ export interface HttpAppOptions {
   readonly trustProxy: boolean;
   /** PEM certificate and key to serve HTTPS directly; absent or null serves plain HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
+  /** Checks access tokens for 'user' and 'optional-user' routes; without it only 'none' routes can mount. */
+  readonly authenticator?: Authenticator | null;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function createHttpApp(
   installErrorHandling(app);
   installJsonBodies(app);
   installCors(app);
+  installAuthenticator(app, options.authenticator ?? null);
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the URL: a query string may carry an access token.
     request.log.info(

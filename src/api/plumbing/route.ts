@@ -1,12 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
-import type { BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseOf } from '../../protocol/endpoint.js';
+import type { AuthOf, BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseOf } from '../../protocol/endpoint.js';
 import { MatrixError } from '../../protocol/index.js';
+import { authenticate, type Requester, type RequesterFor } from './auth.js';
 
 export interface HandlerInput<E extends Endpoint> {
   readonly params: ParamsOf<E>;
   readonly query: QueryOf<E>;
   readonly body: BodyOf<E>;
+  /** Who called: a Requester on 'user' routes, Requester or null on 'optional-user', null otherwise. */
+  readonly requester: RequesterFor<AuthOf<E>>;
   readonly request: FastifyRequest;
 }
 
@@ -15,16 +18,21 @@ export type Handler<E extends Endpoint> = (input: HandlerInput<E>) => Promise<Re
 const METHODS: readonly HttpMethod[] = ['GET', 'PUT', 'POST', 'DELETE'];
 
 /** Auth kinds whose checks are wired; a route asking for another one fails at start, never open. */
-const WIRED_AUTH = new Set(['none', 'optional-user']);
+const WIRED_AUTH = new Set(['none', 'user', 'optional-user']);
 
 /**
- * Registers a contract's handler at its path and every alias. The contract's schemas validate the
- * request before the handler sees it; the handler returns the 200 body.
+ * Registers a contract's handler at its path and every alias. The caller is authenticated first (before
+ * the body is read, so a missing token is reported before a bad body), then the contract's schemas
+ * validate the request before the handler sees it; the handler returns the 200 body.
  */
 export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, handler: Handler<E>): void {
   if (!WIRED_AUTH.has(endpoint.auth)) {
     throw new Error(`${endpoint.name}: auth kind '${endpoint.auth}' has no check wired yet`);
   }
+  if (endpoint.auth === 'user' && app.authenticator === null) {
+    throw new Error(`${endpoint.name}: needs an access token check, but the app was built without an authenticator`);
+  }
+  const requesters = new WeakMap<FastifyRequest, Requester | null>();
   const schema: Record<string, TSchema> = {};
   if (endpoint.params) schema.params = endpoint.params;
   if (endpoint.query) schema.querystring = endpoint.query;
@@ -36,11 +44,16 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
       url,
       schema,
       config: { endpoint: endpoint.name },
+      onRequest: async (request) => {
+        requesters.set(request, await authenticate(app, request, endpoint.auth));
+      },
       handler: async (request) =>
         handler({
           params: request.params as ParamsOf<E>,
           query: request.query as QueryOf<E>,
           body: request.body as BodyOf<E>,
+          // authenticate() gives what the auth kind promises: never null on 'user' routes.
+          requester: (requesters.get(request) ?? null) as RequesterFor<AuthOf<E>>,
           request,
         }),
     });

@@ -49,6 +49,14 @@ export const ConfigSchema = Type.Object(
       { default: {}, additionalProperties: false },
     ),
     key_valid_for_ms: Type.Integer({ minimum: 3_600_000, default: 86_400_000 }),
+    enable_registration: Type.Boolean({
+      default: false,
+      description: 'Let anyone create an account with POST /register (Synapse\'s default is off too).',
+    }),
+    registration_shared_secret: NullableString({
+      default: null,
+      description: 'Secret for /_synapse/admin/v1/register (register_new_matrix_user); null: off.',
+    }),
     database: Type.Object(
       {
         url: NullableString({ default: null, description: 'postgres:// URL; null: embedded PGlite in DATA_DIR/db' }),

@@ -1,0 +1,39 @@
+import { Type } from '@sinclair/typebox';
+import { defineEndpoint } from '../endpoint.js';
+
+/**
+ * Synapse's admin API endpoints that Hearth answers the same way, so the tools written for them
+ * (register_new_matrix_user, synadm, deployment scripts) work unchanged.
+ */
+
+/** GET /_synapse/admin/v1/register: a single-use nonce for shared-secret registration. */
+export const getRegistrationNonce = defineEndpoint({
+  name: 'getRegistrationNonce',
+  method: 'GET',
+  path: '/_synapse/admin/v1/register',
+  auth: 'none',
+  response: Type.Object({ nonce: Type.String() }),
+});
+
+/** POST /_synapse/admin/v1/register: create an account, proving knowledge of the shared secret by an HMAC. */
+export const registerWithSharedSecret = defineEndpoint({
+  name: 'registerWithSharedSecret',
+  method: 'POST',
+  path: '/_synapse/admin/v1/register',
+  auth: 'none',
+  body: Type.Object({
+    nonce: Type.String(),
+    username: Type.String({ maxLength: 512 }),
+    password: Type.String({ maxLength: 512 }),
+    admin: Type.Optional(Type.Boolean()),
+    user_type: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    displayname: Type.Optional(Type.String()),
+    mac: Type.String(),
+  }),
+  response: Type.Object({
+    user_id: Type.String(),
+    access_token: Type.String(),
+    device_id: Type.String(),
+    home_server: Type.String(),
+  }),
+});
