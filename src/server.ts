@@ -8,10 +8,20 @@ import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
-import { createAccountsStore, createInstanceRepository, createRoomStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
-import { createRoomServer, type RoomServer } from './rooms/index.js';
+import { createAccountsStore, createInstanceRepository, createRoomStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
+import { createClientRooms, createMemberProfiles, createRoomServer, type RoomServer } from './rooms/index.js';
 import { roomNotifierOnBus } from './platform/stream-notices.js';
-import { createAccountService, createScryptHasher, createSharedSecretRegistration, createUia } from './users/index.js';
+import {
+  createAccountDataService,
+  createAccountService,
+  createFilterService,
+  createProfileService,
+  createScryptHasher,
+  createSharedSecretRegistration,
+  createUia,
+  memberProfileLookup,
+} from './users/index.js';
+import { DEFAULT_ROOM_VERSION } from './events/index.js';
 import { parseServerName } from './protocol/index.js';
 
 /**
@@ -87,14 +97,17 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       : createMemoryBus({ log });
     closers.push(() => bus.close());
 
+    const roomStore = createRoomStore(storage.database.sql);
+    const userData = createUserDataStore(storage.database.sql);
     const rooms = createRoomServer({
-      store: createRoomStore(storage.database.sql),
+      store: roomStore,
       notifier: roomNotifierOnBus(bus, log),
       log,
       clock: deps.clock,
       random: deps.random,
       serverName: config.server_name,
       signingKey: key,
+      memberProfile: memberProfileLookup(userData),
     });
 
     const serverName = parseServerName(config.server_name);
@@ -116,6 +129,13 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       secret: config.registration_shared_secret,
     });
 
+    const profiles = createProfileService({
+      store: userData,
+      rooms: createMemberProfiles({ rooms, store: roomStore }),
+      log,
+      serverName,
+    });
+
     const serverKeys = createServerKeysService({
       serverName: config.server_name,
       signingKey: key,
@@ -129,6 +149,11 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       version: deps.version,
       serverName,
       accounts,
+      profiles,
+      accountData: createAccountDataService({ store: userData }),
+      filters: createFilterService({ store: userData }),
+      defaultRoomVersion: DEFAULT_ROOM_VERSION,
+      rooms: createClientRooms({ rooms, store: roomStore, clock: deps.clock, serverName: config.server_name }),
       sharedSecretRegistration,
       serverKeys,
       wellKnown: {

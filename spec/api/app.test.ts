@@ -7,16 +7,21 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { SUPPORTED_CLIENT_VERSIONS } from '../../src/protocol/versions.js';
 import { testDatabase } from '../helpers/database.js';
 import { accountServices, TEST_SERVER_NAME } from '../helpers/accounts.js';
+import { clientRooms } from '../helpers/rooms.js';
+import { userDataDeps } from '../helpers/user-data.js';
 
 const NOW = 1_700_000_000_000;
 const signingKey = signingKeyFromSeed('a_test', new Uint8Array(32).fill(7));
 
 async function app(t: Test, wellKnownServer: string | null = null) {
-  const { accounts, sharedSecretRegistration } = accountServices(await testDatabase(t));
+  const db = await testDatabase(t);
+  const { accounts, sharedSecretRegistration } = accountServices(db);
   const instance = await buildApp({
     log: silentLogger(),
     serverName: TEST_SERVER_NAME,
     accounts,
+    rooms: clientRooms(db),
+    ...userDataDeps(db),
     sharedSecretRegistration,
     version: '1.2.3',
     maxJsonBodyBytes: 65536,

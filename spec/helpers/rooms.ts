@@ -1,11 +1,12 @@
 import type { Test } from 'tap';
 import { signingKeyFromSeed, type SigningKey } from '../../src/crypto/index.js';
-import { fixedClock, type Random } from '../../src/platform/clock.js';
+import { fixedClock, systemRandom, type Clock, type Random } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { createRoomServer } from '../../src/rooms/room-server.js';
+import { createRoomServer, type RoomServerDeps } from '../../src/rooms/room-server.js';
 import { createReceivePipeline } from '../../src/rooms/receive.js';
 import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
 import { createRoomStore } from '../../src/storage/index.js';
+import { createClientRooms } from '../../src/rooms/index.js';
 import type { Database } from '../../src/storage/index.js';
 
 export const LOCAL = 'hearth.test';
@@ -42,4 +43,19 @@ export function roomWorld(t: Test, db: Database) {
   const receive = createReceivePipeline({ store, keys: keyring, notifier, log });
   t.teardown(() => undefined);
   return { store, rooms, receive, clock, positions };
+}
+
+/** The client rooms service on a test database, wired as server.ts does (for app.inject() tests). */
+export function clientRooms(
+  db: Database,
+  clock: Clock = fixedClock(1_700_000_000_000),
+  memberProfile?: RoomServerDeps['memberProfile'],
+) {
+  const store = createRoomStore(db.sql);
+  const notifier = { eventsPersisted: () => undefined };
+  const rooms = createRoomServer({
+    store, notifier, log: silentLogger(), clock, random: systemRandom, serverName: LOCAL, signingKey: localKey,
+    ...(memberProfile ? { memberProfile } : {}),
+  });
+  return createClientRooms({ rooms, store, clock, serverName: LOCAL });
 }

@@ -67,6 +67,8 @@ const ALTERNATE_STATUS: Partial<Record<Errcode, readonly number[]>> = {
   M_UNRECOGNIZED: [405, 400],
   M_UNKNOWN: [500, 502, 503, 504],
   M_NOT_FOUND: [400],
+  // PUT account data of a type the server manages (m.fully_read, m.push_rules): the spec's 405.
+  M_BAD_JSON: [405],
   M_TOO_LARGE: [400],
 };
 

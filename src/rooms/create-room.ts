@@ -21,6 +21,8 @@ export interface CreateRoomOptions {
   readonly invite?: readonly string[];
   readonly isDirect?: boolean;
   readonly canonicalAlias?: string;
+  /** The creator's displayname and avatar_url, carried by their join event. */
+  readonly creatorProfile?: Readonly<Record<string, unknown>>;
 }
 
 const PRESET_STATE: Record<RoomPreset, { joinRule: string; historyVisibility: string; guestCanJoin: boolean; invitePower: number }> = {
@@ -52,7 +54,7 @@ export function createRoomDrafts(options: CreateRoomOptions, rules: RoomVersionR
 
   const drafts: EventDraft[] = [
     { type: 'm.room.create', stateKey: '', sender: creator, content: createContent },
-    { type: 'm.room.member', stateKey: creator, sender: creator, content: { membership: 'join' } },
+    { type: 'm.room.member', stateKey: creator, sender: creator, content: { ...options.creatorProfile, membership: 'join' } },
     {
       type: 'm.room.power_levels',
       stateKey: '',

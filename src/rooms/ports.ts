@@ -60,6 +60,16 @@ export interface RoomReads {
   stateAfter(eventId: string): Promise<StateMap | undefined>;
   /** The highest position on the events stream. */
   eventsStreamPosition(): Promise<number>;
+  /** The rooms whose current state gives the user this membership ('join', 'invite' ...), sorted. */
+  roomsWithMembership(userId: string, membership: string): Promise<string[]>;
+}
+
+/** A client's transaction id for a send, scoped as the spec asks: one device, one room (the request path). */
+export interface TransactionKey {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly roomId: string;
+  readonly txnId: string;
 }
 
 export interface RoomWrites extends RoomReads {
@@ -75,6 +85,10 @@ export interface RoomWrites extends RoomReads {
   setCurrentState(roomId: string, state: StateMap): Promise<void>;
   /** Sets some entries of the current state (a local state event), leaving the rest alone. */
   updateCurrentState(roomId: string, changes: StateMap): Promise<void>;
+  /** The event a client transaction produced, if that transaction was seen before. */
+  transactionEvent(key: TransactionKey): Promise<string | undefined>;
+  /** Remembers the event a client transaction produced (in the same transaction as the event). */
+  recordTransaction(key: TransactionKey, eventId: string): Promise<void>;
 }
 
 export interface RoomStore extends RoomReads {

@@ -1,7 +1,9 @@
-import type { SigningKey } from '../crypto/index.js';
+import { CanonicalJsonError, type SigningKey } from '../crypto/index.js';
 import {
   buildEvent,
+  MAX_PDU_BYTES,
   parseStateKey,
+  PduFormatError,
   stateKey,
   authEventsSelection,
   checkAuth,
@@ -9,6 +11,7 @@ import {
   getRoomVersion,
   powerLevelsContent,
   userPowerLevel,
+  type BuildContext,
   type EventDraft,
   type RoomEvent,
   type StateKey,
@@ -18,7 +21,7 @@ import { isUserId, MatrixError, userIdServer } from '../protocol/index.js';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { createRoomDrafts, type CreateRoomOptions } from './create-room.js';
-import type { RoomNotifier, RoomRecord, RoomStore, RoomWrites } from './ports.js';
+import type { RoomNotifier, RoomReads, RoomRecord, RoomStore, RoomWrites, TransactionKey } from './ports.js';
 
 export interface RoomServerDeps {
   readonly store: RoomStore;
@@ -30,6 +33,15 @@ export interface RoomServerDeps {
   readonly signingKey: SigningKey;
   /** The version new rooms get when the request names none. */
   readonly defaultRoomVersion?: string;
+  /** A local user's displayname and avatar_url, which their joins carry (the profile service's). */
+  readonly memberProfile?: (userId: string) => Promise<Readonly<Record<string, string>>>;
+}
+
+export interface SendOptions {
+  /** The client's transaction: a retransmission returns the first event instead of sending again. */
+  readonly txn?: Omit<TransactionKey, 'roomId'>;
+  /** Checked inside the room's write lock, before the event is built; throws to refuse. */
+  readonly precondition?: (reads: RoomReads) => Promise<void>;
 }
 
 export interface SentEvent {
@@ -91,7 +103,7 @@ export function createRoomServer(deps: RoomServerDeps) {
     }
     const authEvents = selection.map((key) => state.get(key)).filter((e): e is RoomEvent => e !== undefined);
 
-    const event = buildEvent(draft, {
+    const event = buildChecked(draft, {
       rules,
       roomId,
       origin: deps.serverName,
@@ -128,18 +140,33 @@ export function createRoomServer(deps: RoomServerDeps) {
     return { event, streamPosition: position };
   }
 
-  async function send(roomId: string, draft: EventDraft): Promise<SentEvent> {
-    const sent = await store.withRoomWriteLock(roomId, async (tx) => {
+  /**
+   * Sends one local event. With a client transaction, a retransmission gets the first event back and
+   * nothing new is written; the transaction's row commits with the event (the room's lock serialises both).
+   */
+  async function send(roomId: string, draft: EventDraft, options: SendOptions = {}): Promise<SentEvent> {
+    const key = options.txn && { ...options.txn, roomId };
+    const outcome = await store.withRoomWriteLock(roomId, async (tx) => {
       const room = await roomOrThrow(tx, roomId);
-      return appendLocal(tx, roomId, rulesFor(room.roomVersion), draft);
+      await options.precondition?.(tx);
+      const seen = key && (await tx.transactionEvent(key));
+      if (seen !== undefined) {
+        const stored = (await tx.events([seen])).get(seen);
+        if (!stored || stored.streamPosition === null) throw new Error(`transaction event ${seen} is not in the timeline`);
+        return { sent: { event: stored.event, streamPosition: stored.streamPosition }, repeated: true };
+      }
+      const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft);
+      if (key) await tx.recordTransaction(key, sent.event.eventId);
+      return { sent, repeated: false };
     });
-    deps.notifier.eventsPersisted(roomId, sent.streamPosition);
-    return sent;
+    if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition);
+    return outcome.sent;
   }
 
   async function createRoom(options: CreateRoomOptions & { readonly roomVersion?: string }): Promise<{ roomId: string; events: RoomEvent[] }> {
     const rules = rulesFor(options.roomVersion ?? deps.defaultRoomVersion ?? DEFAULT_ROOM_VERSION);
-    const drafts = createRoomDrafts(options, rules);
+    const creatorProfile = options.creatorProfile ?? (await deps.memberProfile?.(options.creator));
+    const drafts = createRoomDrafts(creatorProfile ? { ...options, creatorProfile } : options, rules);
     const [createDraft, ...rest] = drafts;
     if (!createDraft) throw new Error('createRoomDrafts returned nothing');
     // v1-11 room ids are ours to choose; v12's is the create event's reference hash, known once it is built.
@@ -165,16 +192,40 @@ export function createRoomServer(deps: RoomServerDeps) {
     return result;
   }
 
-  function membership(roomId: string, sender: string, target: string, membershipValue: string, reason?: string, extra?: Record<string, unknown>) {
+  function membership(
+    roomId: string,
+    sender: string,
+    target: string,
+    membershipValue: string,
+    reason?: string,
+    extra?: Record<string, unknown>,
+    targetNow?: { readonly oneOf: readonly string[]; readonly otherwise: string },
+  ) {
     const content: Record<string, unknown> = { ...extra, membership: membershipValue };
     if (reason !== undefined) content.reason = reason;
-    return send(roomId, { type: 'm.room.member', stateKey: target, sender, content });
+    // The auth rules allow a leave over any membership, so a kick would lift a ban and an unban would
+    // kick a member: kick and unban say which membership they expect, checked under the room's lock.
+    const precondition = targetNow && (async (reads: RoomReads) => {
+      const current = (await currentMembership(reads, roomId, target)) ?? 'leave';
+      if (!targetNow.oneOf.includes(current)) throw new MatrixError('M_FORBIDDEN', targetNow.otherwise);
+    });
+    return send(roomId, { type: 'm.room.member', stateKey: target, sender, content }, precondition ? { precondition } : {});
+  }
+
+  async function currentMembership(reads: RoomReads, roomId: string, userId: string): Promise<string | undefined> {
+    const key = stateKey('m.room.member', userId);
+    const eventId = (await reads.currentStateEntries(roomId, [key])).get(key);
+    if (eventId === undefined) return undefined;
+    const value = (await reads.events([eventId])).get(eventId)?.event.content.membership;
+    return typeof value === 'string' ? value : undefined;
   }
 
   /** A local user joins a local room; restricted rooms are joined through a local member who may invite. */
   async function join(roomId: string, userId: string, extra?: Record<string, unknown>): Promise<SentEvent> {
     const authoriser = await restrictedJoinAuthoriser(roomId, userId);
+    const profile = (await deps.memberProfile?.(userId)) ?? {};
     return membership(roomId, userId, userId, 'join', undefined, {
+      ...profile,
       ...extra,
       ...(authoriser ? { join_authorised_via_users_server: authoriser } : {}),
     });
@@ -239,13 +290,36 @@ export function createRoomServer(deps: RoomServerDeps) {
     leave: (roomId: string, userId: string, reason?: string) => membership(roomId, userId, userId, 'leave', reason),
     invite: (roomId: string, sender: string, target: string, reason?: string) => membership(roomId, sender, target, 'invite', reason),
     knock: (roomId: string, userId: string, reason?: string) => membership(roomId, userId, userId, 'knock', reason),
-    kick: (roomId: string, sender: string, target: string, reason?: string) => membership(roomId, sender, target, 'leave', reason),
+    kick: (roomId: string, sender: string, target: string, reason?: string) =>
+      membership(roomId, sender, target, 'leave', reason, undefined, {
+        oneOf: ['join', 'invite', 'knock'],
+        otherwise: `${target} is not in the room (use unban to lift a ban)`,
+      }),
     ban: (roomId: string, sender: string, target: string, reason?: string) => membership(roomId, sender, target, 'ban', reason),
-    unban: (roomId: string, sender: string, target: string, reason?: string) => membership(roomId, sender, target, 'leave', reason),
+    unban: (roomId: string, sender: string, target: string, reason?: string) =>
+      membership(roomId, sender, target, 'leave', reason, undefined, { oneOf: ['ban'], otherwise: `${target} is not banned from the room` }),
+    /** The user's membership in the room's current state ('join', 'invite' ...), or undefined if none. */
+    membershipOf: (roomId: string, userId: string) => currentMembership(store, roomId, userId),
   };
 }
 
 export type RoomServer = ReturnType<typeof createRoomServer>;
+
+/** buildEvent, with what a client can get wrong (size, non-canonical numbers, long types) as MatrixErrors. */
+function buildChecked(draft: EventDraft, context: BuildContext): RoomEvent {
+  try {
+    return buildEvent(draft, context);
+  } catch (err) {
+    if (err instanceof PduFormatError) {
+      const tooLarge = err.reason.includes(`more than ${MAX_PDU_BYTES}`);
+      throw new MatrixError(tooLarge ? 'M_TOO_LARGE' : 'M_BAD_JSON', `The event would be invalid: ${err.reason}`);
+    }
+    if (err instanceof CanonicalJsonError) {
+      throw new MatrixError('M_BAD_JSON', `The event content cannot be signed: ${err.message}`);
+    }
+    throw err;
+  }
+}
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 

@@ -3,6 +3,7 @@ import type { DeviceId, UserId } from '../protocol/index.js';
 import type {
   AccountStore,
   NewDeviceSession,
+  Profile,
   RegistrationNonceStore,
   Requester,
   UiaSessionRecord,
@@ -42,13 +43,16 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
           };
     },
 
-    async createUser(user: UserRecord, session: NewDeviceSession | null): Promise<boolean> {
+    async createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile): Promise<boolean> {
       return (await sql.begin(async (tx) => {
         const inserted = await tx`
           insert into users (user_id, password_hash, created_ts, deactivated, admin, is_guest)
           values (${user.userId}, ${user.passwordHash}, ${user.createdTs}, ${user.deactivated}, ${user.admin}, ${user.isGuest})
           on conflict (user_id) do nothing`;
         if (inserted.count === 0) return false;
+        await tx`
+          insert into profiles (user_id, displayname, avatar_url)
+          values (${user.userId}, ${profile.displayName}, ${profile.avatarUrl})`;
         if (session !== null) await startSession(tx, user.userId, session, user.createdTs);
         return true;
       })) as boolean;

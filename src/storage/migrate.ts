@@ -13,6 +13,8 @@ export const ADVISORY_LOCK_NAMESPACE = 0x48525448;
 export const MIGRATION_LOCK_ID = 1;
 /** Held from allocating events-stream positions until commit (room-store.ts); 2 is the test helpers'. */
 export const EVENTS_STREAM_LOCK_ID = 3;
+/** Held from drawing an account-data stream position until commit (user-data-store.ts). */
+export const ACCOUNT_DATA_STREAM_LOCK_ID = 4;
 
 export interface Migration {
   readonly version: number;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/index.js';
-import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent } from '../rooms/index.js';
+import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, TransactionKey } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import { persistEvents } from './persist-events.js';
@@ -100,6 +100,17 @@ function reads(q: Query, cache: StateCache): RoomReads {
         select coalesce(max(stream_position), 0) as position from events`;
       return row?.position ?? 0;
     },
+
+    async roomsWithMembership(userId: string, membership: string): Promise<string[]> {
+      // The partial index current_state_members finds the user's member events; the JSON is read for those only.
+      const rows = await q<{ room_id: string }[]>`
+        select c.room_id
+        from current_state c join events e on e.event_id = c.event_id
+        where c.type = 'm.room.member' and c.state_key = ${userId}
+          and (e.json::jsonb -> 'content' ->> 'membership') = ${membership}
+        order by c.room_id`;
+      return rows.map((row) => row.room_id);
+    },
   };
 }
 
@@ -155,6 +166,19 @@ function writes(q: postgres.TransactionSql, cache: StateCache): RoomWrites {
     },
 
     updateCurrentState: upsertCurrentState,
+
+    async transactionEvent(key: TransactionKey): Promise<string | undefined> {
+      const [row] = await q<{ event_id: string }[]>`
+        select event_id from event_transactions
+        where user_id = ${key.userId} and device_id = ${key.deviceId} and room_id = ${key.roomId} and txn_id = ${key.txnId}`;
+      return row?.event_id;
+    },
+
+    async recordTransaction(key: TransactionKey, eventId: string): Promise<void> {
+      await q`
+        insert into event_transactions (user_id, device_id, room_id, txn_id, event_id)
+        values (${key.userId}, ${key.deviceId}, ${key.roomId}, ${key.txnId}, ${eventId})`;
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type UserId,
 } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
+import { defaultProfile } from './profiles.js';
 import type { AccountStore, Requester } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
 import type { AuthDict, Flow, Uia } from './uia.js';
@@ -62,6 +63,8 @@ export interface NewAccount {
   readonly admin: boolean;
   /** null: no device and no token (inhibit_login). */
   readonly device: { readonly deviceId: string | undefined; readonly displayName: string | null } | null;
+  /** The profile's display name; the localpart when absent or empty. */
+  readonly displayName?: string | undefined;
 }
 
 export const REGISTER_FLOWS: readonly Flow[] = [['m.login.dummy']];
@@ -111,9 +114,11 @@ export function createAccountService(deps: AccountDeps) {
     const userId = makeUserId(account.localpart, serverName);
     const passwordHash = account.password === null ? null : await passwords.hash(account.password);
     const device = account.device && deviceSession(account.device.deviceId, account.device.displayName);
+    const profile = account.displayName ? { ...defaultProfile(userId), displayName: account.displayName } : defaultProfile(userId);
     const created = await store.createUser(
       { userId, passwordHash, createdTs: clock.now(), deactivated: false, admin: account.admin, isGuest: false },
       device?.session ?? null,
+      profile,
     );
     if (!created) throw new MatrixError('M_USER_IN_USE', 'This username is taken; choose another');
     return device ? { userId, accessToken: device.token, deviceId: device.session.deviceId } : { userId };

@@ -21,3 +21,18 @@ export {
 } from './shared-secret.js';
 export { hashAccessToken } from './tokens.js';
 export type * from './ports.js';
+export {
+  createProfileService,
+  defaultProfile,
+  memberProfileLookup,
+  profileJson,
+  MAX_AVATAR_URL_LENGTH,
+  MAX_DISPLAYNAME_LENGTH,
+  PROFILE_KEYS,
+  type ProfileDeps,
+  type ProfileJson,
+  type ProfileKey,
+  type ProfileService,
+} from './profiles.js';
+export { createAccountDataService, type AccountDataDeps, type AccountDataService } from './account-data.js';
+export { createFilterService, type FilterDeps, type FilterService } from './filters.js';

@@ -33,10 +33,10 @@ export interface NewDeviceSession {
 export interface AccountStore {
   user(userId: UserId): Promise<UserRecord | undefined>;
   /**
-   * Creates the user and, unless `session` is null, its first device and access token, in one
-   * transaction. false when the user id is taken (deactivated accounts included); nothing is written then.
+   * Creates the user with its profile and, unless `session` is null, its first device and access token,
+   * in one transaction. false when the user id is taken (deactivated accounts included); nothing is written then.
    */
-  createUser(user: UserRecord, session: NewDeviceSession | null): Promise<boolean>;
+  createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile): Promise<boolean>;
   /**
    * Creates the device, or takes over an existing one of the user's (revoking its old tokens, as the spec
    * asks of a login that names a known device), and stores the new token.
@@ -70,4 +70,53 @@ export interface RegistrationNonceStore {
   /** Deletes the nonce and returns when it was made; undefined if it is unknown or already used. */
   takeRegistrationNonce(nonce: string): Promise<number | undefined>;
   deleteRegistrationNoncesBefore(beforeMs: number): Promise<void>;
+}
+
+/** A local user's profile; null is an unset field. */
+export interface Profile {
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+}
+
+/** The rooms a profile change is copied into (the room server, wired in server.ts). */
+export interface ProfileRooms {
+  /** The rooms whose current state has the user joined. */
+  joinedRooms(userId: UserId): Promise<readonly string[]>;
+  /**
+   * Sends a new join member event for the user carrying `profile` (displayname, avatar_url); refuses
+   * (throws) if the user is no longer joined when the room's write lock is taken.
+   */
+  refreshMemberProfile(roomId: string, userId: UserId, profile: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export interface ProfileStore {
+  /** undefined: no such local user. */
+  profile(userId: UserId): Promise<Profile | undefined>;
+  /** Sets one field (null unsets it). */
+  setProfileField(userId: UserId, field: keyof Profile, value: string | null): Promise<void>;
+}
+
+/** One piece of account data; roomId is null for global account data. */
+export interface AccountDataChange {
+  readonly roomId: string | null;
+  readonly type: string;
+  readonly content: Readonly<Record<string, unknown>>;
+  readonly streamPosition: number;
+}
+
+export interface AccountDataStore {
+  /** Stores the content and moves it to a new position on the account-data stream, which is returned. */
+  putAccountData(userId: UserId, roomId: string | null, type: string, content: Readonly<Record<string, unknown>>): Promise<number>;
+  accountData(userId: UserId, roomId: string | null, type: string): Promise<Readonly<Record<string, unknown>> | undefined>;
+  /** The user's account data written after `since`, in stream order (for /sync). */
+  accountDataSince(userId: UserId, since: number): Promise<AccountDataChange[]>;
+  /** The highest position on the account-data stream. */
+  accountDataStreamPosition(): Promise<number>;
+}
+
+export interface FilterStore {
+  /** Stores the filter (canonical JSON) and returns its id; the same JSON again gets the same id. */
+  addFilter(userId: UserId, canonicalJson: string): Promise<string>;
+  /** The stored JSON, or undefined. */
+  filter(userId: UserId, filterId: string): Promise<string | undefined>;
 }

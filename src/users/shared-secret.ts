@@ -28,6 +28,8 @@ export interface SharedSecretRequest {
   readonly password: string;
   readonly admin: boolean;
   readonly userType: string | null;
+  /** The new account's display name (not covered by the MAC, as in Synapse); the localpart when absent. */
+  readonly displayName?: string | undefined;
   /** Hex HMAC-SHA1 of nonce NUL username NUL password NUL admin|notadmin [NUL user_type]. */
   readonly mac: string;
 }
@@ -81,6 +83,7 @@ export function createSharedSecretRegistration(deps: SharedSecretRegistrationDep
         password: request.password,
         admin: request.admin,
         device: { deviceId: undefined, displayName: null },
+        displayName: request.displayName,
       });
       if (account.accessToken === undefined || account.deviceId === undefined) {
         throw new Error('createAccount returned no session for an account created with a device');

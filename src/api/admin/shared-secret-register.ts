@@ -16,6 +16,7 @@ export function sharedSecretRegisterRoutes(registration: SharedSecretRegistratio
         password: body.password,
         admin: body.admin ?? false,
         userType: body.user_type ?? null,
+        displayName: body.displayname,
         mac: body.mac,
       });
       return {

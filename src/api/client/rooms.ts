@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  ban,
+  createRoom,
+  getJoinedMembersByRoom,
+  getJoinedRooms,
+  getRoomState,
+  getRoomStateEmptyKey,
+  getRoomStateWithKey,
+  inviteUser,
+  joinRoom,
+  joinRoomById,
+  kick,
+  knockRoom,
+  leaveRoom,
+  sendMessage,
+  setRoomState,
+  setRoomStateWithKey,
+  unban,
+} from '../../protocol/endpoints/rooms.js';
+import type { ClientRooms } from '../../rooms/index.js';
+import { route } from '../plumbing/route.js';
+
+/** Rooms: each handler unpacks the request, makes one call to the client rooms service, shapes the reply. */
+export function roomRoutes(rooms: ClientRooms) {
+  return async (app: FastifyInstance): Promise<void> => {
+    route(app, createRoom, async ({ requester, body }) => ({
+      room_id: await rooms.createRoom(requester, {
+        visibility: body.visibility,
+        roomAliasName: body.room_alias_name,
+        name: body.name,
+        topic: body.topic,
+        invite: body.invite,
+        roomVersion: body.room_version,
+        creationContent: body.creation_content,
+        initialState: body.initial_state?.map((event) => ({ type: event.type, stateKey: event.state_key, content: event.content })),
+        preset: body.preset,
+        isDirect: body.is_direct,
+        powerLevelContentOverride: body.power_level_content_override,
+      }),
+    }));
+
+    route(app, joinRoomById, async ({ requester, params, body }) => ({
+      room_id: await rooms.join(requester, params.roomId, body.reason),
+    }));
+    route(app, joinRoom, async ({ requester, params, body }) => ({
+      room_id: await rooms.join(requester, params.roomIdOrAlias, body.reason),
+    }));
+    route(app, knockRoom, async ({ requester, params, body }) => ({
+      room_id: await rooms.knock(requester, params.roomIdOrAlias, body.reason),
+    }));
+    route(app, leaveRoom, async ({ requester, params, body }) => {
+      await rooms.leave(requester, params.roomId, body.reason);
+      return {};
+    });
+    for (const [endpoint, action] of [[inviteUser, 'invite'], [kick, 'kick'], [ban, 'ban'], [unban, 'unban']] as const) {
+      route(app, endpoint, async ({ requester, params, body }) => {
+        await rooms.moderate(requester, action, params.roomId, body.user_id, body.reason);
+        return {};
+      });
+    }
+
+    route(app, sendMessage, async ({ requester, params, body }) => ({
+      event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, params.txnId, body),
+    }));
+    route(app, setRoomStateWithKey, async ({ requester, params, body }) => ({
+      event_id: await rooms.sendState(requester, params.roomId, params.eventType, params.stateKey, body),
+    }));
+    route(app, setRoomState, async ({ requester, params, body }) => ({
+      event_id: await rooms.sendState(requester, params.roomId, params.eventType, '', body),
+    }));
+
+    route(app, getRoomState, ({ requester, params }) => rooms.state(requester, params.roomId));
+    route(app, getRoomStateWithKey, ({ requester, params, query }) =>
+      rooms.stateEvent(requester, params.roomId, params.eventType, params.stateKey, query.format));
+    route(app, getRoomStateEmptyKey, ({ requester, params, query }) =>
+      rooms.stateEvent(requester, params.roomId, params.eventType, '', query.format));
+    route(app, getJoinedRooms, async ({ requester }) => ({ joined_rooms: await rooms.joinedRooms(requester) }));
+    route(app, getJoinedMembersByRoom, async ({ requester, params }) => ({
+      joined: await rooms.joinedMembers(requester, params.roomId),
+    }));
+  };
+}

@@ -1,0 +1,219 @@
+import { Type } from '@sinclair/typebox';
+import { defineEndpoint } from '../endpoint.js';
+
+/**
+ * Rooms: creation, membership, sending, state, and which rooms a user is in (client-server API, "Rooms",
+ * "Room membership", "Sending events to a room", "Getting events for a room").
+ */
+
+const v3 = (path: string) => ({ path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] });
+
+/** Event contents are free-form JSON objects; the event format checks them when the event is built. */
+const Content = Type.Object({}, { additionalProperties: true });
+const EventIdReply = Type.Object({ event_id: Type.String() });
+const RoomIdReply = Type.Object({ room_id: Type.String() });
+const Empty = Type.Object({});
+const RoomIdParams = Type.Object({ roomId: Type.String() });
+const Reason = Type.Object({ reason: Type.Optional(Type.String()) });
+const TargetUser = Type.Object({ user_id: Type.String(), reason: Type.Optional(Type.String()) });
+
+/** The client format of an event (ClientEvent); the room server's toClientEvent builds it. */
+export const ClientEventSchema = Type.Object(
+  {
+    content: Content,
+    event_id: Type.String(),
+    origin_server_ts: Type.Number(),
+    room_id: Type.String(),
+    sender: Type.String(),
+    state_key: Type.Optional(Type.String()),
+    type: Type.String(),
+    unsigned: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: true },
+);
+
+/** POST /createRoom: a new room with the caller as its creator and first member. */
+export const createRoom = defineEndpoint({
+  name: 'createRoom',
+  method: 'POST',
+  ...v3('/createRoom'),
+  auth: 'user',
+  rateLimit: 'room_creation',
+  body: Type.Object({
+    visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
+    room_alias_name: Type.Optional(Type.String()),
+    name: Type.Optional(Type.String()),
+    topic: Type.Optional(Type.String()),
+    invite: Type.Optional(Type.Array(Type.String())),
+    room_version: Type.Optional(Type.String()),
+    creation_content: Type.Optional(Content),
+    initial_state: Type.Optional(
+      Type.Array(Type.Object({ type: Type.String(), state_key: Type.Optional(Type.String()), content: Content })),
+    ),
+    preset: Type.Optional(
+      Type.Union([Type.Literal('private_chat'), Type.Literal('public_chat'), Type.Literal('trusted_private_chat')]),
+    ),
+    is_direct: Type.Optional(Type.Boolean()),
+    power_level_content_override: Type.Optional(Content),
+  }),
+  response: RoomIdReply,
+});
+
+/** POST /rooms/{roomId}/join. */
+export const joinRoomById = defineEndpoint({
+  name: 'joinRoomById',
+  method: 'POST',
+  ...v3('/rooms/{roomId}/join'),
+  auth: 'user',
+  rateLimit: 'membership',
+  params: RoomIdParams,
+  body: Reason,
+  response: RoomIdReply,
+});
+
+/** POST /join/{roomIdOrAlias}. */
+export const joinRoom = defineEndpoint({
+  name: 'joinRoom',
+  method: 'POST',
+  ...v3('/join/{roomIdOrAlias}'),
+  auth: 'user',
+  rateLimit: 'membership',
+  params: Type.Object({ roomIdOrAlias: Type.String() }),
+  body: Reason,
+  response: RoomIdReply,
+});
+
+/** POST /knock/{roomIdOrAlias}. */
+export const knockRoom = defineEndpoint({
+  name: 'knockRoom',
+  method: 'POST',
+  ...v3('/knock/{roomIdOrAlias}'),
+  auth: 'user',
+  rateLimit: 'membership',
+  params: Type.Object({ roomIdOrAlias: Type.String() }),
+  body: Reason,
+  response: RoomIdReply,
+});
+
+/** POST /rooms/{roomId}/leave: leave, or reject an invite, or withdraw a knock. */
+export const leaveRoom = defineEndpoint({
+  name: 'leaveRoom',
+  method: 'POST',
+  ...v3('/rooms/{roomId}/leave'),
+  auth: 'user',
+  rateLimit: 'membership',
+  params: RoomIdParams,
+  body: Reason,
+  response: Empty,
+});
+
+function moderation<N extends string>(name: N, action: string) {
+  return defineEndpoint({
+    name,
+    method: 'POST',
+    ...v3(`/rooms/{roomId}/${action}`),
+    auth: 'user',
+    rateLimit: 'membership',
+    params: RoomIdParams,
+    body: TargetUser,
+    response: Empty,
+  });
+}
+
+/** POST /rooms/{roomId}/invite, /kick, /ban and /unban: the caller acts on another user. */
+export const inviteUser = moderation('inviteUser', 'invite');
+export const kick = moderation('kick', 'kick');
+export const ban = moderation('ban', 'ban');
+export const unban = moderation('unban', 'unban');
+
+/** PUT /rooms/{roomId}/send/{eventType}/{txnId}: a message event, idempotent per device and txnId. */
+export const sendMessage = defineEndpoint({
+  name: 'sendMessage',
+  method: 'PUT',
+  ...v3('/rooms/{roomId}/send/{eventType}/{txnId}'),
+  auth: 'user',
+  rateLimit: 'message',
+  params: Type.Object({ roomId: Type.String(), eventType: Type.String(), txnId: Type.String() }),
+  body: Content,
+  response: EventIdReply,
+});
+
+const StateParams = Type.Object({ roomId: Type.String(), eventType: Type.String(), stateKey: Type.String() });
+const StateParamsNoKey = Type.Object({ roomId: Type.String(), eventType: Type.String() });
+
+/** PUT /rooms/{roomId}/state/{eventType}/{stateKey}: a state event. */
+export const setRoomStateWithKey = defineEndpoint({
+  name: 'setRoomStateWithKey',
+  method: 'PUT',
+  ...v3('/rooms/{roomId}/state/{eventType}/{stateKey}'),
+  auth: 'user',
+  rateLimit: 'message',
+  params: StateParams,
+  body: Content,
+  response: EventIdReply,
+});
+
+/** The same with the empty state key, whose trailing slash is optional. */
+export const setRoomState = defineEndpoint({
+  ...setRoomStateWithKey,
+  name: 'setRoomState',
+  ...v3('/rooms/{roomId}/state/{eventType}'),
+  params: StateParamsNoKey,
+});
+
+const StateFormat = Type.Object({
+  format: Type.Union([Type.Literal('content'), Type.Literal('event')], { default: 'content' }),
+});
+
+/** GET /rooms/{roomId}/state/{eventType}/{stateKey}: one state entry's content (or whole event). */
+export const getRoomStateWithKey = defineEndpoint({
+  name: 'getRoomStateWithKey',
+  method: 'GET',
+  ...v3('/rooms/{roomId}/state/{eventType}/{stateKey}'),
+  auth: 'user',
+  params: StateParams,
+  query: StateFormat,
+  response: Type.Object({}, { additionalProperties: true }),
+});
+
+/** The same with the empty state key. */
+export const getRoomStateEmptyKey = defineEndpoint({
+  ...getRoomStateWithKey,
+  name: 'getRoomStateEmptyKey',
+  ...v3('/rooms/{roomId}/state/{eventType}'),
+  params: StateParamsNoKey,
+});
+
+/** GET /rooms/{roomId}/state: the whole state, as client events. */
+export const getRoomState = defineEndpoint({
+  name: 'getRoomState',
+  method: 'GET',
+  ...v3('/rooms/{roomId}/state'),
+  auth: 'user',
+  params: RoomIdParams,
+  response: Type.Array(ClientEventSchema),
+});
+
+/** GET /joined_rooms. */
+export const getJoinedRooms = defineEndpoint({
+  name: 'getJoinedRooms',
+  method: 'GET',
+  ...v3('/joined_rooms'),
+  auth: 'user',
+  response: Type.Object({ joined_rooms: Type.Array(Type.String()) }),
+});
+
+/** GET /rooms/{roomId}/joined_members: for joined members only. */
+export const getJoinedMembersByRoom = defineEndpoint({
+  name: 'getJoinedMembersByRoom',
+  method: 'GET',
+  ...v3('/rooms/{roomId}/joined_members'),
+  auth: 'user',
+  params: RoomIdParams,
+  response: Type.Object({
+    joined: Type.Record(
+      Type.String(),
+      Type.Object({ display_name: Type.Optional(Type.String()), avatar_url: Type.Optional(Type.String()) }),
+    ),
+  }),
+});

@@ -1,0 +1,84 @@
+import { parseStateKey, stateKey, type RoomEvent, type StateMap } from '../events/index.js';
+import { MatrixError, parseRoomId } from '../protocol/index.js';
+import type { Clock } from '../platform/clock.js';
+import { toClientEvent, type ClientEvent } from './client-event.js';
+import type { Caller } from './client-rooms.js';
+import type { RoomReads } from './ports.js';
+
+export interface ClientRoomReadsDeps {
+  readonly store: Pick<RoomReads, 'room' | 'currentState' | 'currentStateEntries' | 'events' | 'stateAfter' | 'roomsWithMembership'>;
+  readonly clock: Clock;
+}
+
+export interface RoomMember {
+  readonly display_name?: string;
+  readonly avatar_url?: string;
+}
+
+/**
+ * What clients read of rooms: state, the rooms they are in, who is joined. Members read the current
+ * state; a user who left or was banned reads the state as it was when they left (the spec's rule for
+ * /state); anyone else is refused, as is a room this server does not hold.
+ */
+export function createClientRoomReads(deps: ClientRoomReadsDeps) {
+  const { store, clock } = deps;
+
+  async function eventsOf(state: StateMap): Promise<RoomEvent[]> {
+    const stored = await store.events([...state.values()]);
+    return [...state.values()].map((id) => stored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined);
+  }
+
+  async function membershipEvent(roomId: string, userId: string): Promise<RoomEvent | undefined> {
+    const key = stateKey('m.room.member', userId);
+    const eventId = (await store.currentStateEntries(roomId, [key])).get(key);
+    return eventId === undefined ? undefined : (await store.events([eventId])).get(eventId)?.event;
+  }
+
+  async function visibleState(caller: Caller, value: string, joinedOnly = false): Promise<StateMap> {
+    const roomId = parseRoomId(value);
+    const member = (await store.room(roomId)) ? await membershipEvent(roomId, caller.userId) : undefined;
+    const membership = member?.content.membership;
+    if (membership === 'join') return store.currentState(roomId);
+    if (!joinedOnly && member && (membership === 'leave' || membership === 'ban')) {
+      const state = await store.stateAfter(member.eventId);
+      if (state) return state;
+    }
+    throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
+  }
+
+  const clientEvent = (event: RoomEvent): ClientEvent => toClientEvent(event, { now: clock.now() });
+
+  return {
+    async state(caller: Caller, roomId: string): Promise<ClientEvent[]> {
+      return (await eventsOf(await visibleState(caller, roomId))).map(clientEvent);
+    },
+
+    /** One state entry: its content, or the whole client event; M_NOT_FOUND when the room has none. */
+    async stateEvent(caller: Caller, roomId: string, type: string, key: string, format: 'content' | 'event'): Promise<Readonly<Record<string, unknown>>> {
+      const eventId = (await visibleState(caller, roomId)).get(stateKey(type, key));
+      const event = eventId === undefined ? undefined : (await store.events([eventId])).get(eventId)?.event;
+      if (!event) throw new MatrixError('M_NOT_FOUND', `The room has no ${type} state with key '${key}'`);
+      return format === 'event' ? { ...clientEvent(event) } : event.content;
+    },
+
+    joinedRooms: (caller: Caller): Promise<string[]> => store.roomsWithMembership(caller.userId, 'join'),
+
+    /** Joined members with their profile in the room; only a joined member may ask. */
+    async joinedMembers(caller: Caller, roomId: string): Promise<Record<string, RoomMember>> {
+      const state = await visibleState(caller, roomId, true);
+      const memberIds = new Map([...state].filter(([key]) => parseStateKey(key)[0] === 'm.room.member'));
+      const joined: Record<string, RoomMember> = {};
+      for (const event of await eventsOf(memberIds)) {
+        if (event.content.membership !== 'join' || event.stateKey === undefined) continue;
+        const { displayname, avatar_url: avatarUrl } = event.content;
+        joined[event.stateKey] = {
+          ...(typeof displayname === 'string' ? { display_name: displayname } : {}),
+          ...(typeof avatarUrl === 'string' ? { avatar_url: avatarUrl } : {}),
+        };
+      }
+      return joined;
+    },
+  };
+}
+
+export type ClientRoomReads = ReturnType<typeof createClientRoomReads>;
