@@ -55,3 +55,11 @@ export function defineEndpoint<
 >(endpoint: Endpoint<Params, Query, Body, Response, Auth>): Endpoint<Params, Query, Body, Response, Auth> {
   return Object.freeze(endpoint);
 }
+
+/**
+ * A Client-Server path under /_matrix/client/v3, with the r0 path older clients still call as its alias:
+ * spread it into a contract (`...clientV3('/rooms/{roomId}/join')`).
+ */
+export function clientV3(path: string): { readonly path: string; readonly aliases: readonly string[] } {
+  return { path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] };
+}

@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { defineEndpoint } from '../endpoint.js';
+import { clientV3, defineEndpoint } from '../endpoint.js';
 
 /** Client config (client-server API, "Client Config"): account data, global and per room. */
 
-const v3 = (path: string) => ({ path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] });
 
 const Content = Type.Record(Type.String(), Type.Unknown());
 const GlobalParams = Type.Object({ userId: Type.String(), type: Type.String() });
@@ -12,7 +11,7 @@ const RoomParams = Type.Object({ userId: Type.String(), roomId: Type.String(), t
 export const setAccountData = defineEndpoint({
   name: 'setAccountData',
   method: 'PUT',
-  ...v3('/user/{userId}/account_data/{type}'),
+  ...clientV3('/user/{userId}/account_data/{type}'),
   auth: 'user',
   params: GlobalParams,
   body: Content,
@@ -22,7 +21,7 @@ export const setAccountData = defineEndpoint({
 export const getAccountData = defineEndpoint({
   name: 'getAccountData',
   method: 'GET',
-  ...v3('/user/{userId}/account_data/{type}'),
+  ...clientV3('/user/{userId}/account_data/{type}'),
   auth: 'user',
   params: GlobalParams,
   response: Content,
@@ -31,7 +30,7 @@ export const getAccountData = defineEndpoint({
 export const setAccountDataPerRoom = defineEndpoint({
   name: 'setAccountDataPerRoom',
   method: 'PUT',
-  ...v3('/user/{userId}/rooms/{roomId}/account_data/{type}'),
+  ...clientV3('/user/{userId}/rooms/{roomId}/account_data/{type}'),
   auth: 'user',
   params: RoomParams,
   body: Content,
@@ -41,7 +40,7 @@ export const setAccountDataPerRoom = defineEndpoint({
 export const getAccountDataPerRoom = defineEndpoint({
   name: 'getAccountDataPerRoom',
   method: 'GET',
-  ...v3('/user/{userId}/rooms/{roomId}/account_data/{type}'),
+  ...clientV3('/user/{userId}/rooms/{roomId}/account_data/{type}'),
   auth: 'user',
   params: RoomParams,
   response: Content,

@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { defineEndpoint } from '../endpoint.js';
+import { clientV3, defineEndpoint } from '../endpoint.js';
 
 /** Registration, login, logout and whoami (client-server API, "Account registration and management", "Login"). */
 
-const v3 = (path: string) => ({ path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] });
 
 /** Synapse refuses longer passwords, so no client sends one. */
 const Password = Type.String({ maxLength: 512 });
@@ -18,7 +17,7 @@ export const AuthDict = Type.Object(
 export const register = defineEndpoint({
   name: 'register',
   method: 'POST',
-  ...v3('/register'),
+  ...clientV3('/register'),
   auth: 'none',
   rateLimit: 'registration',
   query: Type.Object({ kind: Type.Union([Type.Literal('user'), Type.Literal('guest')], { default: 'user' }) }),
@@ -42,7 +41,7 @@ export const register = defineEndpoint({
 export const checkUsernameAvailability = defineEndpoint({
   name: 'checkUsernameAvailability',
   method: 'GET',
-  ...v3('/register/available'),
+  ...clientV3('/register/available'),
   auth: 'none',
   rateLimit: 'registration',
   query: Type.Object({ username: Type.String() }),
@@ -53,7 +52,7 @@ export const checkUsernameAvailability = defineEndpoint({
 export const getLoginFlows = defineEndpoint({
   name: 'getLoginFlows',
   method: 'GET',
-  ...v3('/login'),
+  ...clientV3('/login'),
   auth: 'none',
   response: Type.Object({ flows: Type.Array(Type.Object({ type: Type.String() }, { additionalProperties: true })) }),
 });
@@ -62,7 +61,7 @@ export const getLoginFlows = defineEndpoint({
 export const login = defineEndpoint({
   name: 'login',
   method: 'POST',
-  ...v3('/login'),
+  ...clientV3('/login'),
   auth: 'none',
   rateLimit: 'login',
   body: Type.Object({
@@ -81,7 +80,7 @@ export const login = defineEndpoint({
 export const logout = defineEndpoint({
   name: 'logout',
   method: 'POST',
-  ...v3('/logout'),
+  ...clientV3('/logout'),
   auth: 'user',
   response: Type.Object({}),
 });
@@ -90,7 +89,7 @@ export const logout = defineEndpoint({
 export const logoutAll = defineEndpoint({
   name: 'logout_all',
   method: 'POST',
-  ...v3('/logout/all'),
+  ...clientV3('/logout/all'),
   auth: 'user',
   response: Type.Object({}),
 });
@@ -99,7 +98,7 @@ export const logoutAll = defineEndpoint({
 export const getTokenOwner = defineEndpoint({
   name: 'getTokenOwner',
   method: 'GET',
-  ...v3('/account/whoami'),
+  ...clientV3('/account/whoami'),
   auth: 'user',
   response: Type.Object({ user_id: Type.String(), device_id: Type.String(), is_guest: Type.Boolean() }),
 });

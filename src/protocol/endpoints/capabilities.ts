@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { defineEndpoint } from '../endpoint.js';
+import { clientV3, defineEndpoint } from '../endpoint.js';
 
 const Enabled = Type.Object({ enabled: Type.Boolean() });
 
@@ -7,8 +7,7 @@ const Enabled = Type.Object({ enabled: Type.Boolean() });
 export const getCapabilities = defineEndpoint({
   name: 'getCapabilities',
   method: 'GET',
-  path: '/_matrix/client/v3/capabilities',
-  aliases: ['/_matrix/client/r0/capabilities'],
+  ...clientV3('/capabilities'),
   auth: 'user',
   response: Type.Object({
     capabilities: Type.Object(

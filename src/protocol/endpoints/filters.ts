@@ -1,12 +1,11 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { defineEndpoint } from '../endpoint.js';
+import { clientV3, defineEndpoint } from '../endpoint.js';
 
 /**
  * Filters (client-server API, "Filtering"). The schemas check the shape the spec gives (objects, arrays
  * of strings, booleans, an integer limit) and let unknown keys through, as clients add their own.
  */
 
-const v3 = (path: string) => ({ path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] });
 
 const open = <T extends Record<string, TSchema>>(properties: T) => Type.Object(properties, { additionalProperties: true });
 const Strings = Type.Optional(Type.Array(Type.String()));
@@ -43,7 +42,7 @@ export const Filter = open({
 export const defineFilter = defineEndpoint({
   name: 'defineFilter',
   method: 'POST',
-  ...v3('/user/{userId}/filter'),
+  ...clientV3('/user/{userId}/filter'),
   auth: 'user',
   params: Type.Object({ userId: Type.String() }),
   body: Filter,
@@ -53,7 +52,7 @@ export const defineFilter = defineEndpoint({
 export const getFilter = defineEndpoint({
   name: 'getFilter',
   method: 'GET',
-  ...v3('/user/{userId}/filter/{filterId}'),
+  ...clientV3('/user/{userId}/filter/{filterId}'),
   auth: 'user',
   params: Type.Object({ userId: Type.String(), filterId: Type.String() }),
   response: Filter,

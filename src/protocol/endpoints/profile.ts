@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { defineEndpoint } from '../endpoint.js';
+import { clientV3, defineEndpoint } from '../endpoint.js';
 
 /** Profiles (client-server API, "Profiles"): GET is open to anyone, PUT only to the profile's owner. */
 
-const v3 = (path: string) => ({ path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] });
 
 const UserParam = Type.Object({ userId: Type.String() });
 const FieldParams = Type.Object({ userId: Type.String(), keyName: Type.String() });
@@ -18,7 +17,7 @@ const ProfileBody = Type.Object(
 export const getUserProfile = defineEndpoint({
   name: 'getUserProfile',
   method: 'GET',
-  ...v3('/profile/{userId}'),
+  ...clientV3('/profile/{userId}'),
   auth: 'none',
   params: UserParam,
   response: ProfileBody,
@@ -28,7 +27,7 @@ export const getUserProfile = defineEndpoint({
 export const getProfileField = defineEndpoint({
   name: 'getProfileField',
   method: 'GET',
-  ...v3('/profile/{userId}/{keyName}'),
+  ...clientV3('/profile/{userId}/{keyName}'),
   auth: 'none',
   params: FieldParams,
   response: ProfileBody,
@@ -38,7 +37,7 @@ export const getProfileField = defineEndpoint({
 export const setProfileField = defineEndpoint({
   name: 'setProfileField',
   method: 'PUT',
-  ...v3('/profile/{userId}/{keyName}'),
+  ...clientV3('/profile/{userId}/{keyName}'),
   auth: 'user',
   rateLimit: 'profile',
   params: FieldParams,

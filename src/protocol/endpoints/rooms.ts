@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { defineEndpoint } from '../endpoint.js';
+import { clientV3, defineEndpoint } from '../endpoint.js';
 
 /**
  * Rooms: creation, membership, sending, state, and which rooms a user is in (client-server API, "Rooms",
  * "Room membership", "Sending events to a room", "Getting events for a room").
  */
 
-const v3 = (path: string) => ({ path: `/_matrix/client/v3${path}`, aliases: [`/_matrix/client/r0${path}`] });
 
 /** Event contents are free-form JSON objects; the event format checks them when the event is built. */
 const Content = Type.Object({}, { additionalProperties: true });
@@ -36,7 +35,7 @@ export const ClientEventSchema = Type.Object(
 export const createRoom = defineEndpoint({
   name: 'createRoom',
   method: 'POST',
-  ...v3('/createRoom'),
+  ...clientV3('/createRoom'),
   auth: 'user',
   rateLimit: 'room_creation',
   body: Type.Object({
@@ -63,7 +62,7 @@ export const createRoom = defineEndpoint({
 export const joinRoomById = defineEndpoint({
   name: 'joinRoomById',
   method: 'POST',
-  ...v3('/rooms/{roomId}/join'),
+  ...clientV3('/rooms/{roomId}/join'),
   auth: 'user',
   rateLimit: 'membership',
   params: RoomIdParams,
@@ -75,7 +74,7 @@ export const joinRoomById = defineEndpoint({
 export const joinRoom = defineEndpoint({
   name: 'joinRoom',
   method: 'POST',
-  ...v3('/join/{roomIdOrAlias}'),
+  ...clientV3('/join/{roomIdOrAlias}'),
   auth: 'user',
   rateLimit: 'membership',
   params: Type.Object({ roomIdOrAlias: Type.String() }),
@@ -87,7 +86,7 @@ export const joinRoom = defineEndpoint({
 export const knockRoom = defineEndpoint({
   name: 'knockRoom',
   method: 'POST',
-  ...v3('/knock/{roomIdOrAlias}'),
+  ...clientV3('/knock/{roomIdOrAlias}'),
   auth: 'user',
   rateLimit: 'membership',
   params: Type.Object({ roomIdOrAlias: Type.String() }),
@@ -99,7 +98,7 @@ export const knockRoom = defineEndpoint({
 export const leaveRoom = defineEndpoint({
   name: 'leaveRoom',
   method: 'POST',
-  ...v3('/rooms/{roomId}/leave'),
+  ...clientV3('/rooms/{roomId}/leave'),
   auth: 'user',
   rateLimit: 'membership',
   params: RoomIdParams,
@@ -111,7 +110,7 @@ function moderation<N extends string>(name: N, action: string) {
   return defineEndpoint({
     name,
     method: 'POST',
-    ...v3(`/rooms/{roomId}/${action}`),
+    ...clientV3(`/rooms/{roomId}/${action}`),
     auth: 'user',
     rateLimit: 'membership',
     params: RoomIdParams,
@@ -130,7 +129,7 @@ export const unban = moderation('unban', 'unban');
 export const sendMessage = defineEndpoint({
   name: 'sendMessage',
   method: 'PUT',
-  ...v3('/rooms/{roomId}/send/{eventType}/{txnId}'),
+  ...clientV3('/rooms/{roomId}/send/{eventType}/{txnId}'),
   auth: 'user',
   rateLimit: 'message',
   params: Type.Object({ roomId: Type.String(), eventType: Type.String(), txnId: Type.String() }),
@@ -145,7 +144,7 @@ const StateParamsNoKey = Type.Object({ roomId: Type.String(), eventType: Type.St
 export const setRoomStateWithKey = defineEndpoint({
   name: 'setRoomStateWithKey',
   method: 'PUT',
-  ...v3('/rooms/{roomId}/state/{eventType}/{stateKey}'),
+  ...clientV3('/rooms/{roomId}/state/{eventType}/{stateKey}'),
   auth: 'user',
   rateLimit: 'message',
   params: StateParams,
@@ -157,7 +156,7 @@ export const setRoomStateWithKey = defineEndpoint({
 export const setRoomState = defineEndpoint({
   ...setRoomStateWithKey,
   name: 'setRoomState',
-  ...v3('/rooms/{roomId}/state/{eventType}'),
+  ...clientV3('/rooms/{roomId}/state/{eventType}'),
   params: StateParamsNoKey,
 });
 
@@ -169,7 +168,7 @@ const StateFormat = Type.Object({
 export const getRoomStateWithKey = defineEndpoint({
   name: 'getRoomStateWithKey',
   method: 'GET',
-  ...v3('/rooms/{roomId}/state/{eventType}/{stateKey}'),
+  ...clientV3('/rooms/{roomId}/state/{eventType}/{stateKey}'),
   auth: 'user',
   params: StateParams,
   query: StateFormat,
@@ -180,7 +179,7 @@ export const getRoomStateWithKey = defineEndpoint({
 export const getRoomStateEmptyKey = defineEndpoint({
   ...getRoomStateWithKey,
   name: 'getRoomStateEmptyKey',
-  ...v3('/rooms/{roomId}/state/{eventType}'),
+  ...clientV3('/rooms/{roomId}/state/{eventType}'),
   params: StateParamsNoKey,
 });
 
@@ -188,7 +187,7 @@ export const getRoomStateEmptyKey = defineEndpoint({
 export const getRoomState = defineEndpoint({
   name: 'getRoomState',
   method: 'GET',
-  ...v3('/rooms/{roomId}/state'),
+  ...clientV3('/rooms/{roomId}/state'),
   auth: 'user',
   params: RoomIdParams,
   response: Type.Array(ClientEventSchema),
@@ -198,7 +197,7 @@ export const getRoomState = defineEndpoint({
 export const getJoinedRooms = defineEndpoint({
   name: 'getJoinedRooms',
   method: 'GET',
-  ...v3('/joined_rooms'),
+  ...clientV3('/joined_rooms'),
   auth: 'user',
   response: Type.Object({ joined_rooms: Type.Array(Type.String()) }),
 });
@@ -207,7 +206,7 @@ export const getJoinedRooms = defineEndpoint({
 export const getJoinedMembersByRoom = defineEndpoint({
   name: 'getJoinedMembersByRoom',
   method: 'GET',
-  ...v3('/rooms/{roomId}/joined_members'),
+  ...clientV3('/rooms/{roomId}/joined_members'),
   auth: 'user',
   params: RoomIdParams,
   response: Type.Object({
