@@ -9,3 +9,7 @@ export {
 export type {
   ServerName, UserId, RoomId, EventId, RoomAlias, DeviceId, UserIdOptions, DeviceIdOptions, OpaqueIdOptions,
 } from './identifiers.js';
+export {
+  STREAMS, ZERO_STREAM_TOKEN, formatStreamToken, parseStreamToken, formatPaginationToken, parsePaginationToken,
+} from './stream-token.js';
+export type { StreamName, StreamToken } from './stream-token.js';
