@@ -6,44 +6,96 @@ import type { AccountDataService, AccountService, FilterService, ProfileService,
 import { createHttpApp, type HttpAppOptions } from './api/plumbing/http-app.js';
 import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
+import { deviceRoutes } from './api/client/devices.js';
+import { accountManagementRoutes } from './api/client/account-management.js';
+import type { AccountManagement, DeviceService, RegistrationTokens } from './users/index.js';
+import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
 import { filterRoutes } from './api/client/filters.js';
 import { capabilitiesRoutes } from './api/client/capabilities.js';
 import { roomRoutes } from './api/client/rooms.js';
+import { syncRoutes } from './api/client/sync.js';
+import type { SyncService } from './sync/index.js';
+import { typingRoutes } from './api/client/typing.js';
+import { receiptRoutes } from './api/client/receipts.js';
+import { toDeviceRoutes } from './api/client/to-device.js';
+import { presenceRoutes } from './api/client/presence.js';
+import type { PresenceService, ReceiptService, TypingService } from './ephemeral/index.js';
+import type { ToDeviceService } from './e2ee/index.js';
 import { sharedSecretRegisterRoutes } from './api/admin/shared-secret-register.js';
 import { federationVersionRoutes } from './api/federation/version.js';
 import { serverKeyRoutes } from './api/keys/server.js';
 import { wellKnownRoutes, type WellKnownOptions } from './api/well-known.js';
+import { directoryRoutes } from './api/client/directory.js';
+import { tagRoutes } from './api/client/tags.js';
+import { reportRoutes } from './api/client/reports.js';
+import { userDirectoryRoutes } from './api/client/user-directory.js';
+import { eventReportRoutes } from './api/admin/event-reports.js';
+import type { AliasService, RoomDirectory } from './rooms/index.js';
+import type { TagService, UserDirectory } from './users/index.js';
+import type { ReportService } from './moderation/index.js';
+import { pushRuleRoutes } from './api/client/push-rules.js';
+import type { PushRulesService } from './push/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
   readonly serverName: ServerName;
   readonly accounts: AccountService;
+  readonly devices: DeviceService;
+  readonly accountManagement: AccountManagement;
+  readonly registrationTokens: RegistrationTokens;
   readonly profiles: ProfileService;
   readonly accountData: AccountDataService;
   readonly filters: FilterService;
   /** The version new rooms get when the client names none (GET /capabilities tells clients). */
   readonly defaultRoomVersion: string;
   readonly rooms: ClientRooms;
+  readonly sync: SyncService;
+  /** Typing, receipts and read markers, send-to-device, presence; left out by tests that do not need them. */
+  readonly typing?: TypingService;
+  readonly receipts?: ReceiptService;
+  readonly toDevice?: ToDeviceService;
+  readonly presence?: PresenceService;
   readonly sharedSecretRegistration: SharedSecretRegistration;
   readonly serverKeys: ServerKeysService;
   readonly wellKnown: WellKnownOptions;
+  readonly aliases: AliasService;
+  readonly roomDirectory: RoomDirectory;
+  readonly tags: TagService;
+  readonly reports: ReportService;
+  readonly userDirectory: UserDirectory;
+  /** Push rules (GET/PUT /pushrules/...); left out by tests that do not need them. */
+  readonly pushRules?: PushRulesService;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
 export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  return createHttpApp({ ...deps, authenticator: (token) => deps.accounts.authenticate(token) }, async (app) => {
+  return createHttpApp({ ...deps, authenticator: (token, client) => deps.accounts.authenticate(token, client) }, async (app) => {
     await app.register(versionsRoutes);
     await app.register(accountRoutes(deps.accounts));
+    await app.register(deviceRoutes(deps.devices));
+    await app.register(accountManagementRoutes(deps.accountManagement));
+    await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));
     await app.register(accountDataRoutes(deps.accountData));
     await app.register(filterRoutes(deps.filters));
     await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion }));
     await app.register(roomRoutes(deps.rooms));
+    await app.register(syncRoutes(deps.sync));
+    if (deps.typing) await app.register(typingRoutes(deps.typing));
+    if (deps.receipts) await app.register(receiptRoutes(deps.receipts));
+    if (deps.toDevice) await app.register(toDeviceRoutes(deps.toDevice));
+    if (deps.presence) await app.register(presenceRoutes(deps.presence));
     await app.register(sharedSecretRegisterRoutes(deps.sharedSecretRegistration, deps.serverName));
     await app.register(federationVersionRoutes(deps.version));
     await app.register(serverKeyRoutes(deps.serverKeys));
     await app.register(wellKnownRoutes(deps.wellKnown));
+    await app.register(directoryRoutes(deps.aliases, deps.roomDirectory));
+    await app.register(tagRoutes(deps.tags));
+    await app.register(reportRoutes(deps.reports));
+    await app.register(userDirectoryRoutes(deps.userDirectory));
+    if (deps.pushRules) await app.register(pushRuleRoutes(deps.pushRules));
+    await app.register(eventReportRoutes(deps.reports));
   });
 }

@@ -8,12 +8,27 @@ import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
-import { createAccountsStore, createInstanceRepository, createRoomStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
+import { createRegistrationTokensStore } from './storage/index.js';
+import { createAccountsStore, createInstanceRepository, createRoomStore, createSyncStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
 import { createClientRooms, createMemberProfiles, createRoomServer, type RoomServer } from './rooms/index.js';
-import { roomNotifierOnBus } from './platform/stream-notices.js';
+import { createAliasService, createRoomDirectory } from './rooms/index.js';
+import { createDirectoryStore, createReportStore, createUserDirectoryStore } from './storage/index.js';
+import { createReportService } from './moderation/index.js';
+import { createTagService, createUserDirectory } from './users/index.js';
+import { isUserId } from './protocol/index.js';
+import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
+import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
+import { createToDeviceService } from './e2ee/index.js';
+import { createPushRulesService } from './push/index.js';
+import { createPresenceStore, createReceiptsStore, createToDeviceStore } from './storage/index.js';
+import { accountDataAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
+import { createSyncService, SyncNotifier } from './sync/index.js';
 import {
   createAccountDataService,
+  createAccountManagement,
   createAccountService,
+  createDeviceService,
+  createRegistrationTokens,
   createFilterService,
   createProfileService,
   createScryptHasher,
@@ -98,7 +113,11 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     closers.push(() => bus.close());
 
     const roomStore = createRoomStore(storage.database.sql);
-    const userData = createUserDataStore(storage.database.sql);
+    const userData = accountDataAnnounced(createUserDataStore(storage.database.sql), bus, log);
+    const syncNotifier = new SyncNotifier();
+    const stopWakeups = wakeSyncOnBus(bus, syncNotifier);
+    closers.push(async () => stopWakeups());
+    const filters = createFilterService({ store: userData });
     const rooms = createRoomServer({
       store: roomStore,
       notifier: roomNotifierOnBus(bus, log),
@@ -112,14 +131,39 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     const serverName = parseServerName(config.server_name);
     const accountsStore = createAccountsStore(storage.database.sql);
+    const uia = createUia({ store: accountsStore, clock: deps.clock, random: deps.random });
+    const passwords = createScryptHasher({ random: deps.random });
+    const registrationTokens = createRegistrationTokens({
+      store: createRegistrationTokensStore(storage.database.sql),
+      clock: deps.clock,
+      random: deps.random,
+      isServerAdmin: async (userId) => (await accountsStore.user(userId))?.admin === true,
+      required: config.registration_requires_token,
+    });
     const accounts = createAccountService({
       store: accountsStore,
-      uia: createUia({ store: accountsStore, clock: deps.clock, random: deps.random }),
-      passwords: createScryptHasher({ random: deps.random }),
+      uia,
+      passwords,
       clock: deps.clock,
       random: deps.random,
       serverName,
+      log,
       enableRegistration: config.enable_registration,
+      allowGuestAccess: config.allow_guest_access,
+      accessTokenLifetimeMs: config.access_token_lifetime_ms,
+      registrationTokens,
+    });
+    const devices = createDeviceService({ store: accountsStore, uia, passwords });
+    const accountManagement = createAccountManagement({
+      store: accountsStore,
+      uia,
+      passwords,
+      // A deactivated account leaves its rooms through the room server, like any leave.
+      rooms: {
+        roomsWithMembership: (userId, membership) => roomStore.roomsWithMembership(userId, membership),
+        leave: (roomId, userId) => rooms.leave(roomId, userId),
+      },
+      log,
     });
     const sharedSecretRegistration = createSharedSecretRegistration({
       nonces: accountsStore,
@@ -144,16 +188,83 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       clock: deps.clock,
     });
 
+    const directoryStore = createDirectoryStore(storage.database.sql);
+    const isServerAdmin = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.admin === true;
+    const aliases = createAliasService({
+      aliases: directoryStore, store: roomStore, rooms, isServerAdmin, serverName: config.server_name, clock: deps.clock, log,
+    });
+    const roomDirectory = createRoomDirectory({
+      directory: directoryStore, store: roomStore, isServerAdmin, serverName: config.server_name, clock: deps.clock,
+    });
+    const reports = createReportService({
+      store: createReportStore(storage.database.sql),
+      rooms: roomStore,
+      localUserExists: async (userId) => (await accountsStore.user(userId)) !== undefined,
+      isServerAdmin,
+      serverName: config.server_name,
+      clock: deps.clock,
+      log,
+    });
+
+    // Typing lives in memory; the relay's origin tells this process's typing notices from other processes'.
+    const typing = createTypingService({ rooms: roomStore, clock: deps.clock, relay: typingRelayOnBus(bus, log, deps.random.token(8)) });
+    closers.push(async () => typing.close());
+    const receipts = createReceiptService({
+      store: createReceiptsStore(storage.database.sql),
+      readMarkers: userData,
+      rooms: roomStore,
+      clock: deps.clock,
+      notify: streamNotifierOnBus(bus, log, 'receipts'),
+    });
+    const toDevice = createToDeviceService({
+      store: createToDeviceStore(storage.database.sql),
+      clock: deps.clock,
+      log,
+      serverName: config.server_name,
+      notify: streamNotifierOnBus(bus, log, 'toDevice'),
+    });
+    const presence = createPresenceService({
+      store: createPresenceStore(storage.database.sql),
+      rooms: roomStore,
+      clock: deps.clock,
+      notify: streamNotifierOnBus(bus, log, 'presence'),
+      enabled: config.presence.enabled,
+    });
+
+    const pushRules = createPushRulesService({ store: userData });
+
     const app = await buildApp({
       log,
       version: deps.version,
       serverName,
       accounts,
+      devices,
+      accountManagement,
+      registrationTokens,
       profiles,
       accountData: createAccountDataService({ store: userData }),
-      filters: createFilterService({ store: userData }),
+      filters,
+      sync: createSyncService({
+        store: createSyncStore(storage.database.sql),
+        notifier: syncNotifier,
+        clock: deps.clock,
+        storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),
+        streams: { typing, receipts, toDevice, presence, pushRules },
+      }),
       defaultRoomVersion: DEFAULT_ROOM_VERSION,
-      rooms: createClientRooms({ rooms, store: roomStore, clock: deps.clock, serverName: config.server_name }),
+      rooms: createClientRooms({
+        rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
+      }),
+      aliases,
+      roomDirectory,
+      tags: createTagService({ store: userData }),
+      pushRules,
+      reports,
+      userDirectory: createUserDirectory({ store: createUserDirectoryStore(storage.database.sql) }),
+      typing,
+      receipts,
+      toDevice,
+      presence,
       sharedSecretRegistration,
       serverKeys,
       wellKnown: {
@@ -169,6 +280,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       },
     });
     closers.push(() => app.close());
+    // Closers run last-first: waiting long-polls end before the app waits for its requests to finish.
+    closers.push(async () => syncNotifier.close());
     const address = await app.listen({ host: config.listen.host, port: config.listen.port });
     log.info({ address, serverName: config.server_name, engine: storage.database.engine }, 'listening');
     return {

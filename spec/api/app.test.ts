@@ -8,20 +8,28 @@ import { SUPPORTED_CLIENT_VERSIONS } from '../../src/protocol/versions.js';
 import { testDatabase } from '../helpers/database.js';
 import { accountServices, TEST_SERVER_NAME } from '../helpers/accounts.js';
 import { clientRooms } from '../helpers/rooms.js';
+import { syncService } from '../helpers/app.js';
 import { userDataDeps } from '../helpers/user-data.js';
+import { directoryDeps } from '../helpers/directory.js';
 
 const NOW = 1_700_000_000_000;
 const signingKey = signingKeyFromSeed('a_test', new Uint8Array(32).fill(7));
 
 async function app(t: Test, wellKnownServer: string | null = null) {
   const db = await testDatabase(t);
-  const { accounts, sharedSecretRegistration } = accountServices(db);
+  const { accounts, devices, accountManagement, registrationTokens, sharedSecretRegistration, clock } = accountServices(db);
+  const userData = userDataDeps(db);
   const instance = await buildApp({
     log: silentLogger(),
     serverName: TEST_SERVER_NAME,
     accounts,
+    devices,
+    accountManagement,
+    registrationTokens,
     rooms: clientRooms(db),
-    ...userDataDeps(db),
+    ...userData,
+    ...directoryDeps(db),
+    sync: syncService(db, clock, userData.filters),
     sharedSecretRegistration,
     version: '1.2.3',
     maxJsonBodyBytes: 65536,

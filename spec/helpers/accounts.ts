@@ -1,14 +1,20 @@
 import type { Database } from '../../src/storage/index.js';
-import { createAccountsStore } from '../../src/storage/index.js';
+import { createAccountsStore, createRegistrationTokensStore, createRoomStore } from '../../src/storage/index.js';
 import { fixedClock, systemRandom, type Clock } from '../../src/platform/clock.js';
+import { silentLogger } from '../../src/platform/logger.js';
 import { parseServerName } from '../../src/protocol/index.js';
+import { createRoomServer } from '../../src/rooms/index.js';
 import {
+  createAccountManagement,
   createAccountService,
+  createDeviceService,
+  createRegistrationTokens,
   createScryptHasher,
   createSharedSecretRegistration,
   createUia,
   type ScryptCost,
 } from '../../src/users/index.js';
+import { LOCAL, localKey } from './rooms.js';
 
 /** Real scrypt at a cost tests can afford many times (the default cost is tested in passwords.test.ts). */
 export const TEST_SCRYPT_COST: ScryptCost = { N: 2 ** 10, r: 8, p: 1 };
@@ -20,20 +26,41 @@ export interface AccountServicesOptions {
   readonly enableRegistration?: boolean;
   /** Default TEST_SHARED_SECRET; null turns shared-secret registration off. */
   readonly sharedSecret?: string | null;
+  readonly allowGuestAccess?: boolean;
+  readonly accessTokenLifetimeMs?: number;
+  readonly registrationRequiresToken?: boolean;
 }
 
-/** The accounts service and shared-secret registration on a test database, wired as server.ts does. */
+/**
+ * The accounts, device and account-management services and shared-secret registration on a test
+ * database, wired as server.ts does. A deactivated account leaves its rooms through a room server of its
+ * own on the same database (the room write lock lives in the database, so it serialises with the app's).
+ */
 export function accountServices(db: Database, options: AccountServicesOptions = {}) {
   const clock = options.clock ?? fixedClock(1_700_000_000_000);
   const store = createAccountsStore(db.sql);
+  const log = silentLogger();
+  const uia = createUia({ store, clock, random: systemRandom });
+  const passwords = createScryptHasher({ random: systemRandom, cost: TEST_SCRYPT_COST });
+  const registrationTokens = createRegistrationTokens({
+    store: createRegistrationTokensStore(db.sql),
+    clock,
+    random: systemRandom,
+    isServerAdmin: async (userId) => (await store.user(userId))?.admin === true,
+    required: options.registrationRequiresToken ?? false,
+  });
   const accounts = createAccountService({
     store,
-    uia: createUia({ store, clock, random: systemRandom }),
-    passwords: createScryptHasher({ random: systemRandom, cost: TEST_SCRYPT_COST }),
+    uia,
+    passwords,
     clock,
     random: systemRandom,
     serverName: TEST_SERVER_NAME,
+    log,
     enableRegistration: options.enableRegistration ?? true,
+    allowGuestAccess: options.allowGuestAccess ?? false,
+    ...(options.accessTokenLifetimeMs === undefined ? {} : { accessTokenLifetimeMs: options.accessTokenLifetimeMs }),
+    registrationTokens,
   });
   const sharedSecretRegistration = createSharedSecretRegistration({
     nonces: store,
@@ -42,5 +69,26 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     random: systemRandom,
     secret: options.sharedSecret === undefined ? TEST_SHARED_SECRET : options.sharedSecret,
   });
-  return { store, accounts, sharedSecretRegistration, clock };
+  const roomStore = createRoomStore(db.sql);
+  const rooms = createRoomServer({
+    store: roomStore,
+    notifier: { eventsPersisted: () => undefined },
+    log,
+    clock,
+    random: systemRandom,
+    serverName: LOCAL,
+    signingKey: localKey,
+  });
+  const devices = createDeviceService({ store, uia, passwords });
+  const accountManagement = createAccountManagement({
+    store,
+    uia,
+    passwords,
+    rooms: {
+      roomsWithMembership: (userId, membership) => roomStore.roomsWithMembership(userId, membership),
+      leave: (roomId, userId) => rooms.leave(roomId, userId),
+    },
+    log,
+  });
+  return { store, accounts, devices, accountManagement, registrationTokens, sharedSecretRegistration, clock };
 }

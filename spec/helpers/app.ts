@@ -9,8 +9,16 @@ import { testDatabase } from './database.js';
 import { accountServices, TEST_SERVER_NAME, type AccountServicesOptions } from './accounts.js';
 import { clientRooms } from './rooms.js';
 import { userDataDeps } from './user-data.js';
-import { memberProfileLookup } from '../../src/users/index.js';
-import { createUserDataStore } from '../../src/storage/index.js';
+import { directoryDeps } from './directory.js';
+import { ephemeralServices } from './ephemeral.js';
+import { memberProfileLookup, type FilterService } from '../../src/users/index.js';
+import type { Clock } from '../../src/platform/clock.js';
+import { createSyncStore, createUserDataStore } from '../../src/storage/index.js';
+import { createSyncService, SyncNotifier, type SyncStreams } from '../../src/sync/index.js';
+import { createMemoryBus } from '../../src/platform/bus.js';
+import { roomNotifierOnBus } from '../../src/platform/stream-notices.js';
+import { wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
+import { createPushRulesService } from '../../src/push/index.js';
 
 /** The whole client-facing app on a fresh embedded database, for app.inject() tests of the accounts APIs. */
 export async function accountsApp(t: Test, options: AccountServicesOptions = {}) {
@@ -20,6 +28,14 @@ export async function accountsApp(t: Test, options: AccountServicesOptions = {})
 /** The whole client-facing app on the given test database (eachEngine gives one per engine). */
 export async function appOn(t: Test, db: Database, options: AccountServicesOptions = {}) {
   const services = accountServices(db, options);
+  const syncNotifier = new SyncNotifier();
+  const userData = userDataDeps(db, services.clock);
+  const bus = createMemoryBus();
+  t.teardown(() => bus.close());
+  // As in server.ts: every stream announces itself on the bus, and the bus wakes waiting syncs.
+  wakeSyncOnBus(bus, syncNotifier);
+  const ephemeral = ephemeralServices(t, db, { clock: services.clock, bus });
+  const pushRules = createPushRulesService({ store: createUserDataStore(db.sql) });
   const app = await buildApp({
     log: silentLogger(),
     version: '0.0.0',
@@ -27,8 +43,15 @@ export async function appOn(t: Test, db: Database, options: AccountServicesOptio
     trustProxy: false,
     serverName: TEST_SERVER_NAME,
     accounts: services.accounts,
-    rooms: clientRooms(db, services.clock, memberProfileLookup(createUserDataStore(db.sql))),
-    ...userDataDeps(db, services.clock),
+    devices: services.devices,
+    accountManagement: services.accountManagement,
+    registrationTokens: services.registrationTokens,
+    rooms: clientRooms(db, services.clock, memberProfileLookup(createUserDataStore(db.sql)), roomNotifierOnBus(bus, silentLogger())),
+    ...userData,
+    ...directoryDeps(db, services.clock),
+    ...ephemeral.deps,
+    sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules }),
+    pushRules,
     sharedSecretRegistration: services.sharedSecretRegistration,
     serverKeys: createServerKeysService({
       serverName: TEST_SERVER_NAME,
@@ -40,7 +63,7 @@ export async function appOn(t: Test, db: Database, options: AccountServicesOptio
     wellKnown: { clientBaseUrl: 'http://localhost/', clientExtra: {}, server: null },
   });
   t.teardown(() => app.close());
-  return { app, db, ...services };
+  return { app, db, syncNotifier, ephemeral, ...services };
 }
 
 /** Registers a user through the real UIA flow (m.login.dummy) and returns the new session. */
@@ -53,4 +76,15 @@ export async function registerUser(app: FastifyInstance, username: string, passw
     payload: { username, password, auth: { type: 'm.login.dummy', session: first.json().session } },
   });
   return res.json() as { user_id: string; access_token: string; device_id: string };
+}
+
+/** /sync on a test database, as server.ts wires it (the notifier is woken by the caller's room notifier). */
+export function syncService(db: Database, clock: Clock, filters: FilterService, notifier = new SyncNotifier(), streams?: SyncStreams) {
+  return createSyncService({
+    store: createSyncStore(db.sql),
+    notifier,
+    clock,
+    ...(streams ? { streams } : {}),
+    storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),
+  });
 }

@@ -60,6 +60,18 @@ export async function testDatabase(t: Test, options: TestDatabaseOptions = {}): 
 }
 
 /**
+ * A fresh, migrated PostgreSQL database's URL for a whole server under test (DATABASE_URL's server),
+ * dropped when the test ends.
+ */
+export async function testPostgresUrl(t: Test): Promise<string> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('testPostgresUrl needs DATABASE_URL');
+  const name = await createPostgresDatabase(url, true);
+  t.teardown(() => dropPostgresDatabase(url, name));
+  return withDatabase(url, name);
+}
+
+/**
  * The embedded template as a `seed` for openEmbedded, for tests that need a persistent data directory
  * without paying for initdb.
  */

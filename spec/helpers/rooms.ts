@@ -5,7 +5,7 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { createRoomServer, type RoomServerDeps } from '../../src/rooms/room-server.js';
 import { createReceivePipeline } from '../../src/rooms/receive.js';
 import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
-import { createRoomStore } from '../../src/storage/index.js';
+import { createDirectoryStore, createRoomStore } from '../../src/storage/index.js';
 import { createClientRooms } from '../../src/rooms/index.js';
 import type { Database } from '../../src/storage/index.js';
 
@@ -50,12 +50,13 @@ export function clientRooms(
   db: Database,
   clock: Clock = fixedClock(1_700_000_000_000),
   memberProfile?: RoomServerDeps['memberProfile'],
+  notifier: RoomServerDeps['notifier'] = { eventsPersisted: () => undefined },
 ) {
   const store = createRoomStore(db.sql);
-  const notifier = { eventsPersisted: () => undefined };
   const rooms = createRoomServer({
     store, notifier, log: silentLogger(), clock, random: systemRandom, serverName: LOCAL, signingKey: localKey,
     ...(memberProfile ? { memberProfile } : {}),
   });
-  return createClientRooms({ rooms, store, clock, serverName: LOCAL });
+  const directory = createDirectoryStore(db.sql);
+  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory });
 }

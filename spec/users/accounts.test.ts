@@ -74,7 +74,7 @@ eachEngine(t, 'registration policy: disabled, guests, bad usernames, missing pas
   await rejectsWith(t, accountServices(db, { enableRegistration: false }).accounts.register({ kind: 'user', username: 'x', password: 'pw' }), 'M_FORBIDDEN', /disabled/);
   await rejectsWith(t, accountServices(db, { enableRegistration: false }).accounts.available('x'), 'M_FORBIDDEN', /disabled/);
   const { accounts } = accountServices(db);
-  await rejectsWith(t, accounts.register({ kind: 'guest' }), 'M_FORBIDDEN', /Guest/);
+  await rejectsWith(t, accounts.register({ kind: 'guest' }), 'M_GUEST_ACCESS_FORBIDDEN', /Guest/);
   for (const username of ['', 'al ice', 'al:ice', '_bridge', '12345', 'x'.repeat(250), 'émile']) {
     await rejectsWith(t, accounts.register({ kind: 'user', username, password: 'pw' }), 'M_INVALID_USERNAME', undefined, JSON.stringify(username));
     await rejectsWith(t, accounts.available(username), 'M_INVALID_USERNAME', undefined, `available ${JSON.stringify(username)}`);

@@ -65,7 +65,8 @@ export type Errcode = keyof typeof ERRCODE_STATUS;
  */
 const ALTERNATE_STATUS: Partial<Record<Errcode, readonly number[]>> = {
   M_UNRECOGNIZED: [405, 400],
-  M_UNKNOWN: [500, 502, 503, 504],
+  // 409: PUT /directory/room/{roomAlias} of an alias that exists, as the spec gives it.
+  M_UNKNOWN: [500, 502, 503, 504, 409],
   M_NOT_FOUND: [400],
   // PUT account data of a type the server manages (m.fully_read, m.push_rules): the spec's 405.
   M_BAD_JSON: [405],

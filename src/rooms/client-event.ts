@@ -18,6 +18,8 @@ export interface ClientUnsigned {
   /** Milliseconds since the event was sent, by this server's clock when it is served. */
   readonly age?: number;
   readonly transaction_id?: string;
+  /** The redaction that redacted this event (served redacted), in the client format. */
+  readonly redacted_because?: ClientEvent;
 }
 
 export interface ClientEventOptions {
@@ -25,6 +27,8 @@ export interface ClientEventOptions {
   readonly now: number;
   /** The client transaction id, when the event is served to the device that sent it. */
   readonly transactionId?: string;
+  /** The redaction applied to the event; the caller passes the event already redacted (src/rooms/redactions.ts). */
+  readonly redactedBecause?: ClientEvent;
 }
 
 /**
@@ -35,6 +39,7 @@ export function toClientEvent(event: RoomEvent, options: ClientEventOptions): Cl
   const unsigned: ClientUnsigned = {
     age: Math.max(0, options.now - event.originServerTs),
     ...(options.transactionId === undefined ? {} : { transaction_id: options.transactionId }),
+    ...(options.redactedBecause === undefined ? {} : { redacted_because: options.redactedBecause }),
   };
   return {
     content: event.content,

@@ -1,12 +1,16 @@
 import { parseStateKey, stateKey, type RoomEvent, type StateMap } from '../events/index.js';
 import { MatrixError, parseRoomId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
-import { toClientEvent, type ClientEvent } from './client-event.js';
+import type { ClientEvent } from './client-event.js';
 import type { Caller } from './client-rooms.js';
-import type { RoomReads } from './ports.js';
+import type { RoomReads, StoredEvent } from './ports.js';
+import { createClientEvents } from './redactions.js';
 
 export interface ClientRoomReadsDeps {
-  readonly store: Pick<RoomReads, 'room' | 'currentState' | 'currentStateEntries' | 'events' | 'stateAfter' | 'roomsWithMembership'>;
+  readonly store: Pick<
+    RoomReads,
+    'room' | 'currentState' | 'currentStateEntries' | 'events' | 'stateAfter' | 'roomsWithMembership' | 'redactionsOf' | 'statesAround'
+  >;
   readonly clock: Clock;
 }
 
@@ -23,9 +27,15 @@ export interface RoomMember {
 export function createClientRoomReads(deps: ClientRoomReadsDeps) {
   const { store, clock } = deps;
 
-  async function eventsOf(state: StateMap): Promise<RoomEvent[]> {
+  const clientEvents = createClientEvents({ store, clock });
+
+  async function storedOf(state: StateMap): Promise<StoredEvent[]> {
     const stored = await store.events([...state.values()]);
-    return [...state.values()].map((id) => stored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined);
+    return [...state.values()].map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined);
+  }
+
+  async function eventsOf(state: StateMap): Promise<RoomEvent[]> {
+    return (await storedOf(state)).map((stored) => stored.event);
   }
 
   async function membershipEvent(roomId: string, userId: string): Promise<RoomEvent | undefined> {
@@ -46,19 +56,19 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
     throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
   }
 
-  const clientEvent = (event: RoomEvent): ClientEvent => toClientEvent(event, { now: clock.now() });
-
   return {
     async state(caller: Caller, roomId: string): Promise<ClientEvent[]> {
-      return (await eventsOf(await visibleState(caller, roomId))).map(clientEvent);
+      return clientEvents.serve(await storedOf(await visibleState(caller, roomId)));
     },
 
     /** One state entry: its content, or the whole client event; M_NOT_FOUND when the room has none. */
     async stateEvent(caller: Caller, roomId: string, type: string, key: string, format: 'content' | 'event'): Promise<Readonly<Record<string, unknown>>> {
       const eventId = (await visibleState(caller, roomId)).get(stateKey(type, key));
-      const event = eventId === undefined ? undefined : (await store.events([eventId])).get(eventId)?.event;
-      if (!event) throw new MatrixError('M_NOT_FOUND', `The room has no ${type} state with key '${key}'`);
-      return format === 'event' ? { ...clientEvent(event) } : event.content;
+      const stored = eventId === undefined ? undefined : (await store.events([eventId])).get(eventId);
+      if (!stored) throw new MatrixError('M_NOT_FOUND', `The room has no ${type} state with key '${key}'`);
+      // Served as redacted as /state serves it: a redacted topic has no topic left.
+      const [event] = await clientEvents.serve([stored]);
+      return format === 'event' ? { ...event! } : event!.content;
     },
 
     joinedRooms: (caller: Caller): Promise<string[]> => store.roomsWithMembership(caller.userId, 'join'),

@@ -11,8 +11,10 @@ import {
   type RoomId,
   type UserId,
 } from '../protocol/index.js';
+import type { Clock } from '../platform/clock.js';
+import { canonicalAliasesOf, newLocalAlias } from './aliases.js';
 import type { RoomPreset } from './create-room.js';
-import type { RoomReads } from './ports.js';
+import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 
 /** Who is asking: the authenticated user and device (the access token's Requester fits). */
@@ -39,6 +41,11 @@ export interface ClientRoomWritesDeps {
   readonly rooms: RoomServer;
   readonly store: Pick<RoomReads, 'room' | 'currentStateEntries' | 'events'>;
   readonly serverName: string;
+  /** Aliases: createRoom's room_alias_name, joins by alias, and m.room.canonical_alias checks. */
+  readonly aliases: Pick<AliasStore, 'alias' | 'createAlias'>;
+  /** createRoom's visibility: public publishes the room. */
+  readonly directory: Pick<RoomDirectoryStore, 'setPublished'>;
+  readonly clock: Clock;
 }
 
 /**
@@ -47,7 +54,7 @@ export interface ClientRoomWritesDeps {
  * calls the room server, which decides everything the auth rules decide.
  */
 export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
-  const { rooms, store, serverName } = deps;
+  const { rooms, store, serverName, aliases } = deps;
 
   function needsFederation(what: string): never {
     throw new MatrixError('M_FORBIDDEN', `${what}, and federation is not available on this server yet`);
@@ -74,18 +81,23 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
   }
 
-  /** Joining and knocking accept aliases in the path; resolving them is not built yet. */
-  function roomIdOnly(value: string): string {
+  /** Joining and knocking accept aliases in the path: one of this server resolves here, others need federation. */
+  async function roomIdOf(value: string): Promise<string> {
     const target = parseRoomIdOrAlias(value);
-    if (target.startsWith('#')) {
-      throw new MatrixError('M_NOT_FOUND', `Room alias ${target} cannot be resolved: this server has no room aliases yet; use the room id`);
-    }
-    return target;
+    if (!target.startsWith('#')) return target;
+    const alias = parseRoomAlias(target);
+    if (serverNameOf(alias) !== serverName) needsFederation(`Room alias ${alias} is on another server`);
+    const record = await aliases.alias(alias);
+    if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
+    return record.roomId;
   }
 
   async function createRoom(caller: Caller, request: ClientCreateRoom): Promise<string> {
-    if (request.roomAliasName !== undefined) {
-      throw new MatrixError('M_INVALID_PARAM', 'room aliases are not supported yet; create the room without room_alias_name');
+    // Checked before the room exists, so a taken alias costs no room (a race with another creator
+    // leaves the room without the alias: see below).
+    const alias = request.roomAliasName === undefined ? undefined : newLocalAlias(request.roomAliasName, serverName);
+    if (alias !== undefined && (await aliases.alias(alias))) {
+      throw new MatrixError('M_ROOM_IN_USE', `Room alias ${alias} is already taken; choose another room_alias_name`);
     }
     const invite = [...new Set((request.invite ?? []).map(localUser))];
     const initialState = (request.initialState ?? []).map((event) => {
@@ -106,7 +118,13 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
         creationContent: request.creationContent,
         powerLevelContentOverride: request.powerLevelContentOverride,
         roomVersion: request.roomVersion,
+        ...(alias === undefined ? {} : { canonicalAlias: alias }),
       });
+      if (alias !== undefined && !(await aliases.createAlias({ alias, roomId, creator: caller.userId }, deps.clock.now()))) {
+        // Another request took the alias between the check and now: the room stands, without it.
+        throw new MatrixError('M_ROOM_IN_USE', `Room alias ${alias} was taken while room ${roomId} was being created; the room exists without it`);
+      }
+      if (request.visibility === 'public') await deps.directory.setPublished(roomId, true, deps.clock.now());
       return roomId;
     } catch (err) {
       // An initial event the auth rules refuse means the request described a room that cannot exist.
@@ -121,15 +139,20 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     const key = stateKey('m.room.canonical_alias', '');
     const currentId = (await store.currentStateEntries(roomId, [key])).get(key);
     const current = currentId === undefined ? undefined : (await store.events([currentId])).get(currentId)?.event.content;
-    const aliasesOf = (c: Readonly<Record<string, unknown>> | undefined): unknown[] => [
-      ...(c?.alias === undefined ? [] : [c.alias]),
-      ...(Array.isArray(c?.alt_aliases) ? c.alt_aliases : c?.alt_aliases === undefined ? [] : [c.alt_aliases]),
-    ];
-    const known = new Set(aliasesOf(current));
-    for (const alias of aliasesOf(content)) {
-      if (known.has(alias)) continue;
-      // The spec asks that new aliases be valid and point to this room; with no aliases yet, none can.
-      throw new MatrixError('M_BAD_ALIAS', `${parseRoomAlias(alias)} does not point to this room (room aliases are not supported yet)`);
+    const known = new Set(canonicalAliasesOf(current));
+    if (content.alt_aliases !== undefined && !Array.isArray(content.alt_aliases)) {
+      throw new MatrixError('M_INVALID_PARAM', 'alt_aliases must be a list of room aliases');
+    }
+    // The spec asks that aliases the event adds be valid and point to this room; ones it kept are not
+    // checked again (aliases drift, and a room must stay editable).
+    for (const value of canonicalAliasesOf(content)) {
+      if (known.has(value)) continue;
+      if (typeof value !== 'string' || !value.startsWith('#')) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(value)} is not a room alias`);
+      const alias = parseRoomAlias(value);
+      if (serverNameOf(alias) !== serverName) {
+        throw new MatrixError('M_BAD_ALIAS', `${alias} is on another server, and federation is not available on this server yet to check it`);
+      }
+      if ((await aliases.alias(alias))?.roomId !== roomId) throw new MatrixError('M_BAD_ALIAS', `${alias} does not point to this room`);
     }
   }
 
@@ -137,13 +160,13 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     createRoom,
 
     async join(caller: Caller, roomIdOrAlias: string, reason?: string): Promise<string> {
-      const roomId = await heldRoom(roomIdOnly(roomIdOrAlias), 'not-found');
+      const roomId = await heldRoom(await roomIdOf(roomIdOrAlias), 'not-found');
       await rooms.join(roomId, caller.userId, reason === undefined ? undefined : { reason });
       return roomId;
     },
 
     async knock(caller: Caller, roomIdOrAlias: string, reason?: string): Promise<string> {
-      const roomId = await heldRoom(roomIdOnly(roomIdOrAlias), 'not-found');
+      const roomId = await heldRoom(await roomIdOf(roomIdOrAlias), 'not-found');
       await rooms.knock(roomId, caller.userId, reason);
       return roomId;
     },

@@ -7,3 +7,36 @@ export type { Caller, ClientCreateRoom } from './client-rooms.js';
 export type { RoomMember } from './client-reads.js';
 export { toClientEvent, type ClientEvent, type ClientEventOptions, type ClientUnsigned } from './client-event.js';
 export { createMemberProfiles, type MemberProfiles, type MemberProfilesDeps } from './member-profiles.js';
+export { createAliasService, newLocalAlias, type AliasService, type AliasServiceDeps } from './aliases.js';
+export {
+  createRoomDirectory,
+  type DirectoryVisibility,
+  type PublicRoomChunk,
+  type PublicRoomsPage,
+  type PublicRoomsQuery,
+  type RoomDirectory,
+  type RoomDirectoryDeps,
+} from './directory.js';
+export {
+  createVisibility,
+  historyVisibilityOf,
+  mayUserSee,
+  type HistoryVisibility,
+  type Visibility,
+  type VisibilityDeps,
+  type VisibilityInput,
+  type VisibilityReads,
+  type VisibilityState,
+} from './visibility.js';
+export {
+  createClientEvents,
+  redactedView,
+  redactionApplies,
+  type ClientEventReads,
+  type ClientEvents,
+  type ClientEventsDeps,
+  type Servable,
+  type ServeOptions,
+} from './redactions.js';
+export { parseRoomEventFilter, type RoomEventFilter } from './room-event-filter.js';
+export type { ClientHistory, EventContext, MessagesPage, MessagesQuery } from './client-history.js';

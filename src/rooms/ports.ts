@@ -62,6 +62,57 @@ export interface RoomReads {
   eventsStreamPosition(): Promise<number>;
   /** The rooms whose current state gives the user this membership ('join', 'invite' ...), sorted. */
   roomsWithMembership(userId: string, membership: string): Promise<string[]>;
+
+  // What clients read of a room's history (src/storage/room-timeline.ts).
+
+  /** Served events of the room (never outliers, rejected or soft-failed) in a range of stream positions. */
+  timelineEvents(roomId: string, range: TimelineRange): Promise<TimelineEvent[]>;
+  /**
+   * Selected entries of the state before and after each event, with its position; events with no stored
+   * state (outliers, unknown ids) are absent. One state load per distinct state group, however many events.
+   */
+  statesAround(eventIds: readonly string[], keys: readonly StateKey[]): Promise<Map<string, EventStates>>;
+  /** The user's member events in the room that are on the timeline (not soft-failed), oldest first. */
+  membershipHistory(roomId: string, userId: string): Promise<MembershipChange[]>;
+  /**
+   * The m.room.redaction events naming each event (on the timeline, not soft-failed), oldest first; events no
+   * redaction names are absent. Whether one applies is the reader's call (src/rooms/redactions.ts).
+   */
+  redactionsOf(eventIds: readonly string[]): Promise<Map<string, StoredEvent[]>>;
+  /** The rooms the user forgot and has had no new member event in since, sorted. */
+  forgottenRooms(userId: string): Promise<string[]>;
+  /** The room's served event nearest a time: the first at or after `ts` ('f'), the last at or before it ('b'). */
+  eventNearTime(roomId: string, ts: number, dir: 'f' | 'b'): Promise<TimelineEvent | undefined>;
+}
+
+/** A served event with its place on the events stream. */
+export interface TimelineEvent extends StoredEvent {
+  readonly streamPosition: number;
+}
+
+/**
+ * A stretch of a room's timeline, in the terms of pagination tokens (src/protocol/stream-token.ts): 'b'
+ * gives positions at or below `from`, newest first, stopping above `to`; 'f' gives positions above `from`,
+ * oldest first, up to and including `to`. At most `limit` events.
+ */
+export interface TimelineRange {
+  readonly dir: 'b' | 'f';
+  readonly from: number;
+  readonly to?: number;
+  readonly limit: number;
+}
+
+/** An event's position (null for an outlier) and the asked state entries before and after it. */
+export interface EventStates {
+  readonly position: number | null;
+  readonly before: StateMap;
+  readonly after: StateMap;
+}
+
+export interface MembershipChange {
+  readonly eventId: string;
+  readonly membership: string;
+  readonly position: number;
 }
 
 /** A client's transaction id for a send, scoped as the spec asks: one device, one room (the request path). */
@@ -97,11 +148,20 @@ export interface RoomStore extends RoomReads {
    * processes stay correct). Everything `fn` writes commits together or not at all.
    */
   withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T>;
+  /**
+   * Forgets the room for the user for as long as `membershipEventId` stays their member event (a new join,
+   * invite or knock brings the room back). Needs no lock: a membership that moves on just un-forgets.
+   */
+  forgetRoom(userId: string, roomId: string, membershipEventId: string): Promise<void>;
 }
 
 /** Told after a write commits, so sync and federation wake up (server.ts wires it to the bus). */
 export interface RoomNotifier {
-  eventsPersisted(roomId: string, streamPosition: number): void;
+  /**
+   * `members`: the users whose m.room.member state the events set, so that a user not yet in the room (an
+   * invitee, a new joiner) hears about it too.
+   */
+  eventsPersisted(roomId: string, streamPosition: number, members?: readonly string[]): void;
 }
 
 /** A remote server's signing key, as the keyring knows it. */
@@ -114,4 +174,37 @@ export interface VerifyKey {
 /** The keyring, as the receive pipeline needs it: a server's key by id, fetched if need be. */
 export interface KeyLookup {
   verifyKey(serverName: string, keyId: string): Promise<VerifyKey | undefined>;
+}
+
+/** A room alias of this server (src/storage/directory-store.ts keeps them). */
+export interface AliasRecord {
+  readonly alias: string;
+  readonly roomId: string;
+  /** Who made it: they may delete it without power in the room. */
+  readonly creator: string;
+}
+
+export interface AliasStore {
+  alias(alias: string): Promise<AliasRecord | undefined>;
+  /** Stores the alias; false (and nothing written) when it is taken. */
+  createAlias(record: AliasRecord, nowMs: number): Promise<boolean>;
+  /** false when there was no such alias. */
+  deleteAlias(alias: string): Promise<boolean>;
+  /** The room's aliases on this server, sorted. */
+  roomAliases(roomId: string): Promise<string[]>;
+}
+
+/** One published room as the directory lists it: its directory-relevant state contents and member count. */
+export interface PublishedRoom {
+  readonly roomId: string;
+  readonly joinedMembers: number;
+  /** Contents of the room's current state with an empty state key, by type (m.room.name, m.room.create ...). */
+  readonly state: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+}
+
+export interface RoomDirectoryStore {
+  isPublished(roomId: string): Promise<boolean>;
+  setPublished(roomId: string, published: boolean, nowMs: number): Promise<void>;
+  /** Every published room with the state `types` (empty state key) and its joined member count. */
+  publishedRooms(types: readonly string[]): Promise<PublishedRoom[]>;
 }

@@ -72,7 +72,9 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     }
 
     const outcome = await store.withRoomWriteLock(roomId, (tx) => persistChecked(tx, event, rules));
-    if (outcome.status === 'accepted') deps.notifier.eventsPersisted(roomId, outcome.streamPosition);
+    if (outcome.status === 'accepted') {
+      deps.notifier.eventsPersisted(roomId, outcome.streamPosition, event.type === 'm.room.member' && event.stateKey !== undefined ? [event.stateKey] : []);
+    }
     if (outcome.status === 'rejected' || outcome.status === 'soft-failed') {
       log.info({ roomId, eventId: event.eventId, origin, reason: outcome.reason }, `pdu ${outcome.status}`);
     }

@@ -159,7 +159,7 @@ export function createRoomServer(deps: RoomServerDeps) {
       if (key) await tx.recordTransaction(key, sent.event.eventId);
       return { sent, repeated: false };
     });
-    if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition);
+    if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition, membersSetBy([outcome.sent.event]));
     return outcome.sent;
   }
 
@@ -187,7 +187,7 @@ export function createRoomServer(deps: RoomServerDeps) {
       }
       return { roomId, events };
     });
-    deps.notifier.eventsPersisted(result.roomId, last);
+    deps.notifier.eventsPersisted(result.roomId, last, membersSetBy(result.events));
     log.info({ roomId: result.roomId, roomVersion: rules.id, events: result.events.length }, 'room created');
     return result;
   }
@@ -328,4 +328,9 @@ function randomLetters(random: Random, length: number): string {
   let out = '';
   for (const byte of bytes) out += LETTERS[byte % LETTERS.length];
   return out;
+}
+
+/** The users whose membership these events set (the notifier wakes them even outside the room). */
+function membersSetBy(events: readonly RoomEvent[]): string[] {
+  return events.filter((event) => event.type === 'm.room.member' && event.stateKey !== undefined).map((event) => event.stateKey as string);
 }

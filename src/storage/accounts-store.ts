@@ -2,16 +2,33 @@ import type postgres from 'postgres';
 import type { DeviceId, UserId } from '../protocol/index.js';
 import type {
   AccountStore,
+  DeviceRecord,
   NewDeviceSession,
   Profile,
   RegistrationNonceStore,
-  Requester,
+  TokenRecord,
   UiaSessionRecord,
   UiaStore,
   UserRecord,
 } from '../users/index.js';
 
 type Query = postgres.Sql | postgres.TransactionSql;
+
+interface DeviceRow {
+  device_id: string;
+  display_name: string | null;
+  last_seen_ts: number | null;
+  last_seen_ip: string | null;
+}
+
+function deviceRecord(row: DeviceRow): DeviceRecord {
+  return {
+    deviceId: row.device_id as DeviceId,
+    displayName: row.display_name,
+    lastSeenTs: row.last_seen_ts,
+    lastSeenIp: row.last_seen_ip,
+  };
+}
 
 interface UserRow {
   user_id: string;
@@ -62,14 +79,98 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       await sql.begin((tx) => startSession(tx, userId, session, nowMs));
     },
 
-    async requester(tokenHash: string): Promise<Requester | undefined> {
-      const [row] = await sql<{ user_id: string; device_id: string; is_guest: boolean }[]>`
-        select t.user_id, t.device_id, u.is_guest
-        from access_tokens t join users u on u.user_id = t.user_id
+    async nextGuestNumber(): Promise<number> {
+      const [row] = await sql<{ n: string }[]>`select nextval('guest_localparts')::text as n`;
+      return Number(row?.n);
+    },
+
+    async accessToken(tokenHash: string): Promise<TokenRecord | undefined> {
+      const [row] = await sql<
+        {
+          user_id: string;
+          device_id: string;
+          is_guest: boolean;
+          expires_ts: number | null;
+          refresh_pending: boolean;
+          last_seen_ts: number | null;
+          last_seen_ip: string | null;
+        }[]
+      >`
+        select t.user_id, t.device_id, u.is_guest, t.expires_ts, t.refresh_pending, d.last_seen_ts, d.last_seen_ip
+        from access_tokens t
+        join users u on u.user_id = t.user_id
+        join devices d on d.user_id = t.user_id and d.device_id = t.device_id
         where t.token_hash = ${tokenHash} and not u.deactivated`;
       return row === undefined
         ? undefined
-        : { userId: row.user_id as UserId, deviceId: row.device_id as DeviceId, isGuest: row.is_guest };
+        : {
+            userId: row.user_id as UserId,
+            deviceId: row.device_id as DeviceId,
+            isGuest: row.is_guest,
+            expiresTs: row.expires_ts,
+            refreshPending: row.refresh_pending,
+            lastSeenTs: row.last_seen_ts,
+            lastSeenIp: row.last_seen_ip,
+          };
+    },
+
+    async confirmRefresh(tokenHash: string): Promise<void> {
+      await sql.begin(async (tx) => {
+        const [row] = await tx<{ refresh_hash: string | null }[]>`
+          update access_tokens set refresh_pending = false
+          where token_hash = ${tokenHash} and refresh_pending returning refresh_hash`;
+        // The predecessor goes, and with it (cascade) the access token issued with it.
+        if (row?.refresh_hash) await tx`delete from refresh_tokens where next_hash = ${row.refresh_hash}`;
+      });
+    },
+
+    async touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null): Promise<void> {
+      await sql`
+        update devices set last_seen_ts = ${nowMs}, last_seen_ip = coalesce(${ip}, last_seen_ip)
+        where user_id = ${userId} and device_id = ${deviceId}`;
+    },
+
+    async refreshSession(refreshTokenHash, next, nowMs) {
+      return (await sql.begin(async (tx) => {
+        const [row] = await tx<{ user_id: string; device_id: string; next_hash: string | null }[]>`
+          select r.user_id, r.device_id, r.next_hash
+          from refresh_tokens r join users u on u.user_id = r.user_id
+          where r.token_hash = ${refreshTokenHash} and not u.deactivated
+          for update of r`;
+        if (row === undefined) return undefined;
+        // A repeated refresh replaces the successor it made before (and that one's access token).
+        if (row.next_hash !== null) await tx`delete from refresh_tokens where token_hash = ${row.next_hash}`;
+        // Using this token shows its predecessor's successor arrived: the predecessor goes.
+        await tx`delete from refresh_tokens where next_hash = ${refreshTokenHash}`;
+        await tx`
+          insert into refresh_tokens (token_hash, user_id, device_id, created_ts)
+          values (${next.refreshTokenHash}, ${row.user_id}, ${row.device_id}, ${nowMs})`;
+        await tx`update refresh_tokens set next_hash = ${next.refreshTokenHash} where token_hash = ${refreshTokenHash}`;
+        await tx`
+          insert into access_tokens (token_hash, user_id, device_id, created_ts, expires_ts, refresh_hash, refresh_pending)
+          values (${next.tokenHash}, ${row.user_id}, ${row.device_id}, ${nowMs}, ${next.expiresTs}, ${next.refreshTokenHash}, true)`;
+        return { userId: row.user_id as UserId, deviceId: row.device_id as DeviceId };
+      })) as { userId: UserId; deviceId: DeviceId } | undefined;
+    },
+
+    async devices(userId: UserId): Promise<DeviceRecord[]> {
+      const rows = await sql<DeviceRow[]>`
+        select device_id, display_name, last_seen_ts, last_seen_ip from devices
+        where user_id = ${userId} order by device_id`;
+      return rows.map(deviceRecord);
+    },
+
+    async device(userId: UserId, deviceId: DeviceId): Promise<DeviceRecord | undefined> {
+      const [row] = await sql<DeviceRow[]>`
+        select device_id, display_name, last_seen_ts, last_seen_ip from devices
+        where user_id = ${userId} and device_id = ${deviceId}`;
+      return row === undefined ? undefined : deviceRecord(row);
+    },
+
+    async setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string): Promise<boolean> {
+      const result = await sql`
+        update devices set display_name = ${displayName} where user_id = ${userId} and device_id = ${deviceId}`;
+      return result.count > 0;
     },
 
     async deleteDevice(userId: UserId, deviceId: DeviceId): Promise<void> {
@@ -77,8 +178,30 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       await sql`delete from devices where user_id = ${userId} and device_id = ${deviceId}`;
     },
 
+    async deleteDevices(userId: UserId, deviceIds: readonly DeviceId[]): Promise<void> {
+      if (deviceIds.length === 0) return;
+      await sql`delete from devices where user_id = ${userId} and device_id in ${sql([...deviceIds])}`;
+    },
+
     async deleteAllDevices(userId: UserId): Promise<void> {
       await sql`delete from devices where user_id = ${userId}`;
+    },
+
+    async setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined): Promise<void> {
+      await sql.begin(async (tx) => {
+        await tx`update users set password_hash = ${passwordHash} where user_id = ${userId}`;
+        if (logoutExcept !== undefined) {
+          await tx`delete from devices where user_id = ${userId} and device_id <> ${logoutExcept}`;
+        }
+      });
+    },
+
+    async deactivateUser(userId: UserId): Promise<void> {
+      await sql.begin(async (tx) => {
+        await tx`update users set deactivated = true where user_id = ${userId}`;
+        await tx`delete from devices where user_id = ${userId}`;
+        await tx`update profiles set displayname = null, avatar_url = null where user_id = ${userId}`;
+      });
     },
 
     async createUiaSession(session: UiaSessionRecord): Promise<void> {
@@ -105,7 +228,17 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
     },
 
     async deleteUiaSessionsBefore(beforeMs: number): Promise<void> {
-      await sql`delete from uia_sessions where created_ts < ${beforeMs}`;
+      await sql.begin(async (tx) => {
+        // Registrations abandoned after the token stage release their hold on the token.
+        await tx`
+          update registration_tokens r set pending = r.pending - s.n
+          from (
+            select registration_token, count(*)::int as n from uia_sessions
+            where created_ts < ${beforeMs} and registration_token is not null group by registration_token
+          ) s
+          where r.token = s.registration_token`;
+        await tx`delete from uia_sessions where created_ts < ${beforeMs}`;
+      });
     },
 
     async addRegistrationNonce(nonce: string, nowMs: number): Promise<void> {
@@ -134,7 +267,14 @@ async function startSession(tx: Query, userId: UserId, session: NewDeviceSession
     values (${userId}, ${session.deviceId}, ${session.displayName}, ${nowMs}, ${nowMs})
     on conflict (user_id, device_id) do update set last_seen_ts = excluded.last_seen_ts`;
   await tx`delete from access_tokens where user_id = ${userId} and device_id = ${session.deviceId}`;
+  await tx`delete from refresh_tokens where user_id = ${userId} and device_id = ${session.deviceId}`;
+  const refreshHash = session.refreshTokenHash ?? null;
+  if (refreshHash !== null) {
+    await tx`
+      insert into refresh_tokens (token_hash, user_id, device_id, created_ts)
+      values (${refreshHash}, ${userId}, ${session.deviceId}, ${nowMs})`;
+  }
   await tx`
-    insert into access_tokens (token_hash, user_id, device_id, created_ts)
-    values (${session.tokenHash}, ${userId}, ${session.deviceId}, ${nowMs})`;
+    insert into access_tokens (token_hash, user_id, device_id, created_ts, expires_ts, refresh_hash)
+    values (${session.tokenHash}, ${userId}, ${session.deviceId}, ${nowMs}, ${session.expiresTs ?? null}, ${refreshHash})`;
 }

@@ -5,6 +5,9 @@ export {
   ACCOUNT_DATA_STREAM_LOCK_ID,
   ADVISORY_LOCK_NAMESPACE,
   EVENTS_STREAM_LOCK_ID,
+  PRESENCE_STREAM_LOCK_ID,
+  RECEIPTS_STREAM_LOCK_ID,
+  TO_DEVICE_STREAM_LOCK_ID,
   MIGRATION_LOCK_ID,
   defaultMigrationsDir,
   listMigrations,
@@ -21,3 +24,11 @@ export { createRoomStore, roomLockKey, type RoomStoreOptions } from './room-stor
 export { MAX_DELTA_CHAIN } from './state-groups.js';
 export { createAccountsStore } from './accounts-store.js';
 export { createUserDataStore } from './user-data-store.js';
+export { createReceiptsStore } from './receipts-store.js';
+export { createToDeviceStore } from './to-device-store.js';
+export { createPresenceStore } from './presence-store.js';
+export { createSyncStore, type SyncStoreOptions } from './sync-store.js';
+export { createDirectoryStore } from './directory-store.js';
+export { createReportStore } from './reports-store.js';
+export { createUserDirectoryStore } from './user-directory-store.js';
+export { createRegistrationTokensStore } from './registration-tokens-store.js';

@@ -15,6 +15,10 @@ export const MIGRATION_LOCK_ID = 1;
 export const EVENTS_STREAM_LOCK_ID = 3;
 /** Held from drawing an account-data stream position until commit (user-data-store.ts). */
 export const ACCOUNT_DATA_STREAM_LOCK_ID = 4;
+/** Receipts, to-device and presence stream positions, each drawn like the account-data stream's. */
+export const RECEIPTS_STREAM_LOCK_ID = 5;
+export const TO_DEVICE_STREAM_LOCK_ID = 6;
+export const PRESENCE_STREAM_LOCK_ID = 7;
 
 export interface Migration {
   readonly version: number;

@@ -6,6 +6,7 @@ import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import { persistEvents } from './persist-events.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
+import { forgetRoom, timelineReads } from './room-timeline.js';
 
 export interface RoomStoreOptions {
   /** State entries the cache of full states (by state group) may hold in total. Default 200,000. */
@@ -20,12 +21,13 @@ export interface RoomStoreOptions {
 export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {}): RoomStore {
   const cache = new StateCache(options.stateCacheEntries ?? 200_000);
   return {
-    ...reads(sql, cache),
+    ...roomReadsOn(sql, cache),
     withRoomWriteLock: <T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> =>
       sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
         return fn(writes(tx, cache));
       }) as Promise<T>,
+    forgetRoom: (userId, roomId, membershipEventId) => forgetRoom(sql, userId, roomId, membershipEventId),
   };
 }
 
@@ -39,7 +41,8 @@ export function roomLockKey(roomId: string): string {
   return ((BigInt(ADVISORY_LOCK_NAMESPACE) << 32n) | BigInt(hash)).toString();
 }
 
-function reads(q: Query, cache: StateCache): RoomReads {
+/** The room reads on any query runner: the pool, or a transaction (sync's snapshot reads through it). */
+export function roomReadsOn(q: Query, cache: StateCache): RoomReads {
   async function groupOf(eventId: string, column: 'state_before' | 'state_after'): Promise<StateMap | undefined> {
     const [row] = await q<{ state_group: number | null }[]>`
       select ${q(column)} as state_group from events where event_id = ${eventId}`;
@@ -111,11 +114,13 @@ function reads(q: Query, cache: StateCache): RoomReads {
         order by c.room_id`;
       return rows.map((row) => row.room_id);
     },
+
+    ...timelineReads(q, cache),
   };
 }
 
 function writes(q: postgres.TransactionSql, cache: StateCache): RoomWrites {
-  const base = reads(q, cache);
+  const base = roomReadsOn(q, cache);
 
   async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
     if (entries.size === 0) return;

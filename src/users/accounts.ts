@@ -1,4 +1,5 @@
 import type { Clock, Random } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
 import {
   MatrixError,
   isValidNewLocalpart,
@@ -15,9 +16,16 @@ import type { PasswordHasher } from './passwords.js';
 import { defaultProfile } from './profiles.js';
 import type { AccountStore, Requester } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
+import type { RegistrationTokens } from './registration-tokens.js';
 import type { AuthDict, Flow, Uia } from './uia.js';
 
-/** Accounts: registration, login, logout and access-token lookup for this server's users. */
+/** Accounts: registration, login, logout, refresh and access-token lookup for this server's users. */
+
+/** Synapse's default lifetime of an access token issued with a refresh token: five minutes. */
+export const DEFAULT_ACCESS_TOKEN_LIFETIME_MS = 5 * 60 * 1000;
+
+/** A device's last-seen time and address are written at most this often, so reads do not become writes. */
+export const LAST_SEEN_INTERVAL_MS = 60_000;
 
 export interface AccountDeps {
   readonly store: AccountStore;
@@ -26,8 +34,15 @@ export interface AccountDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly serverName: ServerName;
+  readonly log: Logger;
   /** Open self-service registration (POST /register); shared-secret registration works either way. */
   readonly enableRegistration: boolean;
+  /** POST /register?kind=guest; off by default. */
+  readonly allowGuestAccess?: boolean;
+  /** How long an access token issued with a refresh token lives. */
+  readonly accessTokenLifetimeMs?: number;
+  /** Registration tokens; POST /register asks for one when they are `required`. */
+  readonly registrationTokens?: Pick<RegistrationTokens, 'required' | 'stage' | 'completed'>;
 }
 
 export interface RegisterRequest {
@@ -37,6 +52,8 @@ export interface RegisterRequest {
   readonly deviceId?: string | undefined;
   readonly initialDeviceDisplayName?: string | undefined;
   readonly inhibitLogin?: boolean | undefined;
+  /** The client can refresh: the access token expires and a refresh token comes with it. */
+  readonly refreshToken?: boolean | undefined;
   readonly auth?: AuthDict | undefined;
 }
 
@@ -48,13 +65,30 @@ export interface LoginRequest {
   readonly password?: string | undefined;
   readonly deviceId?: string | undefined;
   readonly initialDeviceDisplayName?: string | undefined;
+  readonly refreshToken?: boolean | undefined;
+}
+
+/** The tokens of a session: the refresh token and the lifetime only when the client asked to refresh. */
+export interface SessionTokens {
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  readonly expiresInMs?: number;
 }
 
 /** A new device session: what register and login answer. */
-export interface Session {
+export interface Session extends SessionTokens {
   readonly userId: UserId;
-  readonly accessToken: string;
   readonly deviceId: DeviceId;
+}
+
+/** What register answers: only the user id with inhibit_login. */
+export interface Registered extends Partial<Omit<Session, 'userId'>> {
+  readonly userId: UserId;
+}
+
+/** Where a request came from, for the device's last-seen address. */
+export interface ClientInfo {
+  readonly ip?: string | undefined;
 }
 
 export interface NewAccount {
@@ -62,18 +96,22 @@ export interface NewAccount {
   readonly password: string | null;
   readonly admin: boolean;
   /** null: no device and no token (inhibit_login). */
-  readonly device: { readonly deviceId: string | undefined; readonly displayName: string | null } | null;
+  readonly device: { readonly deviceId: string | undefined; readonly displayName: string | null; readonly refresh?: boolean | undefined } | null;
   /** The profile's display name; the localpart when absent or empty. */
   readonly displayName?: string | undefined;
+  readonly isGuest?: boolean;
 }
 
 export const REGISTER_FLOWS: readonly Flow[] = [['m.login.dummy']];
+/** With registration_requires_token, the token stands in for the dummy stage. */
+export const REGISTER_WITH_TOKEN_FLOWS: readonly Flow[] = [['m.login.registration_token']];
 export const LOGIN_TYPES: readonly string[] = ['m.login.password'];
 
 const GENERATED_LOCALPART_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 export function createAccountService(deps: AccountDeps) {
-  const { store, uia, passwords, clock, random, serverName } = deps;
+  const { store, uia, passwords, clock, random, serverName, log } = deps;
+  const accessTokenLifetimeMs = deps.accessTokenLifetimeMs ?? DEFAULT_ACCESS_TOKEN_LIFETIME_MS;
   let dummyHash: Promise<string> | undefined;
 
   /** The localpart a requested username stands for, or M_INVALID_USERNAME saying why not. */
@@ -103,25 +141,71 @@ export function createAccountService(deps: AccountDeps) {
     if (!deps.enableRegistration) throw new MatrixError('M_FORBIDDEN', 'Registration is disabled on this server');
   }
 
-  function deviceSession(deviceId: string | undefined, displayName: string | null) {
+  /** A new device (or a taken-over one) with fresh tokens; expiring ones with a refresh token when asked. */
+  function deviceSession(deviceId: string | undefined, displayName: string | null, refresh = false) {
     const token = newAccessToken(random);
+    const refreshToken = refresh ? newAccessToken(random) : undefined;
     const id = deviceId === undefined ? newDeviceId(random) : parseDeviceId(deviceId);
-    return { token, session: { deviceId: id, displayName, tokenHash: hashAccessToken(token) } };
+    const tokens: SessionTokens = refreshToken === undefined
+      ? { accessToken: token }
+      : { accessToken: token, refreshToken, expiresInMs: accessTokenLifetimeMs };
+    return {
+      tokens,
+      session: {
+        deviceId: id,
+        displayName,
+        tokenHash: hashAccessToken(token),
+        expiresTs: refreshToken === undefined ? null : clock.now() + accessTokenLifetimeMs,
+        refreshTokenHash: refreshToken === undefined ? null : hashAccessToken(refreshToken),
+      },
+    };
   }
 
   /** Creates the account (and its first device unless `device` is null); no policy checks. */
-  async function createAccount(account: NewAccount): Promise<{ userId: UserId; accessToken?: string; deviceId?: DeviceId }> {
+  async function createAccount(account: NewAccount): Promise<Registered> {
     const userId = makeUserId(account.localpart, serverName);
     const passwordHash = account.password === null ? null : await passwords.hash(account.password);
-    const device = account.device && deviceSession(account.device.deviceId, account.device.displayName);
+    const device = account.device && deviceSession(account.device.deviceId, account.device.displayName, account.device.refresh);
     const profile = account.displayName ? { ...defaultProfile(userId), displayName: account.displayName } : defaultProfile(userId);
     const created = await store.createUser(
-      { userId, passwordHash, createdTs: clock.now(), deactivated: false, admin: account.admin, isGuest: false },
+      { userId, passwordHash, createdTs: clock.now(), deactivated: false, admin: account.admin, isGuest: account.isGuest ?? false },
       device?.session ?? null,
       profile,
     );
     if (!created) throw new MatrixError('M_USER_IN_USE', 'This username is taken; choose another');
-    return device ? { userId, accessToken: device.token, deviceId: device.session.deviceId } : { userId };
+    return device ? { userId, deviceId: device.session.deviceId, ...device.tokens } : { userId };
+  }
+
+  /** POST /register?kind=guest: a numeric user id, no password, a device; the body's other fields are ignored. */
+  async function registerGuest(request: RegisterRequest): Promise<Registered> {
+    if (!deps.allowGuestAccess) throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access is disabled on this server');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const localpart = String(await store.nextGuestNumber());
+      try {
+        return await createAccount({
+          localpart,
+          password: null,
+          admin: false,
+          isGuest: true,
+          device: { deviceId: undefined, displayName: request.initialDeviceDisplayName ?? null, refresh: request.refreshToken },
+        });
+      } catch (err) {
+        // A numeric account made some other way (an admin tool) holds this number; draw the next.
+        if (!(err instanceof MatrixError && err.errcode === 'M_USER_IN_USE')) throw err;
+      }
+    }
+    throw new MatrixError('M_UNKNOWN', 'Could not pick a free guest user id; try again', { status: 500 });
+  }
+
+  /** Records where the device was seen; never fails or delays the request it comes with. */
+  function touch(requester: Requester, lastSeenTs: number | null, lastSeenIp: string | null, client: ClientInfo): void {
+    const now = clock.now();
+    const ip = client.ip ?? null;
+    const due = lastSeenTs === null || now - lastSeenTs >= LAST_SEEN_INTERVAL_MS || (lastSeenIp === null && ip !== null);
+    if (!due) return;
+    store.touchDevice(requester.userId, requester.deviceId, now, ip).catch((err: unknown) => {
+      log.warn({ err, userId: requester.userId, deviceId: requester.deviceId }, 'last seen not recorded');
+    });
   }
 
   /** A user id to stand in for a missing username; retried on the (unlikely) clash. */
@@ -162,24 +246,30 @@ export function createAccountService(deps: AccountDeps) {
 
   return {
     /** POST /register: policy, then user-interactive auth, then the account. */
-    async register(request: RegisterRequest): Promise<{ userId: UserId; accessToken?: string; deviceId?: DeviceId }> {
+    async register(request: RegisterRequest): Promise<Registered> {
+      // Guest registration is its own switch, as in Synapse: enable_registration does not govern it.
+      if (request.kind === 'guest') return registerGuest(request);
       ensureRegistrationEnabled();
-      if (request.kind === 'guest') throw new MatrixError('M_FORBIDDEN', 'Guest access is disabled on this server');
       // Username problems are reported before auth, so the client can fix them before the user does stages.
       const localpart = request.username === undefined ? undefined : localpartFor(request.username);
       if (localpart !== undefined) await ensureAvailable(localpart);
-      await uia.check('POST register', REGISTER_FLOWS, request.auth);
+      const tokens = deps.registrationTokens?.required ? deps.registrationTokens : undefined;
+      const sessionId = tokens
+        ? await uia.check('POST register', REGISTER_WITH_TOKEN_FLOWS, request.auth, { 'm.login.registration_token': tokens.stage })
+        : await uia.check('POST register', REGISTER_FLOWS, request.auth);
       if (request.password === undefined || request.password === '') {
         throw new MatrixError('M_MISSING_PARAM', 'A password is required');
       }
-      return createAccount({
+      const registered = await createAccount({
         localpart: localpart ?? (await generatedLocalpart()),
         password: request.password,
         admin: false,
         device: request.inhibitLogin
           ? null
-          : { deviceId: request.deviceId, displayName: request.initialDeviceDisplayName ?? null },
+          : { deviceId: request.deviceId, displayName: request.initialDeviceDisplayName ?? null, refresh: request.refreshToken },
       });
+      await tokens?.completed(sessionId);
+      return registered;
     },
 
     /** GET /register/available: true, or the error registering it would give. */
@@ -215,14 +305,43 @@ export function createAccountService(deps: AccountDeps) {
         throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
       }
       if (user.deactivated) throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
-      const device = deviceSession(request.deviceId, request.initialDeviceDisplayName ?? null);
+      const device = deviceSession(request.deviceId, request.initialDeviceDisplayName ?? null, request.refreshToken);
       await store.startDeviceSession(user.userId, device.session, clock.now());
-      return { userId: user.userId, accessToken: device.token, deviceId: device.session.deviceId };
+      return { userId: user.userId, deviceId: device.session.deviceId, ...device.tokens };
     },
 
-    /** The owner of an access token; undefined when the token is unknown or revoked. */
-    async authenticate(accessToken: string): Promise<Requester | undefined> {
-      return store.requester(hashAccessToken(accessToken));
+    /**
+     * The owner of an access token; undefined when the token is unknown or revoked. An expired token is
+     * M_UNKNOWN_TOKEN with soft_logout: the client refreshes (or logs in to the same device) and keeps its state.
+     */
+    async authenticate(accessToken: string, client: ClientInfo = {}): Promise<Requester | undefined> {
+      const hash = hashAccessToken(accessToken);
+      const token = await store.accessToken(hash);
+      if (token === undefined) return undefined;
+      if (token.expiresTs !== null && token.expiresTs <= clock.now()) {
+        throw new MatrixError('M_UNKNOWN_TOKEN', 'The access token has expired; refresh it', { extra: { soft_logout: true } });
+      }
+      // The spec: the old refresh token stays valid until the new access token is used.
+      if (token.refreshPending) await store.confirmRefresh(hash);
+      const requester: Requester = { userId: token.userId, deviceId: token.deviceId, isGuest: token.isGuest };
+      touch(requester, token.lastSeenTs, token.lastSeenIp, client);
+      return requester;
+    },
+
+    /** POST /refresh: a new access token and refresh token for the refresh token's device. */
+    async refresh(refreshToken: string): Promise<SessionTokens> {
+      const accessToken = newAccessToken(random);
+      const nextRefresh = newAccessToken(random);
+      const now = clock.now();
+      const owner = await store.refreshSession(
+        hashAccessToken(refreshToken),
+        { tokenHash: hashAccessToken(accessToken), refreshTokenHash: hashAccessToken(nextRefresh), expiresTs: now + accessTokenLifetimeMs },
+        now,
+      );
+      if (owner === undefined) {
+        throw new MatrixError('M_UNKNOWN_TOKEN', 'The refresh token is unknown or has been replaced; log in again');
+      }
+      return { accessToken, refreshToken: nextRefresh, expiresInMs: accessTokenLifetimeMs };
     },
 
     /** POST /logout: the token stops working and its device is deleted. */

@@ -1,15 +1,52 @@
 export {
   createAccountService,
+  DEFAULT_ACCESS_TOKEN_LIFETIME_MS,
+  LAST_SEEN_INTERVAL_MS,
   LOGIN_TYPES,
   REGISTER_FLOWS,
+  REGISTER_WITH_TOKEN_FLOWS,
   type AccountDeps,
   type AccountService,
+  type ClientInfo,
   type LoginRequest,
   type NewAccount,
   type RegisterRequest,
+  type Registered,
   type Session,
+  type SessionTokens,
 } from './accounts.js';
-export { createUia, UIA_SESSION_LIFETIME_MS, type AuthDict, type Flow, type Uia, type UiaDeps } from './uia.js';
+export {
+  createUia,
+  UIA_SESSION_LIFETIME_MS,
+  type AuthDict,
+  type Flow,
+  type StageCheck,
+  type StageChecks,
+  type Uia,
+  type UiaDeps,
+} from './uia.js';
+export { passwordStage, type PasswordStageDeps } from './password-stage.js';
+export {
+  createRegistrationTokens,
+  DEFAULT_GENERATED_TOKEN_LENGTH,
+  type NewRegistrationToken,
+  type RegistrationTokenDeps,
+  type RegistrationTokens,
+} from './registration-tokens.js';
+export {
+  createDeviceService,
+  DELETE_DEVICE_FLOWS,
+  MAX_DEVICE_DISPLAY_NAME_LENGTH,
+  type DeviceDeps,
+  type DeviceService,
+} from './devices.js';
+export {
+  createAccountManagement,
+  DEACTIVATE_FLOWS,
+  PASSWORD_FLOWS,
+  type AccountManagement,
+  type AccountManagementDeps,
+} from './account-management.js';
 export { createScryptHasher, DEFAULT_SCRYPT_COST, type PasswordHasher, type ScryptCost } from './passwords.js';
 export {
   createSharedSecretRegistration,
@@ -36,3 +73,14 @@ export {
 } from './profiles.js';
 export { createAccountDataService, type AccountDataDeps, type AccountDataService } from './account-data.js';
 export { createFilterService, type FilterDeps, type FilterService } from './filters.js';
+export { createTagService, MAX_TAG_BYTES, type Tag, type TagDeps, type TagService } from './tags.js';
+export {
+  createUserDirectory,
+  DEFAULT_USER_SEARCH_LIMIT,
+  MAX_USER_SEARCH_LIMIT,
+  type UserDirectory,
+  type UserDirectoryDeps,
+  type UserDirectoryEntry,
+  type UserDirectoryStore,
+  type UserSearchResult,
+} from './user-directory.js';

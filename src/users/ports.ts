@@ -28,6 +28,28 @@ export interface NewDeviceSession {
   /** The name of a new device; an existing device keeps its name. */
   readonly displayName: string | null;
   readonly tokenHash: string;
+  /** When the access token stops working; null: never (no refresh token was asked for). */
+  readonly expiresTs?: number | null;
+  /** The refresh token issued with the access token; null or absent: none. */
+  readonly refreshTokenHash?: string | null;
+}
+
+/** What the store knows of a live access token (a deactivated account's tokens are not live). */
+export interface TokenRecord extends Requester {
+  /** null: the token does not expire. */
+  readonly expiresTs: number | null;
+  /** The token came from POST /refresh and this is its first use. */
+  readonly refreshPending: boolean;
+  readonly lastSeenTs: number | null;
+  readonly lastSeenIp: string | null;
+}
+
+/** A device as GET /devices shows it. */
+export interface DeviceRecord {
+  readonly deviceId: DeviceId;
+  readonly displayName: string | null;
+  readonly lastSeenTs: number | null;
+  readonly lastSeenIp: string | null;
 }
 
 export interface AccountStore {
@@ -37,17 +59,53 @@ export interface AccountStore {
    * in one transaction. false when the user id is taken (deactivated accounts included); nothing is written then.
    */
   createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile): Promise<boolean>;
+  /** The next number for a guest's localpart (a database sequence, so every process draws its own). */
+  nextGuestNumber(): Promise<number>;
   /**
    * Creates the device, or takes over an existing one of the user's (revoking its old tokens, as the spec
    * asks of a login that names a known device), and stores the new token.
    */
   startDeviceSession(userId: UserId, session: NewDeviceSession, nowMs: number): Promise<void>;
-  /** The owner of a live token; undefined for an unknown token or a deactivated account. */
-  requester(tokenHash: string): Promise<Requester | undefined>;
+  /** A live token; undefined for an unknown token or a deactivated account. */
+  accessToken(tokenHash: string): Promise<TokenRecord | undefined>;
+  /** The first use of a token from POST /refresh: the refresh token it was obtained with stops working. */
+  confirmRefresh(tokenHash: string): Promise<void>;
+  /** Records where and when the device was last seen. */
+  touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null): Promise<void>;
+  /**
+   * POST /refresh: a new access token (and refresh token) for the device of the refresh token, which
+   * stays valid until its successor is used; undefined when the refresh token is unknown or revoked.
+   */
+  refreshSession(
+    refreshTokenHash: string,
+    next: { readonly tokenHash: string; readonly refreshTokenHash: string; readonly expiresTs: number },
+    nowMs: number,
+  ): Promise<{ readonly userId: UserId; readonly deviceId: DeviceId } | undefined>;
+  devices(userId: UserId): Promise<DeviceRecord[]>;
+  device(userId: UserId, deviceId: DeviceId): Promise<DeviceRecord | undefined>;
+  /** false when the user has no such device. */
+  setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string): Promise<boolean>;
   /** Deletes the device and every token of it. */
   deleteDevice(userId: UserId, deviceId: DeviceId): Promise<void>;
+  /** Deletes the devices (and their tokens); ids the user does not have are ignored. */
+  deleteDevices(userId: UserId, deviceIds: readonly DeviceId[]): Promise<void>;
   /** Deletes every device and token of the user. */
   deleteAllDevices(userId: UserId): Promise<void>;
+  /** Sets the password hash and, unless `logoutExcept` is undefined, deletes every other device, in one transaction. */
+  setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined): Promise<void>;
+  /**
+   * Marks the account deactivated, deletes every device and token and clears the profile, in one
+   * transaction. The row stays, so the user id is never handed out again.
+   */
+  deactivateUser(userId: UserId): Promise<void>;
+}
+
+/** The rooms a deactivated account leaves (the room server, wired in server.ts). */
+export interface AccountRooms {
+  /** The rooms where the user's current membership is `membership`. */
+  roomsWithMembership(userId: UserId, membership: 'join' | 'invite' | 'knock'): Promise<readonly string[]>;
+  /** Sends the user's leave event (rejects an invite, rescinds a knock). */
+  leave(roomId: string, userId: UserId): Promise<unknown>;
 }
 
 export interface UiaSessionRecord {
@@ -57,11 +115,44 @@ export interface UiaSessionRecord {
   readonly createdTs: number;
 }
 
+/** A registration token (Synapse's admin API shape, in camelCase). */
+export interface RegistrationTokenRecord {
+  readonly token: string;
+  /** null: unlimited. */
+  readonly usesAllowed: number | null;
+  readonly pending: number;
+  readonly completed: number;
+  /** ms since the epoch; null: never expires. */
+  readonly expiryTime: number | null;
+}
+
+export interface RegistrationTokenStore {
+  /** false when the token exists already. */
+  createRegistrationToken(token: string, usesAllowed: number | null, expiryTime: number | null): Promise<boolean>;
+  /** All tokens; with `valid`, only those usable (true) or unusable (false) at `nowMs`. */
+  registrationTokens(valid: boolean | undefined, nowMs: number): Promise<RegistrationTokenRecord[]>;
+  registrationToken(token: string): Promise<RegistrationTokenRecord | undefined>;
+  /** Changes the given fields; undefined when there is no such token. */
+  updateRegistrationToken(
+    token: string,
+    changes: { readonly usesAllowed?: number | null; readonly expiryTime?: number | null },
+  ): Promise<RegistrationTokenRecord | undefined>;
+  /** false when there was no such token. */
+  deleteRegistrationToken(token: string): Promise<boolean>;
+  /**
+   * If the token is usable at `nowMs`, counts it pending and ties it to the UIA session, in one
+   * transaction; false otherwise. A session that already holds this token succeeds without counting again.
+   */
+  reserveRegistrationToken(sessionId: string, token: string, nowMs: number): Promise<boolean>;
+  /** The registration of the session finished: its token (if any) moves from pending to completed. */
+  completeRegistrationToken(sessionId: string): Promise<void>;
+}
+
 export interface UiaStore {
   createUiaSession(session: UiaSessionRecord): Promise<void>;
   uiaSession(sessionId: string): Promise<UiaSessionRecord | undefined>;
   setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void>;
-  /** Forgets sessions created before `beforeMs`. */
+  /** Forgets sessions created before `beforeMs` (a registration token they held is no longer pending). */
   deleteUiaSessionsBefore(beforeMs: number): Promise<void>;
 }
 

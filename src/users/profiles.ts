@@ -124,6 +124,10 @@ export function createProfileService(deps: ProfileDeps) {
       if (!isProfileKey(key)) {
         throw new MatrixError('M_FORBIDDEN', `This server only lets you set ${PROFILE_KEYS.join(' and ')}`);
       }
+      // The spec lets guests change their display name and nothing else of their profile.
+      if (requester.isGuest && key !== 'displayname') {
+        throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts can only set a display name');
+      }
       if (!(key in body)) throw new MatrixError('M_MISSING_PARAM', `The body must have the ${key} property`);
       const value = checkedValue(key, body[key]);
       const before = await profileOf(target);

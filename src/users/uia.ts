@@ -1,11 +1,12 @@
 import type { Clock, Random } from '../platform/clock.js';
-import { AuthRequiredError, MatrixError } from '../protocol/index.js';
+import { AuthRequiredError, MatrixError, type Errcode } from '../protocol/index.js';
 import type { UiaStore } from './ports.js';
 
 /**
  * User-interactive authentication: an operation offers flows (lists of stages); the client completes the
  * stages of one flow in order, each in a retry of the same request carrying `auth`, until a flow is done.
- * Only stages that need nothing but the request itself are known so far (m.login.dummy).
+ * m.login.dummy is built in; an operation brings the checkers of its other stages (m.login.password
+ * knows whose password to check only per request).
  */
 
 /** The `auth` dict of a request: `type` and `session`, plus whatever the stage needs. */
@@ -16,6 +17,13 @@ export interface AuthDict {
 }
 
 export type Flow = readonly string[];
+
+/**
+ * Checks one stage's part of `auth`; throws a MatrixError (M_FORBIDDEN for a wrong password ...) that the
+ * client sees in the 401 together with the flows, so it can retry the stage.
+ */
+export type StageCheck = (auth: AuthDict, sessionId: string) => Promise<void>;
+export type StageChecks = Readonly<Record<string, StageCheck>>;
 
 /** Sessions outlive a slow human (an email to confirm) but not forever; Synapse keeps them two days. */
 export const UIA_SESSION_LIFETIME_MS = 48 * 60 * 60 * 1000;
@@ -50,12 +58,12 @@ export function createUia(deps: UiaDeps) {
 
   return {
     /**
-     * Returns when `auth` completes a flow for `operation`; otherwise throws the 401 that tells the client
-     * what to do next. `operation` names the method and endpoint: a session started for one operation
+     * Returns (the session id) when `auth` completes a flow for `operation`; otherwise throws the 401 that
+     * tells the client what to do next. `operation` names the method and endpoint: a session started for one operation
      * cannot authorise another.
      */
-    async check(operation: string, flows: readonly Flow[], auth: AuthDict | undefined): Promise<void> {
-      const required = (sessionId: string, completed: readonly string[], stageError?: { errcode: 'M_UNRECOGNIZED' | 'M_FORBIDDEN'; message: string }) =>
+    async check(operation: string, flows: readonly Flow[], auth: AuthDict | undefined, stages: StageChecks = {}): Promise<string> {
+      const required = (sessionId: string, completed: readonly string[], stageError?: { errcode: Errcode; message: string }) =>
         new AuthRequiredError(
           {
             flows: flows.map((stages) => ({ stages: [...stages] })),
@@ -86,20 +94,27 @@ export function createUia(deps: UiaDeps) {
 
       if (auth.type !== undefined && progress(flows, completed) !== 'done') {
         const next = [...completed, auth.type];
-        if (!STAGES.has(auth.type)) {
+        const stageCheck = auth.type === 'm.login.dummy' ? undefined : stages[auth.type];
+        if (auth.type !== 'm.login.dummy' && stageCheck === undefined) {
           throw required(sessionId, completed, { errcode: 'M_UNRECOGNIZED', message: `Unknown auth type ${auth.type}` });
         }
         // Stages outside the flows, or out of order, are refused with the flows again (the spec's 401).
         if (progress(flows, next) === 'off-flow') throw required(sessionId, completed);
+        if (stageCheck !== undefined) {
+          try {
+            await stageCheck(auth, sessionId);
+          } catch (err) {
+            if (!(err instanceof MatrixError) || err instanceof AuthRequiredError) throw err;
+            throw required(sessionId, completed, { errcode: err.errcode, message: err.message });
+          }
+        }
         await store.setUiaCompleted(sessionId, next);
         completed = next;
       }
       if (progress(flows, completed) !== 'done') throw required(sessionId, completed);
+      return sessionId;
     },
   };
 }
-
-/** The stages this server can check. m.login.dummy asks for nothing. */
-const STAGES = new Set(['m.login.dummy']);
 
 export type Uia = ReturnType<typeof createUia>;

@@ -141,7 +141,7 @@ t.test('bad JSON and missing or mistyped fields have their errcodes', async (t) 
     ['POST', `${V3}/login`, { type: 'm.login.sso' }, 'M_UNKNOWN'],
     ['POST', `${V3}/register`, { username: 7 }, 'M_BAD_JSON'],
     ['POST', `${V3}/register?kind=robot`, {}, 'M_INVALID_PARAM'],
-    ['POST', `${V3}/register?kind=guest`, {}, 'M_FORBIDDEN'],
+    ['POST', `${V3}/register?kind=guest`, {}, 'M_GUEST_ACCESS_FORBIDDEN'],
     ['POST', `${V3}/register`, { username: 'hal', auth: { type: 'm.login.dummy' } }, 'M_MISSING_PARAM'],
   ];
   for (const [method, url, payload, errcode] of cases) {

@@ -6,12 +6,22 @@ import {
   login,
   logout,
   logoutAll,
+  refresh,
   register,
 } from '../../protocol/endpoints/accounts.js';
-import type { AccountService } from '../../users/index.js';
+import type { AccountService, SessionTokens } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
-/** Registration, login, logout and whoami: each handler unpacks, calls the accounts service, shapes. */
+/** The spec's names for a session's tokens; the refresh token and lifetime only when there are some. */
+function tokensJson(tokens: SessionTokens) {
+  return {
+    access_token: tokens.accessToken,
+    ...(tokens.refreshToken === undefined ? {} : { refresh_token: tokens.refreshToken }),
+    ...(tokens.expiresInMs === undefined ? {} : { expires_in_ms: tokens.expiresInMs }),
+  };
+}
+
+/** Registration, login, logout, refresh and whoami: each handler unpacks, calls the accounts service, shapes. */
 export function accountRoutes(accounts: AccountService) {
   return async (app: FastifyInstance): Promise<void> => {
     route(app, register, async ({ query, body }) => {
@@ -22,11 +32,12 @@ export function accountRoutes(accounts: AccountService) {
         deviceId: body.device_id,
         initialDeviceDisplayName: body.initial_device_display_name,
         inhibitLogin: body.inhibit_login,
+        refreshToken: body.refresh_token,
         auth: body.auth,
       });
       return result.accessToken === undefined
         ? { user_id: result.userId }
-        : { user_id: result.userId, access_token: result.accessToken, device_id: result.deviceId };
+        : { user_id: result.userId, device_id: result.deviceId, ...tokensJson({ ...result, accessToken: result.accessToken }) };
     });
 
     route(app, checkUsernameAvailability, async ({ query }) => ({ available: await accounts.available(query.username) }));
@@ -41,9 +52,12 @@ export function accountRoutes(accounts: AccountService) {
         password: body.password,
         deviceId: body.device_id,
         initialDeviceDisplayName: body.initial_device_display_name,
+        refreshToken: body.refresh_token,
       });
-      return { user_id: session.userId, access_token: session.accessToken, device_id: session.deviceId };
+      return { user_id: session.userId, device_id: session.deviceId, ...tokensJson(session) };
     });
+
+    route(app, refresh, async ({ body }) => tokensJson(await accounts.refresh(body.refresh_token)));
 
     route(app, logout, async ({ requester }) => {
       await accounts.logout(requester);

@@ -20,6 +20,7 @@ import {
 } from '../../protocol/endpoints/rooms.js';
 import type { ClientRooms } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
+import { roomHistoryRoutes } from './room-history.js';
 
 /** Rooms: each handler unpacks the request, makes one call to the client rooms service, shapes the reply. */
 export function roomRoutes(rooms: ClientRooms) {
@@ -79,5 +80,6 @@ export function roomRoutes(rooms: ClientRooms) {
     route(app, getJoinedMembersByRoom, async ({ requester, params }) => ({
       joined: await rooms.joinedMembers(requester, params.roomId),
     }));
+    await roomHistoryRoutes(rooms)(app);
   };
 }

@@ -5,8 +5,11 @@ import type { Requester } from '../../users/index.js';
 
 export type { Requester };
 
-/** Finds who an access token belongs to; undefined for a token that is unknown or revoked. */
-export type Authenticator = (accessToken: string) => Promise<Requester | undefined>;
+/**
+ * Finds who an access token belongs to; undefined for a token that is unknown or revoked. `client` says
+ * where the request came from (a device's last-seen address).
+ */
+export type Authenticator = (accessToken: string, client: { readonly ip: string }) => Promise<Requester | undefined>;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -60,7 +63,7 @@ export async function authenticate(app: FastifyInstance, request: FastifyRequest
     if (kind === 'optional-user') return null;
     throw new MatrixError('M_MISSING_TOKEN', 'This request needs an access token (Authorization: Bearer ...)');
   }
-  const requester = await authenticator(token);
+  const requester = await authenticator(token, { ip: request.ip });
   if (requester === undefined) {
     throw new MatrixError('M_UNKNOWN_TOKEN', 'The access token is unknown or has been logged out; log in again');
   }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import type { AuthOf, BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseOf } from '../../protocol/endpoint.js';
 import { MatrixError } from '../../protocol/index.js';
+import { guestsMayCall } from '../../protocol/endpoints/guest-access.js';
 import { authenticate, type Requester, type RequesterFor } from './auth.js';
 
 export interface HandlerInput<E extends Endpoint> {
@@ -33,6 +34,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
     throw new Error(`${endpoint.name}: needs an access token check, but the app was built without an authenticator`);
   }
   const requesters = new WeakMap<FastifyRequest, Requester | null>();
+  const openToGuests = guestsMayCall(endpoint);
   const schema: Record<string, TSchema> = {};
   if (endpoint.params) schema.params = endpoint.params;
   if (endpoint.query) schema.querystring = endpoint.query;
@@ -45,7 +47,11 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
       schema,
       config: { endpoint: endpoint.name },
       onRequest: async (request) => {
-        requesters.set(request, await authenticate(app, request, endpoint.auth));
+        const requester = await authenticate(app, request, endpoint.auth);
+        if (requester?.isGuest && !openToGuests) {
+          throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts cannot do this; register a full account first');
+        }
+        requesters.set(request, requester);
       },
       handler: async (request) =>
         handler({

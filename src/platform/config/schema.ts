@@ -57,6 +57,19 @@ export const ConfigSchema = Type.Object(
       default: null,
       description: 'Secret for /_synapse/admin/v1/register (register_new_matrix_user); null: off.',
     }),
+    registration_requires_token: Type.Boolean({
+      default: false,
+      description: 'POST /register also asks for a registration token (m.login.registration_token); admins make them.',
+    }),
+    allow_guest_access: Type.Boolean({
+      default: false,
+      description: 'Let anyone get a guest account (POST /register?kind=guest), as Synapse\'s allow_guest_access.',
+    }),
+    access_token_lifetime_ms: Type.Integer({
+      minimum: 60_000,
+      default: 300_000,
+      description: 'How long an access token lives when the client asked for a refresh token (Synapse: 5 minutes).',
+    }),
     database: Type.Object(
       {
         url: NullableString({ default: null, description: 'postgres:// URL; null: embedded PGlite in DATA_DIR/db' }),
@@ -103,6 +116,15 @@ export const ConfigSchema = Type.Object(
           additionalProperties: false,
         }),
         server: NullableString({ default: null, description: 'm.server delegation; null: answer 404' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    presence: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'Track and share presence; false: the endpoints still answer, and sync sends none.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,8 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { clientV3, defineEndpoint } from '../endpoint.js';
 
-/** Registration, login, logout and whoami (client-server API, "Account registration and management", "Login"). */
-
+/**
+ * Registration, login, logout, refresh, whoami, password change and deactivation (client-server API,
+ * "Account registration and management", "Login").
+ */
 
 /** Synapse refuses longer passwords, so no client sends one. */
 const Password = Type.String({ maxLength: 512 });
@@ -34,6 +36,8 @@ export const register = defineEndpoint({
     user_id: Type.String(),
     access_token: Type.Optional(Type.String()),
     device_id: Type.Optional(Type.String()),
+    refresh_token: Type.Optional(Type.String()),
+    expires_in_ms: Type.Optional(Type.Integer()),
   }),
 });
 
@@ -73,7 +77,13 @@ export const login = defineEndpoint({
     initial_device_display_name: Type.Optional(Type.String()),
     refresh_token: Type.Optional(Type.Boolean()),
   }),
-  response: Type.Object({ user_id: Type.String(), access_token: Type.String(), device_id: Type.String() }),
+  response: Type.Object({
+    user_id: Type.String(),
+    access_token: Type.String(),
+    device_id: Type.String(),
+    refresh_token: Type.Optional(Type.String()),
+    expires_in_ms: Type.Optional(Type.Integer()),
+  }),
 });
 
 /** POST /logout: the access token stops working and its device is deleted. */
@@ -101,4 +111,49 @@ export const getTokenOwner = defineEndpoint({
   ...clientV3('/account/whoami'),
   auth: 'user',
   response: Type.Object({ user_id: Type.String(), device_id: Type.String(), is_guest: Type.Boolean() }),
+});
+
+/** POST /refresh: a new access token (and refresh token) for an expiring session. */
+export const refresh = defineEndpoint({
+  name: 'refresh',
+  method: 'POST',
+  ...clientV3('/refresh'),
+  auth: 'none',
+  rateLimit: 'login',
+  body: Type.Object({ refresh_token: Type.String() }),
+  response: Type.Object({
+    access_token: Type.String(),
+    refresh_token: Type.Optional(Type.String()),
+    expires_in_ms: Type.Optional(Type.Integer()),
+  }),
+});
+
+/** POST /account/password: set a new password, confirmed with the old one (user-interactive auth). */
+export const changePassword = defineEndpoint({
+  name: 'changePassword',
+  method: 'POST',
+  ...clientV3('/account/password'),
+  auth: 'user',
+  rateLimit: 'login',
+  body: Type.Object({
+    new_password: Password,
+    logout_devices: Type.Optional(Type.Boolean()),
+    auth: Type.Optional(AuthDict),
+  }),
+  response: Type.Object({}),
+});
+
+/** POST /account/deactivate: close the account for good, confirmed with the password. */
+export const deactivateAccount = defineEndpoint({
+  name: 'deactivateAccount',
+  method: 'POST',
+  ...clientV3('/account/deactivate'),
+  auth: 'user',
+  rateLimit: 'login',
+  body: Type.Object({
+    auth: Type.Optional(AuthDict),
+    id_server: Type.Optional(Type.String()),
+    erase: Type.Optional(Type.Boolean()),
+  }),
+  response: Type.Object({ id_server_unbind_result: Type.Union([Type.Literal('success'), Type.Literal('no-support')]) }),
 });

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import type { registerUser } from './app.js';
+
+export const V3 = '/_matrix/client/v3';
+type Session = Awaited<ReturnType<typeof registerUser>>;
+
+/** One client's view of an app under test: requests carry its token; replies come back as status and JSON. */
+export function testClient(app: FastifyInstance, session: Session) {
+  const call = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, payload?: unknown) => {
+    const res = await app.inject({
+      method,
+      url: path.startsWith('/_matrix') ? path : `${V3}${path}`,
+      headers: { authorization: `Bearer ${session.access_token}` },
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+    });
+    // Any is the JSON a reply happens to hold; each test asserts on the fields it reads.
+    return { status: res.statusCode, body: res.json() as any };
+  };
+  return {
+    user: session.user_id,
+    device: session.device_id,
+    call,
+    get: (path: string) => call('GET', path),
+    put: (path: string, payload: unknown) => call('PUT', path, payload),
+    post: (path: string, payload: unknown = {}) => call('POST', path, payload),
+    delete: (path: string) => call('DELETE', path),
+    async createRoom(body: Record<string, unknown> = {}): Promise<string> {
+      const res = await call('POST', '/createRoom', body);
+      if (res.status !== 200) throw new Error(`createRoom failed: ${JSON.stringify(res.body)}`);
+      return res.body.room_id as string;
+    },
+    send: (roomId: string, body: string, txnId: string) =>
+      call('PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txnId}`, { msgtype: 'm.text', body }),
+    /** GET /sync with the given query parameters (objects become inline JSON filters). */
+    sync: (query: Record<string, string | number | boolean | object> = {}) => {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) params.set(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
+      return call('GET', `/sync?${params}`);
+    },
+  };
+}
+
+export type TestClient = ReturnType<typeof testClient>;
+
+export const roomPath = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;

@@ -1,0 +1,32 @@
+import type { Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/platform/config/index.js';
+import { systemClock, systemRandom } from '../../src/platform/clock.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { testPostgresUrl, type Engine } from './database.js';
+
+/**
+ * A real Hearth, in this process, listening on a free loopback port: the whole wiring of server.ts on a
+ * fresh data folder and a fresh database of the given engine. Stopped and removed when the test ends.
+ */
+export async function startTestServer(t: Test, engine: Engine, extraConfig = ''): Promise<RunningServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hearth-e2e-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const databaseUrl = engine === 'postgres' ? await testPostgresUrl(t) : null;
+  const config = parseConfig(
+    [
+      'server_name: hearth.test',
+      'listen: { host: 127.0.0.1, port: 0 }',
+      'enable_registration: true',
+      ...(databaseUrl ? [`database: { url: "${databaseUrl}" }`] : []),
+      extraConfig,
+    ].join('\n'),
+    { source: 'test config', baseDir: dir },
+  );
+  const server = await startServer(config, { log: silentLogger(), clock: systemClock, random: systemRandom, version: '0.0.0-test' });
+  t.teardown(() => server.close());
+  return server;
+}

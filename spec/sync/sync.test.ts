@@ -1,0 +1,243 @@
+import t from 'tap';
+import { appOn, registerUser } from '../helpers/app.js';
+import { eachEngine } from '../helpers/database.js';
+import { roomPath, testClient } from '../helpers/client.js';
+
+async function world(t: Parameters<Parameters<typeof eachEngine>[2]>[0], db: Parameters<Parameters<typeof eachEngine>[2]>[1]) {
+  // A clock that ticks on every read: v12 room ids hash the create event (see rooms.test.ts).
+  let now = 1_700_000_000_000;
+  const { app } = await appOn(t, db, { clock: { now: () => now++ } });
+  const alice = testClient(app, await registerUser(app, 'alice'));
+  const bob = testClient(app, await registerUser(app, 'bob'));
+  return { app, alice, bob };
+}
+
+// Any: sync replies are JSON; each test reads the fields it asserts on.
+const bodies = (events: any[]) => events.filter((e) => e.type === 'm.room.message').map((e) => e.content.body);
+const types = (events: any[]) => events.map((e) => e.type);
+
+eachEngine(t, 'initial sync', async (t, db) => {
+  const { alice } = await world(t, db);
+  const roomId = await alice.createRoom({ name: 'Hearth' });
+  await alice.send(roomId, 'hello', 'txn1');
+
+  const { status, body } = await alice.sync();
+  t.equal(status, 200);
+  t.match(body.next_batch, /^s\d/);
+  const joined = body.rooms.join[roomId];
+  t.ok(joined, 'the room the user created is in join');
+  t.same(bodies(joined.timeline.events), ['hello'], 'the timeline ends with the message');
+  t.equal(joined.timeline.events.at(-1).unsigned.transaction_id, 'txn1', 'the sending device gets its transaction id back');
+  const timelineAndState = [...joined.state.events, ...joined.timeline.events];
+  for (const type of ['m.room.create', 'm.room.power_levels', 'm.room.name', 'm.room.member']) {
+    t.ok(types(timelineAndState).includes(type), `state or timeline holds ${type}`);
+  }
+  t.ok(joined.timeline.prev_batch, 'prev_batch is given');
+});
+
+eachEngine(t, 'incremental sync carries only what is new, and long-polls', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  const quiet = await alice.createRoom({});
+  const first = (await alice.sync()).body.next_batch;
+
+  const empty = await alice.sync({ since: first, timeout: 0 });
+  t.same(empty.body.rooms.join, {}, 'nothing new, nothing sent');
+
+  const waiting = alice.sync({ since: first, timeout: 30_000 });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const woken = await waiting;
+  t.equal(woken.status, 200);
+  const events = woken.body.rooms.join[roomId].timeline.events;
+  t.same(types(events), ['m.room.member'], 'the long-poll answers with the join');
+  t.equal(events[0].state_key, bob.user);
+  t.notOk(woken.body.rooms.join[quiet], 'a room with nothing new is left out');
+
+  await bob.send(roomId, 'hi alice', 'b1');
+  const next = await alice.sync({ since: woken.body.next_batch, timeout: 0 });
+  t.same(bodies(next.body.rooms.join[roomId].timeline.events), ['hi alice']);
+  t.notOk(next.body.rooms.join[roomId].timeline.events[0].unsigned.transaction_id, 'others do not see the transaction id');
+});
+
+eachEngine(t, 'invites, joins and leaves move a room between sections', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const bobStart = (await bob.sync()).body.next_batch;
+  const roomId = await alice.createRoom({ name: 'Plans', invite: [bob.user] });
+
+  const invited = await bob.sync({ since: bobStart, timeout: 30_000 });
+  const invite = invited.body.rooms.invite[roomId];
+  t.ok(invite, 'the invite is in the invite section');
+  const stripped = invite.invite_state.events;
+  t.ok(stripped.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Plans'), 'the room name is in the stripped state');
+  t.ok(stripped.some((e: any) => e.type === 'm.room.member' && e.state_key === bob.user && e.content.membership === 'invite'));
+  t.notOk(invited.body.rooms.join[roomId]);
+
+  await alice.send(roomId, 'before bob joined', 'a1');
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const joined = await bob.sync({ since: invited.body.next_batch, timeout: 0 });
+  const room = joined.body.rooms.join[roomId];
+  t.ok(room, 'after joining, the room is in join');
+  t.notOk(joined.body.rooms.invite[roomId], 'and no longer an invite');
+  const all = [...room.state.events, ...room.timeline.events];
+  t.ok(all.some((e: any) => e.type === 'm.room.create'), 'a newly joined room comes with its full state');
+
+  await bob.post(`${roomPath(roomId)}/leave`);
+  const left = await bob.sync({ since: joined.body.next_batch, timeout: 0 });
+  const leave = left.body.rooms.leave[roomId];
+  t.ok(leave, 'after leaving, the room is in leave');
+  t.equal(leave.timeline.events.at(-1).content.membership, 'leave', 'ending with the leave event');
+  await alice.send(roomId, 'after bob left', 'a2');
+  const after = await bob.sync({ since: left.body.next_batch, timeout: 0 });
+  t.notOk(after.body.rooms.leave[roomId], 'a left room is sent once');
+  t.notOk(after.body.rooms.join[roomId], 'and its later messages never');
+
+  const initial = await bob.sync({ filter: { room: { include_leave: true } } });
+  t.ok(initial.body.rooms.leave[roomId], 'include_leave puts left rooms in an initial sync');
+  t.notOk((await bob.sync()).body.rooms.leave[roomId], 'which leaves them out by default');
+});
+
+eachEngine(t, 'a rejected invite shows only the leave event', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ invite: [bob.user] });
+  const start = (await bob.sync()).body.next_batch;
+  await alice.send(roomId, 'secret', 'a1');
+  await bob.post(`${roomPath(roomId)}/leave`);
+  const left = await bob.sync({ since: start, timeout: 0 });
+  t.same(types(left.body.rooms.leave[roomId].timeline.events), ['m.room.member']);
+});
+
+eachEngine(t, 'timeline limits, limited and filters', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const start = (await alice.sync()).body.next_batch;
+  for (let i = 0; i < 12; i++) await (i % 2 ? bob : alice).send(roomId, `m${i}`, `t${i}`);
+
+  const limited = await alice.sync({ since: start, timeout: 0 });
+  const timeline = limited.body.rooms.join[roomId].timeline;
+  t.same(bodies(timeline.events), ['m2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11'], 'the newest ten');
+  t.equal(timeline.limited, true);
+  t.match(timeline.prev_batch, /^t\d+$/);
+
+  const unlimited = await alice.sync({ since: start, timeout: 0, filter: { room: { timeline: { limit: 20 } } } });
+  t.equal(unlimited.body.rooms.join[roomId].timeline.events.length, 12);
+  t.equal(unlimited.body.rooms.join[roomId].timeline.limited, false);
+
+  const onlyBob = await alice.sync({ since: start, timeout: 0, filter: { room: { timeline: { senders: [bob.user], limit: 3 } } } });
+  t.same(bodies(onlyBob.body.rooms.join[roomId].timeline.events), ['m7', 'm9', 'm11'], 'senders filter, filled to the limit');
+
+  const lazy = await alice.sync({ filter: { room: { timeline: { limit: 1 }, state: { lazy_load_members: true } } } });
+  const room = lazy.body.rooms.join[roomId];
+  const members = room.state.events.filter((e: any) => e.type === 'm.room.member').map((e: any) => e.state_key).sort();
+  t.same(members, [alice.user, bob.user].sort(), 'lazy loading sends the sender (bob) and the user');
+  t.same(room.summary['m.joined_member_count'], 2, 'with a summary');
+
+  const defined = await alice.post(`/user/${encodeURIComponent(alice.user)}/filter`, { room: { timeline: { limit: 1 } } });
+  const stored = await alice.sync({ filter: defined.body.filter_id });
+  t.same(bodies(stored.body.rooms.join[roomId].timeline.events), ['m11'], 'a stored filter by id');
+
+  const otherRooms = await alice.sync({ filter: { room: { not_rooms: [roomId] } } });
+  t.notOk(otherRooms.body.rooms.join[roomId], 'not_rooms leaves the room out');
+});
+
+eachEngine(t, 'account data reaches sync', async (t, db) => {
+  const { alice } = await world(t, db);
+  const roomId = await alice.createRoom({});
+  const start = (await alice.sync()).body.next_batch;
+  const user = encodeURIComponent(alice.user);
+  await alice.put(`/user/${user}/account_data/org.example.theme`, { dark: true });
+  await alice.put(`/user/${user}/rooms/${encodeURIComponent(roomId)}/account_data/org.example.pinned`, { yes: 1 });
+  const { body } = await alice.sync({ since: start, timeout: 0 });
+  t.same(body.account_data.events, [{ type: 'org.example.theme', content: { dark: true } }]);
+  t.same(body.rooms.join[roomId].account_data.events, [{ type: 'org.example.pinned', content: { yes: 1 } }]);
+  t.same(body.rooms.join[roomId].timeline.events, [], 'a room with only account data has an empty timeline');
+  const again = await alice.sync({ since: body.next_batch, timeout: 0 });
+  t.same(again.body.account_data.events, [], 'sent once');
+});
+
+eachEngine(t, 'bad requests', async (t, db) => {
+  const { alice } = await world(t, db);
+  for (const since of ['nonsense', 's1_x', 's1_2_3_4_5_6_7_8_9', 't5']) {
+    const res = await alice.sync({ since });
+    t.equal(res.body.errcode, 'M_INVALID_PARAM', `since=${since}`);
+  }
+  t.equal((await alice.sync({ filter: '{not json' })).body.errcode, 'M_INVALID_PARAM', 'a broken inline filter');
+  t.equal((await alice.sync({ filter: { room: { timeline: { limit: 'ten' } } } })).body.errcode, 'M_INVALID_PARAM', 'a filter of the wrong shape');
+  t.equal((await alice.sync({ filter: '12345' })).body.errcode, 'M_NOT_FOUND', 'an unknown filter id');
+  t.equal((await alice.sync({ timeout: -1 })).body.errcode, 'M_INVALID_PARAM', 'a negative timeout');
+  t.equal((await alice.call('GET', '/sync', undefined)).status, 200);
+});
+
+eachEngine(t, 'use_state_after gives the state at the end of the timeline', async (t, db) => {
+  const { alice } = await world(t, db);
+  const roomId = await alice.createRoom({ name: 'Old name' });
+  const start = (await alice.sync()).body.next_batch;
+  await alice.put(`${roomPath(roomId)}/state/m.room.name/`, { name: 'New name' });
+  await alice.send(roomId, 'after the rename', 'a1');
+
+  const before = await alice.sync({ since: start, timeout: 0, filter: { room: { timeline: { limit: 1 } } } });
+  const plain = before.body.rooms.join[roomId];
+  t.notOk(plain.state_after, 'no state_after unless asked');
+  t.same(plain.state.events.map((e: any) => e.content.name), ['New name'], 'state: the rename, which the limited timeline missed');
+
+  for (const param of ['use_state_after', 'org.matrix.msc4222.use_state_after']) {
+    const res = await alice.sync({ since: start, timeout: 0, [param]: true, filter: { room: { timeline: { limit: 5 } } } });
+    const room = res.body.rooms.join[roomId];
+    t.notOk(room.state, `${param}: state is omitted`);
+    t.same(room.state_after.events.map((e: any) => e.content.name), ['New name'], `${param}: state_after holds the rename even though the timeline has it too`);
+  }
+  const initial = await alice.sync({ use_state_after: true });
+  const names = initial.body.rooms.join[roomId].state_after.events.filter((e: any) => e.type === 'm.room.name');
+  t.same(names.map((e: any) => e.content.name), ['New name'], 'an initial sync gives the whole state after the timeline');
+});
+
+eachEngine(t, 'ephemeral events, to-device, presence and push rules', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const initial = await alice.sync();
+  const pushRules = initial.body.account_data.events.find((e: any) => e.type === 'm.push_rules');
+  t.ok(pushRules?.content.global.override.length > 0, 'an initial sync carries the push rules');
+  const start = initial.body.next_batch;
+
+  const waiting = alice.sync({ since: start, timeout: 30_000 });
+  await bob.put(`${roomPath(roomId)}/typing/${encodeURIComponent(bob.user)}`, { typing: true, timeout: 10_000 });
+  const typing = await waiting;
+  t.same(typing.body.rooms.join[roomId].ephemeral.events, [{ type: 'm.typing', content: { user_ids: [bob.user] } }], 'typing wakes the long-poll');
+
+  const { body: sent } = await bob.send(roomId, 'read me', 'b1');
+  await bob.post(`${roomPath(roomId)}/receipt/m.read/${encodeURIComponent(sent.event_id)}`, {});
+  const receipt = await alice.sync({ since: typing.body.next_batch, timeout: 0 });
+  const receiptEvent = receipt.body.rooms.join[roomId].ephemeral.events.find((e: any) => e.type === 'm.receipt');
+  t.ok(receiptEvent?.content[sent.event_id]['m.read'][bob.user], "bob's read receipt reaches alice");
+
+  await bob.put(`/sendToDevice/org.example.ping/tx1`, { messages: { [alice.user]: { [alice.device]: { n: 1 } } } });
+  const toDevice = await alice.sync({ since: receipt.body.next_batch, timeout: 0 });
+  t.same(toDevice.body.to_device.events, [{ type: 'org.example.ping', sender: bob.user, content: { n: 1 } }], 'a to-device message is delivered');
+  const again = await alice.sync({ since: receipt.body.next_batch, timeout: 0 });
+  t.same(again.body.to_device.events.length, 1, 'and again for a client that retries with the same token');
+  const acknowledged = await alice.sync({ since: toDevice.body.next_batch, timeout: 0 });
+  t.same(acknowledged.body.to_device.events, [], 'but not once the next token acknowledged it');
+
+  await bob.put(`/presence/${encodeURIComponent(bob.user)}/status`, { presence: 'unavailable', status_msg: 'lunch' });
+  const presence = await alice.sync({ since: acknowledged.body.next_batch, timeout: 0 });
+  const bobPresence = presence.body.presence.events.find((e: any) => e.sender === bob.user);
+  t.equal(bobPresence?.content.status_msg, 'lunch', "bob's presence reaches a room-mate");
+});
+
+eachEngine(t, 'history visibility and redactions apply to the timeline', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'joined' } }] });
+  await alice.send(roomId, 'before bob', 'a1');
+  const { body: secret } = await alice.send(roomId, 'oops', 'a2');
+  await alice.put(`${roomPath(roomId)}/redact/${encodeURIComponent(secret.event_id)}/r1`, { reason: 'typo' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  await alice.send(roomId, 'after bob', 'a3');
+
+  const bobView = await bob.sync();
+  t.same(bodies(bobView.body.rooms.join[roomId].timeline.events), ['after bob'], 'bob does not see what was said before he joined');
+  const aliceView = await alice.sync({ filter: { room: { timeline: { limit: 20 } } } });
+  const redacted = aliceView.body.rooms.join[roomId].timeline.events.find((e: any) => e.event_id === secret.event_id);
+  t.same(redacted.content, {}, 'the redacted message is served without its content');
+  t.equal(redacted.unsigned.redacted_because.content.reason, 'typo', 'with the redaction that removed it');
+});

@@ -1,0 +1,81 @@
+import { MatrixError, isUserId, userIdServer, type UserId } from '../protocol/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { Requester } from '../users/index.js';
+import type { ToDeviceMessage, ToDeviceNotifier, ToDeviceStore } from './ports.js';
+
+/**
+ * Send-to-device messaging: messages queued per recipient device on the toDevice stream, handed to that
+ * device by /sync until its next sync acknowledges them. A retried request (same sending device and
+ * transaction id) queues nothing again. Only local recipients for now; federation will carry the rest.
+ */
+
+/** The spec's recommended cap on messages per /sync response. */
+export const TO_DEVICE_SYNC_LIMIT = 100;
+
+export interface ToDeviceEvent {
+  readonly type: string;
+  readonly sender: string;
+  readonly content: Record<string, unknown>;
+}
+
+export interface ToDeviceFor {
+  /** The position to put in the next sync token: acknowledging it acknowledges exactly these events. */
+  readonly position: number;
+  readonly events: ToDeviceEvent[];
+}
+
+export interface ToDeviceDeps {
+  readonly store: ToDeviceStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly serverName: string;
+  readonly notify: ToDeviceNotifier;
+}
+
+/** messages: user id -> device id (or '*') -> content. */
+export type ToDeviceRequest = Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, unknown>>>>>>;
+
+export function createToDeviceService(deps: ToDeviceDeps) {
+  const { store, clock, log, serverName, notify } = deps;
+
+  return {
+    /** PUT /sendToDevice/{eventType}/{txnId}. */
+    async send(requester: Requester, eventType: string, txnId: string, messages: ToDeviceRequest): Promise<void> {
+      const queued: ToDeviceMessage[] = [];
+      for (const [userId, devices] of Object.entries(messages)) {
+        if (!isUserId(userId)) throw new MatrixError('M_INVALID_PARAM', `'${userId}' in messages is not a user id`);
+        if (userIdServer(userId as UserId) !== serverName) {
+          log.info({ sender: requester.userId, server: userIdServer(userId as UserId), eventType }, 'to-device message for a remote user skipped: no federation yet');
+          continue;
+        }
+        for (const [deviceId, content] of Object.entries(devices)) queued.push({ userId, deviceId, content });
+      }
+      const txn = { sender: requester.userId, senderDeviceId: requester.deviceId, txnId, ts: clock.now() };
+      const result = await store.queueToDevice(txn, eventType, queued);
+      if (result !== null && result.recipients.length > 0) notify({ position: result.position, users: result.recipients });
+    },
+
+    /**
+     * For sync: the device's messages above `since`, oldest first, at most `limit`, and the position that
+     * acknowledges exactly those (the stream's position when none are left over).
+     */
+    async toDeviceFor(userId: string, deviceId: string, since: number, limit: number = TO_DEVICE_SYNC_LIMIT): Promise<ToDeviceFor> {
+      // The position is read first: a message committed meanwhile is above it, kept for the next sync.
+      const current = await store.toDeviceStreamPosition();
+      if (since >= current || limit <= 0) return { position: Math.max(since, current), events: [] };
+      const rows = await store.toDeviceMessages(userId, deviceId, since, current, limit);
+      const position = rows.length === limit ? (rows.at(-1)?.position ?? current) : current;
+      return { position, events: rows.map(({ type, sender, content }) => ({ type, sender, content })) };
+    },
+
+    /** For sync: the client's token acknowledges the device's messages up to `position`; they go. */
+    deleteUpTo: (userId: string, deviceId: string, position: number): Promise<void> =>
+      store.deleteToDeviceMessages(userId, deviceId, position),
+
+    /** The toDevice stream's current position. */
+    position: (): Promise<number> => store.toDeviceStreamPosition(),
+  };
+}
+
+export type ToDeviceService = ReturnType<typeof createToDeviceService>;

@@ -1,0 +1,116 @@
+import { MatrixError, parseUserId } from '../protocol/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Requester } from '../users/index.js';
+import { shareARoom } from './membership.js';
+import type { MembershipReads, PresenceRecord, PresenceState, PresenceStore, StreamNotifier } from './ports.js';
+
+/**
+ * Presence of local users on the presence stream. A new position is written when what others see changes
+ * (state, status message, becoming active); while a user stays active, syncing only bumps the last-active
+ * time in place, which the spec's `currently_active` lets clients take on trust.
+ */
+
+/** How long after the last activity an online user still counts as currently active (Synapse's idle timer). */
+export const CURRENTLY_ACTIVE_MS = 5 * 60_000;
+
+export interface PresenceContent {
+  readonly presence: PresenceState;
+  readonly last_active_ago?: number;
+  readonly status_msg?: string;
+  readonly currently_active?: boolean;
+}
+
+export interface PresenceEvent {
+  readonly type: 'm.presence';
+  readonly sender: string;
+  readonly content: PresenceContent;
+}
+
+export interface PresenceSince {
+  readonly position: number;
+  readonly events: PresenceEvent[];
+}
+
+export interface PresenceDeps {
+  readonly store: PresenceStore;
+  readonly rooms: MembershipReads;
+  readonly clock: Clock;
+  readonly notify: StreamNotifier;
+  /** Config `presence.enabled`: false keeps the endpoints answering but stores and sends nothing. */
+  readonly enabled: boolean;
+}
+
+export function createPresenceService(deps: PresenceDeps) {
+  const { store, rooms, clock, notify, enabled } = deps;
+
+  const active = (record: PresenceRecord | undefined, now: number): boolean =>
+    record !== undefined && record.state === 'online' && now - record.lastActiveTs < CURRENTLY_ACTIVE_MS;
+
+  function content(record: PresenceRecord, now: number): PresenceContent {
+    return {
+      presence: record.state,
+      last_active_ago: Math.max(0, now - record.lastActiveTs),
+      ...(record.statusMsg === null ? {} : { status_msg: record.statusMsg }),
+      ...(record.state === 'online' ? { currently_active: active(record, now) } : {}),
+    };
+  }
+
+  /** Writes the new presence, at a new position only when others would see a difference. */
+  async function update(userId: string, state: PresenceState, statusMsg: string | null): Promise<void> {
+    const now = clock.now();
+    const record = await store.presence(userId);
+    const same = record !== undefined && record.state === state && record.statusMsg === statusMsg;
+    if (same && (state !== 'online' || active(record, now))) {
+      await store.touchPresence(userId, now);
+      return;
+    }
+    const position = await store.putPresence(userId, state, statusMsg, now);
+    notify({ position, users: [userId] });
+  }
+
+  return {
+    /** PUT /presence/{userId}/status: only the user's own; a missing status_msg clears it. */
+    async setPresence(requester: Requester, userId: string, state: PresenceState, statusMsg?: string): Promise<void> {
+      if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', 'You cannot set the presence of another user');
+      if (!enabled) return;
+      await update(requester.userId, state, statusMsg ?? null);
+    },
+
+    /** GET /presence/{userId}/status: the user's own, or of a user sharing a room with the caller. */
+    async getPresence(requester: Requester, userIdValue: string): Promise<PresenceContent> {
+      const userId = parseUserId(userIdValue);
+      if (userId !== requester.userId && !(await shareARoom(rooms, requester.userId, userId))) {
+        throw new MatrixError('M_FORBIDDEN', 'You are not allowed to see their presence');
+      }
+      const record = enabled ? await store.presence(userId) : undefined;
+      return record === undefined ? { presence: 'offline' } : content(record, clock.now());
+    },
+
+    /**
+     * For sync's `set_presence` (default online): online marks the user online and active; unavailable
+     * sets that state; offline leaves presence as it is (the spec: the client is not "connected").
+     */
+    async setFromSync(userId: string, state: PresenceState): Promise<void> {
+      if (!enabled || state === 'offline') return;
+      const record = await store.presence(userId);
+      await update(userId, state, record?.statusMsg ?? null);
+    },
+
+    /** For sync: m.presence events of the users whose presence changed after `since` (since 0: all known). */
+    async presenceSince(userIds: readonly string[], since: number): Promise<PresenceSince> {
+      const position = await store.presenceStreamPosition();
+      if (!enabled || userIds.length === 0 || since >= position) return { position, events: [] };
+      const now = clock.now();
+      const records = await store.presenceSince(userIds, since, position);
+      return {
+        position,
+        events: records.map((record) => ({ type: 'm.presence', sender: record.userId, content: content(record, now) })),
+      };
+    },
+
+    /** The presence stream's current position. */
+    position: (): Promise<number> => store.presenceStreamPosition(),
+  };
+}
+
+export type PresenceService = ReturnType<typeof createPresenceService>;

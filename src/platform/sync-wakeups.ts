@@ -1,0 +1,47 @@
+import type { StreamNotice, SyncNotifier } from '../sync/index.js';
+import type { AccountDataStore } from '../users/index.js';
+import type { Bus, BusMessage } from './bus.js';
+import type { Logger } from './logger.js';
+import { EVENTS_CHANNEL } from './stream-notices.js';
+
+/** The bus channel on which "a user's account data changed" travels ({ users: [userId] }). */
+export const ACCOUNT_DATA_CHANNEL = 'stream.accountData';
+
+/** Channels whose messages are plain stream notices ({ rooms?, users? }); others may add theirs. */
+const NOTICE_CHANNELS = [ACCOUNT_DATA_CHANNEL, 'stream.receipts', 'stream.typing', 'stream.toDevice', 'stream.presence', 'stream.deviceLists'];
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** What a bus message names: the events stream's { roomId, users } or any stream's { rooms, users }. */
+function noticeOf(message: BusMessage): StreamNotice {
+  const rooms = strings(message.rooms);
+  if (typeof message.roomId === 'string') rooms.push(message.roomId);
+  return { rooms, users: strings(message.users) };
+}
+
+/**
+ * Wakes waiting /sync requests of this process when any process announces a stream change on the bus.
+ * Returns the function that stops listening.
+ */
+export function wakeSyncOnBus(bus: Bus, notifier: SyncNotifier, channels: readonly string[] = []): () => void {
+  const stops = [EVENTS_CHANNEL, ...NOTICE_CHANNELS, ...channels].map((channel) =>
+    bus.subscribe(channel, (message) => notifier.notify(noticeOf(message))));
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
+
+/** The account-data store, announcing each write on the bus once it has committed. */
+export function accountDataAnnounced<S extends AccountDataStore>(store: S, bus: Bus, log: Logger): S {
+  return {
+    ...store,
+    async putAccountData(userId, roomId, type, content) {
+      const position = await store.putAccountData(userId, roomId, type, content);
+      bus.publish(ACCOUNT_DATA_CHANNEL, { users: [userId], position: String(position) })
+        .catch((err: unknown) => log.warn({ err }, 'could not publish account-data position'));
+      return position;
+    },
+  };
+}

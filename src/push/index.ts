@@ -1,0 +1,17 @@
+export { PUSH_RULE_KINDS, PUSH_RULES_TYPE, isPushRuleKind } from './types.js';
+export type { PushAction, PushCondition, PushRule, PushRuleKind, PushRuleset } from './types.js';
+export { defaultPushRules, MASTER_RULE_ID } from './default-rules.js';
+export {
+  actionsHighlight,
+  actionsNotify,
+  conditionMatches,
+  evaluatePushRules,
+  memberCountMatches,
+  ruleMatches,
+  type PushContext,
+  type PushEvent,
+} from './evaluate.js';
+export { globMatches, globMatchesWords, propertyAt, splitPropertyPath, ABSENT } from './match.js';
+export { effectiveRuleset, userPushRules, type RulePosition, type RuleRequest, type UserPushRules } from './ruleset.js';
+export type { PushRuleStore } from './ports.js';
+export { createPushRulesService, type PushRulesAccountData, type PushRulesDeps, type PushRulesService } from './service.js';

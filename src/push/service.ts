@@ -1,0 +1,105 @@
+import type { UserId } from '../protocol/index.js';
+import type { PushRuleStore } from './ports.js';
+import {
+  changeRule,
+  deleteOwnRule,
+  effectiveRuleset,
+  findRule,
+  notFound,
+  putOwnRule,
+  ruleFromRequest,
+  userPushRules,
+  validActions,
+  type RulePosition,
+  type RuleRequest,
+  type UserPushRules,
+} from './ruleset.js';
+import { PUSH_RULES_TYPE, type PushAction, type PushRule, type PushRuleKind, type PushRuleset } from './types.js';
+
+/**
+ * Push rules of local users: the server defaults plus each user's own rules and changes, kept as the
+ * user's m.push_rules account data (the whole effective ruleset, so /sync delivers it as it is).
+ */
+
+export interface PushRulesDeps {
+  readonly store: PushRuleStore;
+}
+
+/** The m.push_rules account data event /sync sends. */
+export interface PushRulesAccountData {
+  readonly type: typeof PUSH_RULES_TYPE;
+  readonly content: { readonly global: PushRuleset };
+}
+
+export function createPushRulesService(deps: PushRulesDeps) {
+  const { store } = deps;
+  // One read-modify-write per user at a time in this process, so two quick changes cannot lose one.
+  const writes = new Map<UserId, Promise<unknown>>();
+
+  async function load(userId: UserId): Promise<UserPushRules> {
+    return userPushRules(userId, await store.accountData(userId, null, PUSH_RULES_TYPE));
+  }
+
+  function update(userId: UserId, change: (rules: UserPushRules) => UserPushRules): Promise<void> {
+    const previous = writes.get(userId) ?? Promise.resolve();
+    const next = previous.then(
+      async () => {
+        const rules = change(await load(userId));
+        await store.putAccountData(userId, null, PUSH_RULES_TYPE, { global: effectiveRuleset(rules) });
+      },
+    );
+    const settled = next.catch(() => undefined);
+    writes.set(userId, settled);
+    void settled.then(() => {
+      if (writes.get(userId) === settled) writes.delete(userId);
+    });
+    return next;
+  }
+
+  async function ruleset(userId: UserId): Promise<PushRuleset> {
+    return effectiveRuleset(await load(userId));
+  }
+
+  async function rule(userId: UserId, kind: PushRuleKind, ruleId: string): Promise<PushRule> {
+    const found = findRule(await ruleset(userId), kind, ruleId);
+    if (found === undefined) throw notFound();
+    return found;
+  }
+
+  return {
+    /** The effective ruleset: GET /pushrules/global/. */
+    ruleset,
+
+    /** One rule, or M_NOT_FOUND. */
+    rule,
+
+    /** PUT /pushrules/global/{kind}/{ruleId}: adds or replaces one of the user's own rules. */
+    putRule(userId: UserId, kind: PushRuleKind, ruleId: string, body: RuleRequest, position: RulePosition): Promise<void> {
+      const newRule = ruleFromRequest(kind, ruleId, body);
+      return update(userId, (rules) => putOwnRule(rules, kind, newRule, position));
+    },
+
+    deleteRule(userId: UserId, kind: PushRuleKind, ruleId: string): Promise<void> {
+      return update(userId, (rules) => deleteOwnRule(rules, kind, ruleId));
+    },
+
+    setEnabled(userId: UserId, kind: PushRuleKind, ruleId: string, enabled: boolean): Promise<void> {
+      return update(userId, (rules) => changeRule(rules, kind, ruleId, { enabled }));
+    },
+
+    setActions(userId: UserId, kind: PushRuleKind, ruleId: string, actions: readonly unknown[]): Promise<void> {
+      const valid: PushAction[] = validActions(actions);
+      return update(userId, (rules) => changeRule(rules, kind, ruleId, { actions: valid }));
+    },
+
+    /**
+     * The m.push_rules account data event for /sync: the effective ruleset, the defaults when the user
+     * never changed anything (an initial sync must always carry it).
+     */
+    async pushRulesAccountData(userId: UserId): Promise<PushRulesAccountData> {
+      return { type: PUSH_RULES_TYPE, content: { global: await ruleset(userId) } };
+    },
+  };
+}
+
+export type PushRulesService = ReturnType<typeof createPushRulesService>;

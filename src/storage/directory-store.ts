@@ -1,0 +1,76 @@
+import type postgres from 'postgres';
+import type { AliasRecord, AliasStore, PublishedRoom, RoomDirectoryStore } from '../rooms/index.js';
+
+/**
+ * Room aliases and the published room directory (src/rooms/ports.ts) on migrations/0008_directory.sql.
+ */
+export function createDirectoryStore(sql: postgres.Sql): AliasStore & RoomDirectoryStore {
+  return {
+    async alias(alias: string): Promise<AliasRecord | undefined> {
+      const [row] = await sql<{ room_id: string; creator: string }[]>`
+        select room_id, creator from room_aliases where room_alias = ${alias}`;
+      return row === undefined ? undefined : { alias, roomId: row.room_id, creator: row.creator };
+    },
+
+    async createAlias(record: AliasRecord, nowMs: number): Promise<boolean> {
+      const rows = await sql`
+        insert into room_aliases (room_alias, room_id, creator, created_ts)
+        values (${record.alias}, ${record.roomId}, ${record.creator}, ${nowMs})
+        on conflict (room_alias) do nothing
+        returning room_alias`;
+      return rows.length === 1;
+    },
+
+    async deleteAlias(alias: string): Promise<boolean> {
+      const rows = await sql`delete from room_aliases where room_alias = ${alias} returning room_alias`;
+      return rows.length === 1;
+    },
+
+    async roomAliases(roomId: string): Promise<string[]> {
+      const rows = await sql<{ room_alias: string }[]>`
+        select room_alias from room_aliases where room_id = ${roomId} order by room_alias`;
+      return rows.map((row) => row.room_alias);
+    },
+
+    async isPublished(roomId: string): Promise<boolean> {
+      const [row] = await sql`select 1 from published_rooms where room_id = ${roomId}`;
+      return row !== undefined;
+    },
+
+    async setPublished(roomId: string, published: boolean, nowMs: number): Promise<void> {
+      if (published) {
+        await sql`
+          insert into published_rooms (room_id, published_ts) values (${roomId}, ${nowMs})
+          on conflict (room_id) do nothing`;
+      } else {
+        await sql`delete from published_rooms where room_id = ${roomId}`;
+      }
+    },
+
+    async publishedRooms(types: readonly string[]): Promise<PublishedRoom[]> {
+      // Counting joins reads every member event of the published rooms; the directory is small next to
+      // the rooms, and the count has to be current, so it is not kept in a column.
+      const counts = await sql<{ room_id: string; joined: number }[]>`
+        select p.room_id, count(e.event_id)::int8 as joined
+        from published_rooms p
+        left join current_state c on c.room_id = p.room_id and c.type = 'm.room.member'
+        left join events e on e.event_id = c.event_id and (e.json::jsonb -> 'content' ->> 'membership') = 'join'
+        group by p.room_id`;
+      const stateRows = await sql<{ room_id: string; type: string; content: string | null }[]>`
+        select c.room_id, c.type, (e.json::jsonb -> 'content')::text as content
+        from published_rooms p
+        join current_state c on c.room_id = p.room_id and c.state_key = ''
+          and c.type = any(${sql.array([...types])}::text[])
+        join events e on e.event_id = c.event_id`;
+      const states = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
+      for (const row of stateRows) {
+        const content: unknown = row.content === null ? null : JSON.parse(row.content);
+        if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
+        let state = states.get(row.room_id);
+        if (!state) states.set(row.room_id, (state = new Map()));
+        state.set(row.type, content as Record<string, unknown>);
+      }
+      return counts.map((row) => ({ roomId: row.room_id, joinedMembers: row.joined, state: states.get(row.room_id) ?? new Map() }));
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type postgres from 'postgres';
+import type { PresenceRecord, PresenceState, PresenceStore } from '../ephemeral/index.js';
+import { ADVISORY_LOCK_NAMESPACE, PRESENCE_STREAM_LOCK_ID } from './migrate.js';
+
+interface PresenceRow {
+  user_id: string;
+  state: string;
+  status_msg: string | null;
+  last_active_ts: number;
+  stream_position: number;
+}
+
+const record = (row: PresenceRow): PresenceRecord => ({
+  userId: row.user_id,
+  state: row.state as PresenceState,
+  statusMsg: row.status_msg,
+  lastActiveTs: row.last_active_ts,
+  streamPosition: row.stream_position,
+});
+
+/** Presence (src/ephemeral/ports.ts) on migrations/0007_ephemeral.sql. */
+export function createPresenceStore(sql: postgres.Sql): PresenceStore {
+  return {
+    async presence(userId) {
+      const [row] = await sql<PresenceRow[]>`
+        select user_id, state, status_msg, last_active_ts, stream_position from presence where user_id = ${userId}`;
+      return row === undefined ? undefined : record(row);
+    },
+
+    async putPresence(userId, state, statusMsg, lastActiveTs): Promise<number> {
+      return (await sql.begin(async (tx) => {
+        // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
+        const [row] = await tx<{ position: number }[]>`
+          select nextval('presence_stream_seq') as position
+          where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${PRESENCE_STREAM_LOCK_ID}))`;
+        if (row === undefined) throw new Error('no presence stream position was drawn');
+        await tx`
+          insert into presence (user_id, state, status_msg, last_active_ts, stream_position)
+          values (${userId}, ${state}, ${statusMsg}, ${lastActiveTs}, ${row.position})
+          on conflict (user_id) do update
+          set state = excluded.state, status_msg = excluded.status_msg, last_active_ts = excluded.last_active_ts,
+            stream_position = excluded.stream_position`;
+        return row.position;
+      })) as number;
+    },
+
+    async touchPresence(userId, lastActiveTs): Promise<void> {
+      await sql`update presence set last_active_ts = greatest(last_active_ts, ${lastActiveTs}) where user_id = ${userId}`;
+    },
+
+    async presenceSince(userIds, since, upTo): Promise<PresenceRecord[]> {
+      const rows = await sql<PresenceRow[]>`
+        select user_id, state, status_msg, last_active_ts, stream_position from presence
+        where user_id = any(${sql.array([...userIds])}::text[])
+          and stream_position > ${since} and stream_position <= ${upTo}
+        order by stream_position`;
+      return rows.map(record);
+    },
+
+    async presenceStreamPosition(): Promise<number> {
+      const [row] = await sql<{ position: number }[]>`select coalesce(max(stream_position), 0) as position from presence`;
+      return row?.position ?? 0;
+    },
+  };
+}

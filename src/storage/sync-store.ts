@@ -1,0 +1,132 @@
+import type postgres from 'postgres';
+import type { StateMap } from '../events/index.js';
+import type { MembershipRow, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
+import type { AccountDataChange } from '../users/index.js';
+import { storedEventFromRow, type EventRow } from './event-rows.js';
+import { roomReadsOn } from './room-store.js';
+import { loadGroupState, StateCache, type Query } from './state-groups.js';
+
+/** Global account data's room id in the account_data table (see user-data-store.ts). */
+const GLOBAL = '';
+
+export interface SyncStoreOptions {
+  /** State entries the cache of full states may hold in total. Default 100,000. */
+  readonly stateCacheEntries?: number;
+}
+
+/**
+ * /sync's reads (src/sync/ports.ts) on the rooms, transactions and user-data tables. Each snapshot is a
+ * read-only repeatable-read transaction: every read sees the same committed data, and the stream maxima
+ * read in it bound everything else read in it.
+ */
+export function createSyncStore(sql: postgres.Sql, options: SyncStoreOptions = {}): SyncStore {
+  const cache = new StateCache(options.stateCacheEntries ?? 100_000);
+  return {
+    snapshot: <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
+      sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, cache))) as Promise<T>,
+  };
+}
+
+interface MemberRow {
+  readonly room_id: string;
+  readonly event_id: string;
+  readonly membership: string | null;
+  readonly stream_position: number | null;
+}
+
+const membershipRow = (row: MemberRow): MembershipRow => ({
+  roomId: row.room_id,
+  eventId: row.event_id,
+  membership: row.membership ?? 'leave',
+  position: row.stream_position,
+});
+
+function syncReads(q: Query, cache: StateCache): SyncReads {
+  const rooms = roomReadsOn(q, cache);
+  return {
+    events: rooms.events,
+    stateBefore: rooms.stateBefore,
+    stateAfter: rooms.stateAfter,
+    currentState: rooms.currentState,
+    room: rooms.room,
+    statesAround: rooms.statesAround,
+    membershipHistory: rooms.membershipHistory,
+    redactionsOf: rooms.redactionsOf,
+    forgottenRooms: rooms.forgottenRooms,
+
+    eventsPosition: () => rooms.eventsStreamPosition(),
+
+    async accountDataPosition(): Promise<number> {
+      const [row] = await q<{ position: number }[]>`select coalesce(max(stream_position), 0) as position from account_data`;
+      return row?.position ?? 0;
+    },
+
+    async currentMemberships(userId: string): Promise<MembershipRow[]> {
+      const rows = await q<MemberRow[]>`
+        select c.room_id, c.event_id, e.stream_position, (e.json::jsonb -> 'content' ->> 'membership') as membership
+        from current_state c join events e on e.event_id = c.event_id
+        where c.type = 'm.room.member' and c.state_key = ${userId}
+        order by c.room_id`;
+      return rows.map(membershipRow);
+    },
+
+    async membershipChanges(userId: string, after: number, upTo: number): Promise<MembershipRow[]> {
+      if (upTo <= after) return [];
+      const rows = await q<MemberRow[]>`
+        select room_id, event_id, stream_position, (json::jsonb -> 'content' ->> 'membership') as membership
+        from events
+        where type = 'm.room.member' and state_key = ${userId} and not soft_failed
+          and stream_position > ${after} and stream_position <= ${upTo}
+        order by stream_position`;
+      return rows.map(membershipRow);
+    },
+
+    async timeline(roomId: string, after: number, upTo: number, limit: number): Promise<TimelinePage> {
+      if (upTo <= after || limit <= 0) {
+        const [older] = upTo <= after ? [] : await q`
+          select 1 from events where room_id = ${roomId} and stream_position > ${after} and stream_position <= ${upTo}
+            and not soft_failed limit 1`;
+        return { events: [], more: older !== undefined };
+      }
+      const rows = await q<EventRow[]>`
+        select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
+          e.soft_failed, e.stream_position, r.room_version
+        from events e join rooms r on r.room_id = e.room_id
+        where e.room_id = ${roomId} and e.stream_position > ${after} and e.stream_position <= ${upTo}
+          and not e.soft_failed
+        order by e.stream_position desc
+        limit ${limit + 1}`;
+      const more = rows.length > limit;
+      return { events: rows.slice(0, limit).reverse().map(storedEventFromRow), more };
+    },
+
+    async stateAtPosition(roomId: string, position: number): Promise<StateMap> {
+      const [row] = await q<{ state_after: number }[]>`
+        select state_after from events
+        where room_id = ${roomId} and stream_position <= ${position} and stream_position is not null and not soft_failed
+        order by stream_position desc limit 1`;
+      return row === undefined ? new Map() : loadGroupState(q, cache, row.state_after);
+    },
+
+    async accountDataSince(userId: string, since: number): Promise<AccountDataChange[]> {
+      const rows = await q<{ room_id: string; type: string; content: string; stream_position: number }[]>`
+        select room_id, type, content, stream_position from account_data
+        where user_id = ${userId} and stream_position > ${since}
+        order by stream_position`;
+      return rows.map((row) => ({
+        roomId: row.room_id === GLOBAL ? null : row.room_id,
+        type: row.type,
+        content: JSON.parse(row.content) as Record<string, unknown>,
+        streamPosition: row.stream_position,
+      }));
+    },
+
+    async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {
+      if (eventIds.length === 0) return new Map();
+      const rows = await q<{ event_id: string; txn_id: string }[]>`
+        select event_id, txn_id from event_transactions
+        where user_id = ${userId} and device_id = ${deviceId} and event_id = any(${q.array([...eventIds])}::text[])`;
+      return new Map(rows.map((row) => [row.event_id, row.txn_id]));
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type postgres from 'postgres';
+import type { QueuedToDevice, ToDeviceStore } from '../e2ee/index.js';
+import { ADVISORY_LOCK_NAMESPACE, TO_DEVICE_STREAM_LOCK_ID } from './migrate.js';
+
+/** Held from drawing a toDevice-stream position until commit (see migrations/0007_ephemeral.sql). */
+
+const ALL_DEVICES = '*';
+
+/** Send-to-device queues (src/e2ee/ports.ts) on migrations/0007_ephemeral.sql. */
+export function createToDeviceStore(sql: postgres.Sql): ToDeviceStore {
+  return {
+    async queueToDevice(txn, type, messages) {
+      return (await sql.begin(async (tx) => {
+        const seen = await tx`
+          insert into to_device_transactions (sender, sender_device_id, txn_id, created_ts)
+          values (${txn.sender}, ${txn.senderDeviceId}, ${txn.txnId}, ${txn.ts})
+          on conflict (sender, sender_device_id, txn_id) do nothing`;
+        if (seen.count === 0) return null;
+        // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
+        const [drawn] = await tx<{ position: number }[]>`
+          select nextval('to_device_stream_seq') as position
+          where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${TO_DEVICE_STREAM_LOCK_ID}))`;
+        if (drawn === undefined) throw new Error('no toDevice stream position was drawn');
+        const { position } = drawn;
+        let recipients: string[] = [];
+        if (messages.length > 0) {
+          // One row per existing device; a device named outright wins over '*' (it sorts first).
+          const rows = await tx<{ user_id: string }[]>`
+            insert into to_device_messages (user_id, device_id, stream_position, sender, type, content)
+            select distinct on (d.user_id, d.device_id) d.user_id, d.device_id, ${position}::int8, ${txn.sender}::text, ${type}::text, m.content
+            from unnest(${tx.array(messages.map((m) => m.userId))}::text[], ${tx.array(messages.map((m) => m.deviceId))}::text[],
+              ${tx.array(messages.map((m) => JSON.stringify(m.content)))}::text[]) as m (user_id, device_id, content)
+            join devices d on d.user_id = m.user_id and (m.device_id = ${ALL_DEVICES} or d.device_id = m.device_id)
+            order by d.user_id, d.device_id, m.device_id = ${ALL_DEVICES}
+            returning user_id`;
+          recipients = [...new Set(rows.map((row) => row.user_id))];
+        }
+        await tx`update to_device_stream set position = ${position}`;
+        return { position, recipients };
+      })) as { position: number; recipients: string[] } | null;
+    },
+
+    async toDeviceMessages(userId, deviceId, since, upTo, limit): Promise<QueuedToDevice[]> {
+      const rows = await sql<{ stream_position: number; type: string; sender: string; content: string }[]>`
+        select stream_position, type, sender, content from to_device_messages
+        where user_id = ${userId} and device_id = ${deviceId} and stream_position > ${since} and stream_position <= ${upTo}
+        order by stream_position
+        limit ${limit}`;
+      return rows.map((row) => ({
+        position: row.stream_position,
+        type: row.type,
+        sender: row.sender,
+        content: JSON.parse(row.content) as Record<string, unknown>,
+      }));
+    },
+
+    async deleteToDeviceMessages(userId, deviceId, upTo): Promise<void> {
+      await sql`delete from to_device_messages where user_id = ${userId} and device_id = ${deviceId} and stream_position <= ${upTo}`;
+    },
+
+    async toDeviceStreamPosition(): Promise<number> {
+      const [row] = await sql<{ position: number }[]>`select position from to_device_stream`;
+      return row?.position ?? 0;
+    },
+  };
+}

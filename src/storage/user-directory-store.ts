@@ -1,0 +1,47 @@
+import type postgres from 'postgres';
+import type { UserId } from '../protocol/index.js';
+import type { UserDirectoryEntry, UserDirectoryStore } from '../users/index.js';
+
+/**
+ * The user directory (src/users/user-directory.ts) on profiles (0005) and the rooms' current state (0002).
+ * Each search reads the join events of the rooms involved; a table kept up to date as memberships change
+ * would be the next step for servers with many rooms.
+ */
+export function createUserDirectoryStore(sql: postgres.Sql): UserDirectoryStore {
+  return {
+    async searchUsers(searcher: UserId, term: string, limit: number): Promise<UserDirectoryEntry[]> {
+      const escaped = term.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const contains = `%${escaped}%`;
+      const startsWith = `${escaped}%`;
+      const rows = await sql<{ user_id: string; displayname: string | null; avatar_url: string | null }[]>`
+        with joined as (
+          select c.room_id, c.state_key as user_id
+          from current_state c join events e on e.event_id = c.event_id
+          where c.type = 'm.room.member' and (e.json::jsonb -> 'content' ->> 'membership') = 'join'
+        ),
+        open_rooms as (
+          select c.room_id
+          from current_state c join events e on e.event_id = c.event_id
+          where c.state_key = '' and (
+            (c.type = 'm.room.join_rules' and (e.json::jsonb -> 'content' ->> 'join_rule') = 'public')
+            or (c.type = 'm.room.history_visibility'
+              and (e.json::jsonb -> 'content' ->> 'history_visibility') = 'world_readable'))
+        ),
+        visible as (
+          select j.user_id from joined j
+          where j.room_id in (select room_id from joined where user_id = ${searcher})
+            or j.room_id in (select room_id from open_rooms)
+          union
+          select ${searcher}::text
+        )
+        select p.user_id, p.displayname, p.avatar_url
+        from profiles p join users u on u.user_id = p.user_id
+        where p.user_id in (select user_id from visible) and not u.deactivated
+          and (p.user_id ilike ${contains} or p.displayname ilike ${contains})
+        order by (p.displayname ilike ${startsWith} or substring(p.user_id from 2) ilike ${startsWith}) desc,
+          (p.displayname is not null) desc, p.user_id
+        limit ${limit}`;
+      return rows.map((row) => ({ userId: row.user_id as UserId, displayName: row.displayname, avatarUrl: row.avatar_url }));
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Static } from '@sinclair/typebox';
+import { Filter as FilterSchema } from '../protocol/endpoints/filters.js';
+import { MatrixError } from '../protocol/index.js';
+
+/**
+ * Sync filters, normalised once per request into what the sync code asks: "does this event pass?", "how
+ * many timeline events?", "lazy-load members?". Pure.
+ */
+
+type FilterJson = Static<typeof FilterSchema>;
+const checkFilter = TypeCompiler.Compile(FilterSchema);
+
+/** The spec's default timeline limit when a filter names none. */
+export const DEFAULT_TIMELINE_LIMIT = 10;
+/** Synapse's cap; a client asking for more gets this many and `limited`. */
+export const MAX_TIMELINE_LIMIT = 1000;
+
+export interface EventFilter {
+  /** Whether an event of this type from this sender passes (rooms are checked separately). */
+  matches(type: string, sender: string): boolean;
+  readonly limit: number | undefined;
+}
+
+export interface SyncFilter {
+  readonly includeLeave: boolean;
+  /** Whether the room passes the room filter's rooms/not_rooms. */
+  room(roomId: string): boolean;
+  readonly timeline: EventFilter;
+  readonly timelineLimit: number;
+  readonly state: EventFilter;
+  readonly lazyLoadMembers: boolean;
+  readonly ephemeral: EventFilter;
+  readonly roomAccountData: EventFilter;
+  readonly accountData: EventFilter;
+  readonly presence: EventFilter;
+}
+
+interface EventFilterJson {
+  readonly types?: readonly string[];
+  readonly not_types?: readonly string[];
+  readonly senders?: readonly string[];
+  readonly not_senders?: readonly string[];
+  readonly rooms?: readonly string[];
+  readonly not_rooms?: readonly string[];
+  readonly limit?: number;
+}
+
+/** A type pattern: '*' matches any run of characters (the spec's wildcard), nothing else is special. */
+function typePattern(pattern: string): (type: string) => boolean {
+  if (!pattern.includes('*')) return (type) => type === pattern;
+  const source = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const regex = new RegExp(`^${source}$`);
+  return (type) => regex.test(type);
+}
+
+function anyPattern(patterns: readonly string[]): (type: string) => boolean {
+  const tests = patterns.map(typePattern);
+  return (type) => tests.some((test) => test(type));
+}
+
+export function eventFilter(json: EventFilterJson | undefined): EventFilter {
+  const types = json?.types && anyPattern(json.types);
+  const notTypes = json?.not_types && anyPattern(json.not_types);
+  const senders = json?.senders && new Set(json.senders);
+  const notSenders = new Set(json?.not_senders ?? []);
+  return {
+    limit: json?.limit,
+    matches: (type, sender) =>
+      (types === undefined || types(type)) &&
+      !(notTypes?.(type) ?? false) &&
+      (senders === undefined || senders.has(sender)) &&
+      !notSenders.has(sender),
+  };
+}
+
+function roomTest(json: EventFilterJson | undefined): (roomId: string) => boolean {
+  const rooms = json?.rooms && new Set(json.rooms);
+  const notRooms = new Set(json?.not_rooms ?? []);
+  return (roomId) => (rooms === undefined || rooms.has(roomId)) && !notRooms.has(roomId);
+}
+
+/** The filter of a /sync request: the stored or inline JSON, already parsed; undefined for none. */
+export function syncFilter(json: Readonly<Record<string, unknown>> | undefined): SyncFilter {
+  if (json !== undefined && !checkFilter.Check(json)) {
+    const first = checkFilter.Errors(json).First();
+    throw new MatrixError('M_INVALID_PARAM', `The filter is not valid${first ? `: ${first.path || '/'} ${first.message}` : ''}`);
+  }
+  const filter = json as FilterJson | undefined;
+  const room = filter?.room;
+  const timelineLimit = room?.timeline?.limit;
+  const inRoomFilter = roomTest(room);
+  const timeline = eventFilter(room?.timeline);
+  const timelineRooms = roomTest(room?.timeline);
+  return {
+    includeLeave: room?.include_leave === true,
+    room: (roomId) => inRoomFilter(roomId) && timelineRooms(roomId),
+    timeline,
+    timelineLimit: Math.min(Math.max(timelineLimit ?? DEFAULT_TIMELINE_LIMIT, 0), MAX_TIMELINE_LIMIT),
+    state: eventFilter(room?.state),
+    lazyLoadMembers: room?.state?.lazy_load_members === true,
+    ephemeral: eventFilter(room?.ephemeral),
+    roomAccountData: eventFilter(room?.account_data),
+    accountData: eventFilter(filter?.account_data),
+    presence: eventFilter(filter?.presence),
+  };
+}
+
+/** Parses the `filter` query parameter's inline form (JSON starting with '{'). */
+export function parseInlineFilter(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new MatrixError('M_INVALID_PARAM', 'The filter parameter is neither a filter id nor valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new MatrixError('M_INVALID_PARAM', 'An inline filter must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}

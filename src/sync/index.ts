@@ -1,0 +1,4 @@
+export { createSyncService, MAX_SYNC_TIMEOUT_MS, type SyncDeps, type SyncRequest, type SyncResponse, type SyncService } from './sync.js';
+export { SyncNotifier, type StreamNotice, type SyncListener } from './notifier.js';
+export { syncFilter, eventFilter, parseInlineFilter, DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT, type EventFilter, type SyncFilter } from './filter.js';
+export type * from './ports.js';

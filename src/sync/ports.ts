@@ -1,0 +1,72 @@
+import type { StateMap } from '../events/index.js';
+import type { RoomReads, StoredEvent } from '../rooms/index.js';
+import type { AccountDataChange } from '../users/index.js';
+
+/**
+ * The storage /sync reads. Every read of one /sync runs inside one read-only snapshot (a repeatable-read
+ * transaction), so the rooms, their timelines and the stream positions in the returned token agree.
+ */
+
+/** One of the user's member events, as sync needs it. */
+export interface MembershipRow {
+  readonly roomId: string;
+  readonly eventId: string;
+  readonly membership: string;
+  /** The member event's position on the events stream; null for an outlier (a remote invite). */
+  readonly position: number | null;
+}
+
+/** A page of a room's timeline: events in stream order, never soft-failed, rejected or outliers. */
+export interface TimelinePage {
+  readonly events: readonly StoredEvent[];
+  /** There are older events in the asked range than the page holds. */
+  readonly more: boolean;
+}
+
+export interface SyncReads
+  extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms'> {
+  /** The highest position on the events stream, and on the account-data stream, in this snapshot. */
+  eventsPosition(): Promise<number>;
+  accountDataPosition(): Promise<number>;
+  /** The user's membership in every room whose current state has one. */
+  currentMemberships(userId: string): Promise<MembershipRow[]>;
+  /** The user's member events with positions in (after, upTo], in stream order. */
+  membershipChanges(userId: string, after: number, upTo: number): Promise<MembershipRow[]>;
+  /** The newest `limit` timeline events of the room with positions in (after, upTo], oldest first. */
+  timeline(roomId: string, after: number, upTo: number, limit: number): Promise<TimelinePage>;
+  /** The room's state after the last timeline event at or below the position; empty before the room began. */
+  stateAtPosition(roomId: string, position: number): Promise<StateMap>;
+  accountDataSince(userId: string, since: number): Promise<AccountDataChange[]>;
+  /** The client transaction ids the device used for these events (serving them back to that device). */
+  transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
+}
+
+export interface SyncStore {
+  /** Runs `fn` in one read-only snapshot of the database. Keep it short: it holds a connection. */
+  snapshot<T>(fn: (reads: SyncReads) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The streams that live outside the rooms tables (src/ephemeral, src/e2ee, src/push). They are read after
+ * the snapshot, each returning the position its answer reaches, which goes into the next token.
+ */
+export interface SyncStreams {
+  readonly typing: {
+    typingSince(roomIds: readonly string[], since: number): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
+  };
+  readonly receipts: {
+    receiptsSince(userId: string, roomIds: readonly string[], since: number): Promise<{ readonly position: number; readonly rooms: ReadonlyMap<string, object> }>;
+  };
+  readonly toDevice: {
+    toDeviceFor(userId: string, deviceId: string, since: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
+    /** Drops the device's messages up to the position: the client's since-token has acknowledged them. */
+    deleteUpTo(userId: string, deviceId: string, position: number): Promise<void>;
+  };
+  readonly presence: {
+    presenceSince(userIds: readonly string[], since: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
+    setFromSync(userId: string, state: 'online' | 'offline' | 'unavailable'): Promise<void>;
+  };
+  readonly pushRules: {
+    pushRulesAccountData(userId: string): Promise<{ readonly type: string; readonly content: Readonly<Record<string, unknown>> }>;
+  };
+}

@@ -1,0 +1,40 @@
+import { stateKey, type RoomEvent } from '../events/index.js';
+import type { MembershipRow, SyncReads } from './ports.js';
+
+/**
+ * Invited and knocking rooms: the user is not in them, so /sync shows only stripped state (type, state
+ * key, sender, content) of the events that let a client show the room: its name, avatar, join rules and
+ * so on, as the spec's "stripped state" recommends, plus the user's own member event.
+ */
+
+export interface StrippedEvent {
+  readonly type: string;
+  readonly state_key: string;
+  readonly sender: string;
+  readonly content: Readonly<Record<string, unknown>>;
+}
+
+/** The state types a client shows an invite or knock with (the spec's recommended set). */
+const PREVIEW_TYPES = [
+  'm.room.create',
+  'm.room.name',
+  'm.room.avatar',
+  'm.room.topic',
+  'm.room.join_rules',
+  'm.room.canonical_alias',
+  'm.room.encryption',
+];
+
+function stripped(event: RoomEvent): StrippedEvent {
+  return { type: event.type, state_key: event.stateKey ?? '', sender: event.sender, content: event.content };
+}
+
+/** The stripped state of the room as it was at the user's invite or knock, ending with that event. */
+export async function strippedState(reads: SyncReads, membership: MembershipRow): Promise<StrippedEvent[]> {
+  const state = membership.position === null ? undefined : await reads.stateAfter(membership.eventId);
+  const previewIds = PREVIEW_TYPES.map((type) => state?.get(stateKey(type, ''))).filter((id): id is string => id !== undefined);
+  const stored = await reads.events([...previewIds, membership.eventId]);
+  const events = previewIds.map((id) => stored.get(id)?.event).filter((event): event is RoomEvent => event !== undefined);
+  const own = stored.get(membership.eventId)?.event;
+  return [...events, ...(own ? [own] : [])].map(stripped);
+}

@@ -1,0 +1,349 @@
+import { parseStateKey, stateKey } from '../events/index.js';
+import { formatPaginationToken, formatStreamToken, parseStreamToken, ZERO_STREAM_TOKEN, type StreamName, type StreamToken } from '../protocol/index.js';
+import type { Clock } from '../platform/clock.js';
+import { createClientEvents, createVisibility, type StoredEvent } from '../rooms/index.js';
+import type { Requester } from '../users/index.js';
+import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
+import type { SyncNotifier } from './notifier.js';
+import type { MembershipRow, SyncReads, SyncStore, SyncStreams } from './ports.js';
+import { timelineRoom, type RoomSyncContext, type TimelineRoomJson } from './rooms.js';
+import { strippedState, type StrippedEvent } from './stripped.js';
+
+/**
+ * GET /sync: everything that changed for the user since their token. The rooms, their timelines and
+ * account data are read in one database snapshot; the streams kept elsewhere (typing in memory, receipts,
+ * to-device, presence) are read after it, each up to the position it reports. With nothing new, the
+ * request waits (long-poll) until a notice names the user or one of their rooms, or the timeout passes.
+ */
+
+export interface SyncRequest {
+  readonly since?: string;
+  readonly timeoutMs: number;
+  readonly fullState: boolean;
+  /** A filter id or an inline JSON filter, as the query parameter gives it. */
+  readonly filter?: string;
+  /** set_presence: 'online' (the default) and 'unavailable' mark the user so; 'offline' leaves presence alone. */
+  readonly setPresence?: 'online' | 'offline' | 'unavailable';
+  /** use_state_after (spec 1.16; matrix-js-sdk sends it as org.matrix.msc4222.use_state_after). */
+  readonly useStateAfter?: boolean;
+  /** Aborted when the client goes away: a waiting long-poll stops waiting. */
+  readonly signal?: AbortSignal;
+}
+
+interface AccountDataEvent {
+  readonly type: string;
+  readonly content: Readonly<Record<string, unknown>>;
+}
+
+interface EphemeralEvent {
+  readonly type: string;
+  readonly content: object;
+}
+
+export interface JoinedRoomJson extends TimelineRoomJson {
+  account_data: { events: AccountDataEvent[] };
+  ephemeral: { events: EphemeralEvent[] };
+  unread_notifications: Record<string, number>;
+}
+
+export interface SyncResponse {
+  next_batch: string;
+  rooms: {
+    join: Record<string, JoinedRoomJson>;
+    invite: Record<string, { invite_state: { events: StrippedEvent[] } }>;
+    knock: Record<string, { knock_state: { events: StrippedEvent[] } }>;
+    leave: Record<string, TimelineRoomJson & { account_data: { events: AccountDataEvent[] } }>;
+  };
+  account_data: { events: AccountDataEvent[] };
+  presence: { events: object[] };
+  to_device: { events: object[] };
+  device_lists: { changed: string[]; left: string[] };
+  device_one_time_keys_count: Record<string, number>;
+}
+
+export interface SyncDeps {
+  readonly store: SyncStore;
+  readonly notifier: SyncNotifier;
+  readonly clock: Clock;
+  /** A stored filter's JSON (the filter service's get). */
+  readonly storedFilter: (requester: Requester, filterId: string) => Promise<Readonly<Record<string, unknown>>>;
+  /** The streams outside the rooms tables; without them (some unit tests) those sections stay empty. */
+  readonly streams?: SyncStreams;
+}
+
+/** The longest a client may make one long-poll wait. */
+export const MAX_SYNC_TIMEOUT_MS = 10 * 60_000;
+
+/** What the snapshot phase found: the response so far and what the second phase needs. */
+interface RoomsPhase {
+  readonly response: SyncResponse;
+  readonly token: StreamToken;
+  readonly empty: boolean;
+  /** Rooms the user is joined to now: ephemeral events go to these. */
+  readonly joined: readonly string[];
+  /** Users sharing a joined room with the user (and the user): whose presence the user sees. */
+  readonly presenceOf: readonly string[];
+  /** Every room in the response or the user's membership: their notices wake the next wait. */
+  readonly rooms: readonly string[];
+  readonly eventsPosition: number;
+}
+
+/** A room's place in this sync, from the user's membership now and at the since-token. */
+interface Plan {
+  readonly membership: MembershipRow;
+  readonly section: 'join' | 'invite' | 'knock' | 'leave';
+  readonly initial: boolean;
+  /** For a room left after only an invite or knock: show the leave event and nothing before it. */
+  readonly onlyOwnLeave?: boolean;
+}
+
+export function createSyncService(deps: SyncDeps) {
+  const { store, notifier, clock, streams } = deps;
+
+  async function filterFor(requester: Requester, param: string | undefined): Promise<SyncFilter> {
+    if (param === undefined) return syncFilter(undefined);
+    const json = param.trimStart().startsWith('{') ? parseInlineFilter(param) : await deps.storedFilter(requester, param);
+    return syncFilter(json);
+  }
+
+  /** The membership of the user in each room at the since-token, for the rooms whose membership changed. */
+  async function membershipAt(reads: SyncReads, userId: string, rooms: Iterable<string>, position: number): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    for (const roomId of rooms) {
+      const eventId = (await reads.stateAtPosition(roomId, position)).get(stateKey('m.room.member', userId));
+      const event = eventId === undefined ? undefined : (await reads.events([eventId])).get(eventId);
+      result.set(roomId, membershipValue(event));
+    }
+    return result;
+  }
+
+  async function plans(reads: SyncReads, userId: string, since: StreamToken | undefined, to: number, fullState: boolean, filter: SyncFilter): Promise<Plan[]> {
+    const forgotten = new Set(await reads.forgottenRooms(userId));
+    const memberships = (await reads.currentMemberships(userId)).filter(
+      (row) => filter.room(row.roomId) && !(sectionOf(row.membership) === 'leave' && forgotten.has(row.roomId)),
+    );
+    if (since === undefined) {
+      return memberships
+        .filter((row) => sectionOf(row.membership) !== 'leave' || filter.includeLeave)
+        .map((row) => ({ membership: row, section: sectionOf(row.membership), initial: true }));
+    }
+    const changes = await reads.membershipChanges(userId, since.events, to);
+    const changed = new Set(changes.map((row) => row.roomId));
+    const before = await membershipAt(reads, userId, changed, since.events);
+    const result: Plan[] = [];
+    for (const row of memberships) {
+      const section = sectionOf(row.membership);
+      const was = before.get(row.roomId);
+      if (!changed.has(row.roomId) || was === undefined) {
+        // Unchanged: joined rooms sync incrementally; invites, knocks and departures were sent already.
+        if (section === 'join') result.push({ membership: row, section, initial: fullState });
+        continue;
+      }
+      if (section === 'leave' && (was === 'leave' || was === 'ban')) continue;
+      result.push({
+        membership: row,
+        section,
+        initial: fullState || (section === 'join' && was !== 'join'),
+        onlyOwnLeave: section === 'leave' && was !== 'join',
+      });
+    }
+    return result;
+  }
+
+  function accountDataSections(changes: Awaited<ReturnType<SyncReads['accountDataSince']>>, userId: string, filter: SyncFilter) {
+    const rooms = new Map<string, AccountDataEvent[]>();
+    const global: AccountDataEvent[] = [];
+    for (const change of changes) {
+      const entry = { type: change.type, content: change.content };
+      if (change.roomId === null) {
+        if (filter.accountData.matches(change.type, userId)) global.push(entry);
+      } else if (filter.roomAccountData.matches(change.type, userId)) {
+        rooms.set(change.roomId, [...(rooms.get(change.roomId) ?? []), entry]);
+      }
+    }
+    return { global, rooms };
+  }
+
+  /** Phase one, in the snapshot: rooms, timelines, state, account data. */
+  async function roomsPhase(reads: SyncReads, requester: Requester, request: SyncRequest, since: StreamToken | undefined, filter: SyncFilter): Promise<RoomsPhase> {
+    const userId = requester.userId;
+    const eventsPosition = await reads.eventsPosition();
+    const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: await reads.accountDataPosition() };
+    const visibility = createVisibility({ store: reads });
+    const ctx: RoomSyncContext = {
+      userId,
+      deviceId: requester.deviceId,
+      filter,
+      useStateAfter: request.useStateAfter === true,
+      visible: async (user, roomId, events) => {
+        const ids = await visibility.visibleIds(user, roomId, events.map(({ event }) => event));
+        return events.filter(({ event }) => ids.has(event.eventId));
+      },
+      clientEvents: createClientEvents({ store: reads, clock }),
+    };
+    const accountData = accountDataSections(await reads.accountDataSince(userId, since?.accountData ?? 0), userId, filter);
+
+    const response: SyncResponse = {
+      next_batch: '',
+      rooms: { join: {}, invite: {}, knock: {}, leave: {} },
+      account_data: { events: accountData.global },
+      presence: { events: [] },
+      to_device: { events: [] },
+      device_lists: { changed: [], left: [] },
+      device_one_time_keys_count: {},
+    };
+    let empty = accountData.global.length === 0;
+    const rooms: string[] = [];
+    const joined: string[] = [];
+    const presenceOf = new Set<string>([userId]);
+    for (const plan of await plans(reads, userId, since, eventsPosition, request.fullState, filter)) {
+      const { roomId } = plan.membership;
+      rooms.push(roomId);
+      if (plan.section === 'invite' || plan.section === 'knock') {
+        const stateEvents = await strippedState(reads, plan.membership);
+        if (plan.section === 'invite') response.rooms.invite[roomId] = { invite_state: { events: stateEvents } };
+        else response.rooms.knock[roomId] = { knock_state: { events: stateEvents } };
+        empty = false;
+        continue;
+      }
+      if (plan.section === 'join') {
+        joined.push(roomId);
+        for (const member of await joinedMembers(reads, roomId)) presenceOf.add(member);
+      }
+      const upTo = plan.section === 'leave' ? (plan.membership.position ?? eventsPosition) : eventsPosition;
+      const { json, changed } = await timelineRoom(reads, ctx, {
+        roomId,
+        after: plan.onlyOwnLeave ? upTo - 1 : (since?.events ?? 0),
+        upTo,
+        initial: plan.initial && !plan.onlyOwnLeave,
+        summary: plan.section === 'join',
+      });
+      const ownAccountData = accountData.rooms.get(roomId) ?? [];
+      if (!changed && ownAccountData.length === 0) continue;
+      empty = false;
+      if (plan.section === 'join') {
+        response.rooms.join[roomId] = { ...json, account_data: { events: ownAccountData }, ephemeral: { events: [] }, unread_notifications: {} };
+      } else {
+        response.rooms.leave[roomId] = { ...json, account_data: { events: ownAccountData } };
+      }
+    }
+    return { response, token, empty, joined, presenceOf: [...presenceOf], rooms, eventsPosition };
+  }
+
+  /** An entry for a joined room that only has ephemeral news. */
+  function joinedRoomEntry(phase: RoomsPhase, roomId: string): JoinedRoomJson {
+    let room = phase.response.rooms.join[roomId];
+    if (room === undefined) {
+      room = {
+        timeline: { events: [], limited: false, prev_batch: formatPaginationToken(phase.eventsPosition) },
+        account_data: { events: [] },
+        ephemeral: { events: [] },
+        unread_notifications: {},
+      };
+      phase.response.rooms.join[roomId] = room;
+    }
+    return room;
+  }
+
+  /** Phase two, after the snapshot: the streams kept outside the rooms tables. Returns whether it added anything. */
+  async function streamsPhase(phase: RoomsPhase, requester: Requester, since: StreamToken | undefined, filter: SyncFilter): Promise<{ token: StreamToken; added: boolean }> {
+    const token: Record<StreamName, number> = { ...phase.token };
+    if (!streams) return { token, added: false };
+    const userId = requester.userId;
+    let added = false;
+
+    if (since === undefined) {
+      const rules = await streams.pushRules.pushRulesAccountData(userId);
+      const events = phase.response.account_data.events.filter((event) => event.type !== rules.type);
+      if (filter.accountData.matches(rules.type, userId)) events.push(rules);
+      phase.response.account_data.events = events;
+    }
+
+    const typing = streams.typing.typingSince(phase.joined, since?.typing ?? 0);
+    token.typing = typing.position;
+    for (const [roomId, userIds] of typing.rooms) {
+      if (!filter.ephemeral.matches('m.typing', userId)) break;
+      joinedRoomEntry(phase, roomId).ephemeral.events.push({ type: 'm.typing', content: { user_ids: [...userIds] } });
+      added = true;
+    }
+
+    const receipts = await streams.receipts.receiptsSince(userId, phase.joined, since?.receipts ?? 0);
+    token.receipts = receipts.position;
+    for (const [roomId, content] of receipts.rooms) {
+      if (!filter.ephemeral.matches('m.receipt', userId)) break;
+      joinedRoomEntry(phase, roomId).ephemeral.events.push({ type: 'm.receipt', content });
+      added = true;
+    }
+
+    // The client's since-token acknowledges the to-device messages it was sent: they can go now.
+    if (since !== undefined && since.toDevice > 0) await streams.toDevice.deleteUpTo(userId, requester.deviceId, since.toDevice);
+    const toDevice = await streams.toDevice.toDeviceFor(userId, requester.deviceId, since?.toDevice ?? 0);
+    token.toDevice = toDevice.position;
+    if (toDevice.events.length > 0) {
+      phase.response.to_device.events = [...toDevice.events];
+      added = true;
+    }
+
+    const presence = await streams.presence.presenceSince(phase.presenceOf, since?.presence ?? 0);
+    token.presence = presence.position;
+    const presenceEvents = presence.events.filter(() => filter.presence.matches('m.presence', userId));
+    if (presenceEvents.length > 0) {
+      phase.response.presence.events = presenceEvents;
+      added = true;
+    }
+    return { token, added };
+  }
+
+  return {
+    async sync(requester: Requester, request: SyncRequest): Promise<SyncResponse> {
+      const since = request.since === undefined ? undefined : parseStreamToken(request.since);
+      const filter = await filterFor(requester, request.filter);
+      const timeoutMs = Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
+      const deadline = clock.now() + timeoutMs;
+      if (streams && request.setPresence !== undefined && request.setPresence !== 'offline') {
+        await streams.presence.setFromSync(requester.userId, request.setPresence);
+      } else if (streams && request.setPresence === undefined) {
+        await streams.presence.setFromSync(requester.userId, 'online');
+      }
+      const listener = notifier.listen(requester.userId);
+      request.signal?.addEventListener('abort', () => listener.close(), { once: true });
+      try {
+        for (;;) {
+          listener.reset();
+          const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter));
+          listener.addRooms(phase.rooms);
+          const { token, added } = await streamsPhase(phase, requester, since, filter);
+          phase.response.next_batch = formatStreamToken(token);
+          const remaining = deadline - clock.now();
+          if (since === undefined || !phase.empty || added || remaining <= 0) return phase.response;
+          if (!(await listener.wait(remaining))) return phase.response;
+        }
+      } finally {
+        listener.close();
+      }
+    },
+  };
+}
+
+export type SyncService = ReturnType<typeof createSyncService>;
+
+/** The users joined to the room now (the state map is cached; the member events are read for their membership). */
+async function joinedMembers(reads: SyncReads, roomId: string): Promise<string[]> {
+  const state = await reads.currentState(roomId);
+  const memberIds: string[] = [];
+  for (const [key, eventId] of state) if (parseStateKey(key)[0] === 'm.room.member') memberIds.push(eventId);
+  const members = await reads.events(memberIds);
+  return [...members.values()]
+    .filter(({ event }) => event.content.membership === 'join' && event.stateKey !== undefined)
+    .map(({ event }) => event.stateKey as string);
+}
+
+function membershipValue(event: StoredEvent | undefined): string {
+  const value = event?.event.content.membership;
+  return typeof value === 'string' ? value : 'leave';
+}
+
+function sectionOf(membership: string): Plan['section'] {
+  if (membership === 'join' || membership === 'invite' || membership === 'knock') return membership;
+  return 'leave';
+}

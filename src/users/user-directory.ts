@@ -1,0 +1,55 @@
+import { MatrixError, type UserId } from '../protocol/index.js';
+import type { Requester } from './ports.js';
+
+/**
+ * The user directory (client-server API, "User Directory"): local users the searcher can see through
+ * rooms, found by user id or display name. Remote users need federation and are not searched yet.
+ */
+
+export interface UserDirectoryEntry {
+  readonly userId: UserId;
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+}
+
+export interface UserDirectoryStore {
+  /**
+   * Local, active users whose user id or display name contains `term` (case-insensitively), among those
+   * the searcher shares a room with, those joined to a room with a public join rule or world_readable
+   * history, and the searcher; prefix matches first. At most `limit`.
+   */
+  searchUsers(searcher: UserId, term: string, limit: number): Promise<UserDirectoryEntry[]>;
+}
+
+export interface UserDirectoryDeps {
+  readonly store: UserDirectoryStore;
+}
+
+export const DEFAULT_USER_SEARCH_LIMIT = 10;
+/** Synapse's cap on one page of results, so a search cannot ask for the whole directory. */
+export const MAX_USER_SEARCH_LIMIT = 50;
+
+export type UserSearchResult = { user_id: string; display_name?: string; avatar_url?: string };
+
+export function createUserDirectory(deps: UserDirectoryDeps) {
+  return {
+    /** POST /user_directory/search. */
+    async search(requester: Requester, searchTerm: string, limit = DEFAULT_USER_SEARCH_LIMIT): Promise<{ results: UserSearchResult[]; limited: boolean }> {
+      if (!Number.isInteger(limit) || limit < 0) throw new MatrixError('M_INVALID_PARAM', 'limit must be a non-negative integer');
+      const term = searchTerm.trim();
+      const wanted = Math.min(limit, MAX_USER_SEARCH_LIMIT);
+      if (term === '' || wanted === 0) return { results: [], limited: false };
+      const found = await deps.store.searchUsers(requester.userId, term, wanted + 1);
+      return {
+        results: found.slice(0, wanted).map((entry) => ({
+          user_id: entry.userId,
+          ...(entry.displayName === null ? {} : { display_name: entry.displayName }),
+          ...(entry.avatarUrl === null ? {} : { avatar_url: entry.avatarUrl }),
+        })),
+        limited: found.length > wanted,
+      };
+    },
+  };
+}
+
+export type UserDirectory = ReturnType<typeof createUserDirectory>;
