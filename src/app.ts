@@ -37,6 +37,8 @@ import type { TagService, UserDirectory } from './users/index.js';
 import type { ReportService } from './moderation/index.js';
 import { pushRuleRoutes } from './api/client/push-rules.js';
 import type { PushRulesService } from './push/index.js';
+import { searchRoutes } from './api/client/search.js';
+import type { SearchService } from './search/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
@@ -67,6 +69,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly userDirectory: UserDirectory;
   /** Push rules (GET/PUT /pushrules/...); left out by tests that do not need them. */
   readonly pushRules?: PushRulesService;
+  /** Server-side search (POST /search); left out by tests that do not need it. */
+  readonly search?: SearchService;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
@@ -96,6 +100,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(reportRoutes(deps.reports));
     await app.register(userDirectoryRoutes(deps.userDirectory));
     if (deps.pushRules) await app.register(pushRuleRoutes(deps.pushRules));
+    if (deps.search) await app.register(searchRoutes(deps.search));
     await app.register(eventReportRoutes(deps.reports));
   });
 }

@@ -20,7 +20,10 @@ import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './plat
 import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
 import { createToDeviceService } from './e2ee/index.js';
 import { createPushRulesService } from './push/index.js';
+import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createPresenceStore, createReceiptsStore, createToDeviceStore } from './storage/index.js';
+import { createSearchStore } from './storage/index.js';
+import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
 import { createSyncService, SyncNotifier } from './sync/index.js';
 import {
@@ -259,6 +262,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
+      search: createSearchService({ search: createSearchStore(storage.database.sql), store: roomStore, clock: deps.clock }),
       reports,
       userDirectory: createUserDirectory({ store: createUserDirectoryStore(storage.database.sql) }),
       typing,
@@ -274,6 +278,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       },
       maxJsonBodyBytes: config.http.max_json_body_bytes,
       trustProxy: config.http.trust_proxy,
+      rateLimiter: rateLimiterFor(config, deps.clock, isServerAdmin),
       tls: config.listen.tls && {
         cert: await readFile(config.listen.tls.cert_file),
         key: await readFile(config.listen.tls.key_file),
@@ -296,6 +301,12 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     await closeAll();
     throw err;
   }
+}
+
+/** The configured limits, or none when rate_limits.enabled is false. */
+function rateLimiterFor(config: ResolvedConfig, clock: Clock, isServerAdmin: (userId: string) => Promise<boolean>) {
+  const rules = rateLimitRulesFromConfig(config.rate_limits);
+  return rules === null ? null : createRateLimiter({ rules, clock, isExempt: isServerAdmin });
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -19,14 +19,23 @@ import { createMemoryBus } from '../../src/platform/bus.js';
 import { roomNotifierOnBus } from '../../src/platform/stream-notices.js';
 import { wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
 import { createPushRulesService } from '../../src/push/index.js';
+import { createRoomStore, createSearchStore } from '../../src/storage/index.js';
+import { createSearchService } from '../../src/search/index.js';
+import { createRateLimiter, type RateLimitRule } from '../../src/platform/rate-limit.js';
+import { isUserId } from '../../src/protocol/index.js';
+
+export interface AppOptions extends AccountServicesOptions {
+  /** Rate limits by class, on the services' clock (admins exempt); absent: nothing is limited. */
+  readonly rateLimits?: Readonly<Record<string, RateLimitRule>>;
+}
 
 /** The whole client-facing app on a fresh embedded database, for app.inject() tests of the accounts APIs. */
-export async function accountsApp(t: Test, options: AccountServicesOptions = {}) {
+export async function accountsApp(t: Test, options: AppOptions = {}) {
   return appOn(t, await testDatabase(t), options);
 }
 
 /** The whole client-facing app on the given test database (eachEngine gives one per engine). */
-export async function appOn(t: Test, db: Database, options: AccountServicesOptions = {}) {
+export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
   const services = accountServices(db, options);
   const syncNotifier = new SyncNotifier();
   const userData = userDataDeps(db, services.clock);
@@ -52,6 +61,7 @@ export async function appOn(t: Test, db: Database, options: AccountServicesOptio
     ...ephemeral.deps,
     sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules }),
     pushRules,
+    search: createSearchService({ search: createSearchStore(db.sql), store: createRoomStore(db.sql), clock: services.clock }),
     sharedSecretRegistration: services.sharedSecretRegistration,
     serverKeys: createServerKeysService({
       serverName: TEST_SERVER_NAME,
@@ -61,6 +71,13 @@ export async function appOn(t: Test, db: Database, options: AccountServicesOptio
       clock: services.clock,
     }),
     wellKnown: { clientBaseUrl: 'http://localhost/', clientExtra: {}, server: null },
+    rateLimiter: options.rateLimits
+      ? createRateLimiter({
+          rules: options.rateLimits,
+          clock: services.clock,
+          isExempt: async (userId) => isUserId(userId) && (await services.store.user(userId))?.admin === true,
+        })
+      : null,
   });
   t.teardown(() => app.close());
   return { app, db, syncNotifier, ephemeral, ...services };

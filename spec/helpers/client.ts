@@ -4,21 +4,24 @@ import type { registerUser } from './app.js';
 export const V3 = '/_matrix/client/v3';
 type Session = Awaited<ReturnType<typeof registerUser>>;
 
-/** One client's view of an app under test: requests carry its token; replies come back as status and JSON. */
-export function testClient(app: FastifyInstance, session: Session) {
+/**
+ * One client's view of an app under test: requests carry its token (none for a null session: an
+ * anonymous caller); replies come back as status and JSON.
+ */
+export function testClient(app: FastifyInstance, session: Session | null) {
   const call = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, payload?: unknown) => {
     const res = await app.inject({
       method,
-      url: path.startsWith('/_matrix') ? path : `${V3}${path}`,
-      headers: { authorization: `Bearer ${session.access_token}` },
+      url: path.startsWith('/_') ? path : `${V3}${path}`,
+      ...(session ? { headers: { authorization: `Bearer ${session.access_token}` } } : {}),
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     });
     // Any is the JSON a reply happens to hold; each test asserts on the fields it reads.
     return { status: res.statusCode, body: res.json() as any };
   };
   return {
-    user: session.user_id,
-    device: session.device_id,
+    user: session?.user_id ?? '',
+    device: session?.device_id ?? '',
     call,
     get: (path: string) => call('GET', path),
     put: (path: string, payload: unknown) => call('PUT', path, payload),

@@ -1,39 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import type { Database } from '../../src/storage/index.js';
 import { appOn, registerUser } from './app.js';
+import { testClient } from './client.js';
 
-export const V3 = '/_matrix/client/v3';
-export type Session = Awaited<ReturnType<typeof registerUser>>;
-
-/** One client's view of the app: requests carry its token; replies come back as status and JSON. */
-export function client(app: FastifyInstance, session: Session | null) {
-  const call = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, payload?: unknown) => {
-    const res = await app.inject({
-      method,
-      url: path.startsWith('/_') ? path : `${V3}${path}`,
-      ...(session ? { headers: { authorization: `Bearer ${session.access_token}` } } : {}),
-      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-    });
-    // Any is the JSON a reply happens to hold; each test asserts on the fields it reads.
-    return { status: res.statusCode, body: res.json() as any };
-  };
-  return {
-    user: session?.user_id ?? '',
-    call,
-    get: (path: string) => call('GET', path),
-    put: (path: string, payload: unknown) => call('PUT', path, payload),
-    post: (path: string, payload: unknown = {}) => call('POST', path, payload),
-    delete: (path: string) => call('DELETE', path),
-    createRoom: async (body: Record<string, unknown> = {}) => {
-      const res = await call('POST', '/createRoom', body);
-      if (res.status !== 200) throw new Error(`createRoom failed: ${JSON.stringify(res.body)}`);
-      return res.body.room_id as string;
-    },
-    send: async (roomId: string, body: string, txnId: string) =>
-      call('PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txnId}`, { msgtype: 'm.text', body }),
-  };
-}
+export const client = testClient;
 
 export type Client = ReturnType<typeof client>;
 

@@ -241,3 +241,19 @@ eachEngine(t, 'history visibility and redactions apply to the timeline', async (
   t.same(redacted.content, {}, 'the redacted message is served without its content');
   t.equal(redacted.unsigned.redacted_because.content.reason, 'typo', 'with the redaction that removed it');
 });
+
+eachEngine(t, 'served events carry their bundled aggregations', async (t, db) => {
+  const { alice } = await world(t, db);
+  const roomId = await alice.createRoom({});
+  const { body: original } = await alice.send(roomId, 'helo', 'a1');
+  const { body: edit } = await alice.put(`${roomPath(roomId)}/send/m.room.message/a2`, {
+    msgtype: 'm.text',
+    body: '* hello',
+    'm.new_content': { msgtype: 'm.text', body: 'hello' },
+    'm.relates_to': { rel_type: 'm.replace', event_id: original.event_id },
+  });
+  const { body } = await alice.sync();
+  const served = body.rooms.join[roomId].timeline.events.find((e: any) => e.event_id === original.event_id);
+  t.equal(served.unsigned['m.relations']['m.replace'].event_id, edit.event_id, 'the original comes with its latest edit');
+  t.equal(served.content.body, 'helo', 'and its own content');
+});

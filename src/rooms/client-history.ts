@@ -4,6 +4,7 @@ import type { Clock } from '../platform/clock.js';
 import type { ClientEvent } from './client-event.js';
 import type { Caller } from './client-rooms.js';
 import type { RoomStore, StoredEvent, TimelineEvent } from './ports.js';
+import { createClientRelations } from './client-relations.js';
 import { createClientEvents } from './redactions.js';
 import { parseRoomEventFilter } from './room-event-filter.js';
 import { pageLimit, readPage } from './timeline-pages.js';
@@ -13,6 +14,7 @@ export type HistoryStore = Pick<
   RoomStore,
   | 'room' | 'events' | 'currentState' | 'currentStateEntries' | 'stateAfter' | 'eventsStreamPosition' | 'timelineEvents'
   | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'eventNearTime' | 'forgetRoom'
+  | 'childrenOf' | 'relationsOf' | 'threadRoots'
 >;
 
 export interface ClientHistoryDeps {
@@ -64,8 +66,10 @@ const isMemberKey = (key: StateKey) => parseStateKey(key)[0] === 'm.room.member'
 export function createClientHistory(deps: ClientHistoryDeps) {
   const { store } = deps;
   const visibility = createVisibility({ store });
-  const clientEvents = createClientEvents({ store, clock: deps.clock });
-  const serve = (events: readonly StoredEvent[]) => clientEvents.serve(events);
+  const clientEvents = createClientEvents({ store, clock: deps.clock, relations: store });
+  /** With the viewer, events are served with their bundled aggregations. */
+  const serve = (events: readonly StoredEvent[], viewer?: string) =>
+    clientEvents.serve(events, viewer === undefined ? {} : { viewer });
 
   async function currentMember(roomId: string, userId: string): Promise<StoredEvent | undefined> {
     const key = stateKey('m.room.member', userId);
@@ -122,6 +126,8 @@ export function createClientHistory(deps: ClientHistoryDeps) {
   }
 
   return {
+    ...createClientRelations({ store, clientEvents, access, visibleEvent, visibleIds: visibility.visibleIds }),
+
     /** GET /rooms/{roomId}/messages. */
     async messages(caller: Caller, roomId: string, query: MessagesQuery): Promise<MessagesPage> {
       const accessed = await access(caller, roomId);
@@ -138,7 +144,7 @@ export function createClientHistory(deps: ClientHistoryDeps) {
         limit: pageLimit(query.limit ?? filter.limit, 10),
         filter,
       });
-      const chunk = await serve(page.events);
+      const chunk = await serve(page.events, caller.userId);
       const state = filter.lazyLoadMembers && page.events.length > 0 ? await lazyMembers(page.events) : [];
       return {
         start: query.from ?? formatPaginationToken(from),
@@ -171,7 +177,7 @@ export function createClientHistory(deps: ClientHistoryDeps) {
       const stored = await store.events(stateIds);
       const stateEvents = stateIds.map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined && filter.matches(e.event));
       const [eventsBefore, [event], eventsAfter, state] = await Promise.all([
-        serve(before.events), serve([target]), serve(after.events), serve(stateEvents),
+        serve(before.events, caller.userId), serve([target], caller.userId), serve(after.events, caller.userId), serve(stateEvents),
       ]);
       return {
         start: formatPaginationToken(before.next),
@@ -194,7 +200,7 @@ export function createClientHistory(deps: ClientHistoryDeps) {
         }
         throw err;
       }
-      const [event] = await serve([await visibleEvent(caller, accessed.roomId, eventId)]);
+      const [event] = await serve([await visibleEvent(caller, accessed.roomId, eventId)], caller.userId);
       return event!;
     },
 

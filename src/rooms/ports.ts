@@ -83,6 +83,45 @@ export interface RoomReads {
   forgottenRooms(userId: string): Promise<string[]>;
   /** The room's served event nearest a time: the first at or after `ts` ('f'), the last at or before it ('b'). */
   eventNearTime(roomId: string, ts: number, dir: 'f' | 'b'): Promise<TimelineEvent | undefined>;
+
+  // Relations between events (src/storage/relations.ts): a child names its parent in content.m.relates_to.
+
+  /**
+   * The served events (never outliers, rejected or soft-failed) naming one of the parents in
+   * content.m.relates_to.event_id, with one of `relTypes` when given, oldest first. Whether the child is in
+   * the parent's room, visible or redacted is the reader's call (src/rooms/aggregations.ts).
+   */
+  childrenOf(parentIds: readonly string[], relTypes?: readonly string[]): Promise<TimelineEvent[]>;
+  /**
+   * A stretch of one parent's relations in the room (direct children, and with `depth` > 1 their children
+   * too, up to that many levels), in the terms of TimelineRange, only of `relType` / `eventType` when given.
+   */
+  relationsOf(roomId: string, parentId: string, range: RelationsRange): Promise<TimelineEvent[]>;
+  /**
+   * The room's thread roots (events named by an m.thread child), by the position of their latest m.thread
+   * child, newest first, only those whose latest child is at or below `from`; with `participant`, only threads
+   * that user started or replied in. The root itself is not checked here.
+   */
+  threadRoots(roomId: string, query: ThreadRootsQuery): Promise<ThreadRoot[]>;
+}
+
+export interface RelationsRange extends TimelineRange {
+  readonly relType?: string;
+  readonly eventType?: string;
+  /** Levels of relations followed: 1 for direct children only. */
+  readonly depth: number;
+}
+
+export interface ThreadRootsQuery {
+  readonly from: number;
+  readonly limit: number;
+  readonly participant?: string;
+}
+
+export interface ThreadRoot {
+  readonly rootId: string;
+  /** The stream position of the thread's latest m.thread child. */
+  readonly latestPosition: number;
 }
 
 /** A served event with its place on the events stream. */

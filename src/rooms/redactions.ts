@@ -8,7 +8,8 @@ import {
   type RoomVersionRules,
 } from '../events/index.js';
 import type { Clock } from '../platform/clock.js';
-import { toClientEvent, type ClientEvent } from './client-event.js';
+import { createAggregations, type Aggregation, type AggregationReads } from './aggregations.js';
+import { toClientEvent, type ClientEvent, type ClientUnsigned } from './client-event.js';
 import type { RoomReads, StoredEvent } from './ports.js';
 
 /**
@@ -55,11 +56,30 @@ export type ClientEventReads = Pick<RoomReads, 'redactionsOf' | 'statesAround' |
 export interface ClientEventsDeps {
   readonly store: ClientEventReads;
   readonly clock: Clock;
+  /** The reads bundled aggregations need; without them events are served without unsigned["m.relations"]. */
+  readonly relations?: AggregationReads;
 }
 
 export interface ServeOptions {
   /** Client transaction ids by event id, for events served back to the device that sent them. */
   readonly transactionIds?: ReadonlyMap<string, string>;
+  /**
+   * Who the events are served to: bundled aggregations count only the children they may see (and say whether
+   * they took part in a thread). Without it no aggregations are bundled.
+   */
+  readonly viewer?: string;
+}
+
+/** unsigned["m.relations"] as served (client-server API, "Aggregations of child events"). */
+export interface BundledRelations {
+  readonly 'm.thread'?: { readonly latest_event: ClientEvent; readonly count: number; readonly current_user_participated: boolean };
+  readonly 'm.replace'?: ClientEvent;
+  readonly 'm.reference'?: { readonly chunk: ReadonlyArray<{ readonly event_id: string }> };
+}
+
+/** A served event's unsigned section with its bundled aggregations. */
+export interface BundledUnsigned extends ClientUnsigned {
+  readonly 'm.relations'?: BundledRelations;
 }
 
 /**
@@ -117,23 +137,78 @@ export function createClientEvents(deps: ClientEventsDeps) {
     return allowed;
   }
 
-  return {
-    /** The events in the client format, in the order given, redacted where a redaction applies. */
-    async serve(events: readonly Servable[], options: ServeOptions = {}): Promise<ClientEvent[]> {
-      const applied = await appliedRedactions(events);
-      const now = clock.now();
-      return events.map(({ event, roomVersion }) => {
-        const transactionId = options.transactionIds?.get(event.eventId);
-        const redaction = applied.get(event.eventId);
-        const rules = redaction && getRoomVersion(roomVersion);
-        if (!redaction || !rules) return toClientEvent(event, { now, ...(transactionId === undefined ? {} : { transactionId }) });
-        return toClientEvent(redactedView(event, rules), {
-          now,
-          ...(transactionId === undefined ? {} : { transactionId }),
-          redactedBecause: toClientEvent(redaction.event, { now }),
-        });
+  const redactedIds = async (events: readonly StoredEvent[]) => new Set((await appliedRedactions(events)).keys());
+  const aggregate = deps.relations && createAggregations({ store: deps.relations, redactedIds });
+
+  /**
+   * The bundles of the events no redaction applies to (state events get none, as the spec says). `nested`:
+   * the events inside a bundle get their own bundles, but no deeper (loops are impossible for m.thread
+   * today; this keeps it so whatever arrives over federation).
+   */
+  async function bundles(events: readonly Servable[], applied: Map<string, StoredEvent>, viewer: string, nested: boolean): Promise<Map<string, BundledRelations>> {
+    const served = new Map<string, BundledRelations>();
+    const parents = events.filter((e) => !applied.has(e.event.eventId) && e.event.stateKey === undefined);
+    if (!aggregate || parents.length === 0) return served;
+    const found = await aggregate(viewer, parents);
+    if (found.size === 0) return served;
+    const all = [...found.values()];
+    const latest = all.flatMap((a) => (a.thread ? [a.thread.latest] : []));
+    const edits = all.flatMap((a) => (a.replace ? [a.replace] : []));
+    const inner = { viewer, nested: true };
+    const [latestServed, editsServed] = await Promise.all([
+      serveAll(latest, nested ? {} : inner),
+      serveAll(edits, {}),
+    ]);
+    const byId = new Map([...latestServed, ...editsServed].map((e) => [e.event_id, e]));
+    for (const [parentId, aggregation] of found) served.set(parentId, bundled(aggregation, byId));
+    return served;
+  }
+
+  async function serveAll(events: readonly Servable[], options: ServeOptions & { nested?: boolean }): Promise<ClientEvent[]> {
+    const applied = await appliedRedactions(events);
+    const relations = options.viewer === undefined
+      ? new Map<string, BundledRelations>()
+      : await bundles(events, applied, options.viewer, options.nested === true);
+    const now = clock.now();
+    return events.map(({ event, roomVersion }) => {
+      const transactionId = options.transactionIds?.get(event.eventId);
+      const redaction = applied.get(event.eventId);
+      const rules = redaction && getRoomVersion(roomVersion);
+      if (!redaction || !rules) {
+        const served = toClientEvent(event, { now, ...(transactionId === undefined ? {} : { transactionId }) });
+        const bundle = relations.get(event.eventId);
+        if (bundle === undefined) return served;
+        const unsigned: BundledUnsigned = { ...served.unsigned, 'm.relations': bundle };
+        return { ...served, unsigned };
+      }
+      return toClientEvent(redactedView(event, rules), {
+        now,
+        ...(transactionId === undefined ? {} : { transactionId }),
+        redactedBecause: toClientEvent(redaction.event, { now }),
       });
-    },
+    });
+  }
+
+  return {
+    /**
+     * The events in the client format, in the order given, redacted where a redaction applies, with their
+     * bundled aggregations when the viewer is given.
+     */
+    serve: (events: readonly Servable[], options: ServeOptions = {}): Promise<ClientEvent[]> => serveAll(events, options),
+    /** The ids of the events a redaction applies to. */
+    redactedIds,
+  };
+}
+
+function bundled(aggregation: Aggregation, served: ReadonlyMap<string, ClientEvent>): BundledRelations {
+  const latest = aggregation.thread && served.get(aggregation.thread.latest.event.eventId);
+  const edit = aggregation.replace && served.get(aggregation.replace.event.eventId);
+  return {
+    ...(aggregation.thread && latest ? {
+      'm.thread': { latest_event: latest, count: aggregation.thread.count, current_user_participated: aggregation.thread.participated },
+    } : {}),
+    ...(edit ? { 'm.replace': edit } : {}),
+    ...(aggregation.references ? { 'm.reference': { chunk: aggregation.references.map((id) => ({ event_id: id })) } } : {}),
   };
 }
 

@@ -32,3 +32,4 @@ export { createDirectoryStore } from './directory-store.js';
 export { createReportStore } from './reports-store.js';
 export { createUserDirectoryStore } from './user-directory-store.js';
 export { createRegistrationTokensStore } from './registration-tokens-store.js';
+export { createSearchStore } from './search-store.js';

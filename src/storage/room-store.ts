@@ -7,6 +7,7 @@ import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import { persistEvents } from './persist-events.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
 import { forgetRoom, timelineReads } from './room-timeline.js';
+import { relationReads } from './relations.js';
 
 export interface RoomStoreOptions {
   /** State entries the cache of full states (by state group) may hold in total. Default 200,000. */
@@ -116,6 +117,7 @@ export function roomReadsOn(q: Query, cache: StateCache): RoomReads {
     },
 
     ...timelineReads(q, cache),
+    ...relationReads(q),
   };
 }
 

@@ -1,13 +1,10 @@
 import type postgres from 'postgres';
 import type { StateMap } from '../events/index.js';
 import type { MembershipRow, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
-import type { AccountDataChange } from '../users/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { roomReadsOn } from './room-store.js';
+import { accountDataSince } from './user-data-store.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
-
-/** Global account data's room id in the account_data table (see user-data-store.ts). */
-const GLOBAL = '';
 
 export interface SyncStoreOptions {
   /** State entries the cache of full states may hold in total. Default 100,000. */
@@ -53,6 +50,7 @@ function syncReads(q: Query, cache: StateCache): SyncReads {
     membershipHistory: rooms.membershipHistory,
     redactionsOf: rooms.redactionsOf,
     forgottenRooms: rooms.forgottenRooms,
+    childrenOf: rooms.childrenOf,
 
     eventsPosition: () => rooms.eventsStreamPosition(),
 
@@ -108,18 +106,7 @@ function syncReads(q: Query, cache: StateCache): SyncReads {
       return row === undefined ? new Map() : loadGroupState(q, cache, row.state_after);
     },
 
-    async accountDataSince(userId: string, since: number): Promise<AccountDataChange[]> {
-      const rows = await q<{ room_id: string; type: string; content: string; stream_position: number }[]>`
-        select room_id, type, content, stream_position from account_data
-        where user_id = ${userId} and stream_position > ${since}
-        order by stream_position`;
-      return rows.map((row) => ({
-        roomId: row.room_id === GLOBAL ? null : row.room_id,
-        type: row.type,
-        content: JSON.parse(row.content) as Record<string, unknown>,
-        streamPosition: row.stream_position,
-      }));
-    },
+    accountDataSince: (userId: string, since: number) => accountDataSince(q, userId, since),
 
     async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {
       if (eventIds.length === 0) return new Map();

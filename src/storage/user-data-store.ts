@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import type { UserId } from '../protocol/index.js';
 import type { AccountDataChange, AccountDataStore, FilterStore, Profile, ProfileStore } from '../users/index.js';
 import { ACCOUNT_DATA_STREAM_LOCK_ID, ADVISORY_LOCK_NAMESPACE } from './migrate.js';
+import type { Query } from './state-groups.js';
 
 /** Global account data is stored under this room id, so one primary key covers both kinds. */
 const GLOBAL = '';
@@ -47,18 +48,7 @@ export function createUserDataStore(sql: postgres.Sql): ProfileStore & AccountDa
       return row === undefined ? undefined : (JSON.parse(row.content) as Record<string, unknown>);
     },
 
-    async accountDataSince(userId: UserId, since: number): Promise<AccountDataChange[]> {
-      const rows = await sql<{ room_id: string; type: string; content: string; stream_position: number }[]>`
-        select room_id, type, content, stream_position from account_data
-        where user_id = ${userId} and stream_position > ${since}
-        order by stream_position`;
-      return rows.map((row) => ({
-        roomId: row.room_id === GLOBAL ? null : row.room_id,
-        type: row.type,
-        content: JSON.parse(row.content) as Record<string, unknown>,
-        streamPosition: row.stream_position,
-      }));
-    },
+    accountDataSince: (userId: UserId, since: number) => accountDataSince(sql, userId, since),
 
     async accountDataStreamPosition(): Promise<number> {
       const [row] = await sql<{ position: number }[]>`select coalesce(max(stream_position), 0) as position from account_data`;
@@ -87,4 +77,18 @@ export function createUserDataStore(sql: postgres.Sql): ProfileStore & AccountDa
       return row?.filter_json;
     },
   };
+}
+
+/** The user's account data written after `since`, in stream order; on the pool or in sync's snapshot. */
+export async function accountDataSince(q: Query, userId: string, since: number): Promise<AccountDataChange[]> {
+  const rows = await q<{ room_id: string; type: string; content: string; stream_position: number }[]>`
+    select room_id, type, content, stream_position from account_data
+    where user_id = ${userId} and stream_position > ${since}
+    order by stream_position`;
+  return rows.map((row) => ({
+    roomId: row.room_id === GLOBAL ? null : row.room_id,
+    type: row.type,
+    content: JSON.parse(row.content) as Record<string, unknown>,
+    streamPosition: row.stream_position,
+  }));
 }

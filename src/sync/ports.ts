@@ -24,7 +24,7 @@ export interface TimelinePage {
 }
 
 export interface SyncReads
-  extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms'> {
+  extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'childrenOf'> {
   /** The highest position on the events stream, and on the account-data stream, in this snapshot. */
   eventsPosition(): Promise<number>;
   accountDataPosition(): Promise<number>;

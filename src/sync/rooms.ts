@@ -80,7 +80,7 @@ async function readTimeline(reads: SyncReads, ctx: RoomSyncContext, plan: Timeli
 }
 
 function clientEvents(stored: readonly StoredEvent[], ctx: RoomSyncContext, transactionIds: ReadonlyMap<string, string>): Promise<ClientEvent[]> {
-  return ctx.clientEvents.serve(stored, { transactionIds });
+  return ctx.clientEvents.serve(stored, { transactionIds, viewer: ctx.userId });
 }
 
 /** The entries of `state` not in `base` (or holding another event there). */

@@ -179,7 +179,7 @@ export function createSyncService(deps: SyncDeps) {
         const ids = await visibility.visibleIds(user, roomId, events.map(({ event }) => event));
         return events.filter(({ event }) => ids.has(event.eventId));
       },
-      clientEvents: createClientEvents({ store: reads, clock }),
+      clientEvents: createClientEvents({ store: reads, relations: reads, clock }),
     };
     const accountData = accountDataSections(await reads.accountDataSince(userId, since?.accountData ?? 0), userId, filter);
 

@@ -1,40 +1,11 @@
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
 import { appOn, registerUser } from '../../helpers/app.js';
 import { eachEngine, testDatabase } from '../../helpers/database.js';
+import { testClient } from '../../helpers/client.js';
 
 const V3 = '/_matrix/client/v3';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-type Session = Awaited<ReturnType<typeof registerUser>>;
-
-/** One client's view: requests carry its token; replies come back as status and JSON. */
-function client(app: FastifyInstance, session: Session) {
-  const call = async (method: 'GET' | 'PUT' | 'POST', path: string, payload?: unknown) => {
-    const res = await app.inject({
-      method,
-      url: path.startsWith('/_matrix') ? path : `${V3}${path}`,
-      headers: bearer(session.access_token),
-      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-    });
-    // Any is the JSON a reply happens to hold; each test asserts on the fields it reads.
-    return { status: res.statusCode, body: res.json() as any };
-  };
-  const user = session.user_id;
-  return {
-    user,
-    call,
-    get: (path: string) => call('GET', path),
-    put: (path: string, payload: unknown) => call('PUT', path, payload),
-    post: (path: string, payload: unknown = {}) => call('POST', path, payload),
-    createRoom: async (body: Record<string, unknown> = {}) => {
-      const res = await call('POST', '/createRoom', body);
-      if (res.status !== 200) throw new Error(`createRoom failed: ${JSON.stringify(res.body)}`);
-      return res.body.room_id as string;
-    },
-    send: async (roomId: string, body: string, txnId: string) =>
-      call('PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txnId}`, { msgtype: 'm.text', body }),
-  };
-}
+const client = testClient;
 
 const room = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;
 

@@ -21,6 +21,7 @@ import {
 import type { ClientRooms } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
 import { roomHistoryRoutes } from './room-history.js';
+import { relationsRoutes } from './relations.js';
 
 /** Rooms: each handler unpacks the request, makes one call to the client rooms service, shapes the reply. */
 export function roomRoutes(rooms: ClientRooms) {
@@ -81,5 +82,6 @@ export function roomRoutes(rooms: ClientRooms) {
       joined: await rooms.joinedMembers(requester, params.roomId),
     }));
     await roomHistoryRoutes(rooms)(app);
+    await relationsRoutes(rooms)(app);
   };
 }

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../platform/logger.js';
+import type { RateLimiter } from '../../platform/rate-limit.js';
 import { installErrorHandling, pathOf } from './errors.js';
 import { installJsonBodies } from './body.js';
 import { installCors } from './cors.js';
@@ -15,6 +16,15 @@ export interface HttpAppOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
   /** Checks access tokens for 'user' and 'optional-user' routes; without it only 'none' routes can mount. */
   readonly authenticator?: Authenticator | null;
+  /** Counts requests against their contract's rate-limit class; absent or null: nothing is limited. */
+  readonly rateLimiter?: RateLimiter | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What route() asks before a handler whose contract names a rate-limit class; null: no limits. */
+    rateLimiter: RateLimiter | null;
+  }
 }
 
 /**
@@ -42,6 +52,7 @@ export async function createHttpApp(
   installJsonBodies(app);
   installCors(app);
   installAuthenticator(app, options.authenticator ?? null);
+  app.decorate('rateLimiter', options.rateLimiter ?? null);
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the URL: a query string may carry an access token.
     request.log.info(

@@ -4,6 +4,7 @@ import type { AuthOf, BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseO
 import { MatrixError } from '../../protocol/index.js';
 import { guestsMayCall } from '../../protocol/endpoints/guest-access.js';
 import { authenticate, type Requester, type RequesterFor } from './auth.js';
+import type { RateLimiter } from '../../platform/rate-limit.js';
 
 export interface HandlerInput<E extends Endpoint> {
   readonly params: ParamsOf<E>;
@@ -33,6 +34,10 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
   if (endpoint.auth === 'user' && app.authenticator === null) {
     throw new Error(`${endpoint.name}: needs an access token check, but the app was built without an authenticator`);
   }
+  const rateClass = endpoint.rateLimit;
+  if (rateClass !== undefined && app.rateLimiter && !app.rateLimiter.knows(rateClass)) {
+    throw new Error(`${endpoint.name}: rate-limit class '${rateClass}' has no rule configured`);
+  }
   const requesters = new WeakMap<FastifyRequest, Requester | null>();
   const openToGuests = guestsMayCall(endpoint);
   const schema: Record<string, TSchema> = {};
@@ -51,6 +56,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         if (requester?.isGuest && !openToGuests) {
           throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts cannot do this; register a full account first');
         }
+        if (rateClass !== undefined && app.rateLimiter) await enforceRateLimit(app.rateLimiter, rateClass, requester, request);
         requesters.set(request, requester);
       },
       handler: async (request) =>
@@ -64,6 +70,21 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         }),
     });
   }
+}
+
+/**
+ * Takes a token from the caller's bucket (by user when signed in, else by address) or refuses with 429.
+ * A client retransmitting a send with a txn id already used takes a token too, though the reply is the
+ * stored one; the limit is checked before the handler, which is the one that knows the txn id.
+ */
+async function enforceRateLimit(limiter: RateLimiter, rateClass: string, requester: Requester | null, request: FastifyRequest): Promise<void> {
+  const decision = await limiter.take(rateClass, { userId: requester?.userId ?? null, ip: request.ip });
+  if (decision.allowed) return;
+  const seconds = Math.ceil(decision.retryAfterMs / 1000);
+  throw new MatrixError('M_LIMIT_EXCEEDED', `Too many requests; try again in ${seconds} s`, {
+    extra: { retry_after_ms: decision.retryAfterMs },
+    headers: { 'retry-after': String(seconds) },
+  });
 }
 
 /**

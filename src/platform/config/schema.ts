@@ -9,6 +9,16 @@ import { Type, type Static } from '@sinclair/typebox';
 const NullableString = (options: { default: null; description: string }) =>
   Type.Union([Type.String({ minLength: 1 }), Type.Null()], options);
 
+/** One rate-limit class: a token bucket per user (or per address, before sign-in). */
+const RateLimit = (perSecond: number, burstCount: number, description: string) =>
+  Type.Object(
+    {
+      per_second: Type.Number({ exclusiveMinimum: 0, default: perSecond }),
+      burst_count: Type.Integer({ minimum: 1, default: burstCount }),
+    },
+    { additionalProperties: false, default: {}, description },
+  );
+
 export const ConfigSchema = Type.Object(
   {
     server_name: Type.String({
@@ -125,6 +135,19 @@ export const ConfigSchema = Type.Object(
           default: true,
           description: 'Track and share presence; false: the endpoints still answer, and sync sends none.',
         }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    rate_limits: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'false: no request is ever rate limited (test servers, sytest).' }),
+        message: RateLimit(0.2, 10, 'Sending messages, state events and redactions (Synapse rc_message).'),
+        membership: RateLimit(0.1, 10, 'Joins, leaves, knocks, invites, kicks and bans (Synapse rc_joins.local).'),
+        room_creation: RateLimit(0.2, 10, 'POST /createRoom (Synapse counts it as rc_message).'),
+        login: RateLimit(0.17, 3, 'Login and token refresh per address; password change and deactivation per user.'),
+        registration: RateLimit(0.17, 10, 'Registration requests per address: each sign-up takes two or three (the user-interactive steps), and availability checks count too.'),
+        profile: RateLimit(0.2, 10, 'Display name and avatar changes.'),
+        user_directory: RateLimit(1, 20, 'User directory searches.'),
       },
       { additionalProperties: false, default: {} },
     ),
