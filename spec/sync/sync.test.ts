@@ -257,3 +257,23 @@ eachEngine(t, 'served events carry their bundled aggregations', async (t, db) =>
   t.equal(served.unsigned['m.relations']['m.replace'].event_id, edit.event_id, 'the original comes with its latest edit');
   t.equal(served.content.body, 'helo', 'and its own content');
 });
+
+eachEngine(t, 'unread notification counts follow push rules and read receipts', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const start = (await alice.sync()).body.next_batch;
+  await bob.send(roomId, 'one', 'b1');
+  await bob.send(roomId, 'two', 'b2');
+  const { body: mention } = await bob.put(`${roomPath(roomId)}/send/m.room.message/b3`, {
+    msgtype: 'm.text',
+    body: 'alice, look',
+    'm.mentions': { user_ids: [alice.user] },
+  });
+  const unread = await alice.sync({ since: start, timeout: 0 });
+  t.same(unread.body.rooms.join[roomId].unread_notifications, { notification_count: 3, highlight_count: 1 }, 'three notify, the mention highlights');
+
+  await alice.post(`${roomPath(roomId)}/receipt/m.read/${encodeURIComponent(mention.event_id)}`, {});
+  const read = await alice.sync({ since: unread.body.next_batch, timeout: 0 });
+  t.same(read.body.rooms.join[roomId].unread_notifications, { notification_count: 0, highlight_count: 0 }, 'reading clears them');
+});

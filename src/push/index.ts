@@ -15,3 +15,4 @@ export { globMatches, globMatchesWords, propertyAt, splitPropertyPath, ABSENT } 
 export { effectiveRuleset, userPushRules, type RulePosition, type RuleRequest, type UserPushRules } from './ruleset.js';
 export type { PushRuleStore } from './ports.js';
 export { createPushRulesService, type PushRulesAccountData, type PushRulesDeps, type PushRulesService } from './service.js';
+export { pushJudge, type RoomFacts, type Verdict } from './judge.js';

@@ -1,3 +1,4 @@
+import { pushJudge } from './judge.js';
 import type { UserId } from '../protocol/index.js';
 import type { PushRuleStore } from './ports.js';
 import {
@@ -98,6 +99,11 @@ export function createPushRulesService(deps: PushRulesDeps) {
      */
     async pushRulesAccountData(userId: UserId): Promise<PushRulesAccountData> {
       return { type: PUSH_RULES_TYPE, content: { global: await ruleset(userId) } };
+    },
+
+    /** The user's rules bound into a judge of events (sync's unread_notifications). */
+    async judge(userId: UserId) {
+      return pushJudge(await ruleset(userId));
     },
   };
 }

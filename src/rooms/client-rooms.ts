@@ -16,6 +16,7 @@ import { canonicalAliasesOf, newLocalAlias } from './aliases.js';
 import type { RoomPreset } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
+import { createRoomUpgrades } from './upgrade.js';
 
 /** Who is asking: the authenticated user and device (the access token's Requester fits). */
 export interface Caller {
@@ -39,12 +40,12 @@ export interface ClientCreateRoom {
 
 export interface ClientRoomWritesDeps {
   readonly rooms: RoomServer;
-  readonly store: Pick<RoomReads, 'room' | 'currentStateEntries' | 'events'>;
+  readonly store: Pick<RoomReads, 'room' | 'currentStateEntries' | 'events' | 'currentState' | 'forwardExtremities'>;
   readonly serverName: string;
-  /** Aliases: createRoom's room_alias_name, joins by alias, and m.room.canonical_alias checks. */
-  readonly aliases: Pick<AliasStore, 'alias' | 'createAlias'>;
-  /** createRoom's visibility: public publishes the room. */
-  readonly directory: Pick<RoomDirectoryStore, 'setPublished'>;
+  /** Aliases: createRoom's room_alias_name, joins by alias, m.room.canonical_alias checks, and upgrades moving them. */
+  readonly aliases: Pick<AliasStore, 'alias' | 'createAlias' | 'deleteAlias' | 'roomAliases'>;
+  /** createRoom's visibility: public publishes the room; an upgrade moves the listing. */
+  readonly directory: Pick<RoomDirectoryStore, 'setPublished' | 'isPublished'>;
   readonly clock: Clock;
 }
 
@@ -55,6 +56,7 @@ export interface ClientRoomWritesDeps {
  */
 export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
   const { rooms, store, serverName, aliases } = deps;
+  const upgrades = createRoomUpgrades(deps);
 
   function needsFederation(what: string): never {
     throw new MatrixError('M_FORBIDDEN', `${what}, and federation is not available on this server yet`);
@@ -196,6 +198,11 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       if (type === 'm.room.canonical_alias') await checkCanonicalAlias(room, content);
       const sent = await rooms.send(room, { type, stateKey: key, sender: caller.userId, content });
       return sent.event.eventId;
+    },
+
+    /** POST /rooms/{roomId}/upgrade: the replacement room's id. */
+    async upgrade(caller: Caller, roomId: string, newVersion: string, additionalCreators?: readonly string[]): Promise<string> {
+      return upgrades.upgrade(caller, await heldRoom(roomId, 'forbidden'), newVersion, additionalCreators);
     },
   };
 }

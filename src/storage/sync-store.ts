@@ -108,6 +108,22 @@ function syncReads(q: Query, cache: StateCache): SyncReads {
 
     accountDataSince: (userId: string, since: number) => accountDataSince(q, userId, since),
 
+    async readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+      if (roomIds.length === 0) return new Map();
+      const rows = await q<{ room_id: string; position: number }[]>`
+        select room_id, max(event_position) as position from receipts
+        where user_id = ${userId} and room_id = any(${q.array([...roomIds])}::text[])
+          and receipt_type in ('m.read', 'm.read.private') and thread_id in ('', 'main') and event_position is not null
+        group by room_id`;
+      return new Map(rows.map((row) => [row.room_id, row.position]));
+    },
+
+    async ownReceiptRooms(userId: string, since: number): Promise<string[]> {
+      const rows = await q<{ room_id: string }[]>`
+        select distinct room_id from receipts where user_id = ${userId} and stream_position > ${since}`;
+      return rows.map((row) => row.room_id);
+    },
+
     async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {
       if (eventIds.length === 0) return new Map();
       const rows = await q<{ event_id: string; txn_id: string }[]>`

@@ -1,6 +1,7 @@
 import type { StateMap } from '../events/index.js';
 import type { RoomReads, StoredEvent } from '../rooms/index.js';
 import type { AccountDataChange } from '../users/index.js';
+import type { PushJudge } from './notifications.js';
 
 /**
  * The storage /sync reads. Every read of one /sync runs inside one read-only snapshot (a repeatable-read
@@ -37,6 +38,10 @@ export interface SyncReads
   /** The room's state after the last timeline event at or below the position; empty before the room began. */
   stateAtPosition(roomId: string, position: number): Promise<StateMap>;
   accountDataSince(userId: string, since: number): Promise<AccountDataChange[]>;
+  /** Per room, the events position of the user's latest read receipt (m.read or m.read.private, unthreaded or main). */
+  readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
+  /** The rooms where the user's own receipts moved after the receipts-stream position (their counts changed). */
+  ownReceiptRooms(userId: string, since: number): Promise<string[]>;
   /** The client transaction ids the device used for these events (serving them back to that device). */
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
 }
@@ -67,6 +72,8 @@ export interface SyncStreams {
     setFromSync(userId: string, state: 'online' | 'offline' | 'unavailable'): Promise<void>;
   };
   readonly pushRules: {
+    /** The user's push rules bound into a judge of events, for unread_notifications. */
+    judge(userId: string): Promise<PushJudge>;
     pushRulesAccountData(userId: string): Promise<{ readonly type: string; readonly content: Readonly<Record<string, unknown>> }>;
   };
 }

@@ -8,6 +8,7 @@ import type { SyncNotifier } from './notifier.js';
 import type { MembershipRow, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
+import { notificationCounts, type PushJudge } from './notifications.js';
 
 /**
  * GET /sync: everything that changed for the user since their token. The rooms, their timelines and
@@ -165,7 +166,14 @@ export function createSyncService(deps: SyncDeps) {
   }
 
   /** Phase one, in the snapshot: rooms, timelines, state, account data. */
-  async function roomsPhase(reads: SyncReads, requester: Requester, request: SyncRequest, since: StreamToken | undefined, filter: SyncFilter): Promise<RoomsPhase> {
+  async function roomsPhase(
+    reads: SyncReads,
+    requester: Requester,
+    request: SyncRequest,
+    since: StreamToken | undefined,
+    filter: SyncFilter,
+    judge: PushJudge | undefined,
+  ): Promise<RoomsPhase> {
     const userId = requester.userId;
     const eventsPosition = await reads.eventsPosition();
     const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: await reads.accountDataPosition() };
@@ -196,6 +204,7 @@ export function createSyncService(deps: SyncDeps) {
     const rooms: string[] = [];
     const joined: string[] = [];
     const presenceOf = new Set<string>([userId]);
+    const joinedAt = new Map<string, number>();
     for (const plan of await plans(reads, userId, since, eventsPosition, request.fullState, filter)) {
       const { roomId } = plan.membership;
       rooms.push(roomId);
@@ -208,6 +217,7 @@ export function createSyncService(deps: SyncDeps) {
       }
       if (plan.section === 'join') {
         joined.push(roomId);
+        joinedAt.set(roomId, plan.membership.position ?? 0);
         for (const member of await joinedMembers(reads, roomId)) presenceOf.add(member);
       }
       const upTo = plan.section === 'leave' ? (plan.membership.position ?? eventsPosition) : eventsPosition;
@@ -227,6 +237,26 @@ export function createSyncService(deps: SyncDeps) {
         response.rooms.leave[roomId] = { ...json, account_data: { events: ownAccountData } };
       }
     }
+    if (judge) {
+      // Counts change with new events (rooms in the response) and with the user's own receipts.
+      const ownReceipts = new Set(since === undefined ? [] : await reads.ownReceiptRooms(userId, since.receipts));
+      const counted = joined.filter((roomId) => response.rooms.join[roomId] !== undefined || ownReceipts.has(roomId));
+      const readUpTo = await reads.readUpTo(userId, counted);
+      for (const roomId of counted) {
+        const counts = await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events), {
+          roomId,
+          userId,
+          readUpTo: Math.max(readUpTo.get(roomId) ?? 0, joinedAt.get(roomId) ?? 0),
+          upTo: eventsPosition,
+        });
+        const entry = response.rooms.join[roomId] ?? emptyJoinedRoom(eventsPosition);
+        entry.unread_notifications = { ...counts };
+        if (response.rooms.join[roomId] === undefined) {
+          response.rooms.join[roomId] = entry;
+          empty = false;
+        }
+      }
+    }
     return { response, token, empty, joined, presenceOf: [...presenceOf], rooms, eventsPosition };
   }
 
@@ -234,12 +264,7 @@ export function createSyncService(deps: SyncDeps) {
   function joinedRoomEntry(phase: RoomsPhase, roomId: string): JoinedRoomJson {
     let room = phase.response.rooms.join[roomId];
     if (room === undefined) {
-      room = {
-        timeline: { events: [], limited: false, prev_batch: formatPaginationToken(phase.eventsPosition) },
-        account_data: { events: [] },
-        ephemeral: { events: [] },
-        unread_notifications: {},
-      };
+      room = emptyJoinedRoom(phase.eventsPosition);
       phase.response.rooms.join[roomId] = room;
     }
     return room;
@@ -305,12 +330,13 @@ export function createSyncService(deps: SyncDeps) {
       } else if (streams && request.setPresence === undefined) {
         await streams.presence.setFromSync(requester.userId, 'online');
       }
+      const judge = streams ? await streams.pushRules.judge(requester.userId) : undefined;
       const listener = notifier.listen(requester.userId);
       request.signal?.addEventListener('abort', () => listener.close(), { once: true });
       try {
         for (;;) {
           listener.reset();
-          const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter));
+          const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter, judge));
           listener.addRooms(phase.rooms);
           const { token, added } = await streamsPhase(phase, requester, since, filter);
           phase.response.next_batch = formatStreamToken(token);
@@ -326,6 +352,16 @@ export function createSyncService(deps: SyncDeps) {
 }
 
 export type SyncService = ReturnType<typeof createSyncService>;
+
+/** A joined room's entry with nothing in it yet (its news is ephemeral, or its counts changed). */
+function emptyJoinedRoom(eventsPosition: number): JoinedRoomJson {
+  return {
+    timeline: { events: [], limited: false, prev_batch: formatPaginationToken(eventsPosition) },
+    account_data: { events: [] },
+    ephemeral: { events: [] },
+    unread_notifications: {},
+  };
+}
 
 /** The users joined to the room now (the state map is cached; the member events are read for their membership). */
 async function joinedMembers(reads: SyncReads, roomId: string): Promise<string[]> {

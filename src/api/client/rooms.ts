@@ -17,6 +17,7 @@ import {
   setRoomState,
   setRoomStateWithKey,
   unban,
+  upgradeRoom,
 } from '../../protocol/endpoints/rooms.js';
 import type { ClientRooms } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
@@ -80,6 +81,9 @@ export function roomRoutes(rooms: ClientRooms) {
     route(app, getJoinedRooms, async ({ requester }) => ({ joined_rooms: await rooms.joinedRooms(requester) }));
     route(app, getJoinedMembersByRoom, async ({ requester, params }) => ({
       joined: await rooms.joinedMembers(requester, params.roomId),
+    }));
+    route(app, upgradeRoom, async ({ requester, params, body }) => ({
+      replacement_room: await rooms.upgrade(requester, params.roomId, body.new_version, body.additional_creators),
     }));
     await roomHistoryRoutes(rooms)(app);
     await relationsRoutes(rooms)(app);

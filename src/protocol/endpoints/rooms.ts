@@ -216,3 +216,15 @@ export const getJoinedMembersByRoom = defineEndpoint({
     ),
   }),
 });
+
+/** POST /rooms/{roomId}/upgrade: a replacement room of another version, and a tombstone in this one. */
+export const upgradeRoom = defineEndpoint({
+  name: 'upgradeRoom',
+  method: 'POST',
+  ...clientV3('/rooms/{roomId}/upgrade'),
+  auth: 'user',
+  rateLimit: 'room_creation',
+  params: RoomIdParams,
+  body: Type.Object({ new_version: Type.String(), additional_creators: Type.Optional(Type.Array(Type.String())) }),
+  response: Type.Object({ replacement_room: Type.String() }),
+});
