@@ -40,7 +40,7 @@ export {
   type BundledUnsigned,
   type ServeOptions,
 } from './redactions.js';
-export { parseRoomEventFilter, type RoomEventFilter } from './room-event-filter.js';
+export { eventMatcher, parseRoomEventFilter, type EventSelection, type RoomEventFilter } from './room-event-filter.js';
 export type { ClientHistory, EventContext, MessagesPage, MessagesQuery } from './client-history.js';
 export type { RelationsPage, RelationsQuery, ThreadsPage, ThreadsQuery } from './client-relations.js';
 export { isValidEdit, latestEdit, relationOf, type Aggregation, type AggregationReads } from './aggregations.js';

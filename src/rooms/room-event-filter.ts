@@ -44,19 +44,29 @@ export function parseRoomEventFilter(text: string | undefined): RoomEventFilter 
     throw new MatrixError('M_INVALID_PARAM', `The filter is not a valid RoomEventFilter${first ? `: ${first.path || '/'} ${first.message}` : ''}`);
   }
   const filter = json as Static<typeof RoomEventFilterSchema>;
+  return { lazyLoadMembers: filter.lazy_load_members === true, limit: filter.limit, matches: eventMatcher(filter) };
+}
+
+/** The event-selecting fields a filter may hold (EventFilter and RoomEventFilter share them). */
+export interface EventSelection {
+  readonly types?: readonly string[] | undefined;
+  readonly not_types?: readonly string[] | undefined;
+  readonly senders?: readonly string[] | undefined;
+  readonly not_senders?: readonly string[] | undefined;
+  readonly contains_url?: boolean | undefined;
+}
+
+/** The test an event must pass: type patterns, senders and contains_url, as the spec's filters define them. */
+export function eventMatcher(filter: EventSelection): RoomEventFilter['matches'] {
   const types = filter.types && typeTest(filter.types);
   const notTypes = filter.not_types && typeTest(filter.not_types);
   const senders = filter.senders && new Set(filter.senders);
   const notSenders = new Set(filter.not_senders ?? []);
   const containsUrl = filter.contains_url;
-  return {
-    lazyLoadMembers: filter.lazy_load_members === true,
-    limit: filter.limit,
-    matches: (event) =>
-      (types === undefined || types(event.type)) &&
-      !(notTypes?.(event.type) ?? false) &&
-      (senders === undefined || senders.has(event.sender)) &&
-      !notSenders.has(event.sender) &&
-      (containsUrl === undefined || (typeof event.content.url === 'string') === containsUrl),
-  };
+  return (event) =>
+    (types === undefined || types(event.type)) &&
+    !(notTypes?.(event.type) ?? false) &&
+    (senders === undefined || senders.has(event.sender)) &&
+    !notSenders.has(event.sender) &&
+    (containsUrl === undefined || (typeof event.content.url === 'string') === containsUrl);
 }

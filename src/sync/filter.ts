@@ -2,6 +2,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Static } from '@sinclair/typebox';
 import { Filter as FilterSchema } from '../protocol/endpoints/filters.js';
 import { MatrixError } from '../protocol/index.js';
+import { eventMatcher, type EventSelection } from '../rooms/index.js';
 
 /**
  * Sync filters, normalised once per request into what the sync code asks: "does this event pass?", "how
@@ -17,8 +18,8 @@ export const DEFAULT_TIMELINE_LIMIT = 10;
 export const MAX_TIMELINE_LIMIT = 1000;
 
 export interface EventFilter {
-  /** Whether an event of this type from this sender passes (rooms are checked separately). */
-  matches(type: string, sender: string): boolean;
+  /** Whether an event passes (rooms are checked separately); content only matters to contains_url. */
+  matches(type: string, sender: string, content?: Readonly<Record<string, unknown>>): boolean;
   readonly limit: number | undefined;
 }
 
@@ -36,45 +37,17 @@ export interface SyncFilter {
   readonly presence: EventFilter;
 }
 
-interface EventFilterJson {
-  readonly types?: readonly string[];
-  readonly not_types?: readonly string[];
-  readonly senders?: readonly string[];
-  readonly not_senders?: readonly string[];
+interface RoomsJson {
   readonly rooms?: readonly string[];
   readonly not_rooms?: readonly string[];
-  readonly limit?: number;
 }
 
-/** A type pattern: '*' matches any run of characters (the spec's wildcard), nothing else is special. */
-function typePattern(pattern: string): (type: string) => boolean {
-  if (!pattern.includes('*')) return (type) => type === pattern;
-  const source = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  const regex = new RegExp(`^${source}$`);
-  return (type) => regex.test(type);
+export function eventFilter(json: (EventSelection & { readonly limit?: number }) | undefined): EventFilter {
+  const matches = eventMatcher(json ?? {});
+  return { limit: json?.limit, matches: (type, sender, content = {}) => matches({ type, sender, content }) };
 }
 
-function anyPattern(patterns: readonly string[]): (type: string) => boolean {
-  const tests = patterns.map(typePattern);
-  return (type) => tests.some((test) => test(type));
-}
-
-export function eventFilter(json: EventFilterJson | undefined): EventFilter {
-  const types = json?.types && anyPattern(json.types);
-  const notTypes = json?.not_types && anyPattern(json.not_types);
-  const senders = json?.senders && new Set(json.senders);
-  const notSenders = new Set(json?.not_senders ?? []);
-  return {
-    limit: json?.limit,
-    matches: (type, sender) =>
-      (types === undefined || types(type)) &&
-      !(notTypes?.(type) ?? false) &&
-      (senders === undefined || senders.has(sender)) &&
-      !notSenders.has(sender),
-  };
-}
-
-function roomTest(json: EventFilterJson | undefined): (roomId: string) => boolean {
+function roomTest(json: RoomsJson | undefined): (roomId: string) => boolean {
   const rooms = json?.rooms && new Set(json.rooms);
   const notRooms = new Set(json?.not_rooms ?? []);
   return (roomId) => (rooms === undefined || rooms.has(roomId)) && !notRooms.has(roomId);

@@ -69,7 +69,7 @@ async function readTimeline(reads: SyncReads, ctx: RoomSyncContext, plan: Timeli
   let cursor = plan.upTo;
   for (let page = 0; page < MAX_TIMELINE_PAGES; page++) {
     const { events, more } = await reads.timeline(plan.roomId, lower, cursor, limit - kept.length);
-    const passing = events.filter(({ event }) => filter.timeline.matches(event.type, event.sender));
+    const passing = events.filter(({ event }) => filter.timeline.matches(event.type, event.sender, event.content));
     kept = [...(await ctx.visible(ctx.userId, plan.roomId, passing)), ...kept];
     const oldest = events[0]?.streamPosition;
     if (!more || oldest === undefined || oldest === null) return { events: kept, limited: false };
@@ -150,7 +150,7 @@ export async function timelineRoom(
   const stored = await reads.events(stateIds);
   const state = stateIds
     .map((id) => stored.get(id))
-    .filter((event): event is StoredEvent => event !== undefined && ctx.filter.state.matches(event.event.type, event.event.sender));
+    .filter((event): event is StoredEvent => event !== undefined && ctx.filter.state.matches(event.event.type, event.event.sender, event.event.content));
   const txnIds = await reads.transactionIds(ctx.userId, ctx.deviceId, timeline.events.map(({ event }) => event.eventId));
 
   const stateJson = { events: await clientEvents(state, ctx, new Map()) };
