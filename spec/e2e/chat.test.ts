@@ -1,6 +1,6 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { quietLogger as quiet, sdk } from '../helpers/matrix-sdk.js';
-import { engines } from '../helpers/database.js';
+import { engines, type Engine } from '../helpers/database.js';
 import { startTestServer } from '../helpers/server.js';
 
 /**
@@ -69,6 +69,15 @@ async function loggedIn(baseUrl: string, username: string, password: string): Pr
   return client;
 }
 
+/** A fresh server with alice and bob registered, logged in and syncing. */
+async function aliceAndBob(t: Test, engine: Engine) {
+  t.teardown(stopClients);
+  const baseUrl = (await startTestServer(t, engine)).url;
+  await register(baseUrl, 'alice', 'alice password');
+  await register(baseUrl, 'bob', 'bob password');
+  return { baseUrl, alice: await loggedIn(baseUrl, 'alice', 'alice password'), bob: await loggedIn(baseUrl, 'bob', 'bob password') };
+}
+
 function bodies(client: sdk.MatrixClient, roomId: string): string[] {
   const room = client.getRoom(roomId);
   return (room?.getLiveTimeline().getEvents() ?? [])
@@ -78,21 +87,14 @@ function bodies(client: sdk.MatrixClient, roomId: string): string[] {
 
 for (const engine of engines()) {
   t.test(`two users chat through Hearth with matrix-js-sdk [${engine}]`, async (t) => {
-    t.teardown(stopClients);
-    const server = await startTestServer(t, engine);
-    const baseUrl = server.url;
-    await register(baseUrl, 'alice', 'alice password');
-    await register(baseUrl, 'bob', 'bob password');
-    const alice = await loggedIn(baseUrl, 'alice', 'alice password');
-    const bob = await loggedIn(baseUrl, 'bob', 'bob password');
+    const { alice, bob } = await aliceAndBob(t, engine);
 
     const { room_id: roomId } = await alice.createRoom({ name: 'Hearth e2e', invite: [bob.getUserId()!] });
     await until(bob, 'the invite', () => (bob.getRoom(roomId)?.getMyMembership() === 'invite' ? true : undefined));
     t.equal(bob.getRoom(roomId)?.name, 'Hearth e2e', 'bob sees the invite with the room name');
 
     await bob.joinRoom(roomId);
-    await until(alice, "bob's join", () => (alice.getRoom(roomId)?.getMember(bob.getUserId()!)?.membership === 'join' ? true : undefined));
-    t.pass('alice sees bob join');
+    t.ok(await until(alice, "bob's join", () => (alice.getRoom(roomId)?.getMember(bob.getUserId()!)?.membership === 'join' ? true : undefined)), 'alice sees bob join');
 
     await alice.sendTextMessage(roomId, 'Hello Bob');
     await until(bob, "alice's message", () => (bodies(bob, roomId).includes('Hello Bob') ? true : undefined));
@@ -105,34 +107,25 @@ for (const engine of engines()) {
 
     await bob.leave(roomId);
     await until(alice, "bob's leave", () => (alice.getRoom(roomId)?.getMember(bob.getUserId()!)?.membership === 'leave' ? true : undefined));
-    await until(bob, 'his own leave', () => (bob.getRoom(roomId)?.getMyMembership() === 'leave' ? true : undefined));
-    t.pass('bob sees himself out of the room');
+    t.ok(await until(bob, 'his own leave', () => (bob.getRoom(roomId)?.getMyMembership() === 'leave' ? true : undefined)), 'bob sees himself out of the room');
   });
 }
 
 for (const engine of engines()) {
   t.test(`typing, receipts, reactions, edits, threads and history with matrix-js-sdk [${engine}]`, async (t) => {
-    t.teardown(stopClients);
-    const server = await startTestServer(t, engine);
-    const baseUrl = server.url;
-    await register(baseUrl, 'alice', 'alice password');
-    await register(baseUrl, 'bob', 'bob password');
-    const alice = await loggedIn(baseUrl, 'alice', 'alice password');
-    const bob = await loggedIn(baseUrl, 'bob', 'bob password');
+    const { baseUrl, alice, bob } = await aliceAndBob(t, engine);
     const bobId = bob.getUserId()!;
     const { room_id: roomId } = await alice.createRoom({ preset: sdk.Preset.PublicChat });
     await bob.joinRoom(roomId);
     await until(alice, "bob's join", () => (alice.getRoom(roomId)?.getMember(bobId)?.membership === 'join' ? true : undefined));
 
     await bob.sendTyping(roomId, true, 10_000);
-    await until(alice, 'bob typing', () => (alice.getRoom(roomId)?.getMember(bobId)?.typing ? true : undefined));
-    t.pass('alice sees bob typing');
+    t.ok(await until(alice, 'bob typing', () => (alice.getRoom(roomId)?.getMember(bobId)?.typing ? true : undefined)), 'alice sees bob typing');
 
     const { event_id: question } = await alice.sendTextMessage(roomId, 'Lunch?');
     const seen = await until(bob, 'the question', () => bob.getRoom(roomId)?.findEventById(question));
     await bob.sendReadReceipt(seen);
-    await until(alice, "bob's receipt", () => (alice.getRoom(roomId)?.getEventReadUpTo(bobId) === question ? true : undefined));
-    t.pass("alice sees bob's read receipt on her message");
+    t.ok(await until(alice, "bob's receipt", () => (alice.getRoom(roomId)?.getEventReadUpTo(bobId) === question ? true : undefined)), "alice sees bob's read receipt on her message");
 
     await bob.sendEvent(roomId, sdk.EventType.Reaction, { 'm.relates_to': { rel_type: sdk.RelationType.Annotation, event_id: question, key: '👍' } });
     const reaction = await until(alice, 'the reaction', () =>
@@ -145,8 +138,7 @@ for (const engine of engines()) {
       'm.new_content': { msgtype: sdk.MsgType.Text, body: 'Lunch at noon?' },
       'm.relates_to': { rel_type: sdk.RelationType.Replace, event_id: question },
     });
-    await until(bob, 'the edit', () => bob.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getContent()['m.new_content'] !== undefined));
-    t.pass('bob gets the edit');
+    t.ok(await until(bob, 'the edit', () => bob.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getContent()['m.new_content'] !== undefined)), 'bob gets the edit');
 
     await bob.sendEvent(roomId, sdk.EventType.RoomMessage, {
       msgtype: sdk.MsgType.Text,
