@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { registerUser } from './app.js';
+import type { Test } from 'tap';
+import type { Database } from '../../src/storage/index.js';
+import { appOn, registerUser } from './app.js';
 
 export const V3 = '/_matrix/client/v3';
 type Session = Awaited<ReturnType<typeof registerUser>>;
@@ -46,3 +48,13 @@ export function testClient(app: FastifyInstance, session: Session | null) {
 export type TestClient = ReturnType<typeof testClient>;
 
 export const roomPath = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;
+
+/** The app with alice, bob and carol registered; the clock ticks on every read so rooms made back to back differ. */
+export async function threeUsers(t: Test, db: Database) {
+  let now = 1_700_000_000_000;
+  const { app } = await appOn(t, db, { clock: { now: () => now++ } });
+  const alice = testClient(app, await registerUser(app, 'alice'));
+  const bob = testClient(app, await registerUser(app, 'bob'));
+  const carol = testClient(app, await registerUser(app, 'carol'));
+  return { app, alice, bob, carol, anonymous: testClient(app, null) };
+}

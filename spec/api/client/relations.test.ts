@@ -1,20 +1,12 @@
 import t from 'tap';
-import { appOn, registerUser } from '../../helpers/app.js';
-import { roomPath, testClient, type TestClient } from '../../helpers/client.js';
+import { roomPath, type TestClient, threeUsers } from '../../helpers/client.js';
 import { eachEngine } from '../../helpers/database.js';
 
 const v1 = (roomId: string) => `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}`;
 const relationsPath = (roomId: string, eventId: string, ...rest: string[]) =>
   `${v1(roomId)}/relations/${[eventId, ...rest].map(encodeURIComponent).join('/')}`;
 
-async function world(t: Parameters<Parameters<typeof eachEngine>[2]>[0], db: Parameters<Parameters<typeof eachEngine>[2]>[1]) {
-  let now = 1_700_000_000_000;
-  const { app } = await appOn(t, db, { clock: { now: () => now++ } });
-  const alice = testClient(app, await registerUser(app, 'alice'));
-  const bob = testClient(app, await registerUser(app, 'bob'));
-  const carol = testClient(app, await registerUser(app, 'carol'));
-  return { app, alice, bob, carol };
-}
+const world = threeUsers;
 
 let txn = 0;
 async function sendEvent(client: TestClient, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {

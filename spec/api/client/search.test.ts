@@ -1,9 +1,7 @@
 import t from 'tap';
-import { appOn, registerUser } from '../../helpers/app.js';
 import { eachEngine } from '../../helpers/database.js';
-import { roomPath, testClient, type TestClient } from '../../helpers/client.js';
+import { roomPath, type TestClient, threeUsers } from '../../helpers/client.js';
 
-type Engine = Parameters<Parameters<typeof eachEngine>[2]>;
 
 interface Hit {
   readonly rank: number;
@@ -11,14 +9,7 @@ interface Hit {
   readonly context?: any;
 }
 
-async function world(t: Engine[0], db: Engine[1]) {
-  let now = 1_700_000_000_000;
-  const { app } = await appOn(t, db, { clock: { now: () => now++ } });
-  const alice = testClient(app, await registerUser(app, 'alice'));
-  const bob = testClient(app, await registerUser(app, 'bob'));
-  const carol = testClient(app, await registerUser(app, 'carol'));
-  return { app, alice, bob, carol };
-}
+const world = threeUsers;
 
 let txn = 0;
 async function say(client: TestClient, roomId: string, body: string): Promise<string> {
