@@ -2,7 +2,7 @@
  * Send-to-delivery latency of chat messages through /sync long-polls, next to a raw WebSocket broadcast of
  * the same messages to the same clients, both measured in this run.
  *
- *   npm run bench -- sync-latency [--clients 1000] [--rate 200] [--seconds 10] [--room-size 10]
+ *   npm run bench -- sync-latency [--clients 1000] [--rate 200] [--seconds 10] [--room-size 10] [--profile DIR]
  *
  * Hearth runs as its own process (`hearth start`, as a person runs it) on PostgreSQL when DATABASE_URL is
  * set (a scratch database, dropped afterwards), else on the embedded engine. `clients` users each hold one
@@ -32,6 +32,8 @@ interface Options {
   readonly rate: number;
   readonly seconds: number;
   readonly roomSize: number;
+  /** Write a V8 CPU profile of the Hearth process into this folder (open it in Chrome's DevTools). */
+  readonly profile: string | null;
 }
 
 function parseOptions(args: readonly string[]): Options {
@@ -41,7 +43,16 @@ function parseOptions(args: readonly string[]): Options {
     if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${name} takes a positive integer`);
     return parsed;
   };
-  return { clients: value('clients', 1000), rate: value('rate', 200), seconds: value('seconds', 10), roomSize: value('room-size', 10) };
+  const profileAt = args.indexOf('--profile');
+  const profile = profileAt < 0 ? null : (args[profileAt + 1] ?? null);
+  if (profileAt >= 0 && profile === null) throw new Error('--profile takes a folder');
+  return {
+    clients: value('clients', 1000),
+    rate: value('rate', 200),
+    seconds: value('seconds', 10),
+    roomSize: value('room-size', 10),
+    profile: profile === null ? null : resolve(profile),
+  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -85,7 +96,7 @@ interface HearthProcess {
   stop(): Promise<void>;
 }
 
-async function startHearth(dir: string, databaseUrl: string | null): Promise<HearthProcess> {
+async function startHearth(dir: string, databaseUrl: string | null, profile: string | null): Promise<HearthProcess> {
   const config = join(dir, 'hearth.yaml');
   writeFileSync(
     config,
@@ -98,9 +109,10 @@ async function startHearth(dir: string, databaseUrl: string | null): Promise<Hea
       ...(databaseUrl ? [`database: { url: "${databaseUrl}", pool_size: 10 }`] : []),
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'start', '--config', config], {
+  const profiling = profile === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
+  const child: ChildProcess = spawn(process.execPath, [...profiling, '--import', 'tsx', join(ROOT, 'src/main.ts'), 'start', '--config', config], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, HEARTH_LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, HEARTH_LOG_LEVEL: process.env.HEARTH_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -157,7 +169,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     parsed.pathname = `/${dbName}`;
     databaseUrl = parsed.toString();
   }
-  const hearth = await startHearth(dir, databaseUrl);
+  const hearth = await startHearth(dir, databaseUrl, options.profile);
   try {
     console.log(`Hearth on ${databaseUrl ? 'PostgreSQL' : 'the embedded engine'}: setting up ${options.clients} users in ${rooms} rooms...`);
     const setupStart = performance.now();

@@ -8,7 +8,8 @@ import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
-import type { AccountManagement, DeviceService, RegistrationTokens } from './users/index.js';
+import { loginTokenRoutes } from './api/client/login-tokens.js';
+import type { AccountManagement, DeviceService, LoginTokens, RegistrationTokens } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -46,6 +47,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly accounts: AccountService;
   readonly devices: DeviceService;
   readonly accountManagement: AccountManagement;
+  /** POST /login/get_token; left out when login_via_existing_session is off. */
+  readonly loginTokens?: LoginTokens;
   readonly registrationTokens: RegistrationTokens;
   readonly profiles: ProfileService;
   readonly accountData: AccountDataService;
@@ -80,11 +83,12 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(accountRoutes(deps.accounts));
     await app.register(deviceRoutes(deps.devices));
     await app.register(accountManagementRoutes(deps.accountManagement));
+    if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));
     await app.register(accountDataRoutes(deps.accountData));
     await app.register(filterRoutes(deps.filters));
-    await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion }));
+    await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion, getLoginToken: deps.loginTokens !== undefined }));
     await app.register(roomRoutes(deps.rooms));
     await app.register(syncRoutes(deps.sync));
     if (deps.typing) await app.register(typingRoutes(deps.typing));

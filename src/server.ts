@@ -9,6 +9,7 @@ import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
 import { createRegistrationTokensStore } from './storage/index.js';
+import { createLoginTokensStore, DEFAULT_EVENT_CACHE_SIZE, EventCache } from './storage/index.js';
 import { createAccountsStore, createInstanceRepository, createRoomStore, createSyncStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
 import { createClientRooms, createMemberProfiles, createRoomServer, type RoomServer } from './rooms/index.js';
 import { createAliasService, createRoomDirectory } from './rooms/index.js';
@@ -31,6 +32,7 @@ import {
   createAccountManagement,
   createAccountService,
   createDeviceService,
+  createLoginTokens,
   createRegistrationTokens,
   createFilterService,
   createProfileService,
@@ -47,6 +49,9 @@ import { parseServerName } from './protocol/index.js';
  * only place that does. main.ts calls it for `hearth start`; end-to-end tests call it to run a real
  * server in-process.
  */
+
+/** How long one shutdown step may take before the log names it. */
+const SLOW_CLOSE_MS = 5_000;
 
 export interface ServerDeps {
   readonly log: Logger;
@@ -101,25 +106,34 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
   const { key, created } = await loadOrCreateSigningKey(config.signing_key_path, deps.random);
   if (created) notes.push(`First start: created the signing key ${config.signing_key_path} (${key.keyId}); back it up`);
 
-  const closers: Array<() => Promise<void>> = [];
+  // Closed last-first. A step that takes long is named in the log, so a stuck shutdown says where it is.
+  const closers: Array<{ readonly name: string; readonly close: () => Promise<void> }> = [];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err: unknown) => log.error({ err }, 'close failed'));
+    while (closers.length > 0) {
+      const { name, close } = closers.pop()!;
+      const slow = setTimeout(() => log.warn({ step: name }, 'still closing'), SLOW_CLOSE_MS);
+      await close()
+        .catch((err: unknown) => log.error({ err, step: name }, 'close failed'))
+        .finally(() => clearTimeout(slow));
+    }
   };
   try {
     const storage = await openStorage(config, log, { migrate: true });
-    closers.push(() => storage.close());
+    closers.push({ name: 'storage', close: () => storage.close() });
     await createInstanceRepository(storage.database.sql).claimServerName(config.server_name, deps.clock.now());
 
     const bus: Bus = config.redis.url
       ? await createRedisBus({ url: config.redis.url, log, keyPrefix: config.redis.key_prefix })
       : createMemoryBus({ log });
-    closers.push(() => bus.close());
+    closers.push({ name: 'bus', close: () => bus.close() });
 
-    const roomStore = createRoomStore(storage.database.sql);
+    // One cache of events by id for the room server's reads and /sync's: stored events never change.
+    const eventCache = new EventCache(DEFAULT_EVENT_CACHE_SIZE);
+    const roomStore = createRoomStore(storage.database.sql, { eventCache });
     const userData = accountDataAnnounced(createUserDataStore(storage.database.sql), bus, log);
     const syncNotifier = new SyncNotifier();
     const stopWakeups = wakeSyncOnBus(bus, syncNotifier);
-    closers.push(async () => stopWakeups());
+    closers.push({ name: 'sync wake-ups', close: async () => stopWakeups() });
     const filters = createFilterService({ store: userData });
     const rooms = createRoomServer({
       store: roomStore,
@@ -143,6 +157,18 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       isServerAdmin: async (userId) => (await accountsStore.user(userId))?.admin === true,
       required: config.registration_requires_token,
     });
+    const loginTokens = config.login_via_existing_session.enabled
+      ? createLoginTokens({
+          store: createLoginTokensStore(storage.database.sql),
+          accounts: accountsStore,
+          uia,
+          passwords,
+          clock: deps.clock,
+          random: deps.random,
+          log,
+          lifetimeMs: config.login_via_existing_session.token_timeout_ms,
+        })
+      : undefined;
     const accounts = createAccountService({
       store: accountsStore,
       uia,
@@ -155,6 +181,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       allowGuestAccess: config.allow_guest_access,
       accessTokenLifetimeMs: config.access_token_lifetime_ms,
       registrationTokens,
+      ...(loginTokens ? { loginTokens } : {}),
     });
     const devices = createDeviceService({ store: accountsStore, uia, passwords });
     const accountManagement = createAccountManagement({
@@ -211,7 +238,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     // Typing lives in memory; the relay's origin tells this process's typing notices from other processes'.
     const typing = createTypingService({ rooms: roomStore, clock: deps.clock, relay: typingRelayOnBus(bus, log, deps.random.token(8)) });
-    closers.push(async () => typing.close());
+    closers.push({ name: 'typing', close: async () => typing.close() });
     const receipts = createReceiptService({
       store: createReceiptsStore(storage.database.sql),
       readMarkers: userData,
@@ -243,12 +270,13 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       accounts,
       devices,
       accountManagement,
+      ...(loginTokens ? { loginTokens } : {}),
       registrationTokens,
       profiles,
       accountData: createAccountDataService({ store: userData }),
       filters,
       sync: createSyncService({
-        store: createSyncStore(storage.database.sql),
+        store: createSyncStore(storage.database.sql, { eventCache }),
         notifier: syncNotifier,
         clock: deps.clock,
         storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),
@@ -257,6 +285,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       defaultRoomVersion: DEFAULT_ROOM_VERSION,
       rooms: createClientRooms({
         rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
+        // A room that stops admitting guests makes them leave.
+        isLocalGuest: async (userId) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true,
       }),
       aliases,
       roomDirectory,
@@ -284,9 +314,9 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         key: await readFile(config.listen.tls.key_file),
       },
     });
-    closers.push(() => app.close());
+    closers.push({ name: 'http', close: () => app.close() });
     // Closers run last-first: waiting long-polls end before the app waits for its requests to finish.
-    closers.push(async () => syncNotifier.close());
+    closers.push({ name: 'sync notifier', close: async () => syncNotifier.close() });
     const address = await app.listen({ host: config.listen.host, port: config.listen.port });
     log.info({ address, serverName: config.server_name, engine: storage.database.engine }, 'listening');
     return {

@@ -1,5 +1,5 @@
 import type { Database } from '../../src/storage/index.js';
-import { createAccountsStore, createRegistrationTokensStore, createRoomStore } from '../../src/storage/index.js';
+import { createAccountsStore, createLoginTokensStore, createRegistrationTokensStore, createRoomStore } from '../../src/storage/index.js';
 import { fixedClock, systemRandom, type Clock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { parseServerName } from '../../src/protocol/index.js';
@@ -8,6 +8,7 @@ import {
   createAccountManagement,
   createAccountService,
   createDeviceService,
+  createLoginTokens,
   createRegistrationTokens,
   createScryptHasher,
   createSharedSecretRegistration,
@@ -29,6 +30,8 @@ export interface AccountServicesOptions {
   readonly allowGuestAccess?: boolean;
   readonly accessTokenLifetimeMs?: number;
   readonly registrationRequiresToken?: boolean;
+  /** login_via_existing_session: POST /login/get_token and m.login.token, tokens living this long. */
+  readonly loginTokenLifetimeMs?: number;
 }
 
 /**
@@ -49,6 +52,12 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     isServerAdmin: async (userId) => (await store.user(userId))?.admin === true,
     required: options.registrationRequiresToken ?? false,
   });
+  const loginTokens = options.loginTokenLifetimeMs === undefined
+    ? undefined
+    : createLoginTokens({
+        store: createLoginTokensStore(db.sql), accounts: store, uia, passwords, clock, random: systemRandom, log,
+        lifetimeMs: options.loginTokenLifetimeMs,
+      });
   const accounts = createAccountService({
     store,
     uia,
@@ -61,6 +70,7 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     allowGuestAccess: options.allowGuestAccess ?? false,
     ...(options.accessTokenLifetimeMs === undefined ? {} : { accessTokenLifetimeMs: options.accessTokenLifetimeMs }),
     registrationTokens,
+    ...(loginTokens ? { loginTokens } : {}),
   });
   const sharedSecretRegistration = createSharedSecretRegistration({
     nonces: store,
@@ -90,5 +100,5 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     },
     log,
   });
-  return { store, accounts, devices, accountManagement, registrationTokens, sharedSecretRegistration, clock };
+  return { store, accounts, devices, accountManagement, registrationTokens, sharedSecretRegistration, loginTokens, clock };
 }

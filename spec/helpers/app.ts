@@ -54,8 +54,12 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     accounts: services.accounts,
     devices: services.devices,
     accountManagement: services.accountManagement,
+    ...(services.loginTokens ? { loginTokens: services.loginTokens } : {}),
     registrationTokens: services.registrationTokens,
-    rooms: clientRooms(db, services.clock, memberProfileLookup(createUserDataStore(db.sql)), roomNotifierOnBus(bus, silentLogger())),
+    rooms: clientRooms(
+      db, services.clock, memberProfileLookup(createUserDataStore(db.sql)), roomNotifierOnBus(bus, silentLogger()),
+      async (userId) => isUserId(userId) && (await services.store.user(userId))?.isGuest === true,
+    ),
     ...userData,
     ...directoryDeps(db, services.clock),
     ...ephemeral.deps,

@@ -51,6 +51,7 @@ export function clientRooms(
   clock: Clock = fixedClock(1_700_000_000_000),
   memberProfile?: RoomServerDeps['memberProfile'],
   notifier: RoomServerDeps['notifier'] = { eventsPersisted: () => undefined },
+  isLocalGuest?: (userId: string) => Promise<boolean>,
 ) {
   const store = createRoomStore(db.sql);
   const rooms = createRoomServer({
@@ -58,5 +59,5 @@ export function clientRooms(
     ...(memberProfile ? { memberProfile } : {}),
   });
   const directory = createDirectoryStore(db.sql);
-  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory });
+  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory, ...(isLocalGuest ? { isLocalGuest } : {}) });
 }

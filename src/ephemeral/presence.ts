@@ -13,6 +13,13 @@ import type { MembershipReads, PresenceRecord, PresenceState, PresenceStore, Str
 /** How long after the last activity an online user still counts as currently active (Synapse's idle timer). */
 export const CURRENTLY_ACTIVE_MS = 5 * 60_000;
 
+/**
+ * How often a user's syncs refresh their presence in storage. Between refreshes last_active_ago may read up
+ * to this much older than the truth, well inside CURRENTLY_ACTIVE_MS. A presence set on another process
+ * (PUT /presence there) can be overridden by this process's syncs only after the interval.
+ */
+export const SYNC_TOUCH_INTERVAL_MS = 30_000;
+
 export interface PresenceContent {
   readonly presence: PresenceState;
   readonly last_active_ago?: number;
@@ -55,10 +62,15 @@ export function createPresenceService(deps: PresenceDeps) {
     };
   }
 
+  /**
+   * Users whose sync set their presence lately, and to what: a sync in the next SYNC_TOUCH_INTERVAL_MS
+   * asking for the same state writes nothing (a long-polling client syncs many times a minute).
+   */
+  const touchedBySync = new Map<string, { readonly state: PresenceState; readonly at: number }>();
+
   /** Writes the new presence, at a new position only when others would see a difference. */
-  async function update(userId: string, state: PresenceState, statusMsg: string | null): Promise<void> {
+  async function update(userId: string, state: PresenceState, statusMsg: string | null, record: PresenceRecord | undefined): Promise<void> {
     const now = clock.now();
-    const record = await store.presence(userId);
     const same = record !== undefined && record.state === state && record.statusMsg === statusMsg;
     if (same && (state !== 'online' || active(record, now))) {
       await store.touchPresence(userId, now);
@@ -73,7 +85,8 @@ export function createPresenceService(deps: PresenceDeps) {
     async setPresence(requester: Requester, userId: string, state: PresenceState, statusMsg?: string): Promise<void> {
       if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', 'You cannot set the presence of another user');
       if (!enabled) return;
-      await update(requester.userId, state, statusMsg ?? null);
+      touchedBySync.delete(requester.userId);
+      await update(requester.userId, state, statusMsg ?? null, await store.presence(requester.userId));
     },
 
     /** GET /presence/{userId}/status: the user's own, or of a user sharing a room with the caller. */
@@ -92,8 +105,14 @@ export function createPresenceService(deps: PresenceDeps) {
      */
     async setFromSync(userId: string, state: PresenceState): Promise<void> {
       if (!enabled || state === 'offline') return;
+      const now = clock.now();
+      const last = touchedBySync.get(userId);
+      if (last !== undefined && last.state === state && now - last.at < SYNC_TOUCH_INTERVAL_MS) return;
       const record = await store.presence(userId);
-      await update(userId, state, record?.statusMsg ?? null);
+      await update(userId, state, record?.statusMsg ?? null, record);
+      // A plain bound: forgetting everyone costs each syncing user one more write.
+      if (touchedBySync.size >= 100_000) touchedBySync.clear();
+      touchedBySync.set(userId, { state, at: now });
     },
 
     /** For sync: m.presence events of the users whose presence changed after `since` (since 0: all known). */

@@ -18,10 +18,17 @@ import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 import { createRoomUpgrades } from './upgrade.js';
 
+/** The state keys of m.room.member events (see stateKey: JSON of type and key). */
+const MEMBER_KEY_PREFIX = stateKey('m.room.member', '').slice(0, -3);
+
+const GUEST_LIKE = /^@[0-9]+:/;
+
 /** Who is asking: the authenticated user and device (the access token's Requester fits). */
 export interface Caller {
   readonly userId: string;
   readonly deviceId: string;
+  /** A guest account: it may join only rooms whose m.room.guest_access is can_join. */
+  readonly isGuest?: boolean;
 }
 
 export interface ClientCreateRoom {
@@ -47,6 +54,8 @@ export interface ClientRoomWritesDeps {
   /** createRoom's visibility: public publishes the room; an upgrade moves the listing. */
   readonly directory: Pick<RoomDirectoryStore, 'setPublished' | 'isPublished'>;
   readonly clock: Clock;
+  /** Whether a user is a guest account of this server; absent: guests are never made to leave. */
+  readonly isLocalGuest?: (userId: string) => Promise<boolean>;
 }
 
 /**
@@ -92,6 +101,33 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     const record = await aliases.alias(alias);
     if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
     return record.roomId;
+  }
+
+  /** The content of the room's current state event of this type (state key ''), if any. */
+  async function currentContent(roomId: RoomId, type: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+    const key = stateKey(type, '');
+    const id = (await store.currentStateEntries(roomId, [key])).get(key);
+    return id === undefined ? undefined : (await store.events([id])).get(id)?.event.content;
+  }
+
+  /**
+   * The spec's guest access rule: once a room's m.room.guest_access stops being can_join, the server
+   * makes the guests in it leave (as Synapse does, each guest leaving by itself).
+   */
+  async function guestsLeave(roomId: RoomId): Promise<void> {
+    const isLocalGuest = deps.isLocalGuest;
+    if (isLocalGuest === undefined) return;
+    const memberIds = [...(await store.currentState(roomId))]
+      .filter(([key]) => key.startsWith(MEMBER_KEY_PREFIX))
+      .map(([, eventId]) => eventId);
+    const members = await store.events(memberIds);
+    for (const { event } of members.values()) {
+      if (event.content.membership !== 'join' || event.stateKey === undefined) continue;
+      // Guests have numeric localparts (and only they do), so other members cost no lookup.
+      if (!GUEST_LIKE.test(event.stateKey) || !(await isLocalGuest(event.stateKey))) continue;
+      // The state change stands whatever happens here; a guest that cannot be moved out stays for now.
+      await rooms.leave(roomId, event.stateKey).catch(() => undefined);
+    }
   }
 
   async function createRoom(caller: Caller, request: ClientCreateRoom): Promise<string> {
@@ -163,6 +199,9 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
 
     async join(caller: Caller, roomIdOrAlias: string, reason?: string): Promise<string> {
       const roomId = await heldRoom(await roomIdOf(roomIdOrAlias), 'not-found');
+      if (caller.isGuest && (await currentContent(roomId, 'm.room.guest_access'))?.guest_access !== 'can_join') {
+        throw new MatrixError('M_FORBIDDEN', `Room ${roomId} does not admit guests (m.room.guest_access is not can_join); register a full account to join it`);
+      }
       await rooms.join(roomId, caller.userId, reason === undefined ? undefined : { reason });
       return roomId;
     },
@@ -197,6 +236,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       if (type === 'm.room.member' && key.startsWith('@')) localUser(key);
       if (type === 'm.room.canonical_alias') await checkCanonicalAlias(room, content);
       const sent = await rooms.send(room, { type, stateKey: key, sender: caller.userId, content });
+      if (type === 'm.room.guest_access' && key === '' && content.guest_access !== 'can_join') await guestsLeave(room);
       return sent.event.eventId;
     },
 

@@ -204,6 +204,17 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       });
     },
 
+    async upgradeGuest(userId: UserId, passwordHash: string, session: NewDeviceSession | null, nowMs: number): Promise<boolean> {
+      return (await sql.begin(async (tx) => {
+        const upgraded = await tx`
+          update users set password_hash = ${passwordHash}, is_guest = false
+          where user_id = ${userId} and is_guest and not deactivated`;
+        if (upgraded.count === 0) return false;
+        if (session !== null) await startSession(tx, userId, session, nowMs);
+        return true;
+      })) as boolean;
+    },
+
     async createUiaSession(session: UiaSessionRecord): Promise<void> {
       await sql`
         insert into uia_sessions (session_id, operation, completed, created_ts)
@@ -225,6 +236,19 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
 
     async setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void> {
       await sql`update uia_sessions set completed = ${JSON.stringify(completed)} where session_id = ${sessionId}`;
+    },
+
+    async takeUiaSession(sessionId: string): Promise<boolean> {
+      return (await sql.begin(async (tx) => {
+        const [row] = await tx<{ registration_token: string | null }[]>`
+          delete from uia_sessions where session_id = ${sessionId} returning registration_token`;
+        if (row === undefined) return false;
+        // A registration token the session held is no longer pending.
+        if (row.registration_token !== null) {
+          await tx`update registration_tokens set pending = pending - 1 where token = ${row.registration_token}`;
+        }
+        return true;
+      })) as boolean;
     },
 
     async deleteUiaSessionsBefore(beforeMs: number): Promise<void> {

@@ -23,11 +23,13 @@ export { createInstanceRepository, type InstanceInfo, type InstanceRepository } 
 export { createRoomStore, roomLockKey, type RoomStoreOptions } from './room-store.js';
 export { MAX_DELTA_CHAIN } from './state-groups.js';
 export { createAccountsStore } from './accounts-store.js';
+export { createLoginTokensStore } from './login-tokens-store.js';
 export { createUserDataStore } from './user-data-store.js';
 export { createReceiptsStore } from './receipts-store.js';
 export { createToDeviceStore } from './to-device-store.js';
 export { createPresenceStore } from './presence-store.js';
 export { createSyncStore, type SyncStoreOptions } from './sync-store.js';
+export { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 export { createDirectoryStore } from './directory-store.js';
 export { createReportStore } from './reports-store.js';
 export { createUserDirectoryStore } from './user-directory-store.js';

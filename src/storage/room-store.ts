@@ -3,6 +3,7 @@ import type postgres from 'postgres';
 import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/index.js';
 import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, TransactionKey } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
+import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import { persistEvents } from './persist-events.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
@@ -12,6 +13,8 @@ import { relationReads } from './relations.js';
 export interface RoomStoreOptions {
   /** State entries the cache of full states (by state group) may hold in total. Default 200,000. */
   readonly stateCacheEntries?: number;
+  /** The process's cache of events by id, shared with the sync store. Default: one of its own. */
+  readonly eventCache?: EventCache;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface RoomStoreOptions {
 export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {}): RoomStore {
   const cache = new StateCache(options.stateCacheEntries ?? 200_000);
   return {
-    ...roomReadsOn(sql, cache),
+    ...roomReadsOn(sql, cache, options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE)),
     withRoomWriteLock: <T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> =>
       sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
@@ -42,8 +45,11 @@ export function roomLockKey(roomId: string): string {
   return ((BigInt(ADVISORY_LOCK_NAMESPACE) << 32n) | BigInt(hash)).toString();
 }
 
-/** The room reads on any query runner: the pool, or a transaction (sync's snapshot reads through it). */
-export function roomReadsOn(q: Query, cache: StateCache): RoomReads {
+/**
+ * The room reads on any query runner: the pool, or a transaction (sync's snapshot reads through it).
+ * `events` caches the events read; pass it only where every row read is committed (not in a write).
+ */
+export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache): RoomReads {
   async function groupOf(eventId: string, column: 'state_before' | 'state_after'): Promise<StateMap | undefined> {
     const [row] = await q<{ state_group: number | null }[]>`
       select ${q(column)} as state_group from events where event_id = ${eventId}`;
@@ -60,13 +66,23 @@ export function roomReadsOn(q: Query, cache: StateCache): RoomReads {
 
     async events(eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
       const found = new Map<string, StoredEvent>();
-      if (eventIds.length === 0) return found;
+      const missing: string[] = [];
+      for (const id of new Set(eventIds)) {
+        const cached = eventCache?.get(id);
+        if (cached === undefined) missing.push(id);
+        else found.set(id, cached);
+      }
+      if (missing.length === 0) return found;
       const rows = await q<EventRow[]>`
         select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
           e.soft_failed, e.stream_position, r.room_version
         from events e join rooms r on r.room_id = e.room_id
-        where e.event_id = any(${q.array([...new Set(eventIds)])}::text[])`;
-      for (const row of rows) found.set(row.event_id, storedEventFromRow(row));
+        where e.event_id = any(${q.array(missing)}::text[])`;
+      for (const row of rows) {
+        const event = storedEventFromRow(row);
+        eventCache?.set(event);
+        found.set(row.event_id, event);
+      }
       return found;
     },
 

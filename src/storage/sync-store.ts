@@ -1,7 +1,9 @@
 import type postgres from 'postgres';
 import type { StateMap } from '../events/index.js';
 import type { MembershipRow, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
+import type { StoredEvent } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
+import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { roomReadsOn } from './room-store.js';
 import { accountDataSince } from './user-data-store.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
@@ -9,6 +11,8 @@ import { loadGroupState, StateCache, type Query } from './state-groups.js';
 export interface SyncStoreOptions {
   /** State entries the cache of full states may hold in total. Default 100,000. */
   readonly stateCacheEntries?: number;
+  /** The process's cache of events by id, shared with the room store. Default: one of its own. */
+  readonly eventCache?: EventCache;
 }
 
 /**
@@ -18,9 +22,10 @@ export interface SyncStoreOptions {
  */
 export function createSyncStore(sql: postgres.Sql, options: SyncStoreOptions = {}): SyncStore {
   const cache = new StateCache(options.stateCacheEntries ?? 100_000);
+  const events = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
   return {
     snapshot: <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
-      sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, cache))) as Promise<T>,
+      sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, cache, events))) as Promise<T>,
   };
 }
 
@@ -38,8 +43,16 @@ const membershipRow = (row: MemberRow): MembershipRow => ({
   position: row.stream_position,
 });
 
-function syncReads(q: Query, cache: StateCache): SyncReads {
-  const rooms = roomReadsOn(q, cache);
+function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncReads {
+  const rooms = roomReadsOn(q, cache, eventCache);
+  /** The row's event, parsed once per process: the cache keeps what was parsed before. */
+  const eventOf = (row: EventRow): StoredEvent => {
+    const cached = eventCache.get(row.event_id);
+    if (cached !== undefined) return cached;
+    const event = storedEventFromRow(row);
+    eventCache.set(event);
+    return event;
+  };
   return {
     events: rooms.events,
     stateBefore: rooms.stateBefore,
@@ -52,11 +65,12 @@ function syncReads(q: Query, cache: StateCache): SyncReads {
     forgottenRooms: rooms.forgottenRooms,
     childrenOf: rooms.childrenOf,
 
-    eventsPosition: () => rooms.eventsStreamPosition(),
-
-    async accountDataPosition(): Promise<number> {
-      const [row] = await q<{ position: number }[]>`select coalesce(max(stream_position), 0) as position from account_data`;
-      return row?.position ?? 0;
+    async positions() {
+      // Commits happen in position order (persist-events.ts): no uncommitted event lies below the maximum.
+      const [row] = await q<{ events: number; account_data: number }[]>`
+        select (select coalesce(max(stream_position), 0) from events) as events,
+          (select coalesce(max(stream_position), 0) from account_data) as account_data`;
+      return { events: row?.events ?? 0, accountData: row?.account_data ?? 0 };
     },
 
     async currentMemberships(userId: string): Promise<MembershipRow[]> {
@@ -95,7 +109,7 @@ function syncReads(q: Query, cache: StateCache): SyncReads {
         order by e.stream_position desc
         limit ${limit + 1}`;
       const more = rows.length > limit;
-      return { events: rows.slice(0, limit).reverse().map(storedEventFromRow), more };
+      return { events: rows.slice(0, limit).reverse().map(eventOf), more };
     },
 
     async stateAtPosition(roomId: string, position: number): Promise<StateMap> {

@@ -26,9 +26,8 @@ export interface TimelinePage {
 
 export interface SyncReads
   extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'childrenOf'> {
-  /** The highest position on the events stream, and on the account-data stream, in this snapshot. */
-  eventsPosition(): Promise<number>;
-  accountDataPosition(): Promise<number>;
+  /** The highest positions on the events stream and on the account-data stream in this snapshot. */
+  positions(): Promise<{ readonly events: number; readonly accountData: number }>;
   /** The user's membership in every room whose current state has one. */
   currentMemberships(userId: string): Promise<MembershipRow[]>;
   /** The user's member events with positions in (after, upTo], in stream order. */

@@ -175,8 +175,9 @@ export function createSyncService(deps: SyncDeps) {
     judge: PushJudge | undefined,
   ): Promise<RoomsPhase> {
     const userId = requester.userId;
-    const eventsPosition = await reads.eventsPosition();
-    const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: await reads.accountDataPosition() };
+    const positions = await reads.positions();
+    const eventsPosition = positions.events;
+    const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: positions.accountData };
     const visibility = createVisibility({ store: reads });
     const ctx: RoomSyncContext = {
       userId,
@@ -189,7 +190,10 @@ export function createSyncService(deps: SyncDeps) {
       },
       clientEvents: createClientEvents({ store: reads, relations: reads, clock }),
     };
-    const accountData = accountDataSections(await reads.accountDataSince(userId, since?.accountData ?? 0), userId, filter);
+    const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
+    const accountData = accountDataSections(accountDataNews, userId, filter);
+    // Whose presence the user sees is worth working out only if the filter lets presence through.
+    const wantsPresence = filter.presence.matches('m.presence', userId);
 
     const response: SyncResponse = {
       next_batch: '',
@@ -218,7 +222,7 @@ export function createSyncService(deps: SyncDeps) {
       if (plan.section === 'join') {
         joined.push(roomId);
         joinedAt.set(roomId, plan.membership.position ?? 0);
-        for (const member of await joinedMembers(reads, roomId)) presenceOf.add(member);
+        if (wantsPresence) for (const member of await joinedMembers(reads, roomId)) presenceOf.add(member);
       }
       const upTo = plan.section === 'leave' ? (plan.membership.position ?? eventsPosition) : eventsPosition;
       const { json, changed } = await timelineRoom(reads, ctx, {
@@ -309,12 +313,13 @@ export function createSyncService(deps: SyncDeps) {
       added = true;
     }
 
-    const presence = await streams.presence.presenceSince(phase.presenceOf, since?.presence ?? 0);
-    token.presence = presence.position;
-    const presenceEvents = presence.events.filter(() => filter.presence.matches('m.presence', userId));
-    if (presenceEvents.length > 0) {
-      phase.response.presence.events = presenceEvents;
-      added = true;
+    if (filter.presence.matches('m.presence', userId)) {
+      const presence = await streams.presence.presenceSince(phase.presenceOf, since?.presence ?? 0);
+      token.presence = presence.position;
+      if (presence.events.length > 0) {
+        phase.response.presence.events = [...presence.events];
+        added = true;
+      }
     }
     return { token, added };
   }

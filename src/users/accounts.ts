@@ -14,10 +14,11 @@ import {
 } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import { defaultProfile } from './profiles.js';
-import type { AccountStore, Requester } from './ports.js';
+import type { AccountStore, Requester, UserRecord } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
 import type { RegistrationTokens } from './registration-tokens.js';
 import type { AuthDict, Flow, Uia } from './uia.js';
+import type { LoginTokens } from './login-tokens.js';
 
 /** Accounts: registration, login, logout, refresh and access-token lookup for this server's users. */
 
@@ -43,6 +44,8 @@ export interface AccountDeps {
   readonly accessTokenLifetimeMs?: number;
   /** Registration tokens; POST /register asks for one when they are `required`. */
   readonly registrationTokens?: Pick<RegistrationTokens, 'required' | 'stage' | 'completed'>;
+  /** Login tokens (login_via_existing_session); absent: m.login.token is not offered. */
+  readonly loginTokens?: Pick<LoginTokens, 'redeem'>;
 }
 
 export interface RegisterRequest {
@@ -55,6 +58,8 @@ export interface RegisterRequest {
   /** The client can refresh: the access token expires and a refresh token comes with it. */
   readonly refreshToken?: boolean | undefined;
   readonly auth?: AuthDict | undefined;
+  /** A guest's access token: the guest becomes a full account, keeping its user id. */
+  readonly guestAccessToken?: string | undefined;
 }
 
 export interface LoginRequest {
@@ -63,9 +68,17 @@ export interface LoginRequest {
   /** Deprecated top-level form of identifier { type: m.id.user, user }. */
   readonly user?: string | undefined;
   readonly password?: string | undefined;
+  /** m.login.token's token. */
+  readonly token?: string | undefined;
   readonly deviceId?: string | undefined;
   readonly initialDeviceDisplayName?: string | undefined;
   readonly refreshToken?: boolean | undefined;
+}
+
+/** A login type GET /login offers; getLoginToken: POST /login/get_token hands out m.login.token tokens. */
+export interface LoginFlow {
+  readonly type: string;
+  readonly getLoginToken?: boolean;
 }
 
 /** The tokens of a session: the refresh token and the lifetime only when the client asked to refresh. */
@@ -105,7 +118,6 @@ export interface NewAccount {
 export const REGISTER_FLOWS: readonly Flow[] = [['m.login.dummy']];
 /** With registration_requires_token, the token stands in for the dummy stage. */
 export const REGISTER_WITH_TOKEN_FLOWS: readonly Flow[] = [['m.login.registration_token']];
-export const LOGIN_TYPES: readonly string[] = ['m.login.password'];
 
 const GENERATED_LOCALPART_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -197,6 +209,63 @@ export function createAccountService(deps: AccountDeps) {
     throw new MatrixError('M_UNKNOWN', 'Could not pick a free guest user id; try again', { status: 500 });
   }
 
+  /**
+   * The guest a guest_access_token belongs to. The spec has the guest repeat its own localpart as the
+   * username; leaving it out means the same, and any other username is refused.
+   */
+  async function guestToUpgrade(guestAccessToken: string, username: string | undefined): Promise<UserId> {
+    const token = await store.accessToken(hashAccessToken(guestAccessToken));
+    if (token === undefined || !token.isGuest || (token.expiresTs !== null && token.expiresTs <= clock.now())) {
+      throw new MatrixError('M_FORBIDDEN', 'guest_access_token is not the access token of a guest account');
+    }
+    const localpart = userIdLocalpart(token.userId);
+    if (username !== undefined && username.toLowerCase() !== localpart) {
+      throw new MatrixError('M_FORBIDDEN', `A guest keeps its user id when it registers: set username to ${localpart} or leave it out`);
+    }
+    return token.userId;
+  }
+
+  /** The guest becomes a full account with a password; its profile, rooms and old devices stay. */
+  async function upgradeGuest(userId: UserId, password: string, request: RegisterRequest): Promise<Registered> {
+    const passwordHash = await passwords.hash(password);
+    const device = request.inhibitLogin
+      ? null
+      : deviceSession(request.deviceId, request.initialDeviceDisplayName ?? null, request.refreshToken);
+    if (!(await store.upgradeGuest(userId, passwordHash, device?.session ?? null, clock.now()))) {
+      throw new MatrixError('M_FORBIDDEN', `${userId} is no longer a guest account`);
+    }
+    log.info({ userId }, 'guest account upgraded');
+    return device ? { userId, deviceId: device.session.deviceId, ...device.tokens } : { userId };
+  }
+
+  /** The account m.login.password names, if the password is right. Unknown user and wrong password get the same answer. */
+  async function passwordLogin(request: LoginRequest): Promise<UserRecord> {
+    const userId = userIdFromIdentifier(request);
+    if (request.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'password is required');
+    const user = userId === undefined ? undefined : await store.user(userId);
+    if (user === undefined || user.passwordHash === null) {
+      // Spend the same time as a real check, so response times do not tell which users exist.
+      await passwords.verify(request.password, await (dummyHash ??= passwords.hash(random.token())));
+      throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
+    }
+    if (!(await passwords.verify(request.password, user.passwordHash))) {
+      throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
+    }
+    return user;
+  }
+
+  /** The account an m.login.token token was issued to; the token is spent. */
+  async function tokenLogin(loginTokens: Pick<LoginTokens, 'redeem'>, request: LoginRequest): Promise<UserRecord> {
+    if (request.token === undefined) throw new MatrixError('M_MISSING_PARAM', 'token is required');
+    const user = await store.user(await loginTokens.redeem(request.token));
+    if (user === undefined) throw new MatrixError('M_FORBIDDEN', 'The login token is unknown, expired or already used; ask for a new one');
+    return user;
+  }
+
+  function loginFlows(): readonly LoginFlow[] {
+    return deps.loginTokens ? [{ type: 'm.login.password' }, { type: 'm.login.token', getLoginToken: true }] : [{ type: 'm.login.password' }];
+  }
+
   /** Records where the device was seen; never fails or delays the request it comes with. */
   function touch(requester: Requester, lastSeenTs: number | null, lastSeenIp: string | null, client: ClientInfo): void {
     const now = clock.now();
@@ -250,8 +319,9 @@ export function createAccountService(deps: AccountDeps) {
       // Guest registration is its own switch, as in Synapse: enable_registration does not govern it.
       if (request.kind === 'guest') return registerGuest(request);
       ensureRegistrationEnabled();
-      // Username problems are reported before auth, so the client can fix them before the user does stages.
-      const localpart = request.username === undefined ? undefined : localpartFor(request.username);
+      // Username and guest problems are reported before auth, so the client can fix them before the user does stages.
+      const guest = request.guestAccessToken === undefined ? undefined : await guestToUpgrade(request.guestAccessToken, request.username);
+      const localpart = guest !== undefined || request.username === undefined ? undefined : localpartFor(request.username);
       if (localpart !== undefined) await ensureAvailable(localpart);
       const tokens = deps.registrationTokens?.required ? deps.registrationTokens : undefined;
       const sessionId = tokens
@@ -260,7 +330,7 @@ export function createAccountService(deps: AccountDeps) {
       if (request.password === undefined || request.password === '') {
         throw new MatrixError('M_MISSING_PARAM', 'A password is required');
       }
-      const registered = await createAccount({
+      const registered = guest !== undefined ? await upgradeGuest(guest, request.password, request) : await createAccount({
         localpart: localpart ?? (await generatedLocalpart()),
         password: request.password,
         admin: false,
@@ -284,25 +354,19 @@ export function createAccountService(deps: AccountDeps) {
       return createAccount({ ...account, localpart: localpartFor(account.localpart) });
     },
 
-    loginTypes(): readonly string[] {
-      return LOGIN_TYPES;
-    },
+    /** GET /login: the login types, m.login.token only where login tokens are handed out. */
+    loginFlows,
 
-    /** POST /login with m.login.password. Unknown user and wrong password get the same answer. */
+    /** POST /login with m.login.password, or m.login.token where login tokens are on. */
     async login(request: LoginRequest): Promise<Session> {
-      if (request.type !== 'm.login.password') {
-        throw new MatrixError('M_UNKNOWN', `Unknown login type ${request.type}; this server offers ${LOGIN_TYPES.join(', ')}`);
-      }
-      const userId = userIdFromIdentifier(request);
-      if (request.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'password is required');
-      const user = userId === undefined ? undefined : await store.user(userId);
-      if (user === undefined || user.passwordHash === null) {
-        // Spend the same time as a real check, so response times do not tell which users exist.
-        await passwords.verify(request.password, await (dummyHash ??= passwords.hash(random.token())));
-        throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
-      }
-      if (!(await passwords.verify(request.password, user.passwordHash))) {
-        throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
+      let user: UserRecord;
+      if (request.type === 'm.login.password') {
+        user = await passwordLogin(request);
+      } else if (request.type === 'm.login.token' && deps.loginTokens !== undefined) {
+        user = await tokenLogin(deps.loginTokens, request);
+      } else {
+        const offered = loginFlows().map((flow) => flow.type).join(', ');
+        throw new MatrixError('M_UNKNOWN', `Unknown login type ${request.type}; this server offers ${offered}`);
       }
       if (user.deactivated) throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
       const device = deviceSession(request.deviceId, request.initialDeviceDisplayName ?? null, request.refreshToken);

@@ -2,12 +2,12 @@ export {
   createAccountService,
   DEFAULT_ACCESS_TOKEN_LIFETIME_MS,
   LAST_SEEN_INTERVAL_MS,
-  LOGIN_TYPES,
   REGISTER_FLOWS,
   REGISTER_WITH_TOKEN_FLOWS,
   type AccountDeps,
   type AccountService,
   type ClientInfo,
+  type LoginFlow,
   type LoginRequest,
   type NewAccount,
   type RegisterRequest,
@@ -25,6 +25,14 @@ export {
   type Uia,
   type UiaDeps,
 } from './uia.js';
+export {
+  createLoginTokens,
+  DEFAULT_LOGIN_TOKEN_LIFETIME_MS,
+  GET_LOGIN_TOKEN_FLOWS,
+  type LoginToken,
+  type LoginTokenDeps,
+  type LoginTokens,
+} from './login-tokens.js';
 export { passwordStage, type PasswordStageDeps } from './password-stage.js';
 export {
   createRegistrationTokens,

@@ -98,6 +98,22 @@ export interface AccountStore {
    * transaction. The row stays, so the user id is never handed out again.
    */
   deactivateUser(userId: UserId): Promise<void>;
+  /**
+   * Turns the guest into a full account with this password and, unless `session` is null, starts a new
+   * device for it, in one transaction. false when the user is not (or no longer) a live guest.
+   */
+  upgradeGuest(userId: UserId, passwordHash: string, session: NewDeviceSession | null, nowMs: number): Promise<boolean>;
+}
+
+/** Single-use login tokens (POST /login/get_token), kept as hashes. */
+export interface LoginTokenStore {
+  addLoginToken(tokenHash: string, userId: UserId, createdTs: number, expiresTs: number): Promise<void>;
+  /**
+   * Deletes the token and returns whose it was, if it is unexpired at `nowMs` and its account is not
+   * deactivated; undefined otherwise. Two logins racing for one token: one gets it.
+   */
+  takeLoginToken(tokenHash: string, nowMs: number): Promise<UserId | undefined>;
+  deleteLoginTokensBefore(beforeMs: number): Promise<void>;
 }
 
 /** The rooms a deactivated account leaves (the room server, wired in server.ts). */
@@ -152,6 +168,8 @@ export interface UiaStore {
   createUiaSession(session: UiaSessionRecord): Promise<void>;
   uiaSession(sessionId: string): Promise<UiaSessionRecord | undefined>;
   setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void>;
+  /** Deletes the session; false when it was already gone (another request took it). */
+  takeUiaSession(sessionId: string): Promise<boolean>;
   /** Forgets sessions created before `beforeMs` (a registration token they held is no longer pending). */
   deleteUiaSessionsBefore(beforeMs: number): Promise<void>;
 }

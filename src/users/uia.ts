@@ -114,6 +114,16 @@ export function createUia(deps: UiaDeps) {
       if (progress(flows, completed) !== 'done') throw required(sessionId, completed);
       return sessionId;
     },
+
+    /**
+     * Ends a completed session so that it cannot authorise the operation again, for operations the spec
+     * wants confirmed every time (POST /login/get_token). Of two requests racing with one session, one wins.
+     */
+    async take(sessionId: string): Promise<void> {
+      if (!(await store.takeUiaSession(sessionId))) {
+        throw new MatrixError('M_FORBIDDEN', 'This session has been used already; start again without a session');
+      }
+    },
   };
 }
 

@@ -34,6 +34,7 @@ export function accountRoutes(accounts: AccountService) {
         inhibitLogin: body.inhibit_login,
         refreshToken: body.refresh_token,
         auth: body.auth,
+        guestAccessToken: body.guest_access_token,
       });
       return result.accessToken === undefined
         ? { user_id: result.userId }
@@ -42,7 +43,9 @@ export function accountRoutes(accounts: AccountService) {
 
     route(app, checkUsernameAvailability, async ({ query }) => ({ available: await accounts.available(query.username) }));
 
-    route(app, getLoginFlows, () => ({ flows: accounts.loginTypes().map((type) => ({ type })) }));
+    route(app, getLoginFlows, () => ({
+      flows: accounts.loginFlows().map((flow) => (flow.getLoginToken ? { type: flow.type, get_login_token: true } : { type: flow.type })),
+    }));
 
     route(app, login, async ({ body }) => {
       const session = await accounts.login({
@@ -50,6 +53,7 @@ export function accountRoutes(accounts: AccountService) {
         identifier: body.identifier,
         user: body.user,
         password: body.password,
+        token: body.token,
         deviceId: body.device_id,
         initialDeviceDisplayName: body.initial_device_display_name,
         refreshToken: body.refresh_token,

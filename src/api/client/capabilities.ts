@@ -7,11 +7,13 @@ import { route } from '../plumbing/route.js';
 export interface CapabilitiesOptions {
   /** The version new rooms get when the client names none. */
   readonly defaultRoomVersion: string;
+  /** POST /login/get_token is on (login_via_existing_session). */
+  readonly getLoginToken?: boolean;
 }
 
 /**
- * GET /capabilities, from what the services support: no password change or 3PIDs or login tokens yet;
- * every room version Hearth implements; the profile keys the profile service keeps.
+ * GET /capabilities, from what the services support: no password change or 3PIDs; login tokens where
+ * they are on; every room version Hearth implements; the profile keys the profile service keeps.
  */
 export function capabilitiesRoutes(options: CapabilitiesOptions) {
   const available = Object.fromEntries([...ROOM_VERSIONS.values()].map((rules) => [rules.id, rules.disposition]));
@@ -21,7 +23,7 @@ export function capabilitiesRoutes(options: CapabilitiesOptions) {
     'm.set_displayname': { enabled: true },
     'm.set_avatar_url': { enabled: true },
     'm.3pid_changes': { enabled: false },
-    'm.get_login_token': { enabled: false },
+    'm.get_login_token': { enabled: options.getLoginToken === true },
     'm.profile_fields': { enabled: true, allowed: [...PROFILE_KEYS] },
   };
   return async (app: FastifyInstance): Promise<void> => {

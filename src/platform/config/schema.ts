@@ -80,6 +80,20 @@ export const ConfigSchema = Type.Object(
       default: 300_000,
       description: 'How long an access token lives when the client asked for a refresh token (Synapse: 5 minutes).',
     }),
+    login_via_existing_session: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description: 'POST /login/get_token: a logged-in user gets a one-time m.login.token for another device (QR login), as Synapse\'s.',
+        }),
+        token_timeout_ms: Type.Integer({
+          minimum: 10_000,
+          default: 120_000,
+          description: 'How long such a login token works (the spec recommends 2 minutes).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     database: Type.Object(
       {
         url: NullableString({ default: null, description: 'postgres:// URL; null: embedded PGlite in DATA_DIR/db' }),
@@ -148,6 +162,42 @@ export const ConfigSchema = Type.Object(
         registration: RateLimit(0.17, 10, 'Registration requests per address: each sign-up takes two or three (the user-interactive steps), and availability checks count too.'),
         profile: RateLimit(0.2, 10, 'Display name and avatar changes.'),
         user_directory: RateLimit(1, 20, 'User directory searches.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // The next four are accepted so that test harnesses (sytest) and Synapse-style setups can pass
+    // them; Hearth does not act on them yet.
+    app_service_config_files: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'Application service registration files (YAML). Accepted, not used yet: no application service support.',
+    }),
+    email: Type.Object(
+      {
+        smtp_host: NullableString({ default: null, description: 'SMTP server for verification mails; null: no mail. Not used yet.' }),
+        smtp_port: Type.Integer({ minimum: 1, maximum: 65535, default: 25 }),
+        notif_from: NullableString({ default: null, description: 'From address of the mails. Not used yet.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    recaptcha: Type.Object(
+      {
+        public_key: NullableString({ default: null, description: 'reCAPTCHA site key. Not used yet: registration asks for no captcha.' }),
+        private_key: NullableString({ default: null, description: 'reCAPTCHA secret key. Not used yet.' }),
+        siteverify_api: Type.String({ minLength: 1, default: 'https://www.recaptcha.net/recaptcha/api/siteverify' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    federation: Type.Object(
+      {
+        ca_files: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'PEM files of extra certificate authorities trusted for outbound federation. Not used yet: issue 7.',
+        }),
+        verify_tls: Type.Boolean({ default: true, description: 'false: accept any certificate from other servers (test networks). Not used yet: issue 7.' }),
+        allow_private_addresses: Type.Boolean({
+          default: false,
+          description: 'Let outbound requests reach loopback and private addresses (test networks, sytest). Not used yet: issue 7.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

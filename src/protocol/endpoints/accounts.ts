@@ -31,6 +31,8 @@ export const register = defineEndpoint({
     initial_device_display_name: Type.Optional(Type.String()),
     inhibit_login: Type.Optional(Type.Boolean()),
     refresh_token: Type.Optional(Type.Boolean()),
+    // Guest access module: a guest upgrading to a full account keeps its user id.
+    guest_access_token: Type.Optional(Type.String()),
   }),
   response: Type.Object({
     user_id: Type.String(),
@@ -58,7 +60,9 @@ export const getLoginFlows = defineEndpoint({
   method: 'GET',
   ...clientV3('/login'),
   auth: 'none',
-  response: Type.Object({ flows: Type.Array(Type.Object({ type: Type.String() }, { additionalProperties: true })) }),
+  response: Type.Object({
+    flows: Type.Array(Type.Object({ type: Type.String(), get_login_token: Type.Optional(Type.Boolean()) }, { additionalProperties: true })),
+  }),
 });
 
 /** POST /login: a new device and access token for a user who proves who they are. */
@@ -73,6 +77,8 @@ export const login = defineEndpoint({
     identifier: Type.Optional(Type.Object({ type: Type.String(), user: Type.Optional(Type.String()) }, { additionalProperties: true })),
     user: Type.Optional(Type.String()),
     password: Type.Optional(Password),
+    // m.login.token's token.
+    token: Type.Optional(Type.String()),
     device_id: Type.Optional(Type.String()),
     initial_device_display_name: Type.Optional(Type.String()),
     refresh_token: Type.Optional(Type.Boolean()),
@@ -84,6 +90,20 @@ export const login = defineEndpoint({
     refresh_token: Type.Optional(Type.String()),
     expires_in_ms: Type.Optional(Type.Integer()),
   }),
+});
+
+/**
+ * POST /login/get_token: a single-use, short-lived m.login.token token for another device, confirmed with
+ * the password every time (user-interactive auth). Counted as a login: the spec asks for a strict limit.
+ */
+export const generateLoginToken = defineEndpoint({
+  name: 'generateLoginToken',
+  method: 'POST',
+  path: '/_matrix/client/v1/login/get_token',
+  auth: 'user',
+  rateLimit: 'login',
+  body: Type.Object({ auth: Type.Optional(AuthDict) }),
+  response: Type.Object({ login_token: Type.String(), expires_in_ms: Type.Integer() }),
 });
 
 /** POST /logout: the access token stops working and its device is deleted. */
