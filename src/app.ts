@@ -17,7 +17,8 @@ import { filterRoutes } from './api/client/filters.js';
 import { capabilitiesRoutes } from './api/client/capabilities.js';
 import { roomRoutes } from './api/client/rooms.js';
 import { syncRoutes } from './api/client/sync.js';
-import type { SyncService } from './sync/index.js';
+import type { LegacySync, SyncService } from './sync/index.js';
+import { legacyRoutes } from './api/client/legacy.js';
 import { typingRoutes } from './api/client/typing.js';
 import { receiptRoutes } from './api/client/receipts.js';
 import { toDeviceRoutes } from './api/client/to-device.js';
@@ -39,6 +40,12 @@ import type { ReportService } from './moderation/index.js';
 import { pushRuleRoutes } from './api/client/push-rules.js';
 import type { PushRulesService } from './push/index.js';
 import { searchRoutes } from './api/client/search.js';
+import { pusherRoutes } from './api/client/pushers.js';
+import { openIdRoutes } from './api/client/openid.js';
+import { openIdUserInfoRoutes } from './api/federation/openid.js';
+import { whoisRoutes } from './api/client/admin-whois.js';
+import type { PusherService } from './push/index.js';
+import type { OpenIdTokens, WhoisService } from './users/index.js';
 import type { SearchService } from './search/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
@@ -57,6 +64,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly defaultRoomVersion: string;
   readonly rooms: ClientRooms;
   readonly sync: SyncService;
+  /** GET /events, /initialSync, /rooms/{roomId}/initialSync (deprecated v1 forms); left out by tests that do not need them. */
+  readonly legacy?: LegacySync;
   /** Typing, receipts and read markers, send-to-device, presence; left out by tests that do not need them. */
   readonly typing?: TypingService;
   readonly receipts?: ReceiptService;
@@ -74,6 +83,12 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly pushRules?: PushRulesService;
   /** Server-side search (POST /search); left out by tests that do not need it. */
   readonly search?: SearchService;
+  /** GET /pushers, POST /pushers/set; left out by tests that do not need them. */
+  readonly pushers?: PusherService;
+  /** OpenID tokens (client request_token, federation userinfo); left out by tests that do not need them. */
+  readonly openId?: OpenIdTokens;
+  /** GET /admin/whois/{userId}; left out by tests that do not need it. */
+  readonly whois?: WhoisService;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
@@ -91,6 +106,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion, getLoginToken: deps.loginTokens !== undefined }));
     await app.register(roomRoutes(deps.rooms));
     await app.register(syncRoutes(deps.sync));
+    if (deps.legacy) await app.register(legacyRoutes(deps.legacy));
     if (deps.typing) await app.register(typingRoutes(deps.typing));
     if (deps.receipts) await app.register(receiptRoutes(deps.receipts));
     if (deps.toDevice) await app.register(toDeviceRoutes(deps.toDevice));
@@ -105,6 +121,12 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(userDirectoryRoutes(deps.userDirectory));
     if (deps.pushRules) await app.register(pushRuleRoutes(deps.pushRules));
     if (deps.search) await app.register(searchRoutes(deps.search));
+    if (deps.pushers) await app.register(pusherRoutes(deps.pushers));
+    if (deps.openId) {
+      await app.register(openIdRoutes(deps.openId));
+      await app.register(openIdUserInfoRoutes(deps.openId));
+    }
+    if (deps.whois) await app.register(whoisRoutes(deps.whois));
     await app.register(eventReportRoutes(deps.reports));
   });
 }

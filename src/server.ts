@@ -20,13 +20,14 @@ import { isUserId } from './protocol/index.js';
 import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
 import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
 import { createToDeviceService } from './e2ee/index.js';
-import { createPushRulesService } from './push/index.js';
+import { createPushRulesService, createPusherService } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createPresenceStore, createReceiptsStore, createToDeviceStore } from './storage/index.js';
 import { createSearchStore } from './storage/index.js';
+import { createOpenIdStore, createPushersStore } from './storage/index.js';
 import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
-import { createSyncService, SyncNotifier } from './sync/index.js';
+import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 import {
   createAccountDataService,
   createAccountManagement,
@@ -39,6 +40,8 @@ import {
   createScryptHasher,
   createSharedSecretRegistration,
   createUia,
+  createOpenIdTokens,
+  createWhois,
   memberProfileLookup,
 } from './users/index.js';
 import { DEFAULT_ROOM_VERSION } from './events/index.js';
@@ -282,16 +285,29 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),
         streams: { typing, receipts, toDevice, presence, pushRules },
       }),
+      legacy: createLegacySync({
+        // Its snapshots read memberships, positions and account data only: no state worth caching.
+        store: createSyncStore(storage.database.sql, { eventCache, stateCacheEntries: 16 }),
+        rooms: roomStore,
+        notifier: syncNotifier,
+        clock: deps.clock,
+        streams: { typing, receipts, presence },
+        directory: directoryStore,
+      }),
       defaultRoomVersion: DEFAULT_ROOM_VERSION,
       rooms: createClientRooms({
         rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
         // A room that stops admitting guests makes them leave.
         isLocalGuest: async (userId) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true,
+        ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
       }),
       aliases,
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
+      pushers: createPusherService({ store: createPushersStore(storage.database.sql), clock: deps.clock }),
+      openId: createOpenIdTokens({ store: createOpenIdStore(storage.database.sql), clock: deps.clock, random: deps.random, serverName }),
+      whois: createWhois({ store: accountsStore, serverName }),
       search: createSearchService({ search: createSearchStore(storage.database.sql), store: roomStore, clock: deps.clock }),
       reports,
       userDirectory: createUserDirectory({ store: createUserDirectoryStore(storage.database.sql) }),

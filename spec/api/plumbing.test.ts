@@ -154,3 +154,25 @@ t.test('CORS headers on every reply, and OPTIONS answered without running the en
   const preflightUnknown = await app.inject({ method: 'OPTIONS', url: '/_matrix/client/v3/anything' });
   t.equal(preflightUnknown.statusCode, 204);
 });
+
+t.test('JSON replies are application/json exactly, errors and unknown paths too', async (t) => {
+  const app = await testApp(t);
+  const ok = await app.inject({ method: 'PUT', url: '/_test/rooms/x/echo', payload: { msgtype: 'm.text', body: 'hi' } });
+  const refused = await app.inject({ method: 'GET', url: '/_test/forbidden' });
+  const unknown = await app.inject({ method: 'GET', url: '/_test/nowhere' });
+  for (const res of [ok, refused, unknown]) t.equal(res.headers['content-type'], 'application/json', String(res.statusCode));
+});
+
+t.test('a body that is not UTF-8 is 400 M_NOT_JSON, not text with replacement characters', async (t) => {
+  const app = await testApp(t);
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/_test/rooms/x/echo',
+    payload: Buffer.concat([Buffer.from('{"msgtype": "m.text", "body": "a'), Buffer.from([0x81]), Buffer.from('"}')]),
+    headers: { 'content-type': 'application/json' },
+  });
+  t.equal(res.statusCode, 400);
+  t.equal(res.json().errcode, 'M_NOT_JSON');
+  const accented = await app.inject({ method: 'PUT', url: '/_test/rooms/x/echo', payload: { msgtype: 'm.tëxt', body: 'ü' } });
+  t.equal(accented.json().msgtype, 'm.tëxt', 'UTF-8 text is read as such');
+});

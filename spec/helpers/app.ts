@@ -14,12 +14,15 @@ import { ephemeralServices } from './ephemeral.js';
 import { memberProfileLookup, type FilterService } from '../../src/users/index.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { createSyncStore, createUserDataStore } from '../../src/storage/index.js';
-import { createSyncService, SyncNotifier, type SyncStreams } from '../../src/sync/index.js';
+import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier, type SyncStreams } from '../../src/sync/index.js';
 import { createMemoryBus } from '../../src/platform/bus.js';
 import { roomNotifierOnBus } from '../../src/platform/stream-notices.js';
-import { wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
-import { createPushRulesService } from '../../src/push/index.js';
-import { createRoomStore, createSearchStore } from '../../src/storage/index.js';
+import { accountDataAnnounced, wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
+import { createPushRulesService, createPusherService } from '../../src/push/index.js';
+import { createOpenIdStore, createPushersStore } from '../../src/storage/index.js';
+import { createOpenIdTokens, createWhois } from '../../src/users/index.js';
+import { systemRandom } from '../../src/platform/clock.js';
+import { createDirectoryStore, createRoomStore, createSearchStore } from '../../src/storage/index.js';
 import { createSearchService } from '../../src/search/index.js';
 import { createRateLimiter, type RateLimitRule } from '../../src/platform/rate-limit.js';
 import { isUserId } from '../../src/protocol/index.js';
@@ -38,13 +41,14 @@ export async function accountsApp(t: Test, options: AppOptions = {}) {
 export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
   const services = accountServices(db, options);
   const syncNotifier = new SyncNotifier();
-  const userData = userDataDeps(db, services.clock);
   const bus = createMemoryBus();
   t.teardown(() => bus.close());
   // As in server.ts: every stream announces itself on the bus, and the bus wakes waiting syncs.
   wakeSyncOnBus(bus, syncNotifier);
-  const ephemeral = ephemeralServices(t, db, { clock: services.clock, bus });
-  const pushRules = createPushRulesService({ store: createUserDataStore(db.sql) });
+  const wiring = { userData: accountDataAnnounced(createUserDataStore(db.sql), bus, silentLogger()), roomNotifier: roomNotifierOnBus(bus, silentLogger()) };
+  const userData = userDataDeps(db, services.clock, wiring);
+  const ephemeral = ephemeralServices(t, db, { clock: services.clock, bus, userData: wiring.userData });
+  const pushRules = createPushRulesService({ store: wiring.userData });
   const app = await buildApp({
     log: silentLogger(),
     version: '0.0.0',
@@ -57,14 +61,26 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     ...(services.loginTokens ? { loginTokens: services.loginTokens } : {}),
     registrationTokens: services.registrationTokens,
     rooms: clientRooms(
-      db, services.clock, memberProfileLookup(createUserDataStore(db.sql)), roomNotifierOnBus(bus, silentLogger()),
+      db, services.clock, memberProfileLookup(wiring.userData), wiring.roomNotifier,
       async (userId) => isUserId(userId) && (await services.store.user(userId))?.isGuest === true,
+      async (userId) => (isUserId(userId) ? ignoredUsersOf(await wiring.userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
     ),
     ...userData,
-    ...directoryDeps(db, services.clock),
+    ...directoryDeps(db, services.clock, wiring),
     ...ephemeral.deps,
     sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules }),
+    legacy: createLegacySync({
+      store: createSyncStore(db.sql),
+      rooms: createRoomStore(db.sql),
+      notifier: syncNotifier,
+      clock: services.clock,
+      streams: ephemeral.deps,
+      directory: createDirectoryStore(db.sql),
+    }),
     pushRules,
+    pushers: createPusherService({ store: createPushersStore(db.sql), clock: services.clock }),
+    openId: createOpenIdTokens({ store: createOpenIdStore(db.sql), clock: services.clock, random: systemRandom, serverName: TEST_SERVER_NAME }),
+    whois: createWhois({ store: services.store, serverName: TEST_SERVER_NAME }),
     search: createSearchService({ search: createSearchStore(db.sql), store: createRoomStore(db.sql), clock: services.clock }),
     sharedSecretRegistration: services.sharedSecretRegistration,
     serverKeys: createServerKeysService({

@@ -1,3 +1,4 @@
+import type { TestWiring } from './user-data.js';
 import { fixedClock, systemRandom, type Clock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { isUserId } from '../../src/protocol/index.js';
@@ -20,7 +21,7 @@ import { LOCAL, localKey } from './rooms.js';
  * server.ts does; spread into buildApp's deps. The alias service's room server (for canonical alias
  * updates) shares the database, so its writes serialise with the app's through the room write lock.
  */
-export function directoryDeps(db: Database, clock: Clock = fixedClock(1_700_000_000_000)) {
+export function directoryDeps(db: Database, clock: Clock = fixedClock(1_700_000_000_000), wiring: TestWiring = {}) {
   const roomStore = createRoomStore(db.sql);
   const directoryStore = createDirectoryStore(db.sql);
   const accounts = createAccountsStore(db.sql);
@@ -28,7 +29,7 @@ export function directoryDeps(db: Database, clock: Clock = fixedClock(1_700_000_
   const isServerAdmin = async (userId: string) => isUserId(userId) && (await accounts.user(userId))?.admin === true;
   const rooms = createRoomServer({
     store: roomStore,
-    notifier: { eventsPersisted: () => undefined },
+    notifier: wiring.roomNotifier ?? { eventsPersisted: () => undefined },
     log,
     clock,
     random: systemRandom,
@@ -38,7 +39,7 @@ export function directoryDeps(db: Database, clock: Clock = fixedClock(1_700_000_
   return {
     aliases: createAliasService({ aliases: directoryStore, store: roomStore, rooms, isServerAdmin, serverName: LOCAL, clock, log }),
     roomDirectory: createRoomDirectory({ directory: directoryStore, store: roomStore, isServerAdmin, serverName: LOCAL, clock }),
-    tags: createTagService({ store: createUserDataStore(db.sql) }),
+    tags: createTagService({ store: wiring.userData ?? createUserDataStore(db.sql) }),
     reports: createReportService({
       store: createReportStore(db.sql),
       rooms: roomStore,

@@ -46,6 +46,8 @@ export interface EphemeralOptions {
   readonly clock?: Clock;
   readonly bus?: Bus;
   readonly presenceEnabled?: boolean;
+  /** The user-data store read markers go to (a whole app passes its announcing one). */
+  readonly userData?: ReturnType<typeof createUserDataStore>;
 }
 
 /**
@@ -61,7 +63,7 @@ export function ephemeralServices(t: Test, db: Database, options: EphemeralOptio
   const scheduler = manualScheduler();
   const typing = createTypingService({ rooms: roomStore, clock, relay: typingRelayOnBus(bus, log, systemRandom.token(8)), scheduler });
   t.teardown(() => typing.close());
-  const userData = createUserDataStore(db.sql);
+  const userData = options.userData ?? createUserDataStore(db.sql);
   const deps = {
     typing,
     receipts: createReceiptService({

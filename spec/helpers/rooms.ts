@@ -52,6 +52,7 @@ export function clientRooms(
   memberProfile?: RoomServerDeps['memberProfile'],
   notifier: RoomServerDeps['notifier'] = { eventsPersisted: () => undefined },
   isLocalGuest?: (userId: string) => Promise<boolean>,
+  ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>,
 ) {
   const store = createRoomStore(db.sql);
   const rooms = createRoomServer({
@@ -59,5 +60,5 @@ export function clientRooms(
     ...(memberProfile ? { memberProfile } : {}),
   });
   const directory = createDirectoryStore(db.sql);
-  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory, ...(isLocalGuest ? { isLocalGuest } : {}) });
+  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory, ...(isLocalGuest ? { isLocalGuest } : {}), ...(ignoredUsers ? { ignoredUsers } : {}) });
 }

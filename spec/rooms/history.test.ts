@@ -65,6 +65,11 @@ t.test('paging through a room', async (t) => {
     t.same(bodies(next.chunk), ['m21', 'm20', 'm19'], 'the end token continues where the page stopped');
     const again = await history.messages(alice, roomId, { dir: 'f', limit: 3, from: next.end!, to: first.start });
     t.same(bodies(again.chunk), ['m19', 'm20', 'm21'], 'forwards from an end token returns the page just read');
+
+    const all = await history.messages(alice, roomId, { dir: 'b', limit: 100 });
+    t.ok(all.end, 'a page that reaches the start of the room still has an end (as Synapse answers)');
+    const past = await history.messages(alice, roomId, { dir: 'b', limit: 100, from: all.end! });
+    t.same([past.chunk, past.end], [[], undefined], 'the empty page after it has none: the client stops there');
   });
 
   await eachEngine(t, 'filters, limits and tokens', async (t, db) => {

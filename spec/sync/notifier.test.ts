@@ -41,3 +41,34 @@ t.test('closing the notifier ends every wait', async (t) => {
   t.equal(await waiting, false);
   t.equal(await notifier.listen('@bob:x').wait(60_000), false, 'and later ones');
 });
+
+t.test('a listener resumes where an earlier read began: notices since then wake it, older ones do not', async (t) => {
+  const notifier = new SyncNotifier();
+  notifier.notify({ rooms: ['!room:x'], users: ['@alice:x'] }); // before the earlier read: it saw these
+  const earlier = notifier.listen('@alice:x');
+  earlier.reset();
+  const sequence = earlier.readSequence;
+  earlier.close();
+
+  const quiet = notifier.listen('@alice:x');
+  quiet.resume(sequence, ['!room:x']);
+  t.equal(await quiet.wait(10), false, 'nothing since the read: the wait runs out');
+  quiet.close();
+
+  notifier.notify({ rooms: ['!room:x'] }); // after the read, before the client came back
+  const roomNews = notifier.listen('@alice:x');
+  roomNews.resume(sequence, ['!room:x']);
+  t.equal(await roomNews.wait(10_000), true, 'a notice for one of its rooms since the read wakes it at once');
+  roomNews.close();
+
+  notifier.notify({ users: ['@alice:x'] });
+  const userNews = notifier.listen('@alice:x');
+  userNews.resume(sequence, []);
+  t.equal(await userNews.wait(10_000), true, 'so does a notice naming the user (an invite to a new room)');
+  userNews.close();
+
+  const other = notifier.listen('@bob:x');
+  other.resume(sequence, ['!elsewhere:x']);
+  t.equal(await other.wait(10), false, "other users' and rooms' notices do not");
+  other.close();
+});

@@ -59,6 +59,36 @@ eachEngine(t, 'incremental sync carries only what is new, and long-polls', async
   t.notOk(next.body.rooms.join[roomId].timeline.events[0].unsigned.transaction_id, 'others do not see the transaction id');
 });
 
+eachEngine(t, 'a client coming back with its token gets news from every stream, however it arrived', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  let since = (await alice.sync()).body.next_batch;
+  const quiet = await alice.sync({ since, timeout: 0 });
+  t.equal(quiet.body.next_batch, since, 'nothing new: the same token comes back');
+  t.same(quiet.body.rooms.join, {}, 'and nothing in it');
+
+  // Each kind of news, each picked up by a sync that starts after it happened (no wait woken by it).
+  const news: Array<[string, () => Promise<unknown>, (body: any) => boolean]> = [
+    ['a message', () => bob.send(roomId, 'while you were away', 'r1'), (body) => bodies(body.rooms.join[roomId]?.timeline.events ?? []).length === 1],
+    ['typing', () => bob.put(`${roomPath(roomId)}/typing/${encodeURIComponent(bob.user)}`, { typing: true, timeout: 30_000 }),
+      (body) => (body.rooms.join[roomId]?.ephemeral.events ?? []).some((e: any) => e.type === 'm.typing')],
+    ['account data', () => alice.put(`/user/${encodeURIComponent(alice.user)}/account_data/org.example.note`, { n: 1 }),
+      (body) => body.account_data.events.some((e: any) => e.type === 'org.example.note')],
+    ['an invite to another room', async () => bob.post(`${roomPath(await bob.createRoom({}))}/invite`, { user_id: alice.user }),
+      (body) => Object.keys(body.rooms.invite).length === 1],
+    ["a room-mate's presence", () => bob.put(`/presence/${encodeURIComponent(bob.user)}/status`, { presence: 'unavailable' }),
+      (body) => body.presence.events.some((e: any) => e.sender === bob.user && e.content.presence === 'unavailable')],
+  ];
+  for (const [what, happen, seen] of news) {
+    await happen();
+    const next = await alice.sync({ since, timeout: 0 });
+    t.ok(seen(next.body), `${what} reaches the next sync`);
+    t.not(next.body.next_batch, since, `${what} moves the token`);
+    since = next.body.next_batch;
+  }
+});
+
 eachEngine(t, 'invites, joins and leaves move a room between sections', async (t, db) => {
   const { alice, bob } = await world(t, db);
   const bobStart = (await bob.sync()).body.next_batch;

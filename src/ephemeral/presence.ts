@@ -77,7 +77,8 @@ export function createPresenceService(deps: PresenceDeps) {
       return;
     }
     const position = await store.putPresence(userId, state, statusMsg, now);
-    notify({ position, users: [userId] });
+    // Everyone sharing a room with the user sees the change: naming the rooms wakes their syncs.
+    notify({ position, users: [userId], rooms: await rooms.roomsWithMembership(userId, 'join') });
   }
 
   return {
@@ -125,6 +126,17 @@ export function createPresenceService(deps: PresenceDeps) {
         position,
         events: records.map((record) => ({ type: 'm.presence', sender: record.userId, content: content(record, now) })),
       };
+    },
+
+    /** For sync, on meeting users (a room newly shared): their presence now; offline for users never seen. */
+    async presenceOf(userIds: readonly string[]): Promise<PresenceEvent[]> {
+      if (!enabled || userIds.length === 0) return [];
+      const now = clock.now();
+      const records = new Map((await store.presenceSince(userIds, 0, await store.presenceStreamPosition())).map((record) => [record.userId, record]));
+      return userIds.map((userId): PresenceEvent => {
+        const record = records.get(userId);
+        return { type: 'm.presence', sender: userId, content: record === undefined ? { presence: 'offline' } : content(record, now) };
+      });
     },
 
     /** The presence stream's current position. */

@@ -16,3 +16,5 @@ export { effectiveRuleset, userPushRules, type RulePosition, type RuleRequest, t
 export type { PushRuleStore } from './ports.js';
 export { createPushRulesService, type PushRulesAccountData, type PushRulesDeps, type PushRulesService } from './service.js';
 export { pushJudge, type RoomFacts, type Verdict } from './judge.js';
+export type { PusherRecord, PusherStore } from './ports.js';
+export { createPusherService, type PusherDeps, type PusherRequest, type PusherService } from './pushers.js';

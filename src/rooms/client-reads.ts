@@ -5,6 +5,9 @@ import type { ClientEvent } from './client-event.js';
 import type { Caller } from './client-rooms.js';
 import type { RoomReads, StoredEvent } from './ports.js';
 import { createClientEvents } from './redactions.js';
+import { historyVisibilityOf } from './visibility.js';
+
+const VISIBILITY_KEY = stateKey('m.room.history_visibility', '');
 
 export interface ClientRoomReadsDeps {
   readonly store: Pick<
@@ -14,15 +17,17 @@ export interface ClientRoomReadsDeps {
   readonly clock: Clock;
 }
 
+/** A joined member's profile in the room: null where their member event has none (as Synapse answers). */
 export interface RoomMember {
-  readonly display_name?: string;
-  readonly avatar_url?: string;
+  readonly display_name: string | null;
+  readonly avatar_url: string | null;
 }
 
 /**
  * What clients read of rooms: state, the rooms they are in, who is joined. Members read the current
  * state; a user who left or was banned reads the state as it was when they left (the spec's rule for
- * /state); anyone else is refused, as is a room this server does not hold.
+ * /state); anyone reads a world-readable room's current state; anyone else is refused, as is a room
+ * this server does not hold.
  */
 export function createClientRoomReads(deps: ClientRoomReadsDeps) {
   const { store, clock } = deps;
@@ -44,6 +49,12 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
     return eventId === undefined ? undefined : (await store.events([eventId])).get(eventId)?.event;
   }
 
+  async function worldReadable(roomId: string): Promise<boolean> {
+    const eventId = (await store.currentStateEntries(roomId, [VISIBILITY_KEY])).get(VISIBILITY_KEY);
+    const content = eventId === undefined ? undefined : (await store.events([eventId])).get(eventId)?.event.content;
+    return historyVisibilityOf(content) === 'world_readable';
+  }
+
   async function visibleState(caller: Caller, value: string, joinedOnly = false): Promise<StateMap> {
     const roomId = parseRoomId(value);
     const member = (await store.room(roomId)) ? await membershipEvent(roomId, caller.userId) : undefined;
@@ -53,6 +64,8 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
       const state = await store.stateAfter(member.eventId);
       if (state) return state;
     }
+    // Anyone may read a world-readable room's current state (the spec's rule for peeking; Synapse's too).
+    if (!joinedOnly && (await store.room(roomId)) && (await worldReadable(roomId))) return store.currentState(roomId);
     throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
   }
 
@@ -82,8 +95,8 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
         if (event.content.membership !== 'join' || event.stateKey === undefined) continue;
         const { displayname, avatar_url: avatarUrl } = event.content;
         joined[event.stateKey] = {
-          ...(typeof displayname === 'string' ? { display_name: displayname } : {}),
-          ...(typeof avatarUrl === 'string' ? { avatar_url: avatarUrl } : {}),
+          display_name: typeof displayname === 'string' ? displayname : null,
+          avatar_url: typeof avatarUrl === 'string' ? avatarUrl : null,
         };
       }
       return joined;

@@ -12,6 +12,7 @@ import {
   type UserId,
 } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
+import { canonicalJsonBytes } from '../crypto/index.js';
 import { canonicalAliasesOf, newLocalAlias } from './aliases.js';
 import type { RoomPreset } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
@@ -110,6 +111,15 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     return id === undefined ? undefined : (await store.events([id])).get(id)?.event.content;
   }
 
+  /** The current state event at (type, key) if the sender sent it with this very content, else undefined. */
+  async function sameState(roomId: RoomId, type: string, key: string, sender: string, content: Readonly<Record<string, unknown>>): Promise<string | undefined> {
+    const entry = stateKey(type, key);
+    const id = (await store.currentStateEntries(roomId, [entry])).get(entry);
+    const current = id === undefined ? undefined : (await store.events([id])).get(id)?.event;
+    if (current === undefined || current.sender !== sender) return undefined;
+    return canonicalJsonBytes(current.content).equals(canonicalJsonBytes(content)) ? id : undefined;
+  }
+
   /**
    * The spec's guest access rule: once a room's m.room.guest_access stops being can_join, the server
    * makes the guests in it leave (as Synapse does, each guest leaving by itself).
@@ -197,12 +207,17 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
   return {
     createRoom,
 
-    async join(caller: Caller, roomIdOrAlias: string, reason?: string): Promise<string> {
+    /**
+     * `content`: what the join's body held (reason, a per-room displayname...), merged into the member
+     * event over the caller's profile, as Synapse does; membership is the server's to set.
+     */
+    async join(caller: Caller, roomIdOrAlias: string, content: Readonly<Record<string, unknown>> = {}): Promise<string> {
       const roomId = await heldRoom(await roomIdOf(roomIdOrAlias), 'not-found');
       if (caller.isGuest && (await currentContent(roomId, 'm.room.guest_access'))?.guest_access !== 'can_join') {
         throw new MatrixError('M_FORBIDDEN', `Room ${roomId} does not admit guests (m.room.guest_access is not can_join); register a full account to join it`);
       }
-      await rooms.join(roomId, caller.userId, reason === undefined ? undefined : { reason });
+      const { membership: _membership, third_party_signed: _signed, ...extra } = content;
+      await rooms.join(roomId, caller.userId, Object.keys(extra).length === 0 ? undefined : extra);
       return roomId;
     },
 
@@ -222,12 +237,14 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       await rooms[action](await heldRoom(roomId, 'forbidden'), caller.userId, userId, reason);
     },
 
-    /** A message event; a retransmission of the same transaction gets the first event's id. */
-    async sendMessage(caller: Caller, roomId: string, type: string, txnId: string, content: Readonly<Record<string, unknown>>): Promise<string> {
+    /**
+     * A message event; a retransmission of the same transaction gets the first event's id. Without a
+     * transaction id (the legacy POST form) every request sends.
+     */
+    async sendMessage(caller: Caller, roomId: string, type: string, txnId: string | undefined, content: Readonly<Record<string, unknown>>): Promise<string> {
       const room = await heldRoom(roomId, 'forbidden');
-      const sent = await rooms.send(room, { type, sender: caller.userId, content }, {
-        txn: { userId: caller.userId, deviceId: caller.deviceId, txnId },
-      });
+      const sent = await rooms.send(room, { type, sender: caller.userId, content },
+        txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: caller.deviceId, txnId } });
       return sent.event.eventId;
     },
 
@@ -235,6 +252,9 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       const room = await heldRoom(roomId, 'forbidden');
       if (type === 'm.room.member' && key.startsWith('@')) localUser(key);
       if (type === 'm.room.canonical_alias') await checkCanonicalAlias(room, content);
+      // Setting state to what the caller already set sends nothing and answers the existing event (as Synapse does).
+      const same = type === 'm.room.member' ? undefined : await sameState(room, type, key, caller.userId, content);
+      if (same !== undefined) return same;
       const sent = await rooms.send(room, { type, stateKey: key, sender: caller.userId, content });
       if (type === 'm.room.guest_access' && key === '' && content.guest_access !== 'can_join') await guestsLeave(room);
       return sent.event.eventId;

@@ -1,4 +1,4 @@
-import { CanonicalJsonError, type SigningKey } from '../crypto/index.js';
+import { CanonicalJsonError, encodeCanonicalJson, type SigningKey } from '../crypto/index.js';
 import {
   buildEvent,
   MAX_PDU_BYTES,
@@ -155,12 +155,38 @@ export function createRoomServer(deps: RoomServerDeps) {
         if (!stored || stored.streamPosition === null) throw new Error(`transaction event ${seen} is not in the timeline`);
         return { sent: { event: stored.event, streamPosition: stored.streamPosition }, repeated: true };
       }
+      const same = await sameState(tx, roomId, draft);
+      if (same) {
+        if (key) await tx.recordTransaction(key, same.event.eventId);
+        return { sent: same, repeated: true };
+      }
       const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft);
       if (key) await tx.recordTransaction(key, sent.event.eventId);
       return { sent, repeated: false };
     });
     if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition, membersSetBy([outcome.sent.event]));
     return outcome.sent;
+  }
+
+  /**
+   * The current state event a state draft would repeat: same type, key, sender and content. Sending it
+   * again changes nothing, so the existing event stands (Synapse dedupes the same way: setting a topic
+   * twice, or joining a room one is in, makes no new event).
+   */
+  async function sameState(tx: RoomWrites, roomId: string, draft: EventDraft): Promise<SentEvent | undefined> {
+    if (draft.stateKey === undefined) return undefined;
+    const entry = stateKey(draft.type, draft.stateKey);
+    const currentId = (await tx.currentStateEntries(roomId, [entry])).get(entry);
+    const current = currentId === undefined ? undefined : (await tx.events([currentId])).get(currentId);
+    if (!current || current.streamPosition === null || current.event.sender !== draft.sender) return undefined;
+    try {
+      if (encodeCanonicalJson(current.event.content) !== encodeCanonicalJson(draft.content)) return undefined;
+    } catch (err) {
+      // Content that is not canonical JSON (a float, say) is refused when the event is built.
+      if (err instanceof CanonicalJsonError) return undefined;
+      throw err;
+    }
+    return { event: current.event, streamPosition: current.streamPosition };
   }
 
   async function createRoom(options: CreateRoomOptions & { readonly roomVersion?: string }): Promise<{ roomId: string; events: RoomEvent[] }> {

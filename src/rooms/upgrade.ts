@@ -85,8 +85,9 @@ export function createRoomUpgrades(deps: RoomUpgradeDeps) {
     const { initial, final } = newPowerLevels(caller.userId, new Set(creators), levels, lookup('m.room.power_levels', '')?.content, oldRules, newRules);
     const { roomId: replacement } = await rooms.createRoom({
       creator: caller.userId,
-      // public_chat adds no guest access of its own: the old room's, if any, is copied below.
-      preset: 'public_chat',
+      // As Synapse: private_chat underneath, overridden by the copied state (so a room without
+      // m.room.guest_access gets can_join, and the upgrade's sync shows the same state types).
+      preset: 'private_chat',
       creationContent,
       powerLevelContentOverride: initial,
       initialState: copiedState(state, newRules, new Set([caller.userId, ...creators])),

@@ -19,6 +19,7 @@ interface DeviceRow {
   display_name: string | null;
   last_seen_ts: number | null;
   last_seen_ip: string | null;
+  last_seen_user_agent: string | null;
 }
 
 function deviceRecord(row: DeviceRow): DeviceRecord {
@@ -27,6 +28,7 @@ function deviceRecord(row: DeviceRow): DeviceRecord {
     displayName: row.display_name,
     lastSeenTs: row.last_seen_ts,
     lastSeenIp: row.last_seen_ip,
+    lastSeenUserAgent: row.last_seen_user_agent,
   };
 }
 
@@ -124,9 +126,10 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       });
     },
 
-    async touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null): Promise<void> {
+    async touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null, userAgent: string | null = null): Promise<void> {
       await sql`
-        update devices set last_seen_ts = ${nowMs}, last_seen_ip = coalesce(${ip}, last_seen_ip)
+        update devices set last_seen_ts = ${nowMs}, last_seen_ip = coalesce(${ip}, last_seen_ip),
+          last_seen_user_agent = coalesce(${userAgent}, last_seen_user_agent)
         where user_id = ${userId} and device_id = ${deviceId}`;
     },
 
@@ -155,14 +158,14 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
 
     async devices(userId: UserId): Promise<DeviceRecord[]> {
       const rows = await sql<DeviceRow[]>`
-        select device_id, display_name, last_seen_ts, last_seen_ip from devices
+        select device_id, display_name, last_seen_ts, last_seen_ip, last_seen_user_agent from devices
         where user_id = ${userId} order by device_id`;
       return rows.map(deviceRecord);
     },
 
     async device(userId: UserId, deviceId: DeviceId): Promise<DeviceRecord | undefined> {
       const [row] = await sql<DeviceRow[]>`
-        select device_id, display_name, last_seen_ts, last_seen_ip from devices
+        select device_id, display_name, last_seen_ts, last_seen_ip, last_seen_user_agent from devices
         where user_id = ${userId} and device_id = ${deviceId}`;
       return row === undefined ? undefined : deviceRecord(row);
     },
@@ -217,13 +220,15 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
 
     async createUiaSession(session: UiaSessionRecord): Promise<void> {
       await sql`
-        insert into uia_sessions (session_id, operation, completed, created_ts)
-        values (${session.sessionId}, ${session.operation}, ${JSON.stringify(session.completed)}, ${session.createdTs})`;
+        insert into uia_sessions (session_id, operation, completed, created_ts, params)
+        values (${session.sessionId}, ${session.operation}, ${JSON.stringify(session.completed)}, ${session.createdTs},
+          ${session.params ? JSON.stringify(session.params) : null})`;
     },
 
     async uiaSession(sessionId: string): Promise<UiaSessionRecord | undefined> {
-      const [row] = await sql<{ session_id: string; operation: string; completed: string; created_ts: number }[]>`
-        select session_id, operation, completed, created_ts from uia_sessions where session_id = ${sessionId}`;
+      const [row] = await sql<
+        { session_id: string; operation: string; completed: string; created_ts: number; params: string | null; result: string | null }[]
+      >`select session_id, operation, completed, created_ts, params, result from uia_sessions where session_id = ${sessionId}`;
       return row === undefined
         ? undefined
         : {
@@ -231,11 +236,21 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
             operation: row.operation,
             completed: JSON.parse(row.completed) as string[],
             createdTs: row.created_ts,
+            params: row.params === null ? null : (JSON.parse(row.params) as Record<string, unknown>),
+            result: row.result,
           };
     },
 
     async setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void> {
       await sql`update uia_sessions set completed = ${JSON.stringify(completed)} where session_id = ${sessionId}`;
+    },
+
+    async setUiaParams(sessionId: string, params: Readonly<Record<string, unknown>>): Promise<void> {
+      await sql`update uia_sessions set params = ${JSON.stringify(params)} where session_id = ${sessionId}`;
+    },
+
+    async setUiaResult(sessionId: string, result: string): Promise<void> {
+      await sql`update uia_sessions set result = ${result} where session_id = ${sessionId}`;
     },
 
     async takeUiaSession(sessionId: string): Promise<boolean> {

@@ -35,3 +35,5 @@ export { createReportStore } from './reports-store.js';
 export { createUserDirectoryStore } from './user-directory-store.js';
 export { createRegistrationTokensStore } from './registration-tokens-store.js';
 export { createSearchStore } from './search-store.js';
+export { createPushersStore } from './pushers-store.js';
+export { createOpenIdStore } from './openid-store.js';

@@ -122,6 +122,12 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
 
     accountDataSince: (userId: string, since: number) => accountDataSince(q, userId, since),
 
+    async globalAccountData(userId: string, type: string) {
+      const [row] = await q<{ content: string }[]>`
+        select content from account_data where user_id = ${userId} and room_id = '' and type = ${type}`;
+      return row === undefined ? undefined : (JSON.parse(row.content) as Record<string, unknown>);
+    },
+
     async readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
       if (roomIds.length === 0) return new Map();
       const rows = await q<{ room_id: string; position: number }[]>`

@@ -31,6 +31,10 @@ export interface SyncFilter {
   readonly timelineLimit: number;
   readonly state: EventFilter;
   readonly lazyLoadMembers: boolean;
+  /** With lazy loading: send a timeline sender's member event even when this device already has it. */
+  readonly includeRedundantMembers: boolean;
+  /** event_format: 'federation' serves events as the PDUs servers exchange (prev_events, hashes...). */
+  readonly eventFormat: 'client' | 'federation';
   readonly ephemeral: EventFilter;
   readonly roomAccountData: EventFilter;
   readonly accountData: EventFilter;
@@ -72,6 +76,8 @@ export function syncFilter(json: Readonly<Record<string, unknown>> | undefined):
     timelineLimit: Math.min(Math.max(timelineLimit ?? DEFAULT_TIMELINE_LIMIT, 0), MAX_TIMELINE_LIMIT),
     state: eventFilter(room?.state),
     lazyLoadMembers: room?.state?.lazy_load_members === true,
+    includeRedundantMembers: room?.state?.include_redundant_members === true,
+    eventFormat: filter?.event_format === 'federation' ? 'federation' : 'client',
     ephemeral: eventFilter(room?.ephemeral),
     roomAccountData: eventFilter(room?.account_data),
     accountData: eventFilter(filter?.account_data),

@@ -20,6 +20,13 @@ export interface SyncListener {
   reset(): void;
   /** Listens for these rooms too (the user's rooms are known only after the first read). */
   addRooms(rooms: Iterable<string>): void;
+  /** The notice sequence number when the current read began (see resume). */
+  readonly readSequence: number;
+  /**
+   * Instead of reading: takes up where an earlier sync of the same client left off, as if its read had
+   * begun at `sequence` and found these rooms. Any notice since then for the user or the rooms wakes it.
+   */
+  resume(sequence: number, rooms: Iterable<string>): void;
   close(): void;
 }
 
@@ -39,6 +46,8 @@ export class SyncNotifier {
   #sequence = 0;
   /** The sequence number of the latest notice per room (one number per room that ever had one). */
   readonly #lastNotice = new Map<string, number>();
+  /** The same per user. */
+  readonly #lastUserNotice = new Map<string, number>();
 
   /** Ends every wait (unwoken) and every later one at once: the server is shutting down. */
   close(): void {
@@ -61,13 +70,25 @@ export class SyncNotifier {
       this.#lastNotice.set(room, sequence);
       this.#wakeAll(this.#byRoom.get(room));
     }
-    for (const user of notice.users ?? []) this.#wakeAll(this.#byUser.get(user));
+    for (const user of notice.users ?? []) {
+      this.#lastUserNotice.set(user, sequence);
+      this.#wakeAll(this.#byUser.get(user));
+    }
   }
 
   listen(userId: string): SyncListener {
     const entry: Entry = { userId, rooms: new Set(), woken: false, since: this.#sequence, resolve: undefined };
     add(this.#byUser, userId, entry);
     let closed = false;
+    const addRooms = (rooms: Iterable<string>) => {
+      if (closed) return;
+      for (const room of rooms) {
+        if (entry.rooms.has(room)) continue;
+        entry.rooms.add(room);
+        add(this.#byRoom, room, entry);
+        if ((this.#lastNotice.get(room) ?? 0) > entry.since) entry.woken = true;
+      }
+    };
     const close = () => {
       if (closed) return;
       closed = true;
@@ -94,14 +115,14 @@ export class SyncNotifier {
         entry.woken = false;
         entry.since = this.#sequence;
       },
-      addRooms: (rooms) => {
-        if (closed) return;
-        for (const room of rooms) {
-          if (entry.rooms.has(room)) continue;
-          entry.rooms.add(room);
-          add(this.#byRoom, room, entry);
-          if ((this.#lastNotice.get(room) ?? 0) > entry.since) entry.woken = true;
-        }
+      addRooms,
+      get readSequence() {
+        return entry.since;
+      },
+      resume: (sequence, rooms) => {
+        entry.since = sequence;
+        entry.woken = (this.#lastUserNotice.get(userId) ?? 0) > sequence;
+        addRooms(rooms);
       },
       close,
     };

@@ -37,6 +37,8 @@ export interface SyncReads
   /** The room's state after the last timeline event at or below the position; empty before the room began. */
   stateAtPosition(roomId: string, position: number): Promise<StateMap>;
   accountDataSince(userId: string, since: number): Promise<AccountDataChange[]>;
+  /** The content of one of the user's global account-data entries (m.ignored_user_list for one). */
+  globalAccountData(userId: string, type: string): Promise<Readonly<Record<string, unknown>> | undefined>;
   /** Per room, the events position of the user's latest read receipt (m.read or m.read.private, unthreaded or main). */
   readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
   /** The rooms where the user's own receipts moved after the receipts-stream position (their counts changed). */
@@ -68,6 +70,8 @@ export interface SyncStreams {
   };
   readonly presence: {
     presenceSince(userIds: readonly string[], since: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
+    /** The users' m.presence events as they stand, changed lately or not (offline for users never seen). */
+    presenceOf(userIds: readonly string[]): Promise<readonly object[]>;
     setFromSync(userId: string, state: 'online' | 'offline' | 'unavailable'): Promise<void>;
   };
   readonly pushRules: {

@@ -3,6 +3,7 @@ import { formatPaginationToken } from '../protocol/index.js';
 import type { ClientEvent, ClientEvents, StoredEvent } from '../rooms/index.js';
 import type { SyncFilter } from './filter.js';
 import type { SyncReads } from './ports.js';
+import type { DeviceSentMembers } from './sent-members.js';
 
 /**
  * One room's part of a /sync response: its timeline, the state before the timeline, and the summary.
@@ -39,6 +40,13 @@ export interface RoomSyncContext {
   readonly useStateAfter: boolean;
   /** Drops events the user may not see (history visibility); identity when nothing is hidden. */
   readonly visible: (userId: string, roomId: string, events: readonly StoredEvent[]) => Promise<readonly StoredEvent[]>;
+  /** The users in the user's m.ignored_user_list: their messages stay out of timelines (state events do not). */
+  readonly ignoredUsers?: ReadonlySet<string>;
+  /**
+   * With lazy-loaded members and no include_redundant_members: the member events this device was already
+   * sent, so a sender's membership is sent once, not with every sync.
+   */
+  readonly sentMembers?: DeviceSentMembers;
 }
 
 export interface TimelineRoomPlan {
@@ -49,6 +57,11 @@ export interface TimelineRoomPlan {
   readonly upTo: number;
   /** Everything from scratch: a first sync, full_state, or a room joined since the token. */
   readonly initial: boolean;
+  /**
+   * The user joined (or left and rejoined) since the token: the timeline is `limited` even when it reaches
+   * the room's start through a filter, as Synapse answers, so a client does not take it for all history.
+   */
+  readonly newlyJoined?: boolean;
   readonly summary: boolean;
 }
 
@@ -60,27 +73,46 @@ interface Timeline {
   readonly limited: boolean;
 }
 
-/** The newest `limit` events of (after, upTo] that pass the timeline filter and history visibility. */
+/**
+ * The newest `limit` events of (after, upTo] that pass the timeline filter, the ignore list and history
+ * visibility. The first page is the limit; later ones twice it (at least 10), as Synapse reads them, so a
+ * filter that lets few events through still finds them. Events in the room's state at `upTo` are kept whatever the history
+ * visibility (Synapse does too): a client must see the member events behind the members it shows.
+ */
 async function readTimeline(reads: SyncReads, ctx: RoomSyncContext, plan: TimelineRoomPlan): Promise<Timeline> {
   const { filter } = ctx;
   const limit = filter.timelineLimit;
   const lower = plan.initial ? 0 : plan.after;
+  if (limit <= 0) return { events: [], limited: (await reads.timeline(plan.roomId, lower, plan.upTo, 0)).more };
+  const ignored = ctx.ignoredUsers ?? new Set<string>();
+  let currentState: Set<string> | undefined;
   let kept: StoredEvent[] = [];
   let cursor = plan.upTo;
   for (let page = 0; page < MAX_TIMELINE_PAGES; page++) {
-    const { events, more } = await reads.timeline(plan.roomId, lower, cursor, limit - kept.length);
-    const passing = events.filter(({ event }) => filter.timeline.matches(event.type, event.sender, event.content));
-    kept = [...(await ctx.visible(ctx.userId, plan.roomId, passing)), ...kept];
+    const { events, more } = await reads.timeline(plan.roomId, lower, cursor, page === 0 ? limit : Math.max(limit * 2, 10));
+    const passing = events.filter(
+      ({ event }) => filter.timeline.matches(event.type, event.sender, event.content) && (isStateEvent(event) || !ignored.has(event.sender)),
+    );
+    const visible = new Set((await ctx.visible(ctx.userId, plan.roomId, passing)).map(({ event }) => event.eventId));
+    if (passing.some(({ event }) => !visible.has(event.eventId) && isStateEvent(event))) {
+      currentState ??= new Set((await reads.stateAtPosition(plan.roomId, plan.upTo)).values());
+    }
+    kept = [...passing.filter(({ event }) => visible.has(event.eventId) || currentState?.has(event.eventId)), ...kept];
+    if (kept.length > limit) return { events: kept.slice(-limit), limited: true };
     const oldest = events[0]?.streamPosition;
     if (!more || oldest === undefined || oldest === null) return { events: kept, limited: false };
-    if (kept.length >= limit) return { events: kept, limited: true };
+    if (kept.length === limit) return { events: kept, limited: true };
     cursor = oldest - 1;
   }
   return { events: kept, limited: true };
 }
 
-function clientEvents(stored: readonly StoredEvent[], ctx: RoomSyncContext, transactionIds: ReadonlyMap<string, string>): Promise<ClientEvent[]> {
-  return ctx.clientEvents.serve(stored, { transactionIds, viewer: ctx.userId });
+/** The events as the filter's event_format asks: the client format, or the PDU with what the server adds. */
+async function clientEvents(stored: readonly StoredEvent[], ctx: RoomSyncContext, transactionIds: ReadonlyMap<string, string>): Promise<ClientEvent[]> {
+  const served = await ctx.clientEvents.serve(stored, { transactionIds, viewer: ctx.userId });
+  if (ctx.filter.eventFormat !== 'federation') return served;
+  // Content and unsigned come from the client form: it holds a redaction's pruning and the server's additions.
+  return served.map((event, i) => ({ ...(stored[i]?.event.pdu ?? {}), event_id: event.event_id, content: event.content, unsigned: event.unsigned }) as ClientEvent);
 }
 
 /** The entries of `state` not in `base` (or holding another event there). */
@@ -88,20 +120,36 @@ function stateDelta(state: StateMap, base: StateMap): Map<StateKey, string> {
   return new Map([...state].filter(([key, eventId]) => base.get(key) !== eventId));
 }
 
+/** The member a state entry is about, for m.room.member entries. */
+function memberOf(key: StateKey): string | undefined {
+  const [type, member] = parseStateKey(key);
+  return type === 'm.room.member' ? member : undefined;
+}
+
 /**
- * Which state entries to send. Lazy loading keeps only the members who sent something in the timeline,
- * plus the user's own membership (clients need it to know they are in the room).
+ * Lazy loading: whose member events a client needs for this timeline. Its senders, except one whose member
+ * event the timeline already showed before their first event; on a full-state sync also the user (so the
+ * client knows it is in the room). Undefined without lazy loading: every member.
  */
-function selectState(entries: Map<StateKey, string>, ctx: RoomSyncContext, timeline: readonly StoredEvent[]): string[] {
-  const senders = new Set(timeline.map(({ event }) => event.sender));
-  senders.add(ctx.userId);
-  const ids: string[] = [];
-  for (const [key, eventId] of entries) {
-    const [type, stateKeyValue] = parseStateKey(key);
-    if (ctx.filter.lazyLoadMembers && type === 'm.room.member' && !senders.has(stateKeyValue)) continue;
-    ids.push(eventId);
+function membersToLoad(ctx: RoomSyncContext, plan: TimelineRoomPlan, timeline: readonly StoredEvent[]): Set<string> | undefined {
+  if (!ctx.filter.lazyLoadMembers) return undefined;
+  const members = new Set<string>();
+  const shown = new Set<string>();
+  for (const { event } of timeline) {
+    if (!shown.has(event.sender)) members.add(event.sender);
+    if (event.type === 'm.room.member' && event.stateKey !== undefined) shown.add(event.stateKey);
   }
-  return ids;
+  if (plan.initial) members.add(ctx.userId);
+  return members;
+}
+
+/** The entries of the state map the lazy-loading members select (all non-member state, and those members). */
+function lazyFiltered(state: StateMap, members: Set<string> | undefined): Map<StateKey, string> {
+  if (members === undefined) return new Map(state);
+  return new Map([...state].filter(([key]) => {
+    const member = memberOf(key);
+    return member === undefined || members.has(member);
+  }));
 }
 
 /** Heroes, joined and invited counts from the room's state (the spec's room summary). */
@@ -143,14 +191,26 @@ export async function timelineRoom(
   ctx: RoomSyncContext,
   plan: TimelineRoomPlan,
 ): Promise<{ json: TimelineRoomJson; changed: boolean }> {
-  const timeline = await readTimeline(reads, ctx, plan);
+  const read = await readTimeline(reads, ctx, plan);
+  const timeline = plan.newlyJoined && read.events.length > 0 ? { ...read, limited: true } : read;
   const first = timeline.events[0];
-  const entries = ctx.useStateAfter ? await stateAfterEntries(reads, ctx, plan, timeline) : await stateBeforeEntries(reads, ctx, plan, timeline);
-  const stateIds = selectState(entries, ctx, timeline.events);
-  const stored = await reads.events(stateIds);
-  const state = stateIds
-    .map((id) => stored.get(id))
+  const members = membersToLoad(ctx, plan, timeline.events);
+  const entries = ctx.useStateAfter
+    ? await stateAfterEntries(reads, plan, timeline, members)
+    : await stateBeforeEntries(reads, plan, timeline, members);
+  const unsent = [...entries].filter(([key, eventId]) => {
+    const member = memberOf(key);
+    return member === undefined || ctx.sentMembers === undefined || !ctx.sentMembers.has(plan.roomId, member, eventId);
+  });
+  const stored = await reads.events(unsent.map(([, id]) => id));
+  const state = unsent
+    .map(([, id]) => stored.get(id))
     .filter((event): event is StoredEvent => event !== undefined && ctx.filter.state.matches(event.event.type, event.event.sender, event.event.content));
+  if (ctx.sentMembers) {
+    for (const { event } of [...state, ...timeline.events]) {
+      if (event.type === 'm.room.member' && event.stateKey !== undefined) ctx.sentMembers.remember(plan.roomId, event.stateKey, event.eventId);
+    }
+  }
   const txnIds = await reads.transactionIds(ctx.userId, ctx.deviceId, timeline.events.map(({ event }) => event.eventId));
 
   const stateJson = { events: await clientEvents(state, ctx, new Map()) };
@@ -167,26 +227,44 @@ export async function timelineRoom(
   return { json, changed: plan.initial || timeline.events.length > 0 || state.length > 0 };
 }
 
-/** The spec's `state`: the state at the start of the timeline (whole, or what changed since the token). */
-async function stateBeforeEntries(reads: SyncReads, ctx: RoomSyncContext, plan: TimelineRoomPlan, timeline: Timeline): Promise<Map<StateKey, string>> {
+/**
+ * The spec's `state`: the state at the start of the timeline, whole on a full-state sync, otherwise what
+ * the client lacks. After a gap that is every entry changed between the token and the timeline (and any
+ * the timeline's end holds that the token's state did not: state resolution can bring back older events),
+ * less what the timeline itself carries. Lazy loading adds the members of the timeline's senders, even
+ * unchanged, since the client may never have been sent them; it does not thin out the gap's changes
+ * (Synapse stopped doing so: clients lost track of who had left).
+ */
+async function stateBeforeEntries(reads: SyncReads, plan: TimelineRoomPlan, timeline: Timeline, members: Set<string> | undefined): Promise<Map<StateKey, string>> {
   const first = timeline.events[0];
   const atStart = first ? await reads.stateBefore(first.event.eventId) : await reads.stateAtPosition(plan.roomId, plan.upTo);
-  if (plan.initial) return new Map(atStart ?? []);
-  if (timeline.limited) return stateDelta(atStart ?? new Map(), await reads.stateAtPosition(plan.roomId, plan.after));
-  if (ctx.filter.lazyLoadMembers && atStart && timeline.events.length > 0) {
-    // Members of this timeline's senders, which a lazy-loading client may not have been sent yet.
-    return new Map([...atStart].filter(([key]) => parseStateKey(key)[0] === 'm.room.member'));
+  if (plan.initial) return lazyFiltered(atStart ?? new Map(), members);
+  if (timeline.limited) {
+    const start = lazyFiltered(atStart ?? new Map(), members);
+    const end = await reads.stateAtPosition(plan.roomId, plan.upTo);
+    const previous = new Set((await reads.stateAtPosition(plan.roomId, plan.after)).values());
+    if (members !== undefined) for (const [key, eventId] of start) if (memberOf(key) !== undefined) previous.delete(eventId);
+    const inTimeline = new Set(timeline.events.map(({ event }) => event.eventId));
+    const result = new Map<StateKey, string>();
+    for (const [key, eventId] of [...end, ...start]) {
+      if (!previous.has(eventId) && !inTimeline.has(eventId)) result.set(key, eventId);
+    }
+    return result;
+  }
+  if (members !== undefined && atStart && members.size > 0) {
+    // No gap, so nothing changed the client has not seen; but it may lack the senders' member events.
+    return new Map([...atStart].filter(([key]) => members.has(memberOf(key) ?? '')));
   }
   return new Map();
 }
 
 /** use_state_after's `state_after`: the state at the end of the timeline (whole, or what changed since the token). */
-async function stateAfterEntries(reads: SyncReads, ctx: RoomSyncContext, plan: TimelineRoomPlan, timeline: Timeline): Promise<Map<StateKey, string>> {
+async function stateAfterEntries(reads: SyncReads, plan: TimelineRoomPlan, timeline: Timeline, members: Set<string> | undefined): Promise<Map<StateKey, string>> {
   const atEnd = await reads.stateAtPosition(plan.roomId, plan.upTo);
-  if (plan.initial) return new Map(atEnd);
+  if (plan.initial) return lazyFiltered(atEnd, members);
   const delta = stateDelta(atEnd, await reads.stateAtPosition(plan.roomId, plan.after));
-  if (ctx.filter.lazyLoadMembers && timeline.events.length > 0) {
-    for (const [key, eventId] of atEnd) if (parseStateKey(key)[0] === 'm.room.member') delta.set(key, eventId);
+  if (members !== undefined && timeline.events.length > 0) {
+    for (const [key, eventId] of atEnd) if (members.has(memberOf(key) ?? '')) delta.set(key, eventId);
   }
   return delta;
 }

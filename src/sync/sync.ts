@@ -8,6 +8,8 @@ import type { SyncNotifier } from './notifier.js';
 import type { MembershipRow, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
+import { SentMembers } from './sent-members.js';
+import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
 import { notificationCounts, type PushJudge } from './notifications.js';
 
 /**
@@ -75,6 +77,18 @@ export interface SyncDeps {
 /** The longest a client may make one long-poll wait. */
 export const MAX_SYNC_TIMEOUT_MS = 10 * 60_000;
 
+/** Clients whose resume point a process keeps (see `resumable`). */
+const MAX_RESUMABLE = 100_000;
+
+/** Where a client's last sync left off. */
+interface Resumable {
+  readonly token: string;
+  /** The filter parameter it used: the rooms it covered depend on it. */
+  readonly filter: string | undefined;
+  readonly rooms: readonly string[];
+  readonly sequence: number;
+}
+
 /** What the snapshot phase found: the response so far and what the second phase needs. */
 interface RoomsPhase {
   readonly response: SyncResponse;
@@ -84,6 +98,8 @@ interface RoomsPhase {
   readonly joined: readonly string[];
   /** Users sharing a joined room with the user (and the user): whose presence the user sees. */
   readonly presenceOf: readonly string[];
+  /** Users the user newly shares a room with: their presence is sent even if it did not change. */
+  readonly newlyMet: readonly string[];
   /** Every room in the response or the user's membership: their notices wake the next wait. */
   readonly rooms: readonly string[];
   readonly eventsPosition: number;
@@ -96,10 +112,13 @@ interface Plan {
   readonly initial: boolean;
   /** For a room left after only an invite or knock: show the leave event and nothing before it. */
   readonly onlyOwnLeave?: boolean;
+  /** The user joined (or left and rejoined, or joined and left) since the token. */
+  readonly newlyJoined?: boolean;
 }
 
 export function createSyncService(deps: SyncDeps) {
   const { store, notifier, clock, streams } = deps;
+  const sentMembers = new SentMembers();
 
   async function filterFor(requester: Requester, param: string | undefined): Promise<SyncFilter> {
     if (param === undefined) return syncFilter(undefined);
@@ -131,6 +150,8 @@ export function createSyncService(deps: SyncDeps) {
     const changes = await reads.membershipChanges(userId, since.events, to);
     const changed = new Set(changes.map((row) => row.roomId));
     const before = await membershipAt(reads, userId, changed, since.events);
+    const joinedInBatch = new Set(changes.filter((row) => row.membership === 'join').map((row) => row.roomId));
+    const notJoinedInBatch = new Set(changes.filter((row) => row.membership !== 'join').map((row) => row.roomId));
     const result: Plan[] = [];
     for (const row of memberships) {
       const section = sectionOf(row.membership);
@@ -140,12 +161,16 @@ export function createSyncService(deps: SyncDeps) {
         if (section === 'join') result.push({ membership: row, section, initial: fullState });
         continue;
       }
-      if (section === 'leave' && (was === 'leave' || was === 'ban')) continue;
+      // A room joined and left between two syncs is sent whole, like one joined (as Synapse does).
+      const joinedThenLeft = section === 'leave' && was !== 'join' && joinedInBatch.has(row.roomId);
+      if (section === 'leave' && (was === 'leave' || was === 'ban') && !joinedThenLeft) continue;
+      const newlyJoined = (section === 'join' && (was !== 'join' || notJoinedInBatch.has(row.roomId))) || joinedThenLeft;
       result.push({
         membership: row,
         section,
-        initial: fullState || (section === 'join' && was !== 'join'),
-        onlyOwnLeave: section === 'leave' && was !== 'join',
+        initial: fullState || newlyJoined,
+        newlyJoined,
+        onlyOwnLeave: section === 'leave' && was !== 'join' && !joinedThenLeft,
       });
     }
     return result;
@@ -189,6 +214,8 @@ export function createSyncService(deps: SyncDeps) {
         return events.filter(({ event }) => ids.has(event.eventId));
       },
       clientEvents: createClientEvents({ store: reads, relations: reads, clock }),
+      ignoredUsers: ignoredUsersOf(await reads.globalAccountData(userId, IGNORED_USER_LIST)),
+      sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? sentMembers.forDevice(userId, requester.deviceId, since === undefined) : undefined,
     };
     const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
     const accountData = accountDataSections(accountDataNews, userId, filter);
@@ -208,12 +235,16 @@ export function createSyncService(deps: SyncDeps) {
     const rooms: string[] = [];
     const joined: string[] = [];
     const presenceOf = new Set<string>([userId]);
+    const newlyMet = new Set<string>();
     const joinedAt = new Map<string, number>();
     for (const plan of await plans(reads, userId, since, eventsPosition, request.fullState, filter)) {
       const { roomId } = plan.membership;
       rooms.push(roomId);
       if (plan.section === 'invite' || plan.section === 'knock') {
         const stateEvents = await strippedState(reads, plan.membership);
+        // Its last event is the invite itself: an invite from an ignored user is left out.
+        const invite = stateEvents.at(-1);
+        if (plan.section === 'invite' && invite?.type === 'm.room.member' && invite.state_key === userId && ctx.ignoredUsers?.has(invite.sender)) continue;
         if (plan.section === 'invite') response.rooms.invite[roomId] = { invite_state: { events: stateEvents } };
         else response.rooms.knock[roomId] = { knock_state: { events: stateEvents } };
         empty = false;
@@ -222,7 +253,12 @@ export function createSyncService(deps: SyncDeps) {
       if (plan.section === 'join') {
         joined.push(roomId);
         joinedAt.set(roomId, plan.membership.position ?? 0);
-        if (wantsPresence) for (const member of await joinedMembers(reads, roomId)) presenceOf.add(member);
+        if (wantsPresence) {
+          for (const member of await joinedMembers(reads, roomId)) {
+            presenceOf.add(member);
+            if (plan.newlyJoined && since !== undefined) newlyMet.add(member);
+          }
+        }
       }
       const upTo = plan.section === 'leave' ? (plan.membership.position ?? eventsPosition) : eventsPosition;
       const { json, changed } = await timelineRoom(reads, ctx, {
@@ -230,8 +266,10 @@ export function createSyncService(deps: SyncDeps) {
         after: plan.onlyOwnLeave ? upTo - 1 : (since?.events ?? 0),
         upTo,
         initial: plan.initial && !plan.onlyOwnLeave,
+        newlyJoined: plan.newlyJoined === true && since !== undefined,
         summary: plan.section === 'join',
       });
+      if (wantsPresence && plan.section === 'join' && since !== undefined) for (const member of joinsIn(json)) newlyMet.add(member);
       const ownAccountData = accountData.rooms.get(roomId) ?? [];
       if (!changed && ownAccountData.length === 0) continue;
       empty = false;
@@ -261,7 +299,8 @@ export function createSyncService(deps: SyncDeps) {
         }
       }
     }
-    return { response, token, empty, joined, presenceOf: [...presenceOf], rooms, eventsPosition };
+    newlyMet.delete(userId);
+    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition };
   }
 
   /** An entry for a joined room that only has ephemeral news. */
@@ -316,12 +355,28 @@ export function createSyncService(deps: SyncDeps) {
     if (filter.presence.matches('m.presence', userId)) {
       const presence = await streams.presence.presenceSince(phase.presenceOf, since?.presence ?? 0);
       token.presence = presence.position;
-      if (presence.events.length > 0) {
-        phase.response.presence.events = [...presence.events];
+      // Users newly sharing a room are sent as they are, changed or not (Synapse does): one per user.
+      const met = phase.newlyMet.length === 0 ? [] : await streams.presence.presenceOf(phase.newlyMet);
+      const events = [...new Map([...presence.events, ...met].map((event) => [(event as { sender?: string }).sender, event])).values()];
+      if (events.length > 0) {
+        phase.response.presence.events = events;
         added = true;
       }
     }
     return { token, added };
+  }
+
+  /**
+   * Where each client's last sync left off: the token it was given, the rooms it covered and the notice
+   * sequence number when its read began. A client coming back with that token, before any notice for it
+   * or those rooms, has nothing new: it waits without reading (most long-polls of an idle client).
+   */
+  const resumable = new Map<string, Resumable>();
+
+  function remember(key: string, memo: Resumable): void {
+    // A plain bound: forgetting every client costs each one read.
+    if (resumable.size >= MAX_RESUMABLE && !resumable.has(key)) resumable.clear();
+    resumable.set(key, memo);
   }
 
   return {
@@ -335,19 +390,30 @@ export function createSyncService(deps: SyncDeps) {
       } else if (streams && request.setPresence === undefined) {
         await streams.presence.setFromSync(requester.userId, 'online');
       }
-      const judge = streams ? await streams.pushRules.judge(requester.userId) : undefined;
+      // Read before the snapshot, not in it: the embedded engine's one connection is the snapshot's.
+      let judge: PushJudge | undefined;
+      const key = `${requester.userId}\n${requester.deviceId}`;
       const listener = notifier.listen(requester.userId);
       request.signal?.addEventListener('abort', () => listener.close(), { once: true });
       try {
+        const memo = resumable.get(key);
+        if (memo !== undefined && since !== undefined && !request.fullState && memo.token === request.since && memo.filter === request.filter) {
+          listener.resume(memo.sequence, memo.rooms);
+          if (!(await listener.wait(deadline - clock.now()))) return nothingNew(memo.token);
+        }
         for (;;) {
+          if (streams) judge ??= await streams.pushRules.judge(requester.userId);
           listener.reset();
+          const sequence = listener.readSequence;
           const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter, judge));
           listener.addRooms(phase.rooms);
           const { token, added } = await streamsPhase(phase, requester, since, filter);
           phase.response.next_batch = formatStreamToken(token);
           const remaining = deadline - clock.now();
-          if (since === undefined || !phase.empty || added || remaining <= 0) return phase.response;
-          if (!(await listener.wait(remaining))) return phase.response;
+          if (since === undefined || !phase.empty || added || remaining <= 0 || !(await listener.wait(remaining))) {
+            remember(key, { token: phase.response.next_batch, filter: request.filter, rooms: phase.rooms, sequence });
+            return phase.response;
+          }
         }
       } finally {
         listener.close();
@@ -357,6 +423,19 @@ export function createSyncService(deps: SyncDeps) {
 }
 
 export type SyncService = ReturnType<typeof createSyncService>;
+
+/** The answer to a sync that had nothing new: the token it came with, unchanged. */
+function nothingNew(token: string): SyncResponse {
+  return {
+    next_batch: token,
+    rooms: { join: {}, invite: {}, knock: {}, leave: {} },
+    account_data: { events: [] },
+    presence: { events: [] },
+    to_device: { events: [] },
+    device_lists: { changed: [], left: [] },
+    device_one_time_keys_count: {},
+  };
+}
 
 /** A joined room's entry with nothing in it yet (its news is ephemeral, or its counts changed). */
 function emptyJoinedRoom(eventsPosition: number): JoinedRoomJson {
@@ -377,6 +456,14 @@ async function joinedMembers(reads: SyncReads, roomId: string): Promise<string[]
   return [...members.values()]
     .filter(({ event }) => event.content.membership === 'join' && event.stateKey !== undefined)
     .map(({ event }) => event.stateKey as string);
+}
+
+/** The users a room's new timeline or state shows joining. */
+function joinsIn(room: TimelineRoomJson): string[] {
+  const events = [...room.timeline.events, ...(room.state?.events ?? []), ...(room.state_after?.events ?? [])];
+  return events
+    .filter((event) => event.type === 'm.room.member' && event.state_key !== undefined && event.content.membership === 'join')
+    .map((event) => event.state_key as string);
 }
 
 function membershipValue(event: StoredEvent | undefined): string {

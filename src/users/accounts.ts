@@ -25,6 +25,9 @@ import type { LoginTokens } from './login-tokens.js';
 /** Synapse's default lifetime of an access token issued with a refresh token: five minutes. */
 export const DEFAULT_ACCESS_TOKEN_LIFETIME_MS = 5 * 60 * 1000;
 
+/** A User-Agent kept for a device is cut to this length: the header is the client's to fill. */
+const MAX_USER_AGENT_LENGTH = 512;
+
 /** A device's last-seen time and address are written at most this often, so reads do not become writes. */
 export const LAST_SEEN_INTERVAL_MS = 60_000;
 
@@ -102,6 +105,8 @@ export interface Registered extends Partial<Omit<Session, 'userId'>> {
 /** Where a request came from, for the device's last-seen address. */
 export interface ClientInfo {
   readonly ip?: string | undefined;
+  /** The User-Agent header, for GET /admin/whois. */
+  readonly userAgent?: string | undefined;
 }
 
 export interface NewAccount {
@@ -113,6 +118,39 @@ export interface NewAccount {
   /** The profile's display name; the localpart when absent or empty. */
   readonly displayName?: string | undefined;
   readonly isGuest?: boolean;
+}
+
+/** The UIA operation of POST /register. */
+const REGISTER_OPERATION = 'POST register';
+
+/** What a registration's UIA session remembers of its requests: the password only as its hash. */
+interface RegistrationParams {
+  readonly username?: string | undefined;
+  readonly passwordHash?: string | undefined;
+  readonly deviceId?: string | undefined;
+  readonly displayName?: string | undefined;
+  readonly inhibitLogin?: boolean | undefined;
+  readonly refresh?: boolean | undefined;
+}
+
+/** The remembered parameters as stored JSON (the spec's names are not needed: only Hearth reads them). */
+function storedRegistrationParams(params: RegistrationParams): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+}
+
+/** Stored parameters read back; a field of the wrong type is dropped rather than trusted. */
+function readRegistrationParams(stored: Readonly<Record<string, unknown>> | null | undefined): RegistrationParams {
+  if (!stored) return {};
+  const text = (key: string) => (typeof stored[key] === 'string' ? stored[key] : undefined);
+  const flag = (key: string) => (typeof stored[key] === 'boolean' ? stored[key] : undefined);
+  return {
+    username: text('username'),
+    passwordHash: text('passwordHash'),
+    deviceId: text('deviceId'),
+    displayName: text('displayName'),
+    inhibitLogin: flag('inhibitLogin'),
+    refresh: flag('refresh'),
+  };
 }
 
 export const REGISTER_FLOWS: readonly Flow[] = [['m.login.dummy']];
@@ -175,8 +213,13 @@ export function createAccountService(deps: AccountDeps) {
 
   /** Creates the account (and its first device unless `device` is null); no policy checks. */
   async function createAccount(account: NewAccount): Promise<Registered> {
-    const userId = makeUserId(account.localpart, serverName);
     const passwordHash = account.password === null ? null : await passwords.hash(account.password);
+    return createHashedAccount({ ...account, passwordHash });
+  }
+
+  async function createHashedAccount(account: Omit<NewAccount, 'password'> & { readonly passwordHash: string | null }): Promise<Registered> {
+    const userId = makeUserId(account.localpart, serverName);
+    const { passwordHash } = account;
     const device = account.device && deviceSession(account.device.deviceId, account.device.displayName, account.device.refresh);
     const profile = account.displayName ? { ...defaultProfile(userId), displayName: account.displayName } : defaultProfile(userId);
     const created = await store.createUser(
@@ -226,11 +269,8 @@ export function createAccountService(deps: AccountDeps) {
   }
 
   /** The guest becomes a full account with a password; its profile, rooms and old devices stay. */
-  async function upgradeGuest(userId: UserId, password: string, request: RegisterRequest): Promise<Registered> {
-    const passwordHash = await passwords.hash(password);
-    const device = request.inhibitLogin
-      ? null
-      : deviceSession(request.deviceId, request.initialDeviceDisplayName ?? null, request.refreshToken);
+  async function upgradeGuest(userId: UserId, passwordHash: string, newDevice: NewAccount['device']): Promise<Registered> {
+    const device = newDevice && deviceSession(newDevice.deviceId, newDevice.displayName, newDevice.refresh);
     if (!(await store.upgradeGuest(userId, passwordHash, device?.session ?? null, clock.now()))) {
       throw new MatrixError('M_FORBIDDEN', `${userId} is no longer a guest account`);
     }
@@ -272,7 +312,7 @@ export function createAccountService(deps: AccountDeps) {
     const ip = client.ip ?? null;
     const due = lastSeenTs === null || now - lastSeenTs >= LAST_SEEN_INTERVAL_MS || (lastSeenIp === null && ip !== null);
     if (!due) return;
-    store.touchDevice(requester.userId, requester.deviceId, now, ip).catch((err: unknown) => {
+    store.touchDevice(requester.userId, requester.deviceId, now, ip, client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null).catch((err: unknown) => {
       log.warn({ err, userId: requester.userId, deviceId: requester.deviceId }, 'last seen not recorded');
     });
   }
@@ -285,6 +325,34 @@ export function createAccountService(deps: AccountDeps) {
       if (!(await store.user(makeUserId(localpart, serverName)))) return localpart;
     }
     throw new MatrixError('M_UNKNOWN', 'Could not pick a free username; choose one', { status: 500 });
+  }
+
+  /**
+   * The account parameters a register request carries, the password hashed; undefined when it carries
+   * none (a request completing a stage with only `auth`). A device name without anything else does not
+   * count, as in Synapse: a client bug sent it alone and wiped out the remembered parameters.
+   */
+  async function registrationParams(request: RegisterRequest): Promise<RegistrationParams | undefined> {
+    const { username, password, deviceId, inhibitLogin, refreshToken } = request;
+    if ([username, password, deviceId, inhibitLogin, refreshToken].every((value) => value === undefined)) return undefined;
+    return {
+      username,
+      passwordHash: password === undefined || password === '' ? undefined : await passwords.hash(password),
+      deviceId,
+      displayName: request.initialDeviceDisplayName,
+      inhibitLogin,
+      refresh: refreshToken,
+    };
+  }
+
+  /** A registered session completed again: the same user, logged in on a new (or the named) device. */
+  async function loginAgain(userId: UserId, params: RegistrationParams): Promise<Registered> {
+    if (params.inhibitLogin) return { userId };
+    const user = await store.user(userId);
+    if (user === undefined || user.deactivated) throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
+    const device = deviceSession(params.deviceId, params.displayName ?? null, params.refresh);
+    await store.startDeviceSession(userId, device.session, clock.now());
+    return { userId, deviceId: device.session.deviceId, ...device.tokens };
   }
 
   /** Who a login identifier names, or undefined when it names no possible local user. */
@@ -314,30 +382,35 @@ export function createAccountService(deps: AccountDeps) {
   }
 
   return {
-    /** POST /register: policy, then user-interactive auth, then the account. */
+    /**
+     * POST /register: policy, then user-interactive auth, then the account. The first request's parameters
+     * are remembered with the UIA session, so the requests completing stages may carry only `auth`; a
+     * session that already registered answers with the same user again (a new login unless inhibited).
+     */
     async register(request: RegisterRequest): Promise<Registered> {
       // Guest registration is its own switch, as in Synapse: enable_registration does not govern it.
       if (request.kind === 'guest') return registerGuest(request);
       ensureRegistrationEnabled();
+      const remembered = await uia.sessionData(REGISTER_OPERATION, request.auth?.session);
+      const given = await registrationParams(request);
+      const params = given ?? readRegistrationParams(remembered?.params);
+      const registeredUserId = remembered?.result == null ? undefined : parseUserId(remembered.result);
       // Username and guest problems are reported before auth, so the client can fix them before the user does stages.
-      const guest = request.guestAccessToken === undefined ? undefined : await guestToUpgrade(request.guestAccessToken, request.username);
-      const localpart = guest !== undefined || request.username === undefined ? undefined : localpartFor(request.username);
-      if (localpart !== undefined) await ensureAvailable(localpart);
+      const guest = request.guestAccessToken === undefined ? undefined : await guestToUpgrade(request.guestAccessToken, params.username);
+      const localpart = guest !== undefined || params.username === undefined ? undefined : localpartFor(params.username);
+      if (localpart !== undefined && registeredUserId !== makeUserId(localpart, serverName)) await ensureAvailable(localpart);
       const tokens = deps.registrationTokens?.required ? deps.registrationTokens : undefined;
+      const remember = given === undefined ? undefined : storedRegistrationParams(given);
       const sessionId = tokens
-        ? await uia.check('POST register', REGISTER_WITH_TOKEN_FLOWS, request.auth, { 'm.login.registration_token': tokens.stage })
-        : await uia.check('POST register', REGISTER_FLOWS, request.auth);
-      if (request.password === undefined || request.password === '') {
-        throw new MatrixError('M_MISSING_PARAM', 'A password is required');
-      }
-      const registered = guest !== undefined ? await upgradeGuest(guest, request.password, request) : await createAccount({
-        localpart: localpart ?? (await generatedLocalpart()),
-        password: request.password,
-        admin: false,
-        device: request.inhibitLogin
-          ? null
-          : { deviceId: request.deviceId, displayName: request.initialDeviceDisplayName ?? null, refresh: request.refreshToken },
-      });
+        ? await uia.check(REGISTER_OPERATION, REGISTER_WITH_TOKEN_FLOWS, request.auth, { 'm.login.registration_token': tokens.stage }, remember)
+        : await uia.check(REGISTER_OPERATION, REGISTER_FLOWS, request.auth, {}, remember);
+      if (registeredUserId !== undefined) return loginAgain(registeredUserId, params);
+      if (params.passwordHash === undefined) throw new MatrixError('M_MISSING_PARAM', 'A password is required');
+      const device = params.inhibitLogin ? null : { deviceId: params.deviceId, displayName: params.displayName ?? null, refresh: params.refresh };
+      const registered = guest !== undefined
+        ? await upgradeGuest(guest, params.passwordHash, device)
+        : await createHashedAccount({ localpart: localpart ?? (await generatedLocalpart()), passwordHash: params.passwordHash, admin: false, device });
+      await uia.setResult(sessionId, registered.userId);
       await tokens?.completed(sessionId);
       return registered;
     },

@@ -92,3 +92,5 @@ export {
   type UserDirectoryStore,
   type UserSearchResult,
 } from './user-directory.js';
+export { createOpenIdTokens, OPENID_TOKEN_LIFETIME_MS, type OpenIdDeps, type OpenIdToken, type OpenIdTokens } from './openid.js';
+export { createWhois, type Whois, type WhoisDeps, type WhoisService } from './whois.js';

@@ -1,7 +1,7 @@
 import { MatrixError, type UserId } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import type { AccountStore } from './ports.js';
-import type { StageCheck } from './uia.js';
+import { UiaRefusal, type StageCheck } from './uia.js';
 
 /**
  * The m.login.password stage of user-interactive auth, for operations a logged-in user confirms with
@@ -42,7 +42,8 @@ export function passwordStage(deps: PasswordStageDeps, userId: UserId): StageChe
   return async (auth) => {
     const named = namedUser(auth);
     if (named === undefined) throw new MatrixError('M_MISSING_PARAM', 'auth.identifier.user is required (type m.id.user)');
-    if (!sameUser(named, userId)) throw new MatrixError('M_FORBIDDEN', `You can only confirm this as ${userId}`);
+    // Another user's password cannot authorise this user's request, however often it is tried: 403, not 401.
+    if (!sameUser(named, userId)) throw new UiaRefusal('M_FORBIDDEN', `You can only confirm this as ${userId}`);
     if (typeof auth.password !== 'string') throw new MatrixError('M_MISSING_PARAM', 'auth.password is required');
     const user = await deps.store.user(userId);
     if (user?.passwordHash == null || !(await deps.passwords.verify(auth.password, user.passwordHash))) {

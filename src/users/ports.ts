@@ -44,12 +44,13 @@ export interface TokenRecord extends Requester {
   readonly lastSeenIp: string | null;
 }
 
-/** A device as GET /devices shows it. */
+/** A device as GET /devices shows it (and GET /admin/whois, with the user agent). */
 export interface DeviceRecord {
   readonly deviceId: DeviceId;
   readonly displayName: string | null;
   readonly lastSeenTs: number | null;
   readonly lastSeenIp: string | null;
+  readonly lastSeenUserAgent?: string | null;
 }
 
 export interface AccountStore {
@@ -70,8 +71,8 @@ export interface AccountStore {
   accessToken(tokenHash: string): Promise<TokenRecord | undefined>;
   /** The first use of a token from POST /refresh: the refresh token it was obtained with stops working. */
   confirmRefresh(tokenHash: string): Promise<void>;
-  /** Records where and when the device was last seen. */
-  touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null): Promise<void>;
+  /** Records where, when and with what client the device was last seen (null: unknown, the old value stays). */
+  touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null, userAgent?: string | null): Promise<void>;
   /**
    * POST /refresh: a new access token (and refresh token) for the device of the refresh token, which
    * stays valid until its successor is used; undefined when the refresh token is unknown or revoked.
@@ -129,6 +130,10 @@ export interface UiaSessionRecord {
   readonly operation: string;
   readonly completed: readonly string[];
   readonly createdTs: number;
+  /** The operation's parameters, remembered from the request that gave them (secrets only hashed). */
+  readonly params?: Readonly<Record<string, unknown>> | null;
+  /** What the completed operation produced (a registered user id), so a repeat answers the same. */
+  readonly result?: string | null;
 }
 
 /** A registration token (Synapse's admin API shape, in camelCase). */
@@ -168,6 +173,8 @@ export interface UiaStore {
   createUiaSession(session: UiaSessionRecord): Promise<void>;
   uiaSession(sessionId: string): Promise<UiaSessionRecord | undefined>;
   setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void>;
+  setUiaParams(sessionId: string, params: Readonly<Record<string, unknown>>): Promise<void>;
+  setUiaResult(sessionId: string, result: string): Promise<void>;
   /** Deletes the session; false when it was already gone (another request took it). */
   takeUiaSession(sessionId: string): Promise<boolean>;
   /** Forgets sessions created before `beforeMs` (a registration token they held is no longer pending). */
@@ -228,4 +235,12 @@ export interface FilterStore {
   addFilter(userId: UserId, canonicalJson: string): Promise<string>;
   /** The stored JSON, or undefined. */
   filter(userId: UserId, filterId: string): Promise<string | undefined>;
+}
+
+/** OpenID tokens (POST /user/{userId}/openid/request_token), kept as hashes. */
+export interface OpenIdTokenStore {
+  addOpenIdToken(tokenHash: string, userId: UserId, expiresTs: number): Promise<void>;
+  /** Whose the token is, if it is unexpired at `nowMs` and its account not deactivated. */
+  openIdTokenOwner(tokenHash: string, nowMs: number): Promise<UserId | undefined>;
+  deleteOpenIdTokensBefore(beforeMs: number): Promise<void>;
 }

@@ -109,12 +109,16 @@ export function createProfileService(deps: ProfileDeps) {
       return profileJson(await profileOf(userId));
     },
 
-    /** GET /profile/{userId}/{keyName}: M_NOT_FOUND when the user or the field is missing. */
+    /**
+     * GET /profile/{userId}/{keyName}: M_NOT_FOUND for a missing user or a key this server does not keep.
+     * displayname and avatar_url exist for every user, so an unset one is `{}`, not 404 (as Synapse and
+     * Conduit answer, and as clients reading a fresh account's avatar expect).
+     */
     async profileField(userId: string, key: string): Promise<ProfileJson> {
       const profile = profileJson(await profileOf(userId));
-      const value = isProfileKey(key) ? profile[key] : undefined;
-      if (value === undefined) throw new MatrixError('M_NOT_FOUND', `${userId} has no ${key} set`);
-      return { [key]: value };
+      if (!isProfileKey(key)) throw new MatrixError('M_NOT_FOUND', `${userId} has no ${key} set`);
+      const value = profile[key];
+      return value === undefined ? {} : { [key]: value };
     },
 
     /** PUT /profile/{userId}/{keyName}: only for yourself, only the keys this server keeps. */

@@ -25,6 +25,18 @@ export type Flow = readonly string[];
 export type StageCheck = (auth: AuthDict, sessionId: string) => Promise<void>;
 export type StageChecks = Readonly<Record<string, StageCheck>>;
 
+/**
+ * Thrown by a stage when retrying cannot help (the password proves someone other than the caller): the
+ * client gets this error as it is (403), not the 401 inviting another attempt. Synapse answers so too.
+ */
+export class UiaRefusal extends MatrixError {}
+
+/** What a session remembers for its operation between requests. */
+export interface UiaSessionData {
+  readonly params: Readonly<Record<string, unknown>> | null;
+  readonly result: string | null;
+}
+
 /** Sessions outlive a slow human (an email to confirm) but not forever; Synapse keeps them two days. */
 export const UIA_SESSION_LIFETIME_MS = 48 * 60 * 60 * 1000;
 
@@ -37,12 +49,24 @@ export interface UiaDeps {
 export function createUia(deps: UiaDeps) {
   const { store, clock, random } = deps;
 
-  async function startSession(operation: string): Promise<string> {
+  async function startSession(operation: string, params: Readonly<Record<string, unknown>> | undefined): Promise<string> {
     const now = clock.now();
     await store.deleteUiaSessionsBefore(now - UIA_SESSION_LIFETIME_MS);
     const sessionId = random.token(18);
-    await store.createUiaSession({ sessionId, operation, completed: [], createdTs: now });
+    await store.createUiaSession({ sessionId, operation, completed: [], createdTs: now, params: params ?? null });
     return sessionId;
+  }
+
+  /** The live session of `operation`, or the error a client gets for a session id it cannot use. */
+  async function liveSession(sessionId: string, operation: string) {
+    const session = await store.uiaSession(sessionId);
+    if (session === undefined || session.createdTs < clock.now() - UIA_SESSION_LIFETIME_MS) {
+      throw new MatrixError('M_UNKNOWN', 'Unknown or expired session; start again without a session');
+    }
+    if (session.operation !== operation) {
+      throw new MatrixError('M_FORBIDDEN', 'This session was started for another request; start again without a session');
+    }
+    return session;
   }
 
   /** Whether `stages` (completed, in order) is a flow's prefix; 'done' when it is a whole flow. */
@@ -60,36 +84,33 @@ export function createUia(deps: UiaDeps) {
     /**
      * Returns (the session id) when `auth` completes a flow for `operation`; otherwise throws the 401 that
      * tells the client what to do next. `operation` names the method and endpoint: a session started for one operation
-     * cannot authorise another.
+     * cannot authorise another. `params`, when given, are remembered with the session (replacing earlier
+     * ones), so a later request of the session may carry only `auth`; read them back with sessionData().
      */
-    async check(operation: string, flows: readonly Flow[], auth: AuthDict | undefined, stages: StageChecks = {}): Promise<string> {
+    async check(
+      operation: string,
+      flows: readonly Flow[],
+      auth: AuthDict | undefined,
+      stages: StageChecks = {},
+      params?: Readonly<Record<string, unknown>>,
+    ): Promise<string> {
+      // `completed` is always there, empty too: clients and sytest read it on every 401 (Synapse sends it so).
       const required = (sessionId: string, completed: readonly string[], stageError?: { errcode: Errcode; message: string }) =>
         new AuthRequiredError(
-          {
-            flows: flows.map((stages) => ({ stages: [...stages] })),
-            params: {},
-            session: sessionId,
-            ...(completed.length > 0 ? { completed: [...completed] } : {}),
-          },
+          { flows: flows.map((stages) => ({ stages: [...stages] })), params: {}, session: sessionId, completed: [...completed] },
           stageError,
         );
 
-      if (auth === undefined) throw required(await startSession(operation), []);
+      if (auth === undefined) throw required(await startSession(operation, params), []);
 
       // A client may skip the first bare request and start with a stage; it gets a session then (as Synapse).
       let sessionId = auth.session;
       let completed: readonly string[] = [];
       if (sessionId === undefined) {
-        sessionId = await startSession(operation);
+        sessionId = await startSession(operation, params);
       } else {
-        const session = await store.uiaSession(sessionId);
-        if (session === undefined || session.createdTs < clock.now() - UIA_SESSION_LIFETIME_MS) {
-          throw new MatrixError('M_UNKNOWN', 'Unknown or expired session; start again without a session');
-        }
-        if (session.operation !== operation) {
-          throw new MatrixError('M_FORBIDDEN', 'This session was started for another request; start again without a session');
-        }
-        completed = session.completed;
+        completed = (await liveSession(sessionId, operation)).completed;
+        if (params !== undefined) await store.setUiaParams(sessionId, params);
       }
 
       if (auth.type !== undefined && progress(flows, completed) !== 'done') {
@@ -104,7 +125,7 @@ export function createUia(deps: UiaDeps) {
           try {
             await stageCheck(auth, sessionId);
           } catch (err) {
-            if (!(err instanceof MatrixError) || err instanceof AuthRequiredError) throw err;
+            if (!(err instanceof MatrixError) || err instanceof AuthRequiredError || err instanceof UiaRefusal) throw err;
             throw required(sessionId, completed, { errcode: err.errcode, message: err.message });
           }
         }
@@ -113,6 +134,21 @@ export function createUia(deps: UiaDeps) {
       }
       if (progress(flows, completed) !== 'done') throw required(sessionId, completed);
       return sessionId;
+    },
+
+    /**
+     * What the session of `operation` remembers: the parameters given with it and the operation's result.
+     * undefined without a session; M_UNKNOWN / M_FORBIDDEN for a session that is gone or another operation's.
+     */
+    async sessionData(operation: string, sessionId: string | undefined): Promise<UiaSessionData | undefined> {
+      if (sessionId === undefined) return undefined;
+      const session = await liveSession(sessionId, operation);
+      return { params: session.params ?? null, result: session.result ?? null };
+    },
+
+    /** Records what the completed operation produced, for a repeat of the same session to answer the same. */
+    async setResult(sessionId: string, result: string): Promise<void> {
+      await store.setUiaResult(sessionId, result);
     },
 
     /**

@@ -136,6 +136,8 @@ t.test('the published room directory', async (t) => {
     t.same(searched.body.chunk.map((r: { room_id: string }) => r.room_id), [small], 'search by name');
     const spaces = await alice.post('/publicRooms', { filter: { room_types: ['m.space'] } });
     t.same(spaces.body.chunk, [], 'no spaces published');
+    const firstPost = await alice.post('/publicRooms', { limit: 2, since: null });
+    t.same(firstPost.body.chunk, first.body.chunk, 'POST with since: null is the first page (clients paging from the start send it)');
     const untyped = await alice.post('/publicRooms', { filter: { room_types: [null] }, limit: 1 });
     t.same(untyped.body.chunk.map((r: { room_id: string }) => r.room_id), [big]);
 

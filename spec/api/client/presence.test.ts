@@ -44,9 +44,9 @@ void eachEngine(t, 'users set their presence and see that of users they share a 
 
   await busSettled();
   t.same(heard.map(([, message]) => message), [
-    { position: String(since.position), users: [alice.userId] },
-    { position: String(later.position), users: [alice.userId] },
-  ]);
+    { position: String(since.position), users: [alice.userId], rooms: [] },
+    { position: String(later.position), users: [alice.userId], rooms: [roomId] },
+  ], "each change is announced for alice and her rooms (whose members' syncs it wakes)");
 
   const forBob = await alice.call('PUT', statusPath(bob.userId), { presence: 'offline' });
   t.equal(forBob.status, 403);

@@ -258,3 +258,43 @@ t.test('event contents the event format refuses', async (t) => {
   const noToken = await alice.call('GET', '/joined_rooms');
   t.equal(noToken.status, 200);
 });
+
+t.test('what Synapse-era clients rely on: legacy send, join content, idempotent state, peeking at state', async (t) => {
+  await eachEngine(t, 'compat', async (t, db) => {
+    const { alice, bob, carol } = await world(t, db);
+    const roomId = await alice.createRoom({ preset: 'public_chat' });
+
+    const sent = await alice.post(`${room(roomId)}/send/m.room.message`, { msgtype: 'm.text', body: 'no txn' });
+    t.match(sent, { status: 200, body: { event_id: /^\$/ } }, 'POST /send/{eventType} without a transaction id sends');
+    const again = await alice.post(`${room(roomId)}/send/m.room.message`, { msgtype: 'm.text', body: 'no txn' });
+    t.not(again.body.event_id, sent.body.event_id, 'without a transaction id, each request is a new message');
+
+    t.equal((await bob.post(`/join/${encodeURIComponent(roomId)}`, { foo: 'bar', membership: 'leave' })).status, 200);
+    const member = await bob.get(`${room(roomId)}/state/m.room.member/${encodeURIComponent(bob.user)}`);
+    t.match(member.body, { foo: 'bar', membership: 'join', displayname: 'bob' }, 'the join body goes into the member event; membership stays the server\'s');
+    const memberEvent = () => bob.get(`${room(roomId)}/state/m.room.member/${encodeURIComponent(bob.user)}?format=event`);
+    const memberBefore = (await memberEvent()).body.event_id;
+    t.equal((await bob.post(`${room(roomId)}/join`, { foo: 'bar' })).status, 200);
+    t.equal((await memberEvent()).body.event_id, memberBefore, 'joining again with the same content makes no new member event');
+
+    const first = await alice.put(`${room(roomId)}/state/a.test.type/`, { a_key: 'a_value' });
+    const second = await alice.put(`${room(roomId)}/state/a.test.type/`, { a_key: 'a_value' });
+    t.equal(second.body.event_id, first.body.event_id, 'the same state again makes no new event');
+    const changed = await alice.put(`${room(roomId)}/state/a.test.type/`, { a_key: 'another' });
+    t.not(changed.body.event_id, first.body.event_id, 'changed content is a new event');
+    const joinAgain = (await bob.post(`${room(roomId)}/join`, { foo: 'bar' })).status;
+    t.equal(joinAgain, 200);
+    const latest = await alice.get(`${room(roomId)}/messages?dir=b&limit=1`);
+    t.equal(latest.body.chunk[0].event_id, changed.body.event_id, 'joining a room one is in with the same content adds nothing to the timeline');
+
+    const members = await alice.get(`${room(roomId)}/joined_members`);
+    t.same(members.body.joined[alice.user], { display_name: 'alice', avatar_url: null }, 'avatar_url is there, null when unset');
+
+    t.equal((await carol.get(`${room(roomId)}/state`)).status, 403, 'a stranger reads no state of a members-only room');
+    await alice.put(`${room(roomId)}/state/m.room.history_visibility/`, { history_visibility: 'world_readable' });
+    const peek = await carol.get(`${room(roomId)}/state`);
+    t.equal(peek.status, 200, 'anyone reads the state of a world-readable room');
+    t.ok(peek.body.some((e: any) => e.type === 'a.test.type'));
+    t.same((await carol.get(`${room(roomId)}/state/a.test.type`)).body, { a_key: 'another' });
+  });
+});

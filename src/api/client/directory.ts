@@ -43,7 +43,7 @@ export function directoryRoutes(aliases: AliasService, directory: RoomDirectory)
       directory.publicRooms({
         server: query.server,
         limit: body.limit,
-        since: body.since,
+        since: body.since ?? undefined,
         searchTerm: body.filter?.generic_search_term,
         roomTypes: body.filter?.room_types,
         includeAllNetworks: body.include_all_networks,

@@ -5,14 +5,17 @@ import {
   getPushRuleActions,
   getPushRules,
   getPushRulesGlobal,
+  getPushRulesOfKind,
   isPushRuleEnabled,
   setPushRule,
   setPushRuleActions,
   setPushRuleEnabled,
   type PushRuleJson,
 } from '../../protocol/endpoints/push-rules.js';
+import type { Endpoint, HttpMethod } from '../../protocol/endpoint.js';
+import { MatrixError } from '../../protocol/index.js';
 import { PUSH_RULE_KINDS, type PushRule, type PushRuleset, type PushRulesService } from '../../push/index.js';
-import { route } from '../plumbing/route.js';
+import { route, toFastifyPath } from '../plumbing/route.js';
 
 /** The service's read-only rules as the reply's plain JSON arrays. */
 function ruleJson(rule: PushRule): PushRuleJson {
@@ -28,6 +31,8 @@ export function pushRuleRoutes(pushRules: PushRulesService) {
     route(app, getPushRules, async ({ requester }) => ({ global: rulesetJson(await pushRules.ruleset(requester.userId)) }));
 
     route(app, getPushRulesGlobal, async ({ requester }) => rulesetJson(await pushRules.ruleset(requester.userId)));
+
+    route(app, getPushRulesOfKind, async ({ params, requester }) => (await pushRules.ruleset(requester.userId))[params.kind].map(ruleJson));
 
     route(app, getPushRule, async ({ params, requester }) => ruleJson(await pushRules.rule(requester.userId, params.kind, params.ruleId)));
 
@@ -58,5 +63,41 @@ export function pushRuleRoutes(pushRules: PushRulesService) {
       await pushRules.setActions(requester.userId, params.kind, params.ruleId, body.actions);
       return {};
     });
+
+    refuseOtherPushRulePaths(app);
   };
+}
+
+const PUSH_RULE_ENDPOINTS: readonly Endpoint[] = [
+  getPushRules, getPushRulesGlobal, getPushRulesOfKind, getPushRule, setPushRule, deletePushRule,
+  isPushRuleEnabled, setPushRuleEnabled, getPushRuleActions, setPushRuleActions,
+];
+const METHODS: readonly HttpMethod[] = ['GET', 'PUT', 'POST', 'DELETE'];
+
+/**
+ * Any other path or method under /pushrules/ (no scope, another scope, a kind without a rule id, an
+ * unknown attribute) is 400 M_UNRECOGNIZED, as Synapse answers and sytest checks, rather than the 404 or
+ * 405 of the rest of the API. Registered here, every method at these paths is known, so the plumbing adds
+ * no 405 of its own.
+ */
+function refuseOtherPushRulePaths(app: FastifyInstance): void {
+  const methodsAt = new Map<string, Set<HttpMethod>>();
+  const at = (url: string) => methodsAt.get(url) ?? methodsAt.set(url, new Set()).get(url)!;
+  for (const root of [getPushRules.path, ...(getPushRules.aliases ?? [])]) at(`${root}*`);
+  for (const endpoint of PUSH_RULE_ENDPOINTS) {
+    for (const path of [endpoint.path, ...(endpoint.aliases ?? [])]) at(toFastifyPath(path)).add(endpoint.method);
+  }
+  for (const [url, methods] of methodsAt) {
+    const others = METHODS.filter((method) => !methods.has(method));
+    if (others.length === 0) continue;
+    app.route({
+      method: [...others],
+      url,
+      handler: async () => {
+        throw new MatrixError('M_UNRECOGNIZED', 'Unrecognised push rules request; use /pushrules/global/{kind}/{ruleId}[/enabled|/actions]', {
+          status: 400,
+        });
+      },
+    });
+  }
 }

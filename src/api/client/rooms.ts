@@ -14,6 +14,7 @@ import {
   knockRoom,
   leaveRoom,
   sendMessage,
+  sendMessageWithoutTxn,
   setRoomState,
   setRoomStateWithKey,
   unban,
@@ -44,10 +45,10 @@ export function roomRoutes(rooms: ClientRooms) {
     }));
 
     route(app, joinRoomById, async ({ requester, params, body }) => ({
-      room_id: await rooms.join(requester, params.roomId, body.reason),
+      room_id: await rooms.join(requester, params.roomId, body),
     }));
     route(app, joinRoom, async ({ requester, params, body }) => ({
-      room_id: await rooms.join(requester, params.roomIdOrAlias, body.reason),
+      room_id: await rooms.join(requester, params.roomIdOrAlias, body),
     }));
     route(app, knockRoom, async ({ requester, params, body }) => ({
       room_id: await rooms.knock(requester, params.roomIdOrAlias, body.reason),
@@ -65,6 +66,9 @@ export function roomRoutes(rooms: ClientRooms) {
 
     route(app, sendMessage, async ({ requester, params, body }) => ({
       event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, params.txnId, body),
+    }));
+    route(app, sendMessageWithoutTxn, async ({ requester, params, body }) => ({
+      event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, undefined, body),
     }));
     route(app, setRoomStateWithKey, async ({ requester, params, body }) => ({
       event_id: await rooms.sendState(requester, params.roomId, params.eventType, params.stateKey, body),

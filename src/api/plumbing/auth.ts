@@ -9,7 +9,10 @@ export type { Requester };
  * Finds who an access token belongs to; undefined for a token that is unknown or revoked. `client` says
  * where the request came from (a device's last-seen address).
  */
-export type Authenticator = (accessToken: string, client: { readonly ip: string }) => Promise<Requester | undefined>;
+export type Authenticator = (
+  accessToken: string,
+  client: { readonly ip: string; readonly userAgent?: string | undefined },
+) => Promise<Requester | undefined>;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,7 +66,7 @@ export async function authenticate(app: FastifyInstance, request: FastifyRequest
     if (kind === 'optional-user') return null;
     throw new MatrixError('M_MISSING_TOKEN', 'This request needs an access token (Authorization: Bearer ...)');
   }
-  const requester = await authenticator(token, { ip: request.ip });
+  const requester = await authenticator(token, { ip: request.ip, userAgent: request.headers['user-agent'] });
   if (requester === undefined) {
     throw new MatrixError('M_UNKNOWN_TOKEN', 'The access token is unknown or has been logged out; log in again');
   }

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../../platform/logger.js';
 import type { RateLimiter } from '../../platform/rate-limit.js';
 import { installErrorHandling, pathOf } from './errors.js';
-import { installJsonBodies } from './body.js';
+import { installJsonBodies, installJsonReplyType } from './body.js';
 import { installCors } from './cors.js';
 import { answerUnknownMethods } from './route.js';
 import { installAuthenticator, type Authenticator } from './auth.js';
@@ -50,6 +50,7 @@ export async function createHttpApp(
   app.setValidatorCompiler(typeboxValidatorCompiler);
   installErrorHandling(app);
   installJsonBodies(app);
+  installJsonReplyType(app);
   installCors(app);
   installAuthenticator(app, options.authenticator ?? null);
   app.decorate('rateLimiter', options.rateLimiter ?? null);

@@ -118,7 +118,8 @@ export const queryPublicRooms = defineEndpoint({
   query: Type.Object({ server: Type.Optional(Type.String()) }),
   body: Type.Object({
     limit: Type.Optional(Limit),
-    since: Type.Optional(Type.String()),
+    // Clients paging from the first page send since: null (sytest does); null means no token.
+    since: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     filter: Type.Optional(
       Type.Object({
         generic_search_term: Type.Optional(Type.String()),

@@ -3,7 +3,8 @@ import { clientV3, defineEndpoint } from '../endpoint.js';
 
 /**
  * Push rules (client-server API, "Push Rules: API"). Only the `global` scope exists, so it is part of
- * the path. An unknown kind fails the params schema: M_INVALID_PARAM.
+ * the path. An unknown kind fails the params schema: M_INVALID_PARAM. The collection paths end in a slash
+ * as the spec writes them; without it they are other paths (404 or, under /pushrules/, 400 as Synapse).
  */
 
 const Kind = Type.Union([
@@ -36,19 +37,10 @@ const Ruleset = open({
   underride: Type.Array(Rule),
 });
 
-/**
- * The ruleset paths end in a slash, and matrix-js-sdk calls them so; the slashless spelling answers too.
- */
-function withSlashless(path: string) {
-  const { path: v3, aliases } = clientV3(path);
-  const trim = (p: string) => p.replace(/\/$/, '');
-  return { path: v3, aliases: [...aliases, trim(v3), ...aliases.map(trim)] };
-}
-
 export const getPushRules = defineEndpoint({
   name: 'getPushRules',
   method: 'GET',
-  ...withSlashless('/pushrules/'),
+  ...clientV3('/pushrules/'),
   auth: 'user',
   response: Type.Object({ global: Ruleset }),
 });
@@ -56,9 +48,19 @@ export const getPushRules = defineEndpoint({
 export const getPushRulesGlobal = defineEndpoint({
   name: 'getPushRulesGlobal',
   method: 'GET',
-  ...withSlashless('/pushrules/global/'),
+  ...clientV3('/pushrules/global/'),
   auth: 'user',
   response: Ruleset,
+});
+
+/** The rules of one kind, most important first: Synapse's path, which sytest and older clients call. */
+export const getPushRulesOfKind = defineEndpoint({
+  name: 'getPushRulesOfKind',
+  method: 'GET',
+  ...clientV3('/pushrules/global/{kind}/'),
+  auth: 'user',
+  params: Type.Object({ kind: Kind }),
+  response: Type.Array(Rule),
 });
 
 export const getPushRule = defineEndpoint({
