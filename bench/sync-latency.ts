@@ -196,7 +196,8 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
 
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
-    const abort = new AbortController();
+    // One controller per client: a shared signal would collect a listener per request.
+    const aborts = users.map(() => new AbortController());
     let running = true;
     const poll = async (i: number) => {
       while (running) {
@@ -204,7 +205,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
         try {
           const res = await fetch(`${hearth.url}/_matrix/client/v3/sync?filter=${filter}&timeout=30000&since=${since[i]}`, {
             headers: { authorization: `Bearer ${users[i]!.token}` },
-            signal: abort.signal,
+            signal: aborts[i]!.signal,
           });
           body = (await res.json()) as typeof body;
         } catch (err) {
@@ -238,7 +239,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     });
     await new Promise((done) => setTimeout(done, 2000));
     running = false;
-    abort.abort();
+    for (const abort of aborts) abort.abort();
     await Promise.allSettled(polls);
     return { latencies, expected: count * options.roomSize };
   } finally {

@@ -60,9 +60,9 @@ export function createToDeviceService(deps: ToDeviceDeps) {
      * For sync: the device's messages above `since`, oldest first, at most `limit`, and the position that
      * acknowledges exactly those (the stream's position when none are left over).
      */
-    async toDeviceFor(userId: string, deviceId: string, since: number, limit: number = TO_DEVICE_SYNC_LIMIT): Promise<ToDeviceFor> {
+    async toDeviceFor(userId: string, deviceId: string, since: number, limit: number = TO_DEVICE_SYNC_LIMIT, upTo?: number): Promise<ToDeviceFor> {
       // The position is read first: a message committed meanwhile is above it, kept for the next sync.
-      const current = await store.toDeviceStreamPosition();
+      const current = upTo ?? (await store.toDeviceStreamPosition());
       if (since >= current || limit <= 0) return { position: Math.max(since, current), events: [] };
       const rows = await store.toDeviceMessages(userId, deviceId, since, current, limit);
       const position = rows.length === limit ? (rows.at(-1)?.position ?? current) : current;

@@ -107,9 +107,9 @@ export function createReceiptService(deps: ReceiptDeps) {
      * For sync: the receipts in `roomIds` that changed after `since` (since 0: the latest of each), as
      * m.receipt contents. m.read.private receipts are only ever shown to their own user.
      */
-    async receiptsSince(userId: string, roomIds: readonly string[], since: number): Promise<ReceiptsSince> {
+    async receiptsSince(userId: string, roomIds: readonly string[], since: number, upTo?: number): Promise<ReceiptsSince> {
       // Read the position first: rows committed meanwhile are above it and come at the next sync.
-      const position = await store.receiptsStreamPosition();
+      const position = upTo ?? (await store.receiptsStreamPosition());
       const changes = new Map<string, ReceiptContent>();
       if (roomIds.length === 0 || since >= position) return { position, rooms: changes };
       for (const receipt of await store.receiptsSince(userId, roomIds, since, position)) {

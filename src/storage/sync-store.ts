@@ -67,10 +67,12 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
 
     async positions() {
       // Commits happen in position order (persist-events.ts): no uncommitted event lies below the maximum.
-      const [row] = await q<{ events: number; account_data: number }[]>`
+      const [row] = await q<{ events: number; account_data: number; receipts: number; to_device: number }[]>`
         select (select coalesce(max(stream_position), 0) from events) as events,
-          (select coalesce(max(stream_position), 0) from account_data) as account_data`;
-      return { events: row?.events ?? 0, accountData: row?.account_data ?? 0 };
+          (select coalesce(max(stream_position), 0) from account_data) as account_data,
+          (select coalesce(max(stream_position), 0) from receipts) as receipts,
+          (select coalesce(max(position), 0) from to_device_stream) as to_device`;
+      return { events: row?.events ?? 0, accountData: row?.account_data ?? 0, receipts: row?.receipts ?? 0, toDevice: row?.to_device ?? 0 };
     },
 
     async currentMemberships(userId: string): Promise<MembershipRow[]> {

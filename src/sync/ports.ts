@@ -26,8 +26,11 @@ export interface TimelinePage {
 
 export interface SyncReads
   extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'childrenOf'> {
-  /** The highest positions on the events stream and on the account-data stream in this snapshot. */
-  positions(): Promise<{ readonly events: number; readonly accountData: number }>;
+  /**
+   * The highest positions in this snapshot of the streams kept in the database: events, account data,
+   * receipts and to-device (each commits in position order, so nothing below its maximum is missing).
+   */
+  positions(): Promise<SnapshotPositions>;
   /** The user's membership in every room whose current state has one. */
   currentMemberships(userId: string): Promise<MembershipRow[]>;
   /** The user's member events with positions in (after, upTo], in stream order. */
@@ -47,6 +50,13 @@ export interface SyncReads
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
 }
 
+export interface SnapshotPositions {
+  readonly events: number;
+  readonly accountData: number;
+  readonly receipts: number;
+  readonly toDevice: number;
+}
+
 export interface SyncStore {
   /** Runs `fn` in one read-only snapshot of the database. Keep it short: it holds a connection. */
   snapshot<T>(fn: (reads: SyncReads) => Promise<T>): Promise<T>;
@@ -61,10 +71,12 @@ export interface SyncStreams {
     typingSince(roomIds: readonly string[], since: number): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
   };
   readonly receipts: {
-    receiptsSince(userId: string, roomIds: readonly string[], since: number): Promise<{ readonly position: number; readonly rooms: ReadonlyMap<string, object> }>;
+    /** Up to `upTo` when given (a position the caller read), else up to the stream's current position. */
+    receiptsSince(userId: string, roomIds: readonly string[], since: number, upTo?: number): Promise<{ readonly position: number; readonly rooms: ReadonlyMap<string, object> }>;
   };
   readonly toDevice: {
-    toDeviceFor(userId: string, deviceId: string, since: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
+    /** Up to `upTo` when given (a position the caller read), else up to the stream's current position. */
+    toDeviceFor(userId: string, deviceId: string, since: number, limit?: number, upTo?: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
     /** Drops the device's messages up to the position: the client's since-token has acknowledged them. */
     deleteUpTo(userId: string, deviceId: string, position: number): Promise<void>;
   };

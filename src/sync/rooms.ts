@@ -62,7 +62,18 @@ export interface TimelineRoomPlan {
    * the room's start through a filter, as Synapse answers, so a client does not take it for all history.
    */
   readonly newlyJoined?: boolean;
+  /**
+   * The user was joined at the token and has been since (an incremental sync, no member event of theirs
+   * in the range). Their own server's events in the range were built on its current state, where they
+   * are joined, so those pass history visibility without a check; other servers' events are checked.
+   */
+  readonly steadyMember?: boolean;
   readonly summary: boolean;
+}
+
+/** The server part of a user id (after the first colon). */
+function serverOf(userId: string): string {
+  return userId.slice(userId.indexOf(':') + 1);
 }
 
 /** Pages read backwards to fill a filtered timeline before giving up and answering `limited`. */
@@ -85,6 +96,7 @@ async function readTimeline(reads: SyncReads, ctx: RoomSyncContext, plan: Timeli
   const lower = plan.initial ? 0 : plan.after;
   if (limit <= 0) return { events: [], limited: (await reads.timeline(plan.roomId, lower, plan.upTo, 0)).more };
   const ignored = ctx.ignoredUsers ?? new Set<string>();
+  const ownServer = serverOf(ctx.userId);
   let currentState: Set<string> | undefined;
   let kept: StoredEvent[] = [];
   let cursor = plan.upTo;
@@ -93,7 +105,9 @@ async function readTimeline(reads: SyncReads, ctx: RoomSyncContext, plan: Timeli
     const passing = events.filter(
       ({ event }) => filter.timeline.matches(event.type, event.sender, event.content) && (isStateEvent(event) || !ignored.has(event.sender)),
     );
-    const visible = new Set((await ctx.visible(ctx.userId, plan.roomId, passing)).map(({ event }) => event.eventId));
+    const seenAsMember = plan.steadyMember ? passing.filter(({ event }) => serverOf(event.sender) === ownServer) : [];
+    const toCheck = seenAsMember.length === 0 ? passing : passing.filter(({ event }) => serverOf(event.sender) !== ownServer);
+    const visible = new Set([...seenAsMember, ...(await ctx.visible(ctx.userId, plan.roomId, toCheck))].map(({ event }) => event.eventId));
     if (passing.some(({ event }) => !visible.has(event.eventId) && isStateEvent(event))) {
       currentState ??= new Set((await reads.stateAtPosition(plan.roomId, plan.upTo)).values());
     }
@@ -211,7 +225,9 @@ export async function timelineRoom(
       if (event.type === 'm.room.member' && event.stateKey !== undefined) ctx.sentMembers.remember(plan.roomId, event.stateKey, event.eventId);
     }
   }
-  const txnIds = await reads.transactionIds(ctx.userId, ctx.deviceId, timeline.events.map(({ event }) => event.eventId));
+  // Only the user's own events can carry their device's transaction ids.
+  const own = timeline.events.filter(({ event }) => event.sender === ctx.userId).map(({ event }) => event.eventId);
+  const txnIds = own.length === 0 ? new Map<string, string>() : await reads.transactionIds(ctx.userId, ctx.deviceId, own);
 
   const stateJson = { events: await clientEvents(state, ctx, new Map()) };
   const json: TimelineRoomJson = {

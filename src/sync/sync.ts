@@ -5,7 +5,7 @@ import { createClientEvents, createVisibility, type StoredEvent } from '../rooms
 import type { Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';
-import type { MembershipRow, SyncReads, SyncStore, SyncStreams } from './ports.js';
+import type { MembershipRow, SnapshotPositions, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers } from './sent-members.js';
@@ -103,6 +103,8 @@ interface RoomsPhase {
   /** Every room in the response or the user's membership: their notices wake the next wait. */
   readonly rooms: readonly string[];
   readonly eventsPosition: number;
+  /** The database streams' positions the snapshot read: the later reads go up to these. */
+  readonly positions: SnapshotPositions;
 }
 
 /** A room's place in this sync, from the user's membership now and at the since-token. */
@@ -114,6 +116,8 @@ interface Plan {
   readonly onlyOwnLeave?: boolean;
   /** The user joined (or left and rejoined, or joined and left) since the token. */
   readonly newlyJoined?: boolean;
+  /** Joined at the token and ever since: no member event of the user's in between. */
+  readonly steadyMember?: boolean;
 }
 
 export function createSyncService(deps: SyncDeps) {
@@ -158,7 +162,7 @@ export function createSyncService(deps: SyncDeps) {
       const was = before.get(row.roomId);
       if (!changed.has(row.roomId) || was === undefined) {
         // Unchanged: joined rooms sync incrementally; invites, knocks and departures were sent already.
-        if (section === 'join') result.push({ membership: row, section, initial: fullState });
+        if (section === 'join') result.push({ membership: row, section, initial: fullState, steadyMember: true });
         continue;
       }
       // A room joined and left between two syncs is sent whole, like one joined (as Synapse does).
@@ -267,6 +271,7 @@ export function createSyncService(deps: SyncDeps) {
         upTo,
         initial: plan.initial && !plan.onlyOwnLeave,
         newlyJoined: plan.newlyJoined === true && since !== undefined,
+        steadyMember: plan.steadyMember === true && since !== undefined && !plan.initial,
         summary: plan.section === 'join',
       });
       if (wantsPresence && plan.section === 'join' && since !== undefined) for (const member of joinsIn(json)) newlyMet.add(member);
@@ -281,7 +286,7 @@ export function createSyncService(deps: SyncDeps) {
     }
     if (judge) {
       // Counts change with new events (rooms in the response) and with the user's own receipts.
-      const ownReceipts = new Set(since === undefined ? [] : await reads.ownReceiptRooms(userId, since.receipts));
+      const ownReceipts = new Set(since === undefined || positions.receipts <= since.receipts ? [] : await reads.ownReceiptRooms(userId, since.receipts));
       const counted = joined.filter((roomId) => response.rooms.join[roomId] !== undefined || ownReceipts.has(roomId));
       const readUpTo = await reads.readUpTo(userId, counted);
       for (const roomId of counted) {
@@ -300,7 +305,7 @@ export function createSyncService(deps: SyncDeps) {
       }
     }
     newlyMet.delete(userId);
-    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition };
+    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition, positions };
   }
 
   /** An entry for a joined room that only has ephemeral news. */
@@ -335,8 +340,8 @@ export function createSyncService(deps: SyncDeps) {
       added = true;
     }
 
-    const receipts = await streams.receipts.receiptsSince(userId, phase.joined, since?.receipts ?? 0);
-    token.receipts = receipts.position;
+    const receipts = await streams.receipts.receiptsSince(userId, phase.joined, since?.receipts ?? 0, phase.positions.receipts);
+    token.receipts = Math.max(receipts.position, since?.receipts ?? 0);
     for (const [roomId, content] of receipts.rooms) {
       if (!filter.ephemeral.matches('m.receipt', userId)) break;
       joinedRoomEntry(phase, roomId).ephemeral.events.push({ type: 'm.receipt', content });
@@ -344,8 +349,14 @@ export function createSyncService(deps: SyncDeps) {
     }
 
     // The client's since-token acknowledges the to-device messages it was sent: they can go now.
-    if (since !== undefined && since.toDevice > 0) await streams.toDevice.deleteUpTo(userId, requester.deviceId, since.toDevice);
-    const toDevice = await streams.toDevice.toDeviceFor(userId, requester.deviceId, since?.toDevice ?? 0);
+    // Once per acknowledged position and device: most syncs acknowledge nothing new.
+    const deviceKey = `${userId}\n${requester.deviceId}`;
+    if (since !== undefined && since.toDevice > (toDeviceAcknowledged.get(deviceKey) ?? 0)) {
+      await streams.toDevice.deleteUpTo(userId, requester.deviceId, since.toDevice);
+      if (toDeviceAcknowledged.size >= MAX_RESUMABLE) toDeviceAcknowledged.clear();
+      toDeviceAcknowledged.set(deviceKey, since.toDevice);
+    }
+    const toDevice = await streams.toDevice.toDeviceFor(userId, requester.deviceId, since?.toDevice ?? 0, undefined, phase.positions.toDevice);
     token.toDevice = toDevice.position;
     if (toDevice.events.length > 0) {
       phase.response.to_device.events = [...toDevice.events];
@@ -372,6 +383,8 @@ export function createSyncService(deps: SyncDeps) {
    * or those rooms, has nothing new: it waits without reading (most long-polls of an idle client).
    */
   const resumable = new Map<string, Resumable>();
+  /** Per device, the to-device position its messages were last deleted up to (by this process). */
+  const toDeviceAcknowledged = new Map<string, number>();
 
   function remember(key: string, memo: Resumable): void {
     // A plain bound: forgetting every client costs each one read.
