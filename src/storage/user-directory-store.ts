@@ -5,7 +5,8 @@ import type { UserDirectoryEntry, UserDirectoryStore } from '../users/index.js';
 /**
  * The user directory (src/users/user-directory.ts) on profiles (0005) and the rooms' current state (0002).
  * Each search reads the join events of the rooms involved; a table kept up to date as memberships change
- * would be the next step for servers with many rooms.
+ * would be the next step for servers with many rooms. Being computed from current state, a user drops out as
+ * soon as they leave, or their last open room turns private.
  */
 export function createUserDirectoryStore(sql: postgres.Sql): UserDirectoryStore {
   return {
@@ -29,10 +30,8 @@ export function createUserDirectoryStore(sql: postgres.Sql): UserDirectoryStore 
         ),
         visible as (
           select j.user_id from joined j
-          where j.room_id in (select room_id from joined where user_id = ${searcher})
+          where (j.room_id in (select room_id from joined where user_id = ${searcher}) and j.user_id <> ${searcher})
             or j.room_id in (select room_id from open_rooms)
-          union
-          select ${searcher}::text
         )
         select p.user_id, p.displayname, p.avatar_url
         from profiles p join users u on u.user_id = p.user_id

@@ -14,9 +14,10 @@ export interface UserDirectoryEntry {
 
 export interface UserDirectoryStore {
   /**
-   * Local, active users whose user id or display name contains `term` (case-insensitively), among those
-   * the searcher shares a room with, those joined to a room with a public join rule or world_readable
-   * history, and the searcher; prefix matches first. At most `limit`.
+   * Local, active users whose user id or display name contains `term` (case-insensitively), among the
+   * others the searcher shares a room with and those joined to a room with a public join rule or
+   * world_readable history (Synapse's rule); the searcher only through the latter, as in Synapse. Prefix
+   * matches first. At most `limit`.
    */
   searchUsers(searcher: UserId, term: string, limit: number): Promise<UserDirectoryEntry[]>;
 }

@@ -74,3 +74,31 @@ void eachEngine(t, 'bad filters, unknown ids and other users are refused', async
   const bobMakes = await app.inject({ method: 'POST', url: filterUrl(alice.user_id), headers: bearer(bob.access_token), payload: {} });
   t.equal(bobMakes.json().errcode, 'M_FORBIDDEN');
 });
+
+void eachEngine(t, 'a filter naming something that is no user or room id is refused', async (t, db) => {
+  const { app } = await appOn(t, db);
+  const alice = await registerUser(app, 'alice');
+  const auth = bearer(alice.access_token);
+  const post = (payload: unknown) => app.inject({ method: 'POST', url: filterUrl(alice.user_id), headers: auth, payload: payload as object });
+
+  for (const bad of [
+    { room: { timeline: { senders: ['not_a_sender_id'] } } },
+    { room: { state: { not_senders: ['alice'] } } },
+    { room: { timeline: { rooms: ['not_a_room_id'] } } },
+    { room: { ephemeral: { not_rooms: ['#alias:hearth.test'] } } },
+    { room: { rooms: ['lobby'] } },
+    { presence: { senders: ['@nocolon'] } },
+    { account_data: { not_senders: ['!room:hearth.test'] } },
+  ]) {
+    const res = await post(bad);
+    t.same([res.statusCode, res.json().errcode], [400, 'M_BAD_JSON'], JSON.stringify(bad));
+  }
+  const message = (await post({ room: { timeline: { rooms: ['not_a_room_id'] } } })).json().error;
+  t.match(message, /room\.timeline\.rooms.*not_a_room_id/, 'the error says which entry is wrong');
+
+  const good = await post({
+    room: { rooms: ['!abc:hearth.test'], timeline: { senders: ['@bob:elsewhere.test'], not_rooms: ['!def:hearth.test'] } },
+    presence: { not_senders: ['@carol:hearth.test'] },
+  });
+  t.equal(good.statusCode, 200, 'real ids, local or remote, are fine');
+});
