@@ -306,4 +306,16 @@ eachEngine(t, 'unread notification counts follow push rules and read receipts', 
   await alice.post(`${roomPath(roomId)}/receipt/m.read/${encodeURIComponent(mention.event_id)}`, {});
   const read = await alice.sync({ since: unread.body.next_batch, timeout: 0 });
   t.same(read.body.rooms.join[roomId].unread_notifications, { notification_count: 0, highlight_count: 0 }, 'reading clears them');
+
+  // Counts carried from one sync to the next: each new event adds to them once.
+  await bob.send(roomId, 'three', 'b4');
+  const once = await alice.sync({ since: read.body.next_batch, timeout: 0 });
+  t.same(once.body.rooms.join[roomId].unread_notifications, { notification_count: 1, highlight_count: 0 }, 'a new message counts');
+  await bob.send(roomId, 'four', 'b5');
+  const twice = await alice.sync({ since: once.body.next_batch, timeout: 0 });
+  t.same(twice.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'and the next one adds to it');
+  const again = await alice.sync({ since: once.body.next_batch, timeout: 0 });
+  t.same(again.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'a repeated sync counts nothing twice');
+  const fresh = await alice.sync({ timeout: 0 });
+  t.same(fresh.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'an initial sync agrees');
 });

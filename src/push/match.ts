@@ -61,11 +61,12 @@ function globSource(glob: string): string {
   return source;
 }
 
-function compiled(key: string, source: string): RegExp {
+/** The cached regex for the key; `source` builds its pattern only when it is not cached yet. */
+function compiled(key: string, source: () => string): RegExp {
   let regex = cache.get(key);
   if (regex === undefined) {
     if (cache.size >= CACHE_LIMIT) cache.clear();
-    regex = new RegExp(source, 'ius');
+    regex = new RegExp(source(), 'ius');
     cache.set(key, regex);
   }
   return regex;
@@ -73,16 +74,18 @@ function compiled(key: string, source: string): RegExp {
 
 /** Whether the glob matches the whole value, case-insensitively. */
 export function globMatches(glob: string, value: string): boolean {
-  return compiled(`whole:${glob}`, `^${globSource(glob)}$`).test(value);
+  return compiled(`whole:${glob}`, () => `^${globSource(glob)}$`).test(value);
 }
 
 /** Whether the glob matches a substring of the value that starts and ends at a word boundary. */
 export function globMatchesWords(glob: string, value: string): boolean {
-  return compiled(`words:${glob}`, `(?:^|${BOUNDARY})${globSource(glob)}(?:${BOUNDARY}|$)`).test(value);
+  return compiled(`words:${glob}`, () => `(?:^|${BOUNDARY})${globSource(glob)}(?:${BOUNDARY}|$)`).test(value);
 }
 
 /** Whether the literal text occurs in the value between word boundaries (display name mentions). */
 export function textMatchesWords(text: string, value: string): boolean {
-  const literal = [...text].map((char) => char.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('');
-  return compiled(`text:${text}`, `(?:^|${BOUNDARY})${literal}(?:${BOUNDARY}|$)`).test(value);
+  return compiled(`text:${text}`, () => {
+    const literal = [...text].map((char) => char.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('');
+    return `(?:^|${BOUNDARY})${literal}(?:${BOUNDARY}|$)`;
+  }).test(value);
 }

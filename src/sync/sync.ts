@@ -10,7 +10,7 @@ import { timelineRoom, type RoomSyncContext, type TimelineRoomJson } from './roo
 import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers } from './sent-members.js';
 import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
-import { notificationCounts, type PushJudge } from './notifications.js';
+import { notificationCounts, type NotificationCounts, type PushJudge } from './notifications.js';
 
 /**
  * GET /sync: everything that changed for the user since their token. The rooms, their timelines and
@@ -290,12 +290,23 @@ export function createSyncService(deps: SyncDeps) {
       const counted = joined.filter((roomId) => response.rooms.join[roomId] !== undefined || ownReceipts.has(roomId));
       const readUpTo = await reads.readUpTo(userId, counted);
       for (const roomId of counted) {
-        const counts = await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events), {
+        const from = Math.max(readUpTo.get(roomId) ?? 0, joinedAt.get(roomId) ?? 0);
+        const key = `${userId}\n${roomId}`;
+        const known = countsMemo.get(key);
+        // Counted before from the same receipt: only the events since then are judged.
+        const resumeAt = known !== undefined && known.readUpTo === from && known.upTo <= eventsPosition ? known : undefined;
+        const fresh = resumeAt?.upTo === eventsPosition ? { notification_count: 0, highlight_count: 0 } : await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events), {
           roomId,
           userId,
-          readUpTo: Math.max(readUpTo.get(roomId) ?? 0, joinedAt.get(roomId) ?? 0),
+          readUpTo: resumeAt?.upTo ?? from,
           upTo: eventsPosition,
         });
+        const counts = {
+          notification_count: (resumeAt?.counts.notification_count ?? 0) + fresh.notification_count,
+          highlight_count: (resumeAt?.counts.highlight_count ?? 0) + fresh.highlight_count,
+        };
+        if (countsMemo.size >= MAX_RESUMABLE && !countsMemo.has(key)) countsMemo.clear();
+        countsMemo.set(key, { readUpTo: from, upTo: eventsPosition, counts });
         const entry = response.rooms.join[roomId] ?? emptyJoinedRoom(eventsPosition);
         entry.unread_notifications = { ...counts };
         if (response.rooms.join[roomId] === undefined) {
@@ -383,6 +394,12 @@ export function createSyncService(deps: SyncDeps) {
    * or those rooms, has nothing new: it waits without reading (most long-polls of an idle client).
    */
   const resumable = new Map<string, Resumable>();
+  /**
+   * Per user and room, the unread counts last worked out: from which read position, up to which events
+   * position. The next sync judges only the events after that (each event is judged once, by the rules
+   * of that time, as Synapse does when it stores push actions as events arrive).
+   */
+  const countsMemo = new Map<string, { readonly readUpTo: number; readonly upTo: number; readonly counts: NotificationCounts }>();
   /** Per device, the to-device position its messages were last deleted up to (by this process). */
   const toDeviceAcknowledged = new Map<string, number>();
 
