@@ -118,6 +118,8 @@ async function startHearth(dir: string, databaseUrl: string | null, profile: str
   let out = '';
   const url = await new Promise<string>((done, fail) => {
     child.stdout!.on('data', (chunk: Buffer) => {
+      // Hearth logs warnings and errors only (HEARTH_LOG_LEVEL): pass them on once it is up.
+      if (out.includes(' at http')) process.stderr.write(chunk);
       out += chunk.toString();
       const match = /serving \S+ at (http:\/\/\S+)/.exec(out);
       if (match) done(match[1]!);
