@@ -68,7 +68,43 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
   }
   // The client is typed with our int8 parser (`Sql<{ int8: number }>`); callers use the plain `postgres.Sql`
   // type, which describes the same object minus the extra `sql.typed.int8` helper.
-  return sql as unknown as postgres.Sql;
+  const client = sql as unknown as postgres.Sql;
+  client.begin = reservingBegin(client);
+  return client;
+}
+
+/**
+ * `sql.begin` that reserves an idle connection before it sends BEGIN. postgres.js 3.4.9's own begin can
+ * write BEGIN without reserving the connection when that connection's pipeline or socket buffer is full
+ * (porsager/postgres#823, #1189; no fixed release yet): the call fails with UNSAFE_TRANSACTION and the
+ * server-side transaction stays open for the unrelated queries that run next on that connection. Seen here
+ * under load (the sync-latency bench, 1,000 clients). The callback gets the reserved connection, which
+ * serves every query form Hearth's transactions use (tagged templates, helpers, unsafe).
+ */
+function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
+  const begin = async (...args: unknown[]): Promise<unknown> => {
+    const [options, fn] = (typeof args[0] === 'string' ? args : ['', args[0]]) as [string, (tx: postgres.ReservedSql) => unknown];
+    const connection = await sql.reserve();
+    try {
+      await connection.unsafe(`begin ${options}`);
+      try {
+        const outcome = await fn(connection);
+        // As postgres.js: a callback may return an array of queries to run (pipelined) in the transaction.
+        const result = Array.isArray(outcome) ? await Promise.all(outcome) : outcome;
+        await connection.unsafe('commit');
+        return result;
+      } catch (err) {
+        // A broken connection cannot roll back; the server ends its transaction when it goes.
+        await connection.unsafe('rollback').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      connection.release();
+    }
+  };
+  // The driver's type has overloads (options first or not) and a TransactionSql argument; the reserved
+  // connection has all of TransactionSql that Hearth uses (not savepoint or prepare, which it never calls).
+  return begin as unknown as postgres.Sql['begin'];
 }
 
 /** "user@host:port/database", never the password: for error messages and logs. */
