@@ -420,7 +420,6 @@ export function createSyncService(deps: SyncDeps) {
       } else if (streams && request.setPresence === undefined) {
         await streams.presence.setFromSync(requester.userId, 'online');
       }
-      // Read before the snapshot, not in it: the embedded engine's one connection is the snapshot's.
       let judge: PushJudge | undefined;
       const key = `${requester.userId}\n${requester.deviceId}`;
       const listener = notifier.listen(requester.userId);
@@ -432,6 +431,7 @@ export function createSyncService(deps: SyncDeps) {
           if (!(await listener.wait(deadline - clock.now()))) return nothingNew(memo.token);
         }
         for (;;) {
+          // Read before the snapshot, not in it: the embedded engine's one connection is the snapshot's.
           if (streams) judge ??= await streams.pushRules.judge(requester.userId);
           listener.reset();
           const sequence = listener.readSequence;
