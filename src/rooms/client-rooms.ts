@@ -1,4 +1,4 @@
-import { stateKey } from '../events/index.js';
+import { parseStateKey, stateKey } from '../events/index.js';
 import {
   isMatrixError,
   MatrixError,
@@ -18,9 +18,6 @@ import type { RoomPreset } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 import { createRoomUpgrades } from './upgrade.js';
-
-/** The state keys of m.room.member events (see stateKey: JSON of type and key). */
-const MEMBER_KEY_PREFIX = stateKey('m.room.member', '').slice(0, -3);
 
 const GUEST_LIKE = /^@[0-9]+:/;
 
@@ -128,7 +125,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     const isLocalGuest = deps.isLocalGuest;
     if (isLocalGuest === undefined) return;
     const memberIds = [...(await store.currentState(roomId))]
-      .filter(([key]) => key.startsWith(MEMBER_KEY_PREFIX))
+      .filter(([key]) => parseStateKey(key)[0] === 'm.room.member')
       .map(([, eventId]) => eventId);
     const members = await store.events(memberIds);
     for (const { event } of members.values()) {
