@@ -47,6 +47,11 @@ import { whoisRoutes } from './api/client/admin-whois.js';
 import type { PusherService } from './push/index.js';
 import type { OpenIdTokens, WhoisService } from './users/index.js';
 import type { SearchService } from './search/index.js';
+import { keyBackupRoutes } from './api/client/key-backup.js';
+import type { CrossSigning, KeyBackupService, KeysService } from './e2ee/index.js';
+import { e2eeKeyRoutes } from './api/client/e2ee-keys.js';
+import { dehydratedDeviceRoutes } from './api/client/dehydrated-devices.js';
+import type { DehydratedDevices } from './e2ee/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
@@ -89,6 +94,12 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly openId?: OpenIdTokens;
   /** GET /admin/whois/{userId}; left out by tests that do not need it. */
   readonly whois?: WhoisService;
+  /** Server-side key backups (/room_keys/version, /room_keys/keys); left out by tests that do not need them. */
+  readonly keyBackup?: KeyBackupService;
+  /** The key management API (/keys/upload, query, claim, changes, cross-signing); left out by tests that do not need it. */
+  readonly e2eeKeys?: { readonly keys: KeysService; readonly crossSigning: CrossSigning };
+  /** Dehydrated devices (MSC3814, /unstable/org.matrix.msc3814.v1/dehydrated_device); left out by tests that do not need them. */
+  readonly dehydratedDevices?: DehydratedDevices;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
@@ -127,6 +138,9 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(openIdUserInfoRoutes(deps.openId));
     }
     if (deps.whois) await app.register(whoisRoutes(deps.whois));
+    if (deps.keyBackup) await app.register(keyBackupRoutes(deps.keyBackup));
+    if (deps.e2eeKeys) await app.register(e2eeKeyRoutes(deps.e2eeKeys.keys, deps.e2eeKeys.crossSigning, deps.sync));
+    if (deps.dehydratedDevices) await app.register(dehydratedDeviceRoutes(deps.dehydratedDevices));
     await app.register(eventReportRoutes(deps.reports));
   });
 }

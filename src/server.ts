@@ -19,14 +19,18 @@ import { createTagService, createUserDirectory } from './users/index.js';
 import { isUserId } from './protocol/index.js';
 import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
 import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
-import { createToDeviceService } from './e2ee/index.js';
+import { createCrossSigning, createKeysService, createToDeviceService } from './e2ee/index.js';
+import { createKeyBackupService } from './e2ee/index.js';
+import { createKeyBackupStore } from './storage/index.js';
+import { createDehydratedDevices } from './e2ee/index.js';
+import { createDehydratedDevicesStore } from './storage/index.js';
 import { createPushRulesService, createPusherService } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
-import { createPresenceStore, createReceiptsStore, createToDeviceStore } from './storage/index.js';
+import { createKeysStore, createPresenceStore, createReceiptsStore, createToDeviceStore } from './storage/index.js';
 import { createSearchStore } from './storage/index.js';
 import { createOpenIdStore, createPushersStore } from './storage/index.js';
 import { createSearchService } from './search/index.js';
-import { accountDataAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
+import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
 import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 import {
   createAccountDataService,
@@ -150,7 +154,18 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     });
 
     const serverName = parseServerName(config.server_name);
-    const accountsStore = createAccountsStore(storage.database.sql);
+    // Device keys and the device-list stream. A device logged in, renamed or removed is a device-list
+    // change: the accounts store records it, and the keys service tells the user's room-mates' syncs.
+    const keysStore = createKeysStore(storage.database.sql);
+    const keys = createKeysService({
+      store: keysStore,
+      log,
+      serverName: config.server_name,
+      joinedRooms: (userId) => roomStore.roomsWithMembership(userId, 'join'),
+      notify: streamNotifierOnBus(bus, log, 'deviceLists'),
+      verifyDeviceKeys: config.e2ee.verify_device_keys,
+    });
+    const accountsStore = deviceChangesAnnounced(createAccountsStore(storage.database.sql), keys.announce, log);
     const uia = createUia({ store: accountsStore, clock: deps.clock, random: deps.random });
     const passwords = createScryptHasher({ random: deps.random });
     const registrationTokens = createRegistrationTokens({
@@ -187,6 +202,14 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       ...(loginTokens ? { loginTokens } : {}),
     });
     const devices = createDeviceService({ store: accountsStore, uia, passwords });
+    const crossSigning = createCrossSigning({
+      store: keysStore,
+      uia,
+      passwords,
+      accounts: accountsStore,
+      announce: keys.announce,
+      announceTo: (userId, position) => streamNotifierOnBus(bus, log, 'deviceLists')({ position, users: [userId] }),
+    });
     const accountManagement = createAccountManagement({
       store: accountsStore,
       uia,
@@ -283,7 +306,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         notifier: syncNotifier,
         clock: deps.clock,
         storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),
-        streams: { typing, receipts, toDevice, presence, pushRules },
+        streams: { typing, receipts, toDevice, presence, pushRules, keys: { deviceKeyCounts: keys.deviceKeyCounts } },
       }),
       legacy: createLegacySync({
         // Its snapshots read memberships, positions and account data only: no state worth caching.
@@ -308,6 +331,17 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       pushers: createPusherService({ store: createPushersStore(storage.database.sql), clock: deps.clock }),
       openId: createOpenIdTokens({ store: createOpenIdStore(storage.database.sql), clock: deps.clock, random: deps.random, serverName }),
       whois: createWhois({ store: accountsStore, serverName }),
+      e2eeKeys: { keys, crossSigning },
+      keyBackup: createKeyBackupService({ store: createKeyBackupStore(storage.database.sql) }),
+      dehydratedDevices: createDehydratedDevices({
+        store: createDehydratedDevicesStore(storage.database.sql),
+        keys: keysStore,
+        toDevice,
+        announce: keys.announce,
+        clock: deps.clock,
+        log,
+        verifyDeviceKeys: config.e2ee.verify_device_keys,
+      }),
       search: createSearchService({ search: createSearchStore(storage.database.sql), store: roomStore, clock: deps.clock }),
       reports,
       userDirectory: createUserDirectory({ store: createUserDirectoryStore(storage.database.sql) }),

@@ -4,7 +4,7 @@ import { createServerKeysService } from '../../src/federation/index.js';
 import { decodeBase64, signingKeyFromSeed, verifyJsonSignature } from '../../src/crypto/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { SUPPORTED_CLIENT_VERSIONS } from '../../src/protocol/versions.js';
+import { SUPPORTED_CLIENT_VERSIONS, UNSTABLE_FEATURES } from '../../src/protocol/versions.js';
 import { testDatabase } from '../helpers/database.js';
 import { accountServices, TEST_SERVER_NAME } from '../helpers/accounts.js';
 import { clientRooms } from '../helpers/rooms.js';
@@ -71,7 +71,7 @@ t.test('GET /_matrix/key/v2/server publishes a key that verifies its own answer'
 t.test('GET /_matrix/client/versions lists only what is implemented', async (t) => {
   const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/client/versions' });
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { versions: [...SUPPORTED_CLIENT_VERSIONS], unstable_features: {} });
+  t.same(res.json(), { versions: [...SUPPORTED_CLIENT_VERSIONS], unstable_features: { ...UNSTABLE_FEATURES } });
 });
 
 t.test('GET /_matrix/federation/v1/version names Hearth', async (t) => {

@@ -16,6 +16,7 @@ import {
   type ScryptCost,
 } from '../../src/users/index.js';
 import { LOCAL, localKey } from './rooms.js';
+import { deviceChangesAnnounced } from '../../src/platform/sync-wakeups.js';
 
 /** Real scrypt at a cost tests can afford many times (the default cost is tested in passwords.test.ts). */
 export const TEST_SCRYPT_COST: ScryptCost = { N: 2 ** 10, r: 8, p: 1 };
@@ -32,6 +33,8 @@ export interface AccountServicesOptions {
   readonly registrationRequiresToken?: boolean;
   /** login_via_existing_session: POST /login/get_token and m.login.token, tokens living this long. */
   readonly loginTokenLifetimeMs?: number;
+  /** Tells syncs of the device-list changes device writes record (the E2EE keys service's announce). */
+  readonly announceDevices?: (userId: string, position: number) => Promise<void>;
 }
 
 /**
@@ -41,8 +44,10 @@ export interface AccountServicesOptions {
  */
 export function accountServices(db: Database, options: AccountServicesOptions = {}) {
   const clock = options.clock ?? fixedClock(1_700_000_000_000);
-  const store = createAccountsStore(db.sql);
   const log = silentLogger();
+  const store = options.announceDevices
+    ? deviceChangesAnnounced(createAccountsStore(db.sql), options.announceDevices, log)
+    : createAccountsStore(db.sql);
   const uia = createUia({ store, clock, random: systemRandom });
   const passwords = createScryptHasher({ random: systemRandom, cost: TEST_SCRYPT_COST });
   const registrationTokens = createRegistrationTokens({
@@ -100,5 +105,5 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     },
     log,
   });
-  return { store, accounts, devices, accountManagement, registrationTokens, sharedSecretRegistration, loginTokens, clock };
+  return { store, accounts, devices, accountManagement, registrationTokens, sharedSecretRegistration, loginTokens, clock, uia, passwords };
 }

@@ -24,6 +24,11 @@ import { createOpenIdTokens, createWhois } from '../../src/users/index.js';
 import { systemRandom } from '../../src/platform/clock.js';
 import { createDirectoryStore, createRoomStore, createSearchStore } from '../../src/storage/index.js';
 import { createSearchService } from '../../src/search/index.js';
+import { createCrossSigning, createKeyBackupService, createKeysService } from '../../src/e2ee/index.js';
+import { createKeyBackupStore, createKeysStore } from '../../src/storage/index.js';
+import { createDehydratedDevices } from '../../src/e2ee/index.js';
+import { createDehydratedDevicesStore } from '../../src/storage/index.js';
+import { streamNotifierOnBus } from '../../src/platform/stream-notices.js';
 import { createRateLimiter, type RateLimitRule } from '../../src/platform/rate-limit.js';
 import { isUserId } from '../../src/protocol/index.js';
 
@@ -39,10 +44,28 @@ export async function accountsApp(t: Test, options: AppOptions = {}) {
 
 /** The whole client-facing app on the given test database (eachEngine gives one per engine). */
 export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
-  const services = accountServices(db, options);
-  const syncNotifier = new SyncNotifier();
   const bus = createMemoryBus();
   t.teardown(() => bus.close());
+  // As in server.ts: device writes are device-list changes the keys service announces.
+  const keysStore = createKeysStore(db.sql);
+  const keyRooms = createRoomStore(db.sql);
+  const keys = createKeysService({
+    store: keysStore,
+    log: silentLogger(),
+    serverName: TEST_SERVER_NAME,
+    joinedRooms: (userId) => keyRooms.roomsWithMembership(userId, 'join'),
+    notify: streamNotifierOnBus(bus, silentLogger(), 'deviceLists'),
+  });
+  const services = accountServices(db, { ...options, announceDevices: keys.announce });
+  const crossSigning = createCrossSigning({
+    store: keysStore,
+    uia: services.uia,
+    passwords: services.passwords,
+    accounts: services.store,
+    announce: keys.announce,
+    announceTo: (userId, position) => streamNotifierOnBus(bus, silentLogger(), 'deviceLists')({ position, users: [userId] }),
+  });
+  const syncNotifier = new SyncNotifier();
   // As in server.ts: every stream announces itself on the bus, and the bus wakes waiting syncs.
   wakeSyncOnBus(bus, syncNotifier);
   const wiring = { userData: accountDataAnnounced(createUserDataStore(db.sql), bus, silentLogger()), roomNotifier: roomNotifierOnBus(bus, silentLogger()) };
@@ -68,7 +91,7 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     ...userData,
     ...directoryDeps(db, services.clock, wiring),
     ...ephemeral.deps,
-    sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules }),
+    sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules, keys: { deviceKeyCounts: keys.deviceKeyCounts } }),
     legacy: createLegacySync({
       store: createSyncStore(db.sql),
       rooms: createRoomStore(db.sql),
@@ -81,6 +104,16 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     pushers: createPusherService({ store: createPushersStore(db.sql), clock: services.clock }),
     openId: createOpenIdTokens({ store: createOpenIdStore(db.sql), clock: services.clock, random: systemRandom, serverName: TEST_SERVER_NAME }),
     whois: createWhois({ store: services.store, serverName: TEST_SERVER_NAME }),
+    e2eeKeys: { keys, crossSigning },
+    keyBackup: createKeyBackupService({ store: createKeyBackupStore(db.sql) }),
+    dehydratedDevices: createDehydratedDevices({
+      store: createDehydratedDevicesStore(db.sql),
+      keys: keysStore,
+      toDevice: ephemeral.deps.toDevice,
+      announce: keys.announce,
+      clock: services.clock,
+      log: silentLogger(),
+    }),
     search: createSearchService({ search: createSearchStore(db.sql), store: createRoomStore(db.sql), clock: services.clock }),
     sharedSecretRegistration: services.sharedSecretRegistration,
     serverKeys: createServerKeysService({

@@ -8,3 +8,22 @@ export {
   type ToDeviceRequest,
   type ToDeviceService,
 } from './to-device.js';
+export {
+  createKeyBackupService,
+  replacesStoredKey,
+  MEGOLM_BACKUP_V1,
+  type BackupVersionInfo,
+  type KeyBackupDeps,
+  type KeyBackupService,
+  type RoomKeysUpdate,
+} from './key-backup.js';
+export { createKeysService, type ClaimResponse, type KeysDeps, type KeysService, type QueryResponse, type UploadRequest } from './keys.js';
+export { createCrossSigning, CROSS_SIGNING_FLOWS, type CrossSigning, type CrossSigningDeps, type CrossSigningUpload } from './cross-signing.js';
+export { checkDeviceKeys, signedBy, type KeyJson } from './key-json.js';
+export {
+  createDehydratedDevices,
+  type DehydratedDevices,
+  type DehydratedDevicesDeps,
+  type DehydratedDeviceUpload,
+  type DehydratedEventsPage,
+} from './dehydrated-devices.js';

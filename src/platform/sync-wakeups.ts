@@ -1,5 +1,5 @@
 import type { StreamNotice, SyncNotifier } from '../sync/index.js';
-import type { AccountDataStore } from '../users/index.js';
+import type { AccountDataStore, AccountStore } from '../users/index.js';
 import type { Bus, BusMessage } from './bus.js';
 import type { Logger } from './logger.js';
 import { EVENTS_CHANNEL } from './stream-notices.js';
@@ -43,5 +43,32 @@ export function accountDataAnnounced<S extends AccountDataStore>(store: S, bus: 
         .catch((err: unknown) => log.warn({ err }, 'could not publish account-data position'));
       return position;
     },
+  };
+}
+
+type DeviceWrites = Pick<AccountStore, 'startDeviceSession' | 'setDeviceDisplayName' | 'deleteDevice' | 'deleteDevices' | 'deleteAllDevices' | 'setPassword' | 'deactivateUser'>;
+
+/**
+ * The accounts store, announcing each device-list change its device writes recorded (a device logged in,
+ * renamed or removed) once it has committed. `announce` is the E2EE keys service's.
+ */
+export function deviceChangesAnnounced<S extends DeviceWrites>(store: S, announce: (userId: string, position: number) => Promise<void>, log: Logger): S {
+  const told = (userId: string) => (position: number | null) => {
+    if (position !== null) announce(userId, position).catch((err: unknown) => log.warn({ err }, 'could not announce a device-list change'));
+    return position;
+  };
+  return {
+    ...store,
+    startDeviceSession: async (userId, session, nowMs) => told(userId)(await store.startDeviceSession(userId, session, nowMs)),
+    setDeviceDisplayName: async (userId, deviceId, name) => {
+      const result = await store.setDeviceDisplayName(userId, deviceId, name);
+      told(userId)(result.position);
+      return result;
+    },
+    deleteDevice: async (userId, deviceId) => told(userId)(await store.deleteDevice(userId, deviceId)),
+    deleteDevices: async (userId, deviceIds) => told(userId)(await store.deleteDevices(userId, deviceIds)),
+    deleteAllDevices: async (userId) => told(userId)(await store.deleteAllDevices(userId)),
+    setPassword: async (userId, hash, logoutExcept) => told(userId)(await store.setPassword(userId, hash, logoutExcept)),
+    deactivateUser: async (userId) => told(userId)(await store.deactivateUser(userId)),
   };
 }

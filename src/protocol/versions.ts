@@ -6,6 +6,9 @@
 export const SUPPORTED_CLIENT_VERSIONS: readonly string[] = [];
 
 /** Unstable features (MSCs) Hearth serves, by their namespaced flag. */
-export const UNSTABLE_FEATURES: Readonly<Record<string, boolean>> = {};
+export const UNSTABLE_FEATURES: Readonly<Record<string, boolean>> = {
+  // Dehydrated devices (src/e2ee/dehydrated-devices.ts).
+  'org.matrix.msc3814': true,
+};
 
 export const SERVER_SOFTWARE_NAME = 'Hearth';

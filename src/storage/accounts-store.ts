@@ -1,5 +1,7 @@
 import type postgres from 'postgres';
 import type { DeviceId, UserId } from '../protocol/index.js';
+import { MatrixError } from '../protocol/index.js';
+import { devicesRemoved, recordDeviceListChanges } from './device-list-changes.js';
 import type {
   AccountStore,
   DeviceRecord,
@@ -46,6 +48,17 @@ interface UserRow {
  * several tables run in one transaction, every query of it on that transaction.
  */
 export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore & RegistrationNonceStore {
+  /** Deletes the devices (every one when null) with their tokens and keys; records the device-list change. */
+  async function deleteDevicesOf(userId: UserId, deviceIds: readonly DeviceId[] | null): Promise<number | null> {
+    return (await sql.begin(async (tx) => {
+      const position = await devicesRemoved(tx, userId, deviceIds);
+      // Tokens and keys go with the device (on delete cascade).
+      if (deviceIds === null) await tx`delete from devices where user_id = ${userId}`;
+      else await tx`delete from devices where user_id = ${userId} and device_id = any(${tx.array([...deviceIds])}::text[])`;
+      return position;
+    })) as number | null;
+  }
+
   return {
     async user(userId: UserId): Promise<UserRecord | undefined> {
       const [row] = await sql<UserRow[]>`
@@ -77,8 +90,8 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       })) as boolean;
     },
 
-    async startDeviceSession(userId: UserId, session: NewDeviceSession, nowMs: number): Promise<void> {
-      await sql.begin((tx) => startSession(tx, userId, session, nowMs));
+    async startDeviceSession(userId: UserId, session: NewDeviceSession, nowMs: number): Promise<number | null> {
+      return (await sql.begin((tx) => startSession(tx, userId, session, nowMs))) as number | null;
     },
 
     async nextGuestNumber(): Promise<number> {
@@ -170,41 +183,48 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       return row === undefined ? undefined : deviceRecord(row);
     },
 
-    async setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string): Promise<boolean> {
-      const result = await sql`
-        update devices set display_name = ${displayName} where user_id = ${userId} and device_id = ${deviceId}`;
-      return result.count > 0;
+    async setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string) {
+      return (await sql.begin(async (tx) => {
+        const result = await tx`
+          update devices set display_name = ${displayName} where user_id = ${userId} and device_id = ${deviceId}`;
+        if (result.count === 0) return { found: false, position: null };
+        // The name is part of what /keys/query shows of a device: its watchers look again.
+        return { found: true, position: await recordDeviceListChanges(tx, [{ userId }]) };
+      })) as { found: boolean; position: number | null };
     },
 
-    async deleteDevice(userId: UserId, deviceId: DeviceId): Promise<void> {
-      // The tokens go with the device (on delete cascade).
-      await sql`delete from devices where user_id = ${userId} and device_id = ${deviceId}`;
+    async deleteDevice(userId: UserId, deviceId: DeviceId) {
+      return deleteDevicesOf(userId, [deviceId]);
     },
 
-    async deleteDevices(userId: UserId, deviceIds: readonly DeviceId[]): Promise<void> {
-      if (deviceIds.length === 0) return;
-      await sql`delete from devices where user_id = ${userId} and device_id in ${sql([...deviceIds])}`;
+    async deleteDevices(userId: UserId, deviceIds: readonly DeviceId[]) {
+      if (deviceIds.length === 0) return null;
+      return deleteDevicesOf(userId, deviceIds);
     },
 
-    async deleteAllDevices(userId: UserId): Promise<void> {
-      await sql`delete from devices where user_id = ${userId}`;
+    async deleteAllDevices(userId: UserId) {
+      return deleteDevicesOf(userId, null);
     },
 
-    async setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined): Promise<void> {
-      await sql.begin(async (tx) => {
+    async setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined) {
+      return (await sql.begin(async (tx) => {
         await tx`update users set password_hash = ${passwordHash} where user_id = ${userId}`;
-        if (logoutExcept !== undefined) {
-          await tx`delete from devices where user_id = ${userId} and device_id <> ${logoutExcept}`;
-        }
-      });
+        if (logoutExcept === undefined) return null;
+        const others = await tx<{ device_id: string }[]>`select device_id from devices where user_id = ${userId} and device_id <> ${logoutExcept}`;
+        const position = await devicesRemoved(tx, userId, others.map((row) => row.device_id));
+        await tx`delete from devices where user_id = ${userId} and device_id <> ${logoutExcept}`;
+        return position;
+      })) as number | null;
     },
 
-    async deactivateUser(userId: UserId): Promise<void> {
-      await sql.begin(async (tx) => {
+    async deactivateUser(userId: UserId) {
+      return (await sql.begin(async (tx) => {
         await tx`update users set deactivated = true where user_id = ${userId}`;
+        const position = await devicesRemoved(tx, userId, null);
         await tx`delete from devices where user_id = ${userId}`;
         await tx`update profiles set displayname = null, avatar_url = null where user_id = ${userId}`;
-      });
+        return position;
+      })) as number | null;
     },
 
     async upgradeGuest(userId: UserId, passwordHash: string, session: NewDeviceSession | null, nowMs: number): Promise<boolean> {
@@ -300,11 +320,22 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
  * Creates or takes over the device. A device taken over keeps its name and loses its old tokens, as the
  * spec says of POST /login with a known device_id.
  */
-async function startSession(tx: Query, userId: UserId, session: NewDeviceSession, nowMs: number): Promise<void> {
-  await tx`
+async function startSession(tx: Query, userId: UserId, session: NewDeviceSession, nowMs: number): Promise<number | null> {
+  // xmax is 0 for a row this statement inserted, not for one it updated.
+  const [device] = await tx<{ created: boolean }[]>`
     insert into devices (user_id, device_id, display_name, created_ts, last_seen_ts)
     values (${userId}, ${session.deviceId}, ${session.displayName}, ${nowMs}, ${nowMs})
-    on conflict (user_id, device_id) do update set last_seen_ts = excluded.last_seen_ts`;
+    on conflict (user_id, device_id) do update set last_seen_ts = excluded.last_seen_ts
+    returning (xmax = 0) as created`;
+  // A dehydrated device (MSC3814) never gets a token: taking it over would hand its queued room keys to a
+  // client that cannot decrypt them and clash with its published keys. Checked after the upsert, which
+  // waited for any upload of it in flight, so the two cannot cross. Throwing rolls the login back.
+  if (device?.created !== true) {
+    const [dehydrated] = await tx`select 1 from dehydrated_devices where user_id = ${userId} and device_id = ${session.deviceId}`;
+    if (dehydrated !== undefined) {
+      throw new MatrixError('M_INVALID_PARAM', `device_id ${session.deviceId} is your dehydrated device, which cannot be logged in to; use another device_id or leave it out`);
+    }
+  }
   await tx`delete from access_tokens where user_id = ${userId} and device_id = ${session.deviceId}`;
   await tx`delete from refresh_tokens where user_id = ${userId} and device_id = ${session.deviceId}`;
   const refreshHash = session.refreshTokenHash ?? null;
@@ -316,4 +347,6 @@ async function startSession(tx: Query, userId: UserId, session: NewDeviceSession
   await tx`
     insert into access_tokens (token_hash, user_id, device_id, created_ts, expires_ts, refresh_hash)
     values (${session.tokenHash}, ${userId}, ${session.deviceId}, ${nowMs}, ${session.expiresTs ?? null}, ${refreshHash})`;
+  // A new device: clients watching the user's device list look again.
+  return device?.created === true ? recordDeviceListChanges(tx, [{ userId }]) : null;
 }

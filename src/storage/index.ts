@@ -37,3 +37,6 @@ export { createRegistrationTokensStore } from './registration-tokens-store.js';
 export { createSearchStore } from './search-store.js';
 export { createPushersStore } from './pushers-store.js';
 export { createOpenIdStore } from './openid-store.js';
+export { createKeyBackupStore } from './key-backup-store.js';
+export { createKeysStore } from './keys-store.js';
+export { createDehydratedDevicesStore } from './dehydrated-devices-store.js';

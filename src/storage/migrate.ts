@@ -19,6 +19,8 @@ export const ACCOUNT_DATA_STREAM_LOCK_ID = 4;
 export const RECEIPTS_STREAM_LOCK_ID = 5;
 export const TO_DEVICE_STREAM_LOCK_ID = 6;
 export const PRESENCE_STREAM_LOCK_ID = 7;
+/** Held from drawing a device-list stream position until commit (keys-store.ts, device-list-changes.ts). */
+export const DEVICE_LIST_STREAM_LOCK_ID = 8;
 
 export interface Migration {
   readonly version: number;

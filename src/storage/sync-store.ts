@@ -67,12 +67,19 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
 
     async positions() {
       // Commits happen in position order (persist-events.ts): no uncommitted event lies below the maximum.
-      const [row] = await q<{ events: number; account_data: number; receipts: number; to_device: number }[]>`
+      const [row] = await q<{ events: number; account_data: number; receipts: number; to_device: number; device_lists: number }[]>`
         select (select coalesce(max(stream_position), 0) from events) as events,
           (select coalesce(max(stream_position), 0) from account_data) as account_data,
           (select coalesce(max(stream_position), 0) from receipts) as receipts,
-          (select coalesce(max(position), 0) from to_device_stream) as to_device`;
-      return { events: row?.events ?? 0, accountData: row?.account_data ?? 0, receipts: row?.receipts ?? 0, toDevice: row?.to_device ?? 0 };
+          (select coalesce(max(position), 0) from to_device_stream) as to_device,
+          (select coalesce(max(position), 0) from device_list_changes) as device_lists`;
+      return {
+        events: row?.events ?? 0,
+        accountData: row?.account_data ?? 0,
+        receipts: row?.receipts ?? 0,
+        toDevice: row?.to_device ?? 0,
+        deviceLists: row?.device_lists ?? 0,
+      };
     },
 
     async currentMemberships(userId: string): Promise<MembershipRow[]> {
@@ -144,6 +151,40 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
       const rows = await q<{ room_id: string }[]>`
         select distinct room_id from receipts where user_id = ${userId} and stream_position > ${since}`;
       return rows.map((row) => row.room_id);
+    },
+
+    async deviceListChanges(viewer: string, after: number, upTo: number) {
+      if (upTo <= after) return [];
+      const rows = await q<{ user_id: string; only_for_viewer: boolean }[]>`
+        select user_id, bool_and(only_for is not null) as only_for_viewer from device_list_changes
+        where position > ${after} and position <= ${upTo} and (only_for is null or only_for = ${viewer})
+        group by user_id order by user_id`;
+      return rows.map((row) => ({ userId: row.user_id, onlyForViewer: row.only_for_viewer }));
+    },
+
+    async sharingRoomWith(userId: string, others: readonly string[]): Promise<Set<string>> {
+      if (others.length === 0) return new Set();
+      const rows = await q<{ user_id: string }[]>`
+        select distinct theirs.state_key as user_id
+        from current_state mine
+        join events my_event on my_event.event_id = mine.event_id
+        join current_state theirs on theirs.room_id = mine.room_id and theirs.type = 'm.room.member'
+        join events their_event on their_event.event_id = theirs.event_id
+        where mine.type = 'm.room.member' and mine.state_key = ${userId}
+          and (my_event.json::jsonb -> 'content' ->> 'membership') = 'join'
+          and theirs.state_key = any(${q.array([...others])}::text[])
+          and (their_event.json::jsonb -> 'content' ->> 'membership') = 'join'`;
+      return new Set(rows.map((row) => row.user_id));
+    },
+
+    async memberChangesIn(roomIds: readonly string[], after: number, upTo: number) {
+      if (roomIds.length === 0 || upTo <= after) return [];
+      const rows = await q<{ state_key: string; membership: string | null }[]>`
+        select state_key, (json::jsonb -> 'content' ->> 'membership') as membership from events
+        where room_id = any(${q.array([...roomIds])}::text[]) and type = 'm.room.member'
+          and stream_position > ${after} and stream_position <= ${upTo} and not soft_failed
+        order by stream_position`;
+      return rows.map((row) => ({ userId: row.state_key, membership: row.membership ?? 'leave' }));
     },
 
     async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {

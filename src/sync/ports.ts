@@ -46,6 +46,15 @@ export interface SyncReads
   readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
   /** The rooms where the user's own receipts moved after the receipts-stream position (their counts changed). */
   ownReceiptRooms(userId: string, since: number): Promise<string[]>;
+  /**
+   * The users whose devices or keys changed at positions in (after, upTo] of the device-list stream, as
+   * `viewer` may see them; onlyForViewer: every such change of that user was for the viewer alone.
+   */
+  deviceListChanges(viewer: string, after: number, upTo: number): Promise<Array<{ userId: string; onlyForViewer: boolean }>>;
+  /** Those of `others` who are joined to a room the user is joined to. */
+  sharingRoomWith(userId: string, others: readonly string[]): Promise<Set<string>>;
+  /** The member events of the rooms with positions in (after, upTo], in stream order: whose and which membership. */
+  memberChangesIn(roomIds: readonly string[], after: number, upTo: number): Promise<Array<{ userId: string; membership: string }>>;
   /** The client transaction ids the device used for these events (serving them back to that device). */
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
 }
@@ -55,6 +64,7 @@ export interface SnapshotPositions {
   readonly accountData: number;
   readonly receipts: number;
   readonly toDevice: number;
+  readonly deviceLists: number;
 }
 
 export interface SyncStore {
@@ -85,6 +95,10 @@ export interface SyncStreams {
     /** The users' m.presence events as they stand, changed lately or not (offline for users never seen). */
     presenceOf(userIds: readonly string[]): Promise<readonly object[]>;
     setFromSync(userId: string, state: 'online' | 'offline' | 'unavailable'): Promise<void>;
+  };
+  /** One-time and fallback key counts (src/e2ee); without it, sync leaves them out. */
+  readonly keys?: {
+    deviceKeyCounts(userId: string, deviceId: string): Promise<{ readonly counts: Record<string, number>; readonly unusedFallbackTypes: string[] }>;
   };
   readonly pushRules: {
     /** The user's push rules bound into a judge of events, for unread_notifications. */

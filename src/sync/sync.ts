@@ -11,6 +11,7 @@ import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers } from './sent-members.js';
 import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
 import { notificationCounts, type NotificationCounts, type PushJudge } from './notifications.js';
+import { deviceListDelta, type DeviceLists } from './device-lists.js';
 
 /**
  * GET /sync: everything that changed for the user since their token. The rooms, their timelines and
@@ -61,7 +62,9 @@ export interface SyncResponse {
   presence: { events: object[] };
   to_device: { events: object[] };
   device_lists: { changed: string[]; left: string[] };
-  device_one_time_keys_count: Record<string, number>;
+  /** Both left out when the keys were not read (a long-poll that found nothing new): clients keep what they had. */
+  device_one_time_keys_count?: Record<string, number>;
+  device_unused_fallback_key_types?: string[];
 }
 
 export interface SyncDeps {
@@ -206,7 +209,7 @@ export function createSyncService(deps: SyncDeps) {
     const userId = requester.userId;
     const positions = await reads.positions();
     const eventsPosition = positions.events;
-    const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: positions.accountData };
+    const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: positions.accountData, deviceLists: positions.deviceLists };
     const visibility = createVisibility({ store: reads });
     const ctx: RoomSyncContext = {
       userId,
@@ -233,7 +236,6 @@ export function createSyncService(deps: SyncDeps) {
       presence: { events: [] },
       to_device: { events: [] },
       device_lists: { changed: [], left: [] },
-      device_one_time_keys_count: {},
     };
     let empty = accountData.global.length === 0;
     const rooms: string[] = [];
@@ -241,8 +243,12 @@ export function createSyncService(deps: SyncDeps) {
     const presenceOf = new Set<string>([userId]);
     const newlyMet = new Set<string>();
     const joinedAt = new Map<string, number>();
+    const newlyJoined: string[] = [];
+    const left: string[] = [];
     for (const plan of await plans(reads, userId, since, eventsPosition, request.fullState, filter)) {
       const { roomId } = plan.membership;
+      if (plan.section === 'join' && plan.newlyJoined === true) newlyJoined.push(roomId);
+      if (plan.section === 'leave' && plan.onlyOwnLeave !== true) left.push(roomId);
       rooms.push(roomId);
       if (plan.section === 'invite' || plan.section === 'knock') {
         const stateEvents = await strippedState(reads, plan.membership);
@@ -313,6 +319,14 @@ export function createSyncService(deps: SyncDeps) {
           response.rooms.join[roomId] = entry;
           empty = false;
         }
+      }
+    }
+    if (since !== undefined) {
+      // Only incremental syncs carry device_lists: after an initial sync clients ask /keys/query.
+      const lists = await deviceListDelta(reads, userId, since, positions, { joined, newlyJoined, left });
+      if (lists.changed.length > 0 || lists.left.length > 0) {
+        response.device_lists = lists;
+        empty = false;
       }
     }
     newlyMet.delete(userId);
@@ -403,6 +417,16 @@ export function createSyncService(deps: SyncDeps) {
   /** Per device, the to-device position its messages were last deleted up to (by this process). */
   const toDeviceAcknowledged = new Map<string, number>();
 
+  /**
+   * The device's key counts, read even when nothing else is: other users' claims announce nothing, and a
+   * client learns that its one-time keys run low only from these.
+   */
+  async function withKeyCounts(requester: Requester, response: SyncResponse): Promise<SyncResponse> {
+    if (!streams?.keys) return response;
+    const keys = await streams.keys.deviceKeyCounts(requester.userId, requester.deviceId);
+    return { ...response, device_one_time_keys_count: keys.counts, device_unused_fallback_key_types: keys.unusedFallbackTypes };
+  }
+
   function remember(key: string, memo: Resumable): void {
     // A plain bound: forgetting every client costs each one read.
     if (resumable.size >= MAX_RESUMABLE && !resumable.has(key)) resumable.clear();
@@ -410,6 +434,33 @@ export function createSyncService(deps: SyncDeps) {
   }
 
   return {
+    /**
+     * GET /keys/changes: device_lists between two sync tokens, as the syncs between them would have
+     * carried them (in one snapshot; a `to` beyond what this server has reached reads as now). Whether a
+     * changed user shares a room is judged on the rooms as they are now, as Synapse does: clients ask
+     * from their last token up to their newest.
+     */
+    async keyChanges(requester: Requester, fromToken: string, toToken: string): Promise<DeviceLists> {
+      const from = parseStreamToken(fromToken);
+      const to = parseStreamToken(toToken);
+      const userId = requester.userId;
+      return store.snapshot(async (reads) => {
+        const positions = await reads.positions();
+        const upTo = { events: Math.min(to.events, positions.events), deviceLists: Math.min(to.deviceLists, positions.deviceLists) };
+        if (upTo.events <= from.events && upTo.deviceLists <= from.deviceLists) return { changed: [], left: [] };
+        const changedRooms = new Set((await reads.membershipChanges(userId, from.events, upTo.events)).map((row) => row.roomId));
+        const before = await membershipAt(reads, userId, changedRooms, from.events);
+        const after = await membershipAt(reads, userId, changedRooms, upTo.events);
+        const joinedNow = (await reads.currentMemberships(userId)).filter((row) => row.membership === 'join' && !changedRooms.has(row.roomId)).map((row) => row.roomId);
+        const moved = [...changedRooms];
+        return deviceListDelta(reads, userId, from, upTo, {
+          joined: [...joinedNow, ...moved.filter((roomId) => after.get(roomId) === 'join')],
+          newlyJoined: moved.filter((roomId) => after.get(roomId) === 'join' && before.get(roomId) !== 'join'),
+          left: moved.filter((roomId) => before.get(roomId) === 'join' && after.get(roomId) !== 'join'),
+        });
+      });
+    },
+
     async sync(requester: Requester, request: SyncRequest): Promise<SyncResponse> {
       const since = request.since === undefined ? undefined : parseStreamToken(request.since);
       const filter = await filterFor(requester, request.filter);
@@ -428,7 +479,7 @@ export function createSyncService(deps: SyncDeps) {
         const memo = resumable.get(key);
         if (memo !== undefined && since !== undefined && !request.fullState && memo.token === request.since && memo.filter === request.filter) {
           listener.resume(memo.sequence, memo.rooms);
-          if (!(await listener.wait(deadline - clock.now()))) return nothingNew(memo.token);
+          if (!(await listener.wait(deadline - clock.now()))) return withKeyCounts(requester, nothingNew(memo.token));
         }
         for (;;) {
           // Read before the snapshot, not in it: the embedded engine's one connection is the snapshot's.
@@ -442,7 +493,7 @@ export function createSyncService(deps: SyncDeps) {
           const remaining = deadline - clock.now();
           if (since === undefined || !phase.empty || added || remaining <= 0 || !(await listener.wait(remaining))) {
             remember(key, { token: phase.response.next_batch, filter: request.filter, rooms: phase.rooms, sequence });
-            return phase.response;
+            return withKeyCounts(requester, phase.response);
           }
         }
       } finally {
@@ -463,7 +514,6 @@ function nothingNew(token: string): SyncResponse {
     presence: { events: [] },
     to_device: { events: [] },
     device_lists: { changed: [], left: [] },
-    device_one_time_keys_count: {},
   };
 }
 

@@ -55,7 +55,7 @@ export function createDeviceService(deps: DeviceDeps) {
       }
       const found = displayName === undefined
         ? (await store.device(requester.userId, id)) !== undefined
-        : await store.setDeviceDisplayName(requester.userId, id, displayName);
+        : (await store.setDeviceDisplayName(requester.userId, id, displayName)).found;
       if (!found) throw new MatrixError('M_NOT_FOUND', `You have no device ${deviceId}`);
     },
 

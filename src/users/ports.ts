@@ -66,7 +66,7 @@ export interface AccountStore {
    * Creates the device, or takes over an existing one of the user's (revoking its old tokens, as the spec
    * asks of a login that names a known device), and stores the new token.
    */
-  startDeviceSession(userId: UserId, session: NewDeviceSession, nowMs: number): Promise<void>;
+  startDeviceSession(userId: UserId, session: NewDeviceSession, nowMs: number): Promise<number | null>;
   /** A live token; undefined for an unknown token or a deactivated account. */
   accessToken(tokenHash: string): Promise<TokenRecord | undefined>;
   /** The first use of a token from POST /refresh: the refresh token it was obtained with stops working. */
@@ -84,21 +84,25 @@ export interface AccountStore {
   ): Promise<{ readonly userId: UserId; readonly deviceId: DeviceId } | undefined>;
   devices(userId: UserId): Promise<DeviceRecord[]>;
   device(userId: UserId, deviceId: DeviceId): Promise<DeviceRecord | undefined>;
-  /** false when the user has no such device. */
-  setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string): Promise<boolean>;
-  /** Deletes the device and every token of it. */
-  deleteDevice(userId: UserId, deviceId: DeviceId): Promise<void>;
-  /** Deletes the devices (and their tokens); ids the user does not have are ignored. */
-  deleteDevices(userId: UserId, deviceIds: readonly DeviceId[]): Promise<void>;
-  /** Deletes every device and token of the user. */
-  deleteAllDevices(userId: UserId): Promise<void>;
+  /*
+   * startDeviceSession and the writes below that rename or remove devices return the device-list position
+   * they recorded (clients watching the user's devices look again), or null when they changed no device.
+   */
+  /** found: false when the user has no such device. */
+  setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string): Promise<{ found: boolean; position: number | null }>;
+  /** Deletes the device and every token and key of it. */
+  deleteDevice(userId: UserId, deviceId: DeviceId): Promise<number | null>;
+  /** Deletes the devices (and their tokens and keys); ids the user does not have are ignored. */
+  deleteDevices(userId: UserId, deviceIds: readonly DeviceId[]): Promise<number | null>;
+  /** Deletes every device, token and device key of the user. */
+  deleteAllDevices(userId: UserId): Promise<number | null>;
   /** Sets the password hash and, unless `logoutExcept` is undefined, deletes every other device, in one transaction. */
-  setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined): Promise<void>;
+  setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined): Promise<number | null>;
   /**
    * Marks the account deactivated, deletes every device and token and clears the profile, in one
    * transaction. The row stays, so the user id is never handed out again.
    */
-  deactivateUser(userId: UserId): Promise<void>;
+  deactivateUser(userId: UserId): Promise<number | null>;
   /**
    * Turns the guest into a full account with this password and, unless `session` is null, starts a new
    * device for it, in one transaction. false when the user is not (or no longer) a live guest.

@@ -152,6 +152,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    e2ee: Type.Object(
+      {
+        verify_device_keys: Type.Boolean({
+          default: true,
+          description:
+            'POST /keys/upload refuses device keys not signed by the device\'s own ed25519 key (M_INVALID_SIGNATURE); ' +
+            'false stores them unchecked, as Synapse does (sytest uploads placeholder keys).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     rate_limits: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'false: no request is ever rate limited (test servers, sytest).' }),

@@ -129,6 +129,8 @@ sub _config
       registration_shared_secret => "reg_secret",
       allow_guest_access         => JSON::true,
       rate_limits                => { enabled => JSON::false },
+      # sytest's device keys are placeholders ("ed25519+key" signed "self+signature").
+      e2ee                       => { verify_device_keys => JSON::false },
 
       app_service_config_files => $self->{app_service_config_files} // [],
       ( $smtp ? ( email => {

@@ -1,0 +1,159 @@
+import { MatrixError, isUserId, userIdServer, type UserId } from '../protocol/index.js';
+import type { Logger } from '../platform/logger.js';
+import type { Requester } from '../users/index.js';
+import { checkDeviceKeys, parseUploadedKeys, withSignatures, type KeyJson } from './key-json.js';
+import type { DeviceListNotifier, KeyStore, StoredCrossSigningKey, StoredSignature, UploadedKey } from './ports.js';
+
+/**
+ * Device keys, one-time and fallback keys (client-server API, "Key management API"): devices publish the
+ * public halves of their keys, other users' devices fetch them to start Olm sessions. Hearth checks what it
+ * can (device keys are signed by the device's own ed25519 key) and hands out each one-time key once.
+ * Remote users are answered with a failure for their server until federation carries the request.
+ */
+
+export interface KeysDeps {
+  readonly store: KeyStore;
+  readonly log: Logger;
+  readonly serverName: string;
+  /** The rooms a user is joined to: a change to their devices wakes the syncs of everyone in them. */
+  readonly joinedRooms: (userId: string) => Promise<readonly string[]>;
+  readonly notify: DeviceListNotifier;
+  /** Refuse device keys not signed by the device's own key (config e2ee.verify_device_keys). Default true. */
+  readonly verifyDeviceKeys?: boolean;
+}
+
+export interface UploadRequest {
+  readonly device_keys?: Readonly<Record<string, unknown>>;
+  readonly one_time_keys?: Readonly<Record<string, unknown>>;
+  readonly fallback_keys?: Readonly<Record<string, unknown>>;
+}
+
+export interface QueryResponse {
+  device_keys: Record<string, Record<string, KeyJson>>;
+  master_keys: Record<string, KeyJson>;
+  self_signing_keys: Record<string, KeyJson>;
+  user_signing_keys: Record<string, KeyJson>;
+  failures: Record<string, object>;
+}
+
+export interface ClaimResponse {
+  one_time_keys: Record<string, Record<string, Record<string, unknown>>>;
+  failures: Record<string, object>;
+}
+
+/** What a remote server's users get until federation can ask their server. */
+const UNREACHABLE = { errcode: 'M_UNKNOWN', error: 'This server cannot reach other servers yet' };
+
+/** The signatures on a key that `viewer` may see (spec: "Key and signature security"). */
+function visibleSignatures(signatures: readonly StoredSignature[], owner: string, viewer: string): Array<[string, string, string]> {
+  return signatures
+    .filter((sig) => sig.signerUserId === owner || sig.signerUserId === viewer)
+    .map((sig) => [sig.signerUserId, sig.signerKeyId, sig.signature]);
+}
+
+export function createKeysService(deps: KeysDeps) {
+  const { store, serverName, log } = deps;
+  const isLocal = (userId: string) => isUserId(userId) && userIdServer(userId as UserId) === serverName;
+
+  /** Tells every sync that should hear of it: the user's own and their room-mates'. */
+  async function announce(userId: string, position: number): Promise<void> {
+    deps.notify({ position, users: [userId], rooms: await deps.joinedRooms(userId) });
+  }
+
+  function uploadedKeys(keys: Readonly<Record<string, unknown>> | undefined, field: string): UploadedKey[] {
+    return keys === undefined ? [] : parseUploadedKeys(keys, field);
+  }
+
+  return {
+    announce,
+
+    /** POST /keys/upload: returns the device's unclaimed one-time keys per algorithm. */
+    async upload(requester: Requester, body: UploadRequest): Promise<{ one_time_key_counts: Record<string, number> }> {
+      const deviceKeys = body.device_keys === undefined ? undefined : checkDeviceKeys({ ...body.device_keys }, requester.userId, requester.deviceId, deps.verifyDeviceKeys !== false);
+      const oneTimeKeys = uploadedKeys(body.one_time_keys, 'one_time_keys');
+      const fallbackKeys = uploadedKeys(body.fallback_keys, 'fallback_keys');
+      const algorithms = fallbackKeys.map((key) => key.algorithm);
+      if (new Set(algorithms).size !== algorithms.length) throw new MatrixError('M_INVALID_PARAM', 'fallback_keys may hold one key per algorithm');
+      const result = await store.uploadKeys({
+        userId: requester.userId,
+        deviceId: requester.deviceId,
+        ...(deviceKeys ? { deviceKeys } : {}),
+        oneTimeKeys,
+        fallbackKeys,
+      });
+      if ('conflict' in result) {
+        const { algorithm, keyId } = result.conflict;
+        throw new MatrixError('M_INVALID_PARAM', `One-time key ${algorithm}:${keyId} already exists with other content; nothing was stored`);
+      }
+      if (result.position !== null) {
+        log.info({ userId: requester.userId, deviceId: requester.deviceId }, 'device keys changed');
+        await announce(requester.userId, result.position);
+      }
+      return { one_time_key_counts: result.counts };
+    },
+
+    /** POST /keys/query: the users' devices and cross-signing keys, with the signatures the requester may see. */
+    async query(requester: Requester, deviceKeys: Readonly<Record<string, readonly string[]>>): Promise<QueryResponse> {
+      const response: QueryResponse = { device_keys: {}, master_keys: {}, self_signing_keys: {}, user_signing_keys: {}, failures: {} };
+      const local = new Map<string, readonly string[] | 'all'>();
+      for (const [userId, devices] of Object.entries(deviceKeys)) {
+        if (!isUserId(userId)) throw new MatrixError('M_INVALID_PARAM', `'${userId}' in device_keys is not a user id`);
+        if (isLocal(userId)) local.set(userId, devices.length === 0 ? 'all' : devices);
+        else response.failures[userIdServer(userId as UserId)] = UNREACHABLE;
+      }
+      if (local.size === 0) return response;
+      const users = [...local.keys()];
+      for (const userId of users) response.device_keys[userId] = {};
+
+      const devices = await store.publishedDevices(local);
+      const crossSigning = await store.crossSigningKeys(users);
+      const masters = crossSigning.filter((key) => key.type === 'master');
+      const signatures = await store.signaturesOn([
+        ...devices.map((device) => [device.userId, device.deviceId] as const),
+        ...masters.map((key) => [key.userId, key.publicKey] as const),
+      ]);
+      const on = (userId: string, keyId: string) => signatures.filter((sig) => sig.targetUserId === userId && sig.targetKeyId === keyId);
+
+      for (const device of devices) {
+        const json = withSignatures(device.keys, visibleSignatures(on(device.userId, device.deviceId), device.userId, requester.userId));
+        const unsigned = device.displayName === null ? {} : { device_display_name: device.displayName };
+        (response.device_keys[device.userId] ??= {})[device.deviceId] = { ...json, unsigned };
+      }
+      for (const key of crossSigning) {
+        if (key.type === 'user_signing' && key.userId !== requester.userId) continue;
+        const json = key.type === 'master' ? withSignatures(key.json, visibleSignatures(on(key.userId, key.publicKey), key.userId, requester.userId)) : key.json;
+        response[fieldOf(key)][key.userId] = json;
+      }
+      return response;
+    },
+
+    /** POST /keys/claim: one key per device asked for, a one-time key if one is left, else the fallback key. */
+    async claim(oneTimeKeys: Readonly<Record<string, Readonly<Record<string, string>>>>): Promise<ClaimResponse> {
+      const response: ClaimResponse = { one_time_keys: {}, failures: {} };
+      const requests = [];
+      for (const [userId, devices] of Object.entries(oneTimeKeys)) {
+        if (!isUserId(userId)) throw new MatrixError('M_INVALID_PARAM', `'${userId}' in one_time_keys is not a user id`);
+        if (!isLocal(userId)) {
+          response.failures[userIdServer(userId as UserId)] = UNREACHABLE;
+          continue;
+        }
+        for (const [deviceId, algorithm] of Object.entries(devices)) requests.push({ userId, deviceId, algorithm });
+      }
+      for (const claimed of await store.claimKeys(requests)) {
+        const byDevice = (response.one_time_keys[claimed.userId] ??= {});
+        byDevice[claimed.deviceId] = { [`${claimed.algorithm}:${claimed.keyId}`]: claimed.key };
+      }
+      return response;
+    },
+
+    /** For sync: the device's unclaimed one-time keys per algorithm, and its unused fallback key algorithms. */
+    deviceKeyCounts: (userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallbackTypes: string[] }> =>
+      store.keyCounts(userId, deviceId),
+  };
+}
+
+export type KeysService = ReturnType<typeof createKeysService>;
+
+function fieldOf(key: StoredCrossSigningKey): 'master_keys' | 'self_signing_keys' | 'user_signing_keys' {
+  return key.type === 'master' ? 'master_keys' : key.type === 'self_signing' ? 'self_signing_keys' : 'user_signing_keys';
+}
