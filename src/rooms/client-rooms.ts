@@ -259,7 +259,10 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
 
     /** POST /rooms/{roomId}/upgrade: the replacement room's id. */
     async upgrade(caller: Caller, roomId: string, newVersion: string, additionalCreators?: readonly string[]): Promise<string> {
-      return upgrades.upgrade(caller, await heldRoom(roomId, 'forbidden'), newVersion, additionalCreators);
+      // Only a member can upgrade a room, so a room this server does not hold is not found, wherever its id points.
+      const held = parseRoomId(roomId);
+      if (!(await store.room(held))) throw new MatrixError('M_NOT_FOUND', `There is no room ${held} on this server`);
+      return upgrades.upgrade(caller, held, newVersion, additionalCreators);
     },
   };
 }

@@ -93,6 +93,9 @@ export function createLegacyInitialSync(deps: LegacySyncDeps) {
     async initialSync(requester: Requester, request: { limit?: number; archived: boolean }): Promise<InitialSyncResponse> {
       const userId = requester.userId;
       const limit = limitOf(request.limit);
+      // Like a /sync without set_presence, an initial sync says the user is online (their own presence in
+      // the answer then shows it, as sytest's SYT-34 expects of Synapse).
+      if (streams) await streams.presence.setFromSync(userId, 'online');
       const { memberships, accountData, forgotten } = await deps.store.snapshot(async (snap) => ({
         memberships: await snap.currentMemberships(userId),
         accountData: await snap.accountDataSince(userId, 0),

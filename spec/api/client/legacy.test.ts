@@ -108,6 +108,8 @@ t.test('/initialSync: the rooms with their state and latest messages', async (t)
     const res = await bob.get('/initialSync?limit=2');
     t.equal(res.status, 200);
     t.match(res.body, { end: String, presence: Array, account_data: Array, receipts: Array });
+    const own = res.body.presence.find((e: any) => e.content.user_id === bob.user);
+    t.match(own, { type: 'm.presence', content: { presence: 'online', last_active_ago: Number } }, 'an initial sync marks the user online, as /sync does');
     const room = res.body.rooms.find((r: any) => r.room_id === roomId);
     t.match(room, { membership: 'join', visibility: 'public', messages: { start: String, end: String } });
     t.same(bodies(room.messages.chunk), ['two', 'three'], 'the latest messages, oldest first');

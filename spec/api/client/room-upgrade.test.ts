@@ -76,7 +76,9 @@ t.test('who may upgrade, and to what', async (t) => {
     const outsider = await carol.post(`${room(roomId)}/upgrade`, { new_version: '11' });
     t.same([outsider.status, outsider.body.errcode], [403, 'M_FORBIDDEN'], 'a non-member');
     const unknownRoom = await alice.post(`${room('!nope:hearth.test')}/upgrade`, { new_version: '11' });
-    t.same([unknownRoom.status, unknownRoom.body.errcode], [403, 'M_FORBIDDEN'], 'a room this server does not hold');
+    t.same([unknownRoom.status, unknownRoom.body.errcode], [404, 'M_NOT_FOUND'], 'a room this server does not hold');
+    const remoteRoom = await alice.post(`${room('!fail:unknown')}/upgrade`, { new_version: '11' });
+    t.same([remoteRoom.status, remoteRoom.body.errcode], [404, 'M_NOT_FOUND'], 'nor one whose id names another server');
     const version = await alice.post(`${room(roomId)}/upgrade`, { new_version: '999' });
     t.same([version.status, version.body.errcode], [400, 'M_UNSUPPORTED_ROOM_VERSION']);
     const missing = await alice.post(`${room(roomId)}/upgrade`, {});
