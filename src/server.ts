@@ -335,7 +335,6 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       keyBackup: createKeyBackupService({ store: createKeyBackupStore(storage.database.sql) }),
       dehydratedDevices: createDehydratedDevices({
         store: createDehydratedDevicesStore(storage.database.sql),
-        keys: keysStore,
         toDevice,
         announce: keys.announce,
         clock: deps.clock,

@@ -108,7 +108,6 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     keyBackup: createKeyBackupService({ store: createKeyBackupStore(db.sql) }),
     dehydratedDevices: createDehydratedDevices({
       store: createDehydratedDevicesStore(db.sql),
-      keys: keysStore,
       toDevice: ephemeral.deps.toDevice,
       announce: keys.announce,
       clock: services.clock,

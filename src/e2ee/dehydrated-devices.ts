@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Requester } from '../users/index.js';
 import { checkDeviceKeys, parseUploadedKeys } from './key-json.js';
-import type { DehydratedDeviceStore, KeyStore, UploadedKey } from './ports.js';
+import type { DehydratedDeviceStore, UploadedKey } from './ports.js';
 import { TO_DEVICE_SYNC_LIMIT, type ToDeviceEvent, type ToDeviceService } from './to-device.js';
 
 /**
@@ -18,8 +18,6 @@ import { TO_DEVICE_SYNC_LIMIT, type ToDeviceEvent, type ToDeviceService } from '
 
 export interface DehydratedDevicesDeps {
   readonly store: DehydratedDeviceStore;
-  /** The keys store POST /keys/upload writes to: the dehydrated device's keys are published the same way. */
-  readonly keys: Pick<KeyStore, 'uploadKeys'>;
   readonly toDevice: Pick<ToDeviceService, 'toDeviceFor'>;
   /** Wakes the syncs that watch the user's devices (the keys service's announce). */
   readonly announce: (userId: string, position: number) => Promise<void>;
@@ -59,7 +57,7 @@ function uploadedKeys(keys: Readonly<Record<string, unknown>> | undefined, field
 }
 
 export function createDehydratedDevices(deps: DehydratedDevicesDeps) {
-  const { store, keys, toDevice, announce, clock, log } = deps;
+  const { store, toDevice, announce, clock, log } = deps;
 
   async function current(userId: string) {
     const device = await store.dehydratedDevice(userId);
@@ -84,28 +82,18 @@ export function createDehydratedDevices(deps: DehydratedDevicesDeps) {
       const algorithms = fallbackKeys.map((key) => key.algorithm);
       if (new Set(algorithms).size !== algorithms.length) throw new MatrixError('M_INVALID_PARAM', 'fallback_keys may hold one key per algorithm');
 
+      // One transaction: the old device goes, the new one comes with its keys, or nothing changes.
       const replaced = await store.replaceDehydratedDevice(
         userId,
         { deviceId, deviceData: body.device_data, displayName: body.initial_device_display_name ?? null },
+        { deviceKeys, oneTimeKeys, fallbackKeys },
         clock.now(),
       );
       if (replaced === 'in-use') {
         throw new MatrixError('M_INVALID_PARAM', `device_id ${deviceId} is already one of your devices; a dehydrated device needs an id of its own (its curve25519 key)`);
       }
-      // The keys store writes in a transaction of its own. The device is new, so none of its one-time keys
-      // can conflict; should the write fail all the same, the device goes rather than stay without keys.
-      const undo = () =>
-        store.deleteDehydratedDevice(userId, deviceId).catch((err: unknown) => log.error({ err, userId, deviceId }, 'could not remove a dehydrated device left without keys'));
-      const stored = await keys.uploadKeys({ userId, deviceId, deviceKeys, oneTimeKeys, fallbackKeys }).catch(async (err: unknown) => {
-        await undo();
-        throw err;
-      });
-      if ('conflict' in stored) {
-        await undo();
-        throw new MatrixError('M_INVALID_PARAM', `One-time key ${stored.conflict.algorithm}:${stored.conflict.keyId} conflicts; nothing was stored`);
-      }
       log.info({ userId, deviceId }, 'dehydrated device stored');
-      await announce(userId, stored.position ?? replaced.position);
+      await announce(userId, replaced.position);
       return { device_id: deviceId };
     },
 

@@ -228,10 +228,16 @@ export interface DehydratedDeviceStore {
   dehydratedDevice(userId: string): Promise<DehydratedDeviceRecord | undefined>;
   /**
    * In one transaction: deletes the user's dehydrated device (with its keys and queued to-device
-   * messages), creates the new one and records the device-list change. 'in-use' when the id names
-   * another of the user's devices: nothing is written then. Otherwise the device-list position.
+   * messages), creates the new one, publishes its keys and records the device-list change. 'in-use'
+   * when the id names another of the user's devices: nothing is written then. Otherwise the device-list
+   * position.
    */
-  replaceDehydratedDevice(userId: string, device: NewDehydratedDevice, nowMs: number): Promise<{ position: number } | 'in-use'>;
+  replaceDehydratedDevice(
+    userId: string,
+    device: NewDehydratedDevice,
+    keys: Pick<KeysUpload, 'deviceKeys' | 'oneTimeKeys' | 'fallbackKeys'>,
+    nowMs: number,
+  ): Promise<{ position: number } | 'in-use'>;
   /**
    * Deletes the user's dehydrated device (only if it is `deviceId`, when given) with its keys and
    * messages; undefined when there was none (or another one).

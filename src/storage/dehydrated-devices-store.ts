@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { DehydratedDeviceRecord, DehydratedDeviceStore } from '../e2ee/index.js';
 import { devicesRemoved, recordDeviceListChanges } from './device-list-changes.js';
+import { writeKeys } from './keys-store.js';
 
 /** Dehydrated devices (src/e2ee/ports.ts DehydratedDeviceStore) on migrations/0017_dehydrated_devices.sql. */
 
@@ -32,7 +33,7 @@ export function createDehydratedDevicesStore(sql: postgres.Sql): DehydratedDevic
       return row === undefined ? undefined : { deviceId: row.device_id, deviceData: JSON.parse(row.device_data) as Record<string, unknown> };
     },
 
-    async replaceDehydratedDevice(userId, device, nowMs) {
+    async replaceDehydratedDevice(userId, device, keys, nowMs) {
       return (await sql.begin(async (tx) => {
         await lockUser(tx, userId);
         const [old] = await tx<{ device_id: string }[]>`select device_id from dehydrated_devices where user_id = ${userId}`;
@@ -47,7 +48,9 @@ export function createDehydratedDevicesStore(sql: postgres.Sql): DehydratedDevic
         await tx`
           insert into dehydrated_devices (user_id, device_id, device_data)
           values (${userId}, ${device.deviceId}, ${JSON.stringify(device.deviceData)})`;
-        return { position: await recordDeviceListChanges(tx, [{ userId }]) };
+        // The device is new: none of its one-time keys can clash, and its keys are published with it.
+        const published = await writeKeys(tx, { userId, deviceId: device.deviceId, ...keys });
+        return { position: published.position ?? (await recordDeviceListChanges(tx, [{ userId }])) };
       }).catch((err: unknown) => {
         if (err instanceof DeviceIdInUse) return 'in-use';
         throw err;

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { encodeCanonicalJson } from '../crypto/index.js';
-import type { ClaimedKey, KeyStore, PublishedDevice, StoredCrossSigningKey, StoredSignature, UploadedKey } from '../e2ee/index.js';
+import type { ClaimedKey, KeysUpload, KeyStore, PublishedDevice, StoredCrossSigningKey, StoredSignature, UploadedKey } from '../e2ee/index.js';
 import { recordDeviceListChanges } from './device-list-changes.js';
 
 /** E2EE keys (src/e2ee/ports.ts KeyStore) on migrations/0015_e2ee_keys.sql. */
@@ -29,58 +29,65 @@ async function keyCounts(tx: Tx, userId: string, deviceId: string) {
   return { counts, unusedFallbackTypes: unusedFallbackTypes.sort() };
 }
 
+/**
+ * Writes an upload's keys inside the caller's transaction (POST /keys/upload's own, or a dehydrated
+ * device's creation). Throws UploadConflict, rolling the transaction back, when a one-time key id exists
+ * with other content. Returns the device's one-time key counts and the device-list position, if recorded.
+ */
+export async function writeKeys(tx: Tx, upload: KeysUpload): Promise<{ counts: Record<string, number>; position: number | null }> {
+  const { userId, deviceId } = upload;
+  let position: number | null = null;
+  if (upload.deviceKeys !== undefined) {
+    const json = stored(upload.deviceKeys);
+    const [before] = await tx<{ key_json: string }[]>`
+      select key_json from device_keys where user_id = ${userId} and device_id = ${deviceId} for update`;
+    if (before?.key_json !== json) {
+      await tx`
+        insert into device_keys (user_id, device_id, key_json) values (${userId}, ${deviceId}, ${json})
+        on conflict (user_id, device_id) do update set key_json = excluded.key_json`;
+      // Signatures over the old keys sign something else now.
+      if (before !== undefined) await tx`delete from key_signatures where target_user_id = ${userId} and target_key_id = ${deviceId}`;
+      position = await recordDeviceListChanges(tx, [{ userId }]);
+    }
+  }
+  if (upload.oneTimeKeys.length > 0) {
+    const keys = upload.oneTimeKeys.map((key) => ({ ...key, json: stored(key.key) }));
+    const existing = await tx<{ algorithm: string; key_id: string; key_json: string }[]>`
+      select algorithm, key_id, key_json from one_time_keys
+      where user_id = ${userId} and device_id = ${deviceId}
+        and (algorithm, key_id) in (select * from unnest(${tx.array(keys.map((key) => key.algorithm))}::text[], ${tx.array(keys.map((key) => key.keyId))}::text[]))`;
+    const known = new Map(existing.map((row) => [`${row.algorithm}:${row.key_id}`, row.key_json]));
+    const conflict = keys.find((key) => known.has(`${key.algorithm}:${key.keyId}`) && known.get(`${key.algorithm}:${key.keyId}`) !== key.json);
+    // Throwing rolls the device keys back too: nothing of a refused upload is kept.
+    if (conflict !== undefined) throw new UploadConflict({ algorithm: conflict.algorithm, keyId: conflict.keyId, key: conflict.key });
+    const fresh = keys.filter((key) => !known.has(`${key.algorithm}:${key.keyId}`));
+    if (fresh.length > 0) {
+      await tx`
+        insert into one_time_keys (user_id, device_id, algorithm, key_id, key_json, upload_order)
+        select ${userId}::text, ${deviceId}::text, k.algorithm, k.key_id, k.key_json, o.upload_order
+        from unnest(${tx.array(fresh.map((key) => key.algorithm))}::text[], ${tx.array(fresh.map((key) => key.keyId))}::text[],
+          ${tx.array(fresh.map((key) => key.json))}::text[]) as k (algorithm, key_id, key_json)
+        cross join (select nextval('one_time_key_upload_seq') as upload_order) o
+        on conflict do nothing`;
+    }
+  }
+  for (const key of upload.fallbackKeys) {
+    const json = stored(key.key);
+    // The same key again keeps its used flag; a new one starts unused.
+    await tx`
+      insert into fallback_keys (user_id, device_id, algorithm, key_id, key_json, used)
+      values (${userId}, ${deviceId}, ${key.algorithm}, ${key.keyId}, ${json}, false)
+      on conflict (user_id, device_id, algorithm) do update
+        set key_id = excluded.key_id, key_json = excluded.key_json, used = false
+        where fallback_keys.key_id <> excluded.key_id or fallback_keys.key_json <> excluded.key_json`;
+  }
+  return { counts: (await keyCounts(tx, userId, deviceId)).counts, position };
+}
+
 export function createKeysStore(sql: postgres.Sql): KeyStore {
   return {
     async uploadKeys(upload) {
-      const { userId, deviceId } = upload;
-      return (await sql.begin(async (tx) => {
-        let position: number | null = null;
-        if (upload.deviceKeys !== undefined) {
-          const json = stored(upload.deviceKeys);
-          const [before] = await tx<{ key_json: string }[]>`
-            select key_json from device_keys where user_id = ${userId} and device_id = ${deviceId} for update`;
-          if (before?.key_json !== json) {
-            await tx`
-              insert into device_keys (user_id, device_id, key_json) values (${userId}, ${deviceId}, ${json})
-              on conflict (user_id, device_id) do update set key_json = excluded.key_json`;
-            // Signatures over the old keys sign something else now.
-            if (before !== undefined) await tx`delete from key_signatures where target_user_id = ${userId} and target_key_id = ${deviceId}`;
-            position = await recordDeviceListChanges(tx, [{ userId }]);
-          }
-        }
-        if (upload.oneTimeKeys.length > 0) {
-          const keys = upload.oneTimeKeys.map((key) => ({ ...key, json: stored(key.key) }));
-          const existing = await tx<{ algorithm: string; key_id: string; key_json: string }[]>`
-            select algorithm, key_id, key_json from one_time_keys
-            where user_id = ${userId} and device_id = ${deviceId}
-              and (algorithm, key_id) in (select * from unnest(${tx.array(keys.map((key) => key.algorithm))}::text[], ${tx.array(keys.map((key) => key.keyId))}::text[]))`;
-          const known = new Map(existing.map((row) => [`${row.algorithm}:${row.key_id}`, row.key_json]));
-          const conflict = keys.find((key) => known.has(`${key.algorithm}:${key.keyId}`) && known.get(`${key.algorithm}:${key.keyId}`) !== key.json);
-          // Throwing rolls the device keys back too: nothing of a refused upload is kept.
-          if (conflict !== undefined) throw new UploadConflict({ algorithm: conflict.algorithm, keyId: conflict.keyId, key: conflict.key });
-          const fresh = keys.filter((key) => !known.has(`${key.algorithm}:${key.keyId}`));
-          if (fresh.length > 0) {
-            await tx`
-              insert into one_time_keys (user_id, device_id, algorithm, key_id, key_json, upload_order)
-              select ${userId}::text, ${deviceId}::text, k.algorithm, k.key_id, k.key_json, o.upload_order
-              from unnest(${tx.array(fresh.map((key) => key.algorithm))}::text[], ${tx.array(fresh.map((key) => key.keyId))}::text[],
-                ${tx.array(fresh.map((key) => key.json))}::text[]) as k (algorithm, key_id, key_json)
-              cross join (select nextval('one_time_key_upload_seq') as upload_order) o
-              on conflict do nothing`;
-          }
-        }
-        for (const key of upload.fallbackKeys) {
-          const json = stored(key.key);
-          // The same key again keeps its used flag; a new one starts unused.
-          await tx`
-            insert into fallback_keys (user_id, device_id, algorithm, key_id, key_json, used)
-            values (${userId}, ${deviceId}, ${key.algorithm}, ${key.keyId}, ${json}, false)
-            on conflict (user_id, device_id, algorithm) do update
-              set key_id = excluded.key_id, key_json = excluded.key_json, used = false
-              where fallback_keys.key_id <> excluded.key_id or fallback_keys.key_json <> excluded.key_json`;
-        }
-        return { counts: (await keyCounts(tx, userId, deviceId)).counts, position };
-      }).catch((err: unknown) => {
+      return (await sql.begin((tx) => writeKeys(tx, upload)).catch((err: unknown) => {
         if (err instanceof UploadConflict) return { conflict: err.key };
         throw err;
       })) as { counts: Record<string, number>; position: number | null } | { conflict: UploadedKey };
@@ -193,7 +200,7 @@ export function createKeysStore(sql: postgres.Sql): KeyStore {
 }
 
 /** Aborts an upload's transaction: one of its one-time keys exists with other content. */
-class UploadConflict extends Error {
+export class UploadConflict extends Error {
   constructor(readonly key: UploadedKey) {
     super(`one-time key ${key.algorithm}:${key.keyId} exists with other content`);
   }
