@@ -1,7 +1,6 @@
 import t from 'tap';
 import { CryptoEvent, decodeRecoveryKey, type GeneratedSecretStorageKey } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { LoggerLevel, Tracing } from '@matrix-org/matrix-sdk-crypto-wasm';
-import { logger as sdkGlobalLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 import { quietLogger as quiet, sdk } from '../helpers/matrix-sdk.js';
 import { engines } from '../helpers/database.js';
 import { startTestServer } from '../helpers/server.js';
@@ -117,9 +116,6 @@ async function quietly(init: () => Promise<void>): Promise<void> {
   }
 }
 
-// The SDK's child loggers (room encryption, MatrixRTC) are made at DEBUG level whatever the global
-// logger's level is (matrix-js-sdk logger.ts getPrefixedLogger): they get the quiet logger instead.
-(sdkGlobalLogger as { getChild(namespace: string): Logger }).getChild = () => quiet;
 
 interface Login {
   readonly userId: string;

@@ -24,4 +24,8 @@ globalThis.setTimeout = ((handler: (...args: unknown[]) => void, ms?: number, ..
 /** The SDK logs every request; tests read what they assert instead. */
 export const quietLogger: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild: () => quietLogger };
 
+// The SDK's child loggers (room encryption, MatrixRTC) are made at DEBUG level whatever the global
+// logger's level is (matrix-js-sdk logger.ts getPrefixedLogger): they get the quiet logger instead.
+(sdkGlobalLogger as { getChild(namespace: string): Logger }).getChild = () => quietLogger;
+
 export { sdk };

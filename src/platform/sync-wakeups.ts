@@ -53,8 +53,11 @@ type DeviceWrites = Pick<AccountStore, 'startDeviceSession' | 'setDeviceDisplayN
  * renamed or removed) once it has committed. `announce` is the E2EE keys service's.
  */
 export function deviceChangesAnnounced<S extends DeviceWrites>(store: S, announce: (userId: string, position: number) => Promise<void>, log: Logger): S {
-  const told = (userId: string) => (position: number | null) => {
-    if (position !== null) announce(userId, position).catch((err: unknown) => log.warn({ err }, 'could not announce a device-list change'));
+  // Awaited before the write returns: a sync the client starts after its request sees the notice (a
+  // long-poll resuming from its last token would otherwise wait past the change). A failure is logged;
+  // the change is recorded, and readers catch up at their next read.
+  const told = (userId: string) => async (position: number | null) => {
+    if (position !== null) await announce(userId, position).catch((err: unknown) => log.warn({ err }, 'could not announce a device-list change'));
     return position;
   };
   return {
@@ -62,7 +65,7 @@ export function deviceChangesAnnounced<S extends DeviceWrites>(store: S, announc
     startDeviceSession: async (userId, session, nowMs) => told(userId)(await store.startDeviceSession(userId, session, nowMs)),
     setDeviceDisplayName: async (userId, deviceId, name) => {
       const result = await store.setDeviceDisplayName(userId, deviceId, name);
-      told(userId)(result.position);
+      await told(userId)(result.position);
       return result;
     },
     deleteDevice: async (userId, deviceId) => told(userId)(await store.deleteDevice(userId, deviceId)),
