@@ -65,6 +65,11 @@ export interface ServerDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly version: string;
+  /**
+   * A new embedded database starts from this dump of a migrated one instead of initdb and migrations
+   * (end-to-end tests: seconds saved per server). Ignored for PostgreSQL and for an existing database.
+   */
+  readonly embeddedSeed?: Blob;
 }
 
 export interface RunningServer {
@@ -83,8 +88,9 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export async function openStorage(config: ResolvedConfig, log: Logger, options: { migrate: boolean }): Promise<Storage> {
+export async function openStorage(config: ResolvedConfig, log: Logger, options: { migrate: boolean; embeddedSeed?: Blob }): Promise<Storage> {
   const database = await openDatabase({
+    ...(options.embeddedSeed ? { embeddedSeed: options.embeddedSeed } : {}),
     url: config.database.url,
     dataDir: path.join(config.data_dir, 'db'),
     poolSize: config.database.pool_size,
@@ -125,7 +131,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     }
   };
   try {
-    const storage = await openStorage(config, log, { migrate: true });
+    const storage = await openStorage(config, log, { migrate: true, ...(deps.embeddedSeed ? { embeddedSeed: deps.embeddedSeed } : {}) });
     closers.push({ name: 'storage', close: () => storage.close() });
     await createInstanceRepository(storage.database.sql).claimServerName(config.server_name, deps.clock.now());
 

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/platform/config/index.js';
 import { systemClock, systemRandom } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { testPostgresUrl, type Engine } from './database.js';
+import { embeddedSeed, testPostgresUrl, type Engine } from './database.js';
 
 /**
  * A real Hearth, in this process, listening on a free loopback port: the whole wiring of server.ts on a
@@ -28,7 +28,14 @@ export async function startTestServer(t: Test, engine: Engine, extraConfig = '')
     ].join('\n'),
     { source: 'test config', baseDir: dir },
   );
-  const server = await startServer(config, { log: silentLogger(), clock: systemClock, random: systemRandom, version: '0.0.0-test' });
+  const server = await startServer(config, {
+    log: silentLogger(),
+    clock: systemClock,
+    random: systemRandom,
+    version: '0.0.0-test',
+    // The migrated copy the storage tests start from: no initdb for each server.
+    ...(engine === 'embedded' ? { embeddedSeed: await embeddedSeed() } : {}),
+  });
   t.teardown(() => server.close());
   return server;
 }

@@ -26,6 +26,8 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** Connections in the pool: default 10 for PostgreSQL; the embedded engine always uses one. */
   readonly poolSize?: number;
+  /** A new embedded database starts from this dump instead of initdb (tests; see EmbeddedOptions.seed). */
+  readonly embeddedSeed?: Blob;
   readonly log: Logger;
 }
 
@@ -35,7 +37,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     if (options.poolSize !== undefined && options.poolSize !== 1) {
       log.debug({ poolSize: options.poolSize }, 'the embedded database serves one connection; poolSize ignored');
     }
-    const db = await openEmbedded({ dataDir: options.dataDir, log });
+    const db = await openEmbedded({ dataDir: options.dataDir, log, ...(options.embeddedSeed ? { seed: options.embeddedSeed } : {}) });
     log.info({ engine: 'embedded', dataDir: options.dataDir }, 'database open');
     return db;
   }

@@ -62,7 +62,7 @@ export interface SyncResponse {
   presence: { events: object[] };
   to_device: { events: object[] };
   device_lists: { changed: string[]; left: string[] };
-  /** Both left out when the keys were not read (a long-poll that found nothing new): clients keep what they had. */
+  /** Left out only without the keys service (some unit tests wire none); clients then keep what they had. */
   device_one_time_keys_count?: Record<string, number>;
   device_unused_fallback_key_types?: string[];
 }
