@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { quietLogger as quiet, sdk } from '../helpers/matrix-sdk.js';
+import { clientRegistry, quietLogger as quiet, registerWithSdk, sdk } from '../helpers/matrix-sdk.js';
 import { engines, type Engine } from '../helpers/database.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -37,33 +37,13 @@ function until<T>(client: sdk.MatrixClient, what: string, probe: () => T | undef
   });
 }
 
-async function register(baseUrl: string, username: string, password: string): Promise<void> {
-  const client = sdk.createClient({ baseUrl, logger: quiet });
-  try {
-    await client.registerRequest({ username, password, auth: { type: 'm.login.dummy' } });
-  } catch (err) {
-    // The first request opens the user-interactive session; the second completes it with m.login.dummy.
-    const session = (err as sdk.MatrixError).data?.session as string | undefined;
-    if (!session) throw err;
-    await client.registerRequest({ username, password, auth: { type: 'm.login.dummy', session } });
-  }
-}
-
-/**
- * Stops clients before the server goes: a client left syncing against a stopped server retries on
- * timers that keep the test process alive. (tap runs teardowns first-registered first, server first.)
- */
-const running = new Set<sdk.MatrixClient>();
-function stopClients(): void {
-  for (const client of running) client.stopClient();
-  running.clear();
-}
+const clients = clientRegistry();
 
 async function loggedIn(baseUrl: string, username: string, password: string): Promise<sdk.MatrixClient> {
   const anonymous = sdk.createClient({ baseUrl, logger: quiet });
   const login = await anonymous.loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: username }, password });
   const client = sdk.createClient({ baseUrl, logger: quiet, userId: login.user_id, accessToken: login.access_token, deviceId: login.device_id });
-  running.add(client);
+  clients.add(client);
   await client.startClient({ initialSyncLimit: 20 });
   await until(client, `${username}'s first sync`, () => (client.isInitialSyncComplete() ? true : undefined));
   return client;
@@ -71,10 +51,10 @@ async function loggedIn(baseUrl: string, username: string, password: string): Pr
 
 /** A fresh server with alice and bob registered, logged in and syncing. */
 async function aliceAndBob(t: Test, engine: Engine) {
-  t.teardown(stopClients);
+  t.teardown(() => clients.stopAll());
   const baseUrl = (await startTestServer(t, engine)).url;
-  await register(baseUrl, 'alice', 'alice password');
-  await register(baseUrl, 'bob', 'bob password');
+  await registerWithSdk(baseUrl, 'alice', 'alice password');
+  await registerWithSdk(baseUrl, 'bob', 'bob password');
   return { baseUrl, alice: await loggedIn(baseUrl, 'alice', 'alice password'), bob: await loggedIn(baseUrl, 'bob', 'bob password') };
 }
 

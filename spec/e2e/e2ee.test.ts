@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CryptoEvent, decodeRecoveryKey, type GeneratedSecretStorageKey } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { LoggerLevel, Tracing } from '@matrix-org/matrix-sdk-crypto-wasm';
-import { quietLogger as quiet, sdk } from '../helpers/matrix-sdk.js';
+import { clientRegistry, quietLogger as quiet, registerWithSdk, sdk } from '../helpers/matrix-sdk.js';
 import { engines } from '../helpers/database.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -79,27 +79,7 @@ function until<T>(client: sdk.MatrixClient, what: string, probe: () => T | undef
   });
 }
 
-async function register(baseUrl: string, username: string, password: string): Promise<void> {
-  const client = sdk.createClient({ baseUrl, logger: quiet });
-  try {
-    await client.registerRequest({ username, password, auth: { type: 'm.login.dummy' } });
-  } catch (err) {
-    // The first request opens the user-interactive session; the second completes it with m.login.dummy.
-    const session = (err as sdk.MatrixError).data?.session as string | undefined;
-    if (!session) throw err;
-    await client.registerRequest({ username, password, auth: { type: 'm.login.dummy', session } });
-  }
-}
-
-/**
- * Stops clients before the server goes: a client left syncing against a stopped server retries on
- * timers that keep the test process alive. (tap runs teardowns first-registered first, server first.)
- */
-const running = new Set<sdk.MatrixClient>();
-function stopClients(): void {
-  for (const client of running) client.stopClient();
-  running.clear();
-}
+const clients = clientRegistry();
 
 /**
  * initRustCrypto turns the Rust SDK's debug tracing on, onto the console, every time it runs (and logs
@@ -138,7 +118,7 @@ interface DeviceOptions {
 async function newDevice(baseUrl: string, username: string, password: string, options: DeviceOptions = {}): Promise<sdk.MatrixClient> {
   const { userId, deviceId, accessToken } = await login(baseUrl, username, password);
   const client = sdk.createClient({ baseUrl, logger: quiet, userId, accessToken, deviceId, ...options });
-  running.add(client);
+  clients.add(client);
   await quietly(() => client.initRustCrypto({ useIndexedDB: false }));
   await client.startClient({ initialSyncLimit: 20 });
   await until(client, `${username}'s first sync`, () => (client.isInitialSyncComplete() ? true : undefined));
@@ -221,10 +201,10 @@ async function encryptedDm(alice: sdk.MatrixClient, bob: sdk.MatrixClient): Prom
 
 for (const engine of engines()) {
   t.test(`end-to-end encryption through Hearth with matrix-js-sdk's Rust crypto [${engine}]`, async (t) => {
-    t.teardown(stopClients);
+    t.teardown(() => clients.stopAll());
     const baseUrl = (await startTestServer(t, engine)).url;
-    await register(baseUrl, 'alice', 'alice password');
-    await register(baseUrl, 'bob', 'bob password');
+    await registerWithSdk(baseUrl, 'alice', 'alice password');
+    await registerWithSdk(baseUrl, 'bob', 'bob password');
 
     // Bob keeps his secret storage key as Element does once he has written the recovery key down: the
     // device that made it caches it, a new device gets it from him typing the recovery key.
@@ -394,8 +374,8 @@ for (const engine of engines()) {
     });
 
     await t.test("dave's one-time keys run out and his fallback key takes over", async (t) => {
-      await register(baseUrl, 'dave', 'dave password');
-      await register(baseUrl, 'carol', 'carol password');
+      await registerWithSdk(baseUrl, 'dave', 'dave password');
+      await registerWithSdk(baseUrl, 'carol', 'carol password');
       // Dave's device may not top its keys up while the test holds its uploads: the server's answers,
       // not the timing of his next sync, decide which key Alice gets.
       let held: Promise<void> | undefined;

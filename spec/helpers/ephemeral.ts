@@ -93,7 +93,7 @@ export function ephemeralServices(t: Test, db: Database, options: EphemeralOptio
 
 /** A registered user's calls through app.inject(), for API tests: status and parsed body. */
 export function clientOf(app: FastifyInstance, session: { user_id: string; access_token: string; device_id: string }) {
-  const call = async (method: 'GET' | 'PUT' | 'POST', path: string, payload?: unknown) => {
+  const call = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, payload?: unknown) => {
     const res = await app.inject({
       method,
       url: path.startsWith('/_matrix') ? path : `/_matrix/client/v3${path}`,

@@ -29,3 +29,34 @@ export const quietLogger: Logger = { trace() {}, debug() {}, info() {}, warn() {
 (sdkGlobalLogger as { getChild(namespace: string): Logger }).getChild = () => quietLogger;
 
 export { sdk };
+
+/** Registers through the SDK: the first request opens the user-interactive session, the second completes it with m.login.dummy. */
+export async function registerWithSdk(baseUrl: string, username: string, password: string): Promise<void> {
+  const client = sdk.createClient({ baseUrl, logger: quietLogger });
+  try {
+    await client.registerRequest({ username, password, auth: { type: 'm.login.dummy' } });
+  } catch (err) {
+    const session = (err as sdk.MatrixError).data?.session as string | undefined;
+    if (!session) throw err;
+    await client.registerRequest({ username, password, auth: { type: 'm.login.dummy', session } });
+  }
+}
+
+/**
+ * The clients a test started, to stop before the server goes: a client left syncing against a stopped
+ * server retries on timers that keep the test process alive. (tap runs teardowns first-registered first:
+ * register stopAll after the server's.)
+ */
+export function clientRegistry() {
+  const running = new Set<sdk.MatrixClient>();
+  return {
+    add<C extends sdk.MatrixClient>(client: C): C {
+      running.add(client);
+      return client;
+    },
+    stopAll(): void {
+      for (const client of running) client.stopClient();
+      running.clear();
+    },
+  };
+}

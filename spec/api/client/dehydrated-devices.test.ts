@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { appOn, registerUser } from '../../helpers/app.js';
 import { eachEngine } from '../../helpers/database.js';
 import { deviceKeys } from '../../helpers/e2ee.js';
+import { clientOf as baseClientOf } from '../../helpers/ephemeral.js';
 import { encodeBase64, signJson, signingKeyFromSeed } from '../../../src/crypto/index.js';
 
 /** MSC3814 dehydrated devices through the real app, on both engines. */
@@ -15,25 +16,12 @@ const D2 = 'hT0a+Zx/dehydrated2';
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
-interface Response {
-  status: number;
-  body: Record<string, unknown>;
-}
-
+/** The ephemeral helpers' client, with the dehydrated-device calls. */
 function clientOf(app: FastifyInstance, session: { user_id: string; access_token: string; device_id: string }) {
-  const call = async (method: Method, path: string, payload?: unknown): Promise<Response> => {
-    const res = await app.inject({
-      method,
-      url: path.startsWith('/_matrix') ? path : `/_matrix/client/v3${path}`,
-      headers: { authorization: `Bearer ${session.access_token}` },
-      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-    });
-    return { status: res.statusCode, body: res.json() as Record<string, unknown> };
-  };
+  const base = baseClientOf(app, session);
+  const { call } = base;
   return {
-    userId: session.user_id,
-    deviceId: session.device_id,
-    call,
+    ...base,
     dehydrated: (method: Method, payload?: unknown) => call(method, `${PREFIX}/dehydrated_device`, payload),
     events: (deviceId: string, payload: unknown = {}, query = '') =>
       call('POST', `${PREFIX}/dehydrated_device/${encodeURIComponent(deviceId)}/events${query}`, payload),
@@ -41,6 +29,7 @@ function clientOf(app: FastifyInstance, session: { user_id: string; access_token
 }
 
 type Client = ReturnType<typeof clientOf>;
+type Response = Awaited<ReturnType<Client['call']>>;
 
 const otk = (key: string) => ({ key, signatures: {} });
 
