@@ -34,8 +34,8 @@ export interface DeviceLists {
 
 type Reads = Pick<SyncReads, 'deviceListChanges' | 'sharingRoomWith' | 'memberChangesIn' | 'currentState' | 'events'>;
 
-/** The users joined to a room now. */
-async function joinedMembers(reads: Reads, roomId: string): Promise<string[]> {
+/** The users joined to a room now (the state map is cached; the member events are read for their membership). */
+export async function joinedMembers(reads: Pick<SyncReads, 'currentState' | 'events'>, roomId: string): Promise<string[]> {
   const memberIds: string[] = [];
   for (const [key, eventId] of await reads.currentState(roomId)) if (parseStateKey(key)[0] === 'm.room.member') memberIds.push(eventId);
   return [...(await reads.events(memberIds)).values()]

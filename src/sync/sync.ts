@@ -1,4 +1,4 @@
-import { parseStateKey, stateKey } from '../events/index.js';
+import { stateKey } from '../events/index.js';
 import { formatPaginationToken, formatStreamToken, parseStreamToken, ZERO_STREAM_TOKEN, type StreamName, type StreamToken } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
 import { createClientEvents, createVisibility, type StoredEvent } from '../rooms/index.js';
@@ -11,7 +11,7 @@ import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers } from './sent-members.js';
 import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
 import { notificationCounts, type NotificationCounts, type PushJudge } from './notifications.js';
-import { deviceListDelta, type DeviceLists } from './device-lists.js';
+import { deviceListDelta, joinedMembers, type DeviceLists } from './device-lists.js';
 
 /**
  * GET /sync: everything that changed for the user since their token. The rooms, their timelines and
@@ -525,17 +525,6 @@ function emptyJoinedRoom(eventsPosition: number): JoinedRoomJson {
     ephemeral: { events: [] },
     unread_notifications: {},
   };
-}
-
-/** The users joined to the room now (the state map is cached; the member events are read for their membership). */
-async function joinedMembers(reads: SyncReads, roomId: string): Promise<string[]> {
-  const state = await reads.currentState(roomId);
-  const memberIds: string[] = [];
-  for (const [key, eventId] of state) if (parseStateKey(key)[0] === 'm.room.member') memberIds.push(eventId);
-  const members = await reads.events(memberIds);
-  return [...members.values()]
-    .filter(({ event }) => event.content.membership === 'join' && event.stateKey !== undefined)
-    .map(({ event }) => event.stateKey as string);
 }
 
 /** The users a room's new timeline or state shows joining. */
