@@ -52,6 +52,16 @@ import type { CrossSigning, KeyBackupService, KeysService } from './e2ee/index.j
 import { e2eeKeyRoutes } from './api/client/e2ee-keys.js';
 import { dehydratedDeviceRoutes } from './api/client/dehydrated-devices.js';
 import type { DehydratedDevices } from './e2ee/index.js';
+import type { Keyring } from './federation/index.js';
+import type { Clock } from './platform/clock.js';
+import { installFederationAuth } from './api/federation/auth.js';
+import { keyQueryRoutes } from './api/keys/query.js';
+import { federationEventRoutes } from './api/federation/events.js';
+import { federationQueryRoutes } from './api/federation/query.js';
+import { federationKeyRoutes } from './api/federation/user-keys.js';
+import type { FederationReads } from './rooms/index.js';
+import type { FederationProfiles } from './users/index.js';
+import type { FederationKeys } from './e2ee/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
@@ -100,11 +110,30 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly e2eeKeys?: { readonly keys: KeysService; readonly crossSigning: CrossSigning };
   /** Dehydrated devices (MSC3814, /unstable/org.matrix.msc3814.v1/dehydrated_device); left out by tests that do not need them. */
   readonly dehydratedDevices?: DehydratedDevices;
+  /**
+   * Federation: the keyring checks X-Matrix signatures on /_matrix/federation/ and answers notary key
+   * queries. Left out (tests that do not need it), every signed federation request is refused.
+   */
+  readonly federation?: { readonly keyring: Keyring; readonly clock: Clock };
+  /**
+   * What other servers read (/event, /state, /state_ids, /event_auth, /backfill, /get_missing_events,
+   * /timestamp_to_event, /query/directory, /query/profile, /publicRooms, /user/devices, /user/keys/query
+   * and /claim); left out by tests that do not need them.
+   */
+  readonly federationReads?: {
+    readonly rooms: FederationReads;
+    readonly profiles: FederationProfiles;
+    readonly keys: FederationKeys;
+    readonly clock: Clock;
+  };
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
 export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return createHttpApp({ ...deps, authenticator: (token, client) => deps.accounts.authenticate(token, client) }, async (app) => {
+    // Before any route: the X-Matrix hook covers every /_matrix/federation/ route registered after it.
+    installFederationAuth(app, deps.federation ? { serverName: deps.serverName, keys: deps.federation.keyring, clock: deps.federation.clock } : null);
+    if (deps.federation) await app.register(keyQueryRoutes(deps.federation.keyring));
     await app.register(versionsRoutes);
     await app.register(accountRoutes(deps.accounts));
     await app.register(deviceRoutes(deps.devices));
@@ -142,5 +171,11 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.e2eeKeys) await app.register(e2eeKeyRoutes(deps.e2eeKeys.keys, deps.e2eeKeys.crossSigning, deps.sync));
     if (deps.dehydratedDevices) await app.register(dehydratedDeviceRoutes(deps.dehydratedDevices));
     await app.register(eventReportRoutes(deps.reports));
+    if (deps.federationReads) {
+      const reads = deps.federationReads;
+      await app.register(federationEventRoutes({ reads: reads.rooms, serverName: deps.serverName, clock: reads.clock }));
+      await app.register(federationQueryRoutes({ reads: reads.rooms, profiles: reads.profiles, directory: deps.roomDirectory }));
+      await app.register(federationKeyRoutes(reads.keys));
+    }
   });
 }

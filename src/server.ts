@@ -8,6 +8,15 @@ import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
+import { createFederationReads } from './rooms/index.js';
+import { createFederationProfiles } from './users/index.js';
+import { createFederationKeys } from './e2ee/index.js';
+import { createDeviceListPositions } from './storage/index.js';
+import { createFederationClient, createKeyring, createServerResolver, systemDns, wellKnownFetcher } from './federation/index.js';
+import { createFederationSender, federationSenderOnBus } from './federation/index.js';
+import { createFederationQueueStore } from './storage/index.js';
+import { createHttpClient } from './platform/http-client.js';
+import { createServerKeysStore } from './storage/index.js';
 import { createRegistrationTokensStore } from './storage/index.js';
 import { createLoginTokensStore, DEFAULT_EVENT_CACHE_SIZE, EventCache } from './storage/index.js';
 import { createAccountsStore, createInstanceRepository, createRoomStore, createSyncStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
@@ -250,6 +259,45 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       clock: deps.clock,
     });
 
+    // Federation: signed requests go where the resolver points, over one HTTP client with the configured
+    // TLS trust; the keyring learns other servers' keys (kept in the database) and checks X-Matrix requests.
+    const federationHttp = createHttpClient({
+      log,
+      userAgent: `Hearth/${deps.version}`,
+      timeoutMs: 60_000,
+      maxResponseBytes: 100 * 1024 * 1024,
+      tls: { extraCaPems: await readCaFiles(config.federation.ca_files), verify: config.federation.verify_tls },
+    });
+    closers.push({ name: 'federation http', close: () => federationHttp.close() });
+    const allowPrivateAddresses = config.federation.allow_private_addresses;
+    const federationClient = createFederationClient({
+      serverName: config.server_name,
+      signingKey: key,
+      http: federationHttp,
+      dns: systemDns,
+      allowPrivateAddresses,
+      log,
+      resolver: createServerResolver({
+        clock: deps.clock,
+        lookupSrv: systemDns.lookupSrv,
+        fetchWellKnown: wellKnownFetcher({ http: federationHttp, dns: systemDns, allowPrivateAddresses }),
+      }),
+    });
+    const keyring = createKeyring({
+      serverName: config.server_name,
+      ownKeys: serverKeys,
+      signingKey: key,
+      oldVerifyKeys: config.old_signing_keys,
+      store: createServerKeysStore(storage.database.sql),
+      client: federationClient,
+      clock: deps.clock,
+      log,
+      trustedKeyServers: config.federation.trusted_key_servers.map((notary) => ({
+        serverName: notary.server_name,
+        ...(notary.verify_keys ? { verifyKeys: notary.verify_keys } : {}),
+      })),
+    });
+
     const directoryStore = createDirectoryStore(storage.database.sql);
     const isServerAdmin = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.admin === true;
     const aliases = createAliasService({
@@ -356,6 +404,13 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       presence,
       sharedSecretRegistration,
       serverKeys,
+      federation: { keyring, clock: deps.clock },
+      federationReads: {
+        rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name }),
+        profiles: createFederationProfiles({ profiles, serverName: config.server_name }),
+        keys: createFederationKeys({ keys, positions: createDeviceListPositions(storage.database.sql), serverName: config.server_name }),
+        clock: deps.clock,
+      },
       wellKnown: {
         clientBaseUrl: config.well_known.client_base_url ?? config.public_baseurl,
         clientExtra: config.well_known.client_extra,
@@ -372,6 +427,20 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     closers.push({ name: 'http', close: () => app.close() });
     // Closers run last-first: waiting long-polls end before the app waits for its requests to finish.
     closers.push({ name: 'sync notifier', close: async () => syncNotifier.close() });
+    // Outbound federation: local events and EDUs, queued per destination in the database. Started without
+    // waiting: a backlog from before a restart is queued and sent while the server already answers.
+    const federationSender = createFederationSender({
+      store: createFederationQueueStore(storage.database.sql),
+      client: federationClient,
+      rooms: roomStore,
+      serverName: config.server_name,
+      clock: deps.clock,
+      random: deps.random,
+      log,
+    });
+    const stopFederationSender = federationSenderOnBus(bus, federationSender, log);
+    closers.push({ name: 'federation sender', close: async () => { stopFederationSender(); await federationSender.close(); } });
+    federationSender.start().catch((err: unknown) => log.error({ err }, 'federation sender did not start'));
     const address = await app.listen({ host: config.listen.host, port: config.listen.port });
     log.info({ address, serverName: config.server_name, engine: storage.database.engine }, 'listening');
     return {
@@ -392,6 +461,17 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 function rateLimiterFor(config: ResolvedConfig, clock: Clock, isServerAdmin: (userId: string) => Promise<boolean>) {
   const rules = rateLimitRulesFromConfig(config.rate_limits);
   return rules === null ? null : createRateLimiter({ rules, clock, isExempt: isServerAdmin });
+}
+
+/** The PEM text of federation.ca_files; a file that cannot be read stops start-up naming the key. */
+async function readCaFiles(files: readonly string[]): Promise<string[]> {
+  return Promise.all(files.map(async (file) => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`federation.ca_files: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }));
 }
 
 async function exists(file: string): Promise<boolean> {

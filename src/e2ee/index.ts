@@ -21,6 +21,14 @@ export { createKeysService, type ClaimResponse, type KeysDeps, type KeysService,
 export { createCrossSigning, CROSS_SIGNING_FLOWS, type CrossSigning, type CrossSigningDeps, type CrossSigningUpload } from './cross-signing.js';
 export { checkDeviceKeys, signedBy, type KeyJson } from './key-json.js';
 export {
+  createFederationKeys,
+  type DeviceListPositions,
+  type FederationKeys,
+  type FederationKeysDeps,
+  type FederationKeysQueryResponse,
+  type UserDevicesResponse,
+} from './federation-keys.js';
+export {
   createDehydratedDevices,
   type DehydratedDevices,
   type DehydratedDevicesDeps,

@@ -44,8 +44,11 @@ export interface ClaimResponse {
 /** What a remote server's users get until federation can ask their server. */
 const UNREACHABLE = { errcode: 'M_UNKNOWN', error: 'This server cannot reach other servers yet' };
 
-/** The signatures on a key that `viewer` may see (spec: "Key and signature security"). */
-function visibleSignatures(signatures: readonly StoredSignature[], owner: string, viewer: string): Array<[string, string, string]> {
+/**
+ * The signatures on a key that `viewer` may see (spec: "Key and signature security"); a remote server
+ * (viewer null) sees the owner's own.
+ */
+function visibleSignatures(signatures: readonly StoredSignature[], owner: string, viewer: string | null): Array<[string, string, string]> {
   return signatures
     .filter((sig) => sig.signerUserId === owner || sig.signerUserId === viewer)
     .map((sig) => [sig.signerUserId, sig.signerKeyId, sig.signature]);
@@ -92,8 +95,12 @@ export function createKeysService(deps: KeysDeps) {
       return { one_time_key_counts: result.counts };
     },
 
-    /** POST /keys/query: the users' devices and cross-signing keys, with the signatures the requester may see. */
-    async query(requester: Requester, deviceKeys: Readonly<Record<string, readonly string[]>>): Promise<QueryResponse> {
+    /**
+     * POST /keys/query: the users' devices and cross-signing keys, with the signatures the requester may see.
+     * A remote server asking for its users (federation /user/keys/query) passes null: no user-signing keys.
+     */
+    async query(requester: Pick<Requester, 'userId'> | null, deviceKeys: Readonly<Record<string, readonly string[]>>): Promise<QueryResponse> {
+      const viewer = requester?.userId ?? null;
       const response: QueryResponse = { device_keys: {}, master_keys: {}, self_signing_keys: {}, user_signing_keys: {}, failures: {} };
       const local = new Map<string, readonly string[] | 'all'>();
       for (const [userId, devices] of Object.entries(deviceKeys)) {
@@ -115,13 +122,13 @@ export function createKeysService(deps: KeysDeps) {
       const on = (userId: string, keyId: string) => signatures.filter((sig) => sig.targetUserId === userId && sig.targetKeyId === keyId);
 
       for (const device of devices) {
-        const json = withSignatures(device.keys, visibleSignatures(on(device.userId, device.deviceId), device.userId, requester.userId));
+        const json = withSignatures(device.keys, visibleSignatures(on(device.userId, device.deviceId), device.userId, viewer));
         const unsigned = device.displayName === null ? {} : { device_display_name: device.displayName };
         (response.device_keys[device.userId] ??= {})[device.deviceId] = { ...json, unsigned };
       }
       for (const key of crossSigning) {
-        if (key.type === 'user_signing' && key.userId !== requester.userId) continue;
-        const json = key.type === 'master' ? withSignatures(key.json, visibleSignatures(on(key.userId, key.publicKey), key.userId, requester.userId)) : key.json;
+        if (key.type === 'user_signing' && key.userId !== viewer) continue;
+        const json = key.type === 'master' ? withSignatures(key.json, visibleSignatures(on(key.userId, key.publicKey), key.userId, viewer)) : key.json;
         response[fieldOf(key)][key.userId] = json;
       }
       return response;

@@ -1,1 +1,47 @@
 export { createServerKeysService, type ServerKeysService, type OldVerifyKey } from './server-keys.js';
+export {
+  formatXMatrix,
+  parseXMatrix,
+  requestSigningObject,
+  signRequest,
+  verifyRequestSignature,
+  XMatrixParseError,
+  type SignedRequest,
+  type XMatrixAuth,
+} from './x-matrix.js';
+export { isPrivateAddress } from './addresses.js';
+export {
+  cacheLifetime,
+  createServerResolver,
+  DEFAULT_FEDERATION_PORT,
+  readWellKnown,
+  resolveDelegated,
+  resolveFromSrv,
+  resolveWithoutLookup,
+  type ResolvedServer,
+  type ResolverDeps,
+  type ServerResolver,
+  type SrvRecord,
+  type WellKnownAnswer,
+  type WellKnownResponse,
+} from './resolver.js';
+export {
+  connectableAddresses,
+  createFederationClient,
+  FederationRequestError,
+  formatQuery,
+  systemDns,
+  wellKnownFetcher,
+  type AddressLookup,
+  type FederationClient,
+  type FederationClientDeps,
+  type FederationFailure,
+  type FederationRequestOptions,
+} from './client.js';
+export { checkServerKeyResponse, KeyResponseError, MAX_KEY_VALIDITY_MS, type CheckedKeyResponse, type ServerKeyEntry } from './key-response.js';
+export type { ServerKeyStore, StoredKeyResponse } from './ports.js';
+export { createKeyring, keyLookupOf, type Keyring, type KeyringDeps, type KeyOptions, type TrustedKeyServer } from './keyring.js';
+export { createFederationSender, type FederationSender, type FederationSenderDeps } from './sender.js';
+export { DEFAULT_BACKOFF, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, type BackoffPolicy } from './queue.js';
+export type { DestinationState, FederationQueueStore, PduForDestination, QueuedBatch, QueuedEdu, QueuedPdu } from './sender-ports.js';
+export { federationSenderOnBus } from './sender-bus.js';

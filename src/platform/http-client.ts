@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { Agent, request as undiciRequest } from 'undici';
 import type { Logger } from './logger.js';
 
@@ -16,6 +17,11 @@ export interface HttpClientOptions {
   readonly timeoutMs: number;
   /** Responses with a larger body are aborted with an `HttpClientError` of kind 'too_large'. */
   readonly maxResponseBytes: number;
+  /**
+   * Trust for https: `extraCaPems` are PEM certificates trusted beside Node's bundled roots (federation's
+   * ca_files); `verify: false` accepts any certificate (test networks only). Default: the bundled roots.
+   */
+  readonly tls?: { readonly extraCaPems?: readonly string[]; readonly verify?: boolean };
 }
 
 export type JsonBody = Readonly<Record<string, unknown>> | readonly unknown[];
@@ -67,7 +73,16 @@ export class HttpClientError extends Error {
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const log = options.log.child({ component: 'http-client' });
-  const agent = new Agent({ connect: { timeout: options.timeoutMs }, keepAliveTimeout: 30_000 });
+  const extraCa = options.tls?.extraCaPems ?? [];
+  const agent = new Agent({
+    connect: {
+      timeout: options.timeoutMs,
+      // Giving `ca` replaces Node's roots, so the extra ones are added to them.
+      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+      ...(options.tls?.verify === false ? { rejectUnauthorized: false } : {}),
+    },
+    keepAliveTimeout: 30_000,
+  });
   let closed = false;
 
   async function request(url: string | URL, requestOptions: HttpRequestOptions = {}): Promise<HttpResponse> {

@@ -44,3 +44,14 @@ export { eventMatcher, parseRoomEventFilter, type EventSelection, type RoomEvent
 export type { ClientHistory, EventContext, MessagesPage, MessagesQuery } from './client-history.js';
 export type { RelationsPage, RelationsQuery, ThreadsPage, ThreadsQuery } from './client-relations.js';
 export { isValidEdit, latestEdit, relationOf, type Aggregation, type AggregationReads } from './aggregations.js';
+export {
+  createFederationReads,
+  DEFAULT_MISSING_EVENTS_LIMIT,
+  MAX_BACKFILL_LIMIT,
+  MAX_MISSING_EVENTS_LIMIT,
+  type FederationReads,
+  type FederationReadsDeps,
+  type FederationRoomReads,
+  type MissingEventsQuery,
+} from './federation-reads.js';
+export { serverAclAllows } from './server-acl.js';

@@ -39,4 +39,7 @@ export { createPushersStore } from './pushers-store.js';
 export { createOpenIdStore } from './openid-store.js';
 export { createKeyBackupStore } from './key-backup-store.js';
 export { createKeysStore } from './keys-store.js';
+export { createDeviceListPositions } from './device-list-positions.js';
 export { createDehydratedDevicesStore } from './dehydrated-devices-store.js';
+export { createServerKeysStore } from './server-keys-store.js';
+export { createFederationQueueStore } from './federation-queue-store.js';

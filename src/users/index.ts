@@ -94,3 +94,4 @@ export {
 } from './user-directory.js';
 export { createOpenIdTokens, OPENID_TOKEN_LIFETIME_MS, type OpenIdDeps, type OpenIdToken, type OpenIdTokens } from './openid.js';
 export { createWhois, type Whois, type WhoisDeps, type WhoisService } from './whois.js';
+export { createFederationProfiles, type FederationProfiles } from './federation-profile.js';

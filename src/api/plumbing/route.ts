@@ -19,8 +19,11 @@ export type Handler<E extends Endpoint> = (input: HandlerInput<E>) => Promise<Re
 
 const METHODS: readonly HttpMethod[] = ['GET', 'PUT', 'POST', 'DELETE'];
 
-/** Auth kinds whose checks are wired; a route asking for another one fails at start, never open. */
-const WIRED_AUTH = new Set(['none', 'user', 'optional-user']);
+/**
+ * Auth kinds whose checks are wired; a route asking for another one fails at start, never open.
+ * 'federation': the X-Matrix hook of src/api/federation/auth.ts checks every /_matrix/federation/ path.
+ */
+const WIRED_AUTH = new Set(['none', 'user', 'optional-user', 'federation']);
 
 /**
  * Registers a contract's handler at its path and every alias. The caller is authenticated first (before
@@ -33,6 +36,9 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
   }
   if (endpoint.auth === 'user' && app.authenticator === null) {
     throw new Error(`${endpoint.name}: needs an access token check, but the app was built without an authenticator`);
+  }
+  if (endpoint.auth === 'federation' && (!app.hasRequestDecorator('federationOrigin') || !endpoint.path.startsWith('/_matrix/federation/'))) {
+    throw new Error(`${endpoint.name}: needs the X-Matrix check (installFederationAuth) and a /_matrix/federation/ path`);
   }
   const rateClass = endpoint.rateLimit;
   if (rateClass !== undefined && app.rateLimiter && !app.rateLimiter.knows(rateClass)) {

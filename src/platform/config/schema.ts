@@ -176,7 +176,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    // The next four are accepted so that test harnesses (sytest) and Synapse-style setups can pass
+    // The next three are accepted so that test harnesses (sytest) and Synapse-style setups can pass
     // them; Hearth does not act on them yet.
     app_service_config_files: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
@@ -202,13 +202,30 @@ export const ConfigSchema = Type.Object(
       {
         ca_files: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
-          description: 'PEM files of extra certificate authorities trusted for outbound federation. Not used yet: issue 7.',
+          description: 'PEM files of extra certificate authorities trusted (beside the system ones) for outbound federation.',
         }),
-        verify_tls: Type.Boolean({ default: true, description: 'false: accept any certificate from other servers (test networks). Not used yet: issue 7.' }),
+        verify_tls: Type.Boolean({ default: true, description: 'false: accept any certificate from other servers (test networks).' }),
         allow_private_addresses: Type.Boolean({
           default: false,
-          description: 'Let outbound requests reach loopback and private addresses (test networks, sytest). Not used yet: issue 7.',
+          description: 'Let outbound requests reach loopback, private and link-local addresses (test networks, sytest); false refuses them after DNS resolution, IP literals included.',
         }),
+        trusted_key_servers: Type.Array(
+          Type.Object(
+            {
+              server_name: Type.String({ minLength: 1 }),
+              verify_keys: Type.Optional(
+                Type.Record(Type.String({ pattern: '^ed25519:[a-zA-Z0-9_]+$' }), Type.String({ minLength: 1 }), { additionalProperties: false }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description:
+              'Notaries asked (POST /_matrix/key/v2/query) for a server\'s keys when the server does not give them itself; ' +
+              'verify_keys pins the notary\'s own keys (key id to unpadded base64), else they are fetched from it.',
+          },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -17,3 +17,34 @@ export const getServerKey = defineEndpoint({
   auth: 'none',
   response: ServerKeys,
 });
+
+/** A notary's answer: each queried server's own signed key publication, countersigned by the notary. */
+export const ServerKeysQueryResponse = Type.Object({
+  server_keys: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+});
+
+/** GET /_matrix/key/v2/query/{serverName}: another server's keys, through this server as a notary. */
+export const queryServerKeys = defineEndpoint({
+  name: 'perspectivesKeyQuery',
+  method: 'GET',
+  path: '/_matrix/key/v2/query/{serverName}',
+  auth: 'none',
+  params: Type.Object({ serverName: Type.String() }),
+  query: Type.Object({ minimum_valid_until_ts: Type.Optional(Type.Integer()) }),
+  response: ServerKeysQueryResponse,
+});
+
+/** POST /_matrix/key/v2/query: several servers' keys at once, through this server as a notary. */
+export const bulkQueryServerKeys = defineEndpoint({
+  name: 'bulkPerspectivesKeyQuery',
+  method: 'POST',
+  path: '/_matrix/key/v2/query',
+  auth: 'none',
+  body: Type.Object({
+    server_keys: Type.Record(
+      Type.String(),
+      Type.Record(Type.String(), Type.Object({ minimum_valid_until_ts: Type.Optional(Type.Integer()) })),
+    ),
+  }),
+  response: ServerKeysQueryResponse,
+});

@@ -1,0 +1,305 @@
+import t, { type Test } from 'tap';
+import { buildEvent, type EventDraft } from '../../src/events/builder.js';
+import { authEventsSelection, getRoomVersion } from '../../src/events/index.js';
+import { createFederationSender } from '../../src/federation/sender.js';
+import { FederationRequestError, type FederationClient, type FederationRequestOptions } from '../../src/federation/index.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { createFederationQueueStore } from '../../src/storage/federation-queue-store.js';
+import type { Database } from '../../src/storage/index.js';
+import { eachEngine } from '../helpers/database.js';
+import { manualScheduler } from '../helpers/ephemeral.js';
+import { counterRandom, LOCAL, REMOTE, remoteKey, roomWorld } from '../helpers/rooms.js';
+
+const alice = '@alice:hearth.test';
+const rob = '@rob:remote.test';
+const rules = getRoomVersion('10')!;
+
+interface SentRequest {
+  readonly destination: string;
+  readonly method: string;
+  readonly path: string;
+  readonly body: { origin: string; origin_server_ts: number; pdus: Array<Record<string, unknown>>; edus: Array<{ edu_type: string; content: Record<string, unknown> }> };
+}
+
+/** A federation client that records every request and answers as the test says (default: all accepted). */
+function fakeClient() {
+  const requests: SentRequest[] = [];
+  const inFlight = new Map<string, number>();
+  let mostInFlight = 0;
+  let answer: (request: SentRequest) => Promise<unknown> = async () => ({ pdus: {} });
+  const client: FederationClient = {
+    async request<T>(destination: string, method: string, path: string, options?: FederationRequestOptions): Promise<T> {
+      const request = { destination, method, path, body: options?.body as SentRequest['body'] };
+      requests.push(request);
+      inFlight.set(destination, (inFlight.get(destination) ?? 0) + 1);
+      mostInFlight = Math.max(mostInFlight, inFlight.get(destination)!);
+      try {
+        // A turn of the event loop, so that a second transaction sent meanwhile would overlap.
+        await new Promise((resolve) => setImmediate(resolve));
+        return (await answer(request)) as T;
+      } finally {
+        inFlight.set(destination, inFlight.get(destination)! - 1);
+      }
+    },
+  };
+  return {
+    client,
+    requests,
+    answerWith(fn: (request: SentRequest) => Promise<unknown>) {
+      answer = fn;
+    },
+    mostInFlightPerDestination: () => mostInFlight,
+  };
+}
+
+const unreachable = async () => {
+  throw new FederationRequestError(REMOTE, 'unreachable', 'PUT /send on remote.test failed: connect ECONNREFUSED');
+};
+
+/** A room alice created on this server, which rob from remote.test joined over federation. */
+async function sharedRoom(t: Test, db: Database) {
+  const world = roomWorld(t, db);
+  const { roomId } = await world.rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'public_chat' });
+  const draft: EventDraft = { type: 'm.room.member', stateKey: rob, sender: rob, content: { membership: 'join' } };
+  const head = (await world.store.forwardExtremities(roomId))[0]!;
+  const state = await world.store.currentState(roomId);
+  const authIds = authEventsSelection(draft, rules).map((key) => state.get(key)).filter((id): id is string => id !== undefined);
+  const known = await world.store.events([head, ...authIds]);
+  const join = buildEvent(draft, {
+    rules, roomId, origin: REMOTE, key: remoteKey, now: 1_700_000_100_000,
+    prevEvents: [known.get(head)!.event], authEvents: authIds.map((id) => known.get(id)!.event),
+  });
+  t.match(await world.receive.receivePdu(roomId, join.pdu, REMOTE), { status: 'accepted' });
+  const say = (body: string) => world.rooms.send(roomId, { type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body } });
+  return { ...world, roomId, robJoin: join, say };
+}
+
+function newSender(db: Database, world: ReturnType<typeof roomWorld>, client: FederationClient, options: { maxPdus?: number; maxEdus?: number } = {}) {
+  const scheduler = manualScheduler();
+  const sender = createFederationSender({
+    store: createFederationQueueStore(db.sql),
+    client,
+    rooms: world.store,
+    serverName: LOCAL,
+    clock: world.clock,
+    random: counterRandom(),
+    log: silentLogger(),
+    scheduler,
+    backoff: { initialMs: 1_000, maxMs: 4_000 },
+    ...options,
+  });
+  return { sender, scheduler };
+}
+
+const bodies = (request: SentRequest) => request.body.pdus.map((p) => (p.content as { body?: string }).body);
+
+t.test('the federation sender', async (t) => {
+  await eachEngine(t, 'sends local events to the servers in the room, never to itself, and not what came from elsewhere', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const { sender } = newSender(db, world, fake.client);
+    await sender.start();
+    await sender.idle();
+    t.same(fake.requests, [], 'the room was created before rob joined; his own join is remote.test\'s to send');
+
+    await world.say('hello');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.equal(fake.requests.length, 1);
+    const [sent] = fake.requests;
+    t.match(sent, { destination: REMOTE, method: 'PUT', path: /^\/_matrix\/federation\/v1\/send\/[^/]+$/ });
+    t.match(sent!.body, { origin: LOCAL, origin_server_ts: world.clock.now(), edus: [] });
+    t.same(bodies(sent!), ['hello']);
+    t.match(sent!.body.pdus[0], { sender: alice, room_id: world.roomId, hashes: {}, signatures: { [LOCAL]: {} } }, 'the federation PDU');
+    t.notOk('event_id' in sent!.body.pdus[0]!, 'not the client format');
+    t.notOk(fake.requests.some((r) => r.destination === LOCAL), 'nothing to this server');
+  });
+
+  await eachEngine(t, 'a member event also goes to its target\'s server', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const { sender } = newSender(db, world, fake.client);
+    await sender.start();
+    await world.rooms.invite(world.roomId, alice, '@carol:third.test');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.same(fake.requests.map((r) => [r.destination, r.body.pdus.map((p) => p.type)]).sort(), [
+      [REMOTE, ['m.room.member']],
+      ['third.test', ['m.room.member']],
+    ]);
+    await world.say('after the invite');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.same(fake.requests.slice(2).map((r) => r.destination), [REMOTE], 'an invited server is not in the room yet');
+  });
+
+  await eachEngine(t, 'catches up from the stream on start, at most 50 PDUs and 100 EDUs a transaction, one at a time', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    for (let i = 1; i <= 120; i++) await world.say(`m${i}`);
+    const fake = fakeClient();
+    const { sender } = newSender(db, world, fake.client);
+    for (let i = 0; i < 150; i++) await sender.enqueueEdu([REMOTE, LOCAL], 'm.receipt', { n: i });
+    await sender.start();
+    await sender.idle();
+    t.same(fake.requests.map((r) => [r.body.pdus.length, r.body.edus.length]), [[50, 100], [50, 50], [20, 0]]);
+    t.same(fake.requests.flatMap(bodies), Array.from({ length: 120 }, (_, i) => `m${i + 1}`), 'in order, each once');
+    t.same(fake.requests.flatMap((r) => r.body.edus.map((e) => e.content.n)), Array.from({ length: 150 }, (_, i) => i));
+    t.equal(fake.mostInFlightPerDestination(), 1, 'one transaction in flight per destination');
+    t.equal(new Set(fake.requests.map((r) => r.path)).size, 3, 'each transaction has its own id');
+  });
+
+  await eachEngine(t, 'backs off doubling up to the cap, retries the same transaction, then catches up', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    fake.answerWith(unreachable);
+    const { sender, scheduler } = newSender(db, world, fake.client);
+    const store = createFederationQueueStore(db.sql);
+    await sender.start();
+    await world.say('first');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.equal(fake.requests.length, 1);
+    t.ok(sender.isBackingOff(REMOTE));
+
+    const intervals: number[] = [];
+    for (let attempt = 2; attempt <= 5; attempt++) {
+      const { retryIntervalMs } = await store.destinationState(REMOTE);
+      intervals.push(retryIntervalMs);
+      scheduler.fireAll(); // early: the back-off is not over
+      await sender.idle();
+      t.equal(fake.requests.length, attempt - 1, 'nothing sent before the back-off ends');
+      world.clock.advance(retryIntervalMs);
+      scheduler.fireAll();
+      await sender.idle();
+      t.equal(fake.requests.length, attempt);
+    }
+    intervals.push((await store.destinationState(REMOTE)).retryIntervalMs);
+    t.same(intervals, [1_000, 2_000, 4_000, 4_000, 4_000], 'doubling, capped');
+    t.equal(new Set(fake.requests.map((r) => r.path)).size, 1, 'the same transaction id every time');
+    t.same(new Set(fake.requests.map((r) => JSON.stringify(r.body))).size, 1, 'and the same transaction');
+
+    await world.say('second');
+    await world.say('third');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.equal(fake.requests.length, 5, 'new work waits for the back-off too');
+
+    fake.answerWith(async () => ({ pdus: {} }));
+    world.clock.advance(4_000);
+    scheduler.fireAll();
+    await sender.idle();
+    t.same(fake.requests.slice(5).map(bodies), [['first'], ['second', 'third']], 'the failed transaction, then what queued meanwhile');
+    t.equal(fake.requests[5]!.path, fake.requests[0]!.path);
+    t.notOk(sender.isBackingOff(REMOTE));
+    t.match(await store.destinationState(REMOTE), { retryIntervalMs: 0, nextAttemptTs: 0, lastSuccessTs: world.clock.now() });
+    t.same(await store.destinationsWithWork(), [], 'nothing left queued');
+  });
+
+  await eachEngine(t, 'hearing from a destination ends its back-off', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    fake.answerWith(unreachable);
+    const { sender } = newSender(db, world, fake.client);
+    await sender.start();
+    await world.say('hello');
+    sender.eventsAdvanced();
+    await sender.idle();
+    fake.answerWith(async () => ({ pdus: {} }));
+    await sender.destinationReachable(REMOTE);
+    await sender.idle();
+    t.equal(fake.requests.length, 2, 'retried at once');
+    t.notOk(sender.isBackingOff(REMOTE));
+  });
+
+  await eachEngine(t, 'a restart resumes queued work, respecting the back-off, and events persisted while stopped', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const down = fakeClient();
+    down.answerWith(unreachable);
+    const first = newSender(db, world, down.client);
+    await first.sender.start();
+    await world.say('before');
+    first.sender.eventsAdvanced();
+    await first.sender.idle();
+    await first.sender.close();
+    await world.say('while stopped');
+
+    const up = fakeClient();
+    const second = newSender(db, world, up.client);
+    await second.sender.start();
+    await second.sender.idle();
+    t.same(up.requests, [], 'the persisted back-off holds across the restart');
+    world.clock.advance(1_000);
+    second.scheduler.fireAll();
+    await second.sender.idle();
+    t.same(up.requests.flatMap(bodies), ['before', 'while stopped'], 'nothing lost, nothing twice');
+  });
+
+  await eachEngine(t, 'a refused transaction is dropped; refused PDUs are not retried', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    fake.answerWith(async () => {
+      throw new FederationRequestError(REMOTE, 'remote', 'answered HTTP 403 M_FORBIDDEN', { remoteStatus: 403, remoteErrcode: 'M_FORBIDDEN' });
+    });
+    const { sender, scheduler } = newSender(db, world, fake.client);
+    const store = createFederationQueueStore(db.sql);
+    await sender.start();
+    await world.say('refused');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.equal(fake.requests.length, 1);
+    t.notOk(sender.isBackingOff(REMOTE), 'no back-off for a refusal');
+    t.same(await store.destinationsWithWork(), [], 'dropped');
+
+    fake.answerWith(async () => ({ pdus: { [refused.event.eventId]: { error: 'You are not allowed to send a message to this room.' } } }));
+    const refused = await world.say('one PDU refused');
+    sender.eventsAdvanced();
+    await sender.idle();
+    world.clock.advance(60_000);
+    scheduler.fireAll();
+    await sender.idle();
+    t.equal(fake.requests.length, 2, 'a per-PDU error is the destination\'s verdict: not sent again');
+    t.same(await store.destinationsWithWork(), []);
+
+    fake.answerWith(async () => {
+      throw new FederationRequestError(REMOTE, 'remote', 'answered HTTP 502', { remoteStatus: 502 });
+    });
+    await world.say('bad gateway');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.ok(sender.isBackingOff(REMOTE), 'a 5xx is retried after a back-off');
+    t.same(await store.destinationsWithWork(), [REMOTE]);
+  });
+
+  await eachEngine(t, 'EDUs: never to this server, the latest of a dedupe key only', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const { sender } = newSender(db, world, fake.client);
+    const typing = (on: boolean) => ({ room_id: world.roomId, user_id: alice, typing: on });
+    await sender.enqueueEdu([LOCAL], 'm.typing', typing(true));
+    await sender.enqueueEdu([REMOTE, LOCAL], 'm.typing', typing(true), `typing:${world.roomId}:${alice}`);
+    await sender.enqueueEdu([REMOTE], 'm.typing', typing(false), `typing:${world.roomId}:${alice}`);
+    await sender.start();
+    await sender.idle();
+    t.same(fake.requests.map((r) => [r.destination, r.body.edus]), [[REMOTE, [{ edu_type: 'm.typing', content: typing(false) }]]]);
+
+    await sender.enqueueEdu(['third.test'], 'm.presence', { push: [] });
+    await sender.idle();
+    t.same(fake.requests.slice(1).map((r) => [r.destination, r.body.pdus, r.body.edus.map((e) => e.edu_type)]), [['third.test', [], ['m.presence']]], 'sent at once once started');
+  });
+
+  await eachEngine(t, 'a local user\'s typing goes to the room\'s other servers as m.typing; remote users\' does not', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const { sender } = newSender(db, world, fake.client);
+    await sender.start();
+    await sender.typingChanged(world.roomId, alice, world.clock.now() + 30_000);
+    await sender.idle();
+    await sender.typingChanged(world.roomId, rob, world.clock.now() + 30_000);
+    await sender.typingChanged(world.roomId, alice, null);
+    await sender.idle();
+    t.same(fake.requests.map((r) => [r.destination, r.body.edus]), [
+      [REMOTE, [{ edu_type: 'm.typing', content: { room_id: world.roomId, user_id: alice, typing: true } }]],
+      [REMOTE, [{ edu_type: 'm.typing', content: { room_id: world.roomId, user_id: alice, typing: false } }]],
+    ]);
+  });
+});

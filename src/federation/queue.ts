@@ -1,0 +1,246 @@
+import type { Clock, Random } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { Scheduler } from '../ephemeral/index.js';
+import type { DestinationState, FederationClient, FederationQueueStore, QueuedBatch } from './sender-ports.js';
+import { summariseFailure } from './sender-failures.js';
+
+/** The spec's limits on one transaction. */
+export const MAX_PDUS_PER_TRANSACTION = 50;
+export const MAX_EDUS_PER_TRANSACTION = 100;
+
+export interface BackoffPolicy {
+  /** The wait after the first failure; each further failure doubles it. */
+  readonly initialMs: number;
+  /** The longest wait between attempts. */
+  readonly maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 5_000, maxMs: 60 * 60 * 1000 };
+
+export interface DestinationQueueDeps {
+  readonly store: FederationQueueStore;
+  readonly client: FederationClient;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly scheduler: Scheduler;
+  readonly log: Logger;
+  readonly serverName: string;
+  readonly backoff: BackoffPolicy;
+  readonly maxPdus: number;
+  readonly maxEdus: number;
+}
+
+/** A transaction as sent, kept whole while it is retried: same id, same PDUs and EDUs. */
+interface Transaction {
+  readonly txnId: string;
+  readonly batch: QueuedBatch;
+  readonly body: {
+    readonly origin: string;
+    readonly origin_server_ts: number;
+    readonly pdus: readonly unknown[];
+    readonly edus: ReadonlyArray<{ readonly edu_type: string; readonly content: unknown }>;
+  };
+}
+
+/** The answer to PUT /send: a result per PDU, with `error` when that PDU was not accepted. */
+interface SendResponse {
+  readonly pdus?: Readonly<Record<string, { readonly error?: unknown } | undefined>>;
+}
+
+/**
+ * The queue of one remote server. What waits is in the store; this object only drives sending: one
+ * transaction in flight at a time, the same transaction again after a failure (after a back-off that
+ * doubles up to a cap), and the next one as soon as the previous one was answered, until nothing waits.
+ */
+export class DestinationQueue {
+  readonly destination: string;
+  private readonly deps: DestinationQueueDeps;
+  private readonly log: Logger;
+  private state: DestinationState | undefined;
+  /** A transaction that failed and is sent again, unchanged, at the next attempt. */
+  private retrying: Transaction | undefined;
+  private running: Promise<void> | undefined;
+  private wokenWhileRunning = false;
+  private cancelTimer: (() => void) | undefined;
+  private closed = false;
+
+  constructor(destination: string, deps: DestinationQueueDeps) {
+    this.destination = destination;
+    this.deps = deps;
+    this.log = deps.log.child({ destination });
+  }
+
+  /** There may be something to send: sends it unless the destination is backing off. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.running !== undefined) {
+      this.wokenWhileRunning = true;
+      return;
+    }
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** The destination was heard from (it sent us something): try it now rather than at the back-off's end. */
+  async markReachable(): Promise<void> {
+    if (this.closed) return;
+    const state = await this.currentState();
+    if (state.retryIntervalMs === 0 && state.nextAttemptTs === 0) return;
+    this.state = { ...state, retryIntervalMs: 0, nextAttemptTs: 0 };
+    await this.deps.store.clearBackoff(this.destination);
+    this.clearTimer();
+    this.wake();
+  }
+
+  /** Resolves once no transaction is being sent (a back-off timer may still be set). */
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  /** Stops sending: no new attempts; waits for the transaction in flight to be answered or fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearTimer();
+    await this.idle();
+  }
+
+  /** Whether the destination is waiting out a back-off (for tests and the admin API). */
+  get backingOff(): boolean {
+    return this.state !== undefined && this.state.nextAttemptTs > this.deps.clock.now();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      do {
+        this.wokenWhileRunning = false;
+        await this.drain();
+      } while (this.wokenWhileRunning && !this.closed && !this.backingOff);
+    } catch (err) {
+      // A storage failure: the work stays queued; try again after a back-off like an unreachable server.
+      this.log.error({ err }, 'federation queue failed');
+      await this.failed().catch((inner: unknown) => this.log.error({ err: inner }, 'could not record a federation failure'));
+    }
+  }
+
+  private async currentState(): Promise<DestinationState> {
+    this.state ??= await this.deps.store.destinationState(this.destination);
+    return this.state;
+  }
+
+  /** Sends transactions until nothing waits, the destination fails, or the queue closes. */
+  private async drain(): Promise<void> {
+    while (!this.closed) {
+      const state = await this.currentState();
+      const now = this.deps.clock.now();
+      if (state.nextAttemptTs > now) {
+        this.schedule(state.nextAttemptTs - now);
+        return;
+      }
+      const txn = this.retrying ?? (await this.nextTransaction());
+      if (txn === undefined) return;
+      this.retrying = undefined;
+
+      let response: SendResponse;
+      try {
+        response = await this.deps.client.request<SendResponse>(
+          this.destination,
+          'PUT',
+          `/_matrix/federation/v1/send/${encodeURIComponent(txn.txnId)}`,
+          { body: txn.body },
+        );
+      } catch (err) {
+        const failure = summariseFailure(err);
+        if (failure.kind === 'drop') {
+          // Refused as a whole: sending it again would be refused again.
+          this.log.warn({ txnId: txn.txnId, ...failure, pdus: txn.batch.pdus.length, edus: txn.batch.edus.length }, 'destination refused a transaction; dropped');
+          await this.remove(txn, null);
+          continue;
+        }
+        this.retrying = txn;
+        this.log.info({ txnId: txn.txnId, ...failure, err: describe(err) }, 'could not send a transaction; backing off');
+        await this.failed();
+        return;
+      }
+      this.logPduErrors(txn, response);
+      await this.remove(txn, this.deps.clock.now());
+    }
+  }
+
+  private async nextTransaction(): Promise<Transaction | undefined> {
+    const batch = await this.deps.store.nextBatch(this.destination, this.deps.maxPdus, this.deps.maxEdus);
+    const gone = batch.pdus.filter((p) => p.pdu === null);
+    if (gone.length > 0) {
+      // Queued events no longer stored (purged): nothing to send for them.
+      this.log.warn({ events: gone.map((p) => p.eventId) }, 'queued events are no longer stored; skipped');
+      await this.deps.store.removeSent(this.destination, gone.map((p) => p.position), [], null);
+    }
+    const pdus = batch.pdus.filter((p) => p.pdu !== null);
+    if (pdus.length === 0 && batch.edus.length === 0) {
+      return gone.length > 0 ? this.nextTransaction() : undefined;
+    }
+    const now = this.deps.clock.now();
+    return {
+      txnId: `${now}.${this.deps.random.token(6)}`,
+      batch: { pdus, edus: batch.edus },
+      body: {
+        origin: this.deps.serverName,
+        origin_server_ts: now,
+        pdus: pdus.map((p) => p.pdu),
+        edus: batch.edus.map((e) => ({ edu_type: e.eduType, content: e.content })),
+      },
+    };
+  }
+
+  private async remove(txn: Transaction, successTs: number | null): Promise<void> {
+    const positions = txn.batch.pdus.map((p) => p.position);
+    await this.deps.store.removeSent(this.destination, positions, txn.batch.edus.map((e) => e.id), successTs);
+    if (successTs !== null && this.state !== undefined) {
+      this.state = {
+        retryIntervalMs: 0,
+        nextAttemptTs: 0,
+        lastSuccessTs: successTs,
+        lastSentPosition: Math.max(this.state.lastSentPosition, ...positions),
+      };
+    }
+  }
+
+  /** Per-PDU errors are the destination's verdict on that event: logged, never retried. */
+  private logPduErrors(txn: Transaction, response: SendResponse): void {
+    const results = response?.pdus;
+    if (typeof results !== 'object' || results === null) return;
+    for (const { eventId } of txn.batch.pdus) {
+      const error = results[eventId]?.error;
+      if (error !== undefined) this.log.warn({ txnId: txn.txnId, eventId, error: String(error).slice(0, 200) }, 'destination did not accept a PDU');
+    }
+  }
+
+  private async failed(): Promise<void> {
+    const state = await this.currentState();
+    const { initialMs, maxMs } = this.deps.backoff;
+    const interval = state.retryIntervalMs === 0 ? initialMs : Math.min(state.retryIntervalMs * 2, maxMs);
+    const nextAttemptTs = this.deps.clock.now() + interval;
+    this.state = { ...state, retryIntervalMs: interval, nextAttemptTs };
+    await this.deps.store.recordFailure(this.destination, interval, nextAttemptTs);
+    this.schedule(interval);
+  }
+
+  private schedule(ms: number): void {
+    this.clearTimer();
+    if (this.closed) return;
+    this.cancelTimer = this.deps.scheduler.after(ms, () => {
+      this.cancelTimer = undefined;
+      this.wake();
+    });
+  }
+
+  private clearTimer(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+}
+
+/** An error for the log without whatever a request body or answer may hold: its name and message only. */
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+}

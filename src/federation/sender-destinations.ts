@@ -1,0 +1,76 @@
+import { stateKey } from '../events/index.js';
+import type { RoomReads, TimelineEvent } from '../rooms/index.js';
+
+/** The room reads choosing destinations needs. */
+export type DestinationReads = Pick<RoomReads, 'stateAfter' | 'currentState' | 'events'>;
+
+/** Member events' verdicts remembered at most; member events never change, so entries never go stale. */
+const MAX_REMEMBERED_MEMBERS = 200_000;
+
+/** Every m.room.member state key starts so (state keys are JSON pairs): cheaper than parsing each key. */
+const MEMBER_KEY_PREFIX = stateKey('m.room.member', '').slice(0, -3);
+
+/**
+ * Which servers an event goes to: those with a joined member in the room once the event is applied, and
+ * for a member event the target's server too (an invite, a kick or a ban reaches the user it is about,
+ * even though they are not, or no longer, joined). Never this server.
+ */
+export function createDestinationFinder(reads: DestinationReads, serverName: string) {
+  // Member event id -> the server of a joined member, or null for any other membership.
+  const joinedServerOf = new Map<string, string | null>();
+
+  async function joinedServers(memberEventIds: readonly string[]): Promise<Set<string>> {
+    const servers = new Set<string>();
+    const unknown = memberEventIds.filter((id) => !joinedServerOf.has(id));
+    if (unknown.length > 0) {
+      if (joinedServerOf.size + unknown.length > MAX_REMEMBERED_MEMBERS) joinedServerOf.clear();
+      const loaded = await reads.events(unknown);
+      for (const id of unknown) {
+        const event = loaded.get(id)?.event;
+        const joined = event !== undefined && event.stateKey !== undefined && event.content.membership === 'join';
+        joinedServerOf.set(id, joined ? serverOfUser(event.stateKey!) : null);
+      }
+    }
+    for (const id of memberEventIds) {
+      const server = joinedServerOf.get(id);
+      if (server) servers.add(server);
+    }
+    return servers;
+  }
+
+  async function serversIn(state: ReadonlyMap<string, string> | undefined): Promise<Set<string>> {
+    const members: string[] = [];
+    for (const [key, eventId] of state ?? []) {
+      if (key.startsWith(MEMBER_KEY_PREFIX)) members.push(eventId);
+    }
+    return joinedServers(members);
+  }
+
+  return {
+    /** The other servers with a joined member in the room now (for EDUs about the room: typing, receipts). */
+    async roomDestinations(roomId: string): Promise<string[]> {
+      const servers = await serversIn(await reads.currentState(roomId));
+      servers.delete(serverName);
+      return [...servers].sort();
+    },
+
+    async destinationsOf(stored: TimelineEvent): Promise<string[]> {
+      const { event } = stored;
+      const servers = await serversIn(await reads.stateAfter(event.eventId));
+      if (event.type === 'm.room.member' && event.stateKey !== undefined) {
+        const target = serverOfUser(event.stateKey);
+        if (target) servers.add(target);
+      }
+      servers.delete(serverName);
+      return [...servers].sort();
+    },
+  };
+}
+
+export type DestinationFinder = ReturnType<typeof createDestinationFinder>;
+
+/** The server part of a user id ('' when there is none). */
+export function serverOfUser(userId: string): string {
+  const colon = userId.indexOf(':');
+  return colon === -1 ? '' : userId.slice(colon + 1);
+}

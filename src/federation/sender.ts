@@ -1,0 +1,190 @@
+import { timerScheduler, type Scheduler } from '../ephemeral/index.js';
+import type { Clock, Random } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import {
+  DEFAULT_BACKOFF,
+  DestinationQueue,
+  MAX_EDUS_PER_TRANSACTION,
+  MAX_PDUS_PER_TRANSACTION,
+  type BackoffPolicy,
+  type DestinationQueueDeps,
+} from './queue.js';
+import { createDestinationFinder, serverOfUser, type DestinationReads } from './sender-destinations.js';
+import type { FederationClient, FederationQueueStore, PduForDestination } from './sender-ports.js';
+
+/** Events read from the stream per step while queuing local events. */
+const EVENTS_PER_STEP = 100;
+
+export interface FederationSenderDeps {
+  readonly store: FederationQueueStore;
+  readonly client: FederationClient;
+  /** The room reads that choose each event's destinations (the room store). */
+  readonly rooms: DestinationReads;
+  readonly serverName: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  /** Timers for back-offs; tests fire them by hand. Default: real timers. */
+  readonly scheduler?: Scheduler;
+  /** Default: 5 s doubling up to 1 h. */
+  readonly backoff?: BackoffPolicy;
+  /** Per transaction; default (and at most) the spec's 50 PDUs and 100 EDUs. */
+  readonly maxPdus?: number;
+  readonly maxEdus?: number;
+}
+
+/**
+ * The outbound side of federation: every event this server originates goes to the other servers in its room,
+ * and EDUs (typing, receipts, presence, device lists, to-device) to the servers their producers name. Work is
+ * queued in the database per destination (so a restart loses nothing) and sent by one DestinationQueue per
+ * server. Local events are found by following the events stream from a persisted position: the room server's
+ * "events stream advanced" notice (eventsAdvanced) only says when to look.
+ *
+ * One process should run the sender: two would each send every transaction (harmless to the receiver, which
+ * ignores PDUs it has, but wasteful).
+ */
+export function createFederationSender(deps: FederationSenderDeps) {
+  const { store, serverName, clock, log } = deps;
+  const sendLog = log.child({ component: 'federation-sender' });
+  const destinationFinder = createDestinationFinder(deps.rooms, serverName);
+  const queueDeps: DestinationQueueDeps = {
+    store,
+    client: deps.client,
+    clock,
+    random: deps.random,
+    scheduler: deps.scheduler ?? timerScheduler,
+    log: sendLog,
+    serverName,
+    backoff: deps.backoff ?? DEFAULT_BACKOFF,
+    maxPdus: Math.min(deps.maxPdus ?? MAX_PDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION),
+    maxEdus: Math.min(deps.maxEdus ?? MAX_EDUS_PER_TRANSACTION, MAX_EDUS_PER_TRANSACTION),
+  };
+  const queues = new Map<string, DestinationQueue>();
+  let started = false;
+  let closed = false;
+  let following: Promise<void> | undefined;
+  let streamAdvancedMeanwhile = false;
+
+  function queueOf(destination: string): DestinationQueue {
+    let queue = queues.get(destination);
+    if (queue === undefined) queues.set(destination, (queue = new DestinationQueue(destination, queueDeps)));
+    return queue;
+  }
+
+  /** Queues the local events above the sender's position, step by step, then wakes their destinations. */
+  async function followEvents(): Promise<void> {
+    const position = await store.senderPosition();
+    const woken = new Set<string>();
+    try {
+      await queueEventsAfter(position, woken);
+    } finally {
+      // Woken once everything is queued, so a backlog goes out in full transactions.
+      for (const destination of woken) queueOf(destination).wake();
+    }
+  }
+
+  async function queueEventsAfter(from: number, woken: Set<string>): Promise<void> {
+    let position = from;
+    for (;;) {
+      const events = await store.eventsAfter(position, EVENTS_PER_STEP);
+      if (events.length === 0) return;
+      const entries: PduForDestination[] = [];
+      for (const stored of events) {
+        // Events received over federation were sent by their origin; only ours go out from here.
+        if (serverOfUser(stored.event.sender) !== serverName) continue;
+        for (const destination of await destinationFinder.destinationsOf(stored)) {
+          entries.push({ destination, position: stored.streamPosition, eventId: stored.event.eventId });
+        }
+      }
+      position = events[events.length - 1]!.streamPosition;
+      await store.queuePdus(entries, position);
+      for (const entry of entries) woken.add(entry.destination);
+      if (events.length < EVENTS_PER_STEP || closed) return;
+    }
+  }
+
+  /** Runs followEvents once at a time; a notice that arrives meanwhile makes it run again after. */
+  function eventsAdvanced(): void {
+    if (!started || closed) return;
+    if (following !== undefined) {
+      streamAdvancedMeanwhile = true;
+      return;
+    }
+    following = (async () => {
+      do {
+        streamAdvancedMeanwhile = false;
+        await followEvents().catch((err: unknown) => sendLog.error({ err }, 'could not queue local events for federation'));
+      } while (streamAdvancedMeanwhile && !closed);
+    })().finally(() => {
+      following = undefined;
+    });
+  }
+
+  return {
+    /** Resumes the destinations with queued work (each respecting its persisted back-off) and catches up on events. */
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      // Events first, so what was queued before the stop and what was persisted since go out together.
+      eventsAdvanced();
+      if (following !== undefined) await following;
+      for (const destination of await store.destinationsWithWork()) queueOf(destination).wake();
+    },
+
+    /** The room server persisted events (the bus's "events stream advanced"): queue what is ours. */
+    eventsAdvanced,
+
+    /**
+     * Queues an EDU for each destination (this server is skipped). With a dedupe key, a waiting EDU of the same
+     * destination and key is replaced: e.g. `typing:<room>:<user>` keeps only a user's latest typing state.
+     */
+    async enqueueEdu(destinations: Iterable<string>, eduType: string, content: Readonly<Record<string, unknown>>, dedupeKey?: string): Promise<void> {
+      const targets = [...new Set(destinations)].filter((d) => d !== serverName && d !== '');
+      if (targets.length === 0 || closed) return;
+      await store.queueEdu(targets, eduType, content, dedupeKey ?? null, clock.now());
+      if (started) for (const destination of targets) queueOf(destination).wake();
+    },
+
+    /** The other servers with a joined member in the room now: where an EDU about the room goes. */
+    roomDestinations: (roomId: string) => destinationFinder.roomDestinations(roomId),
+
+    /**
+     * A local user's typing changed (null: stopped): tells the room's other servers. Remote users' changes
+     * are ignored (their own server tells the others).
+     */
+    async typingChanged(roomId: string, userId: string, expiresTs: number | null): Promise<void> {
+      if (serverOfUser(userId) !== serverName || closed) return;
+      const typing = expiresTs !== null && expiresTs > clock.now();
+      await this.enqueueEdu(await destinationFinder.roomDestinations(roomId), 'm.typing', { room_id: roomId, user_id: userId, typing }, `typing:${roomId}:${userId}`);
+    },
+
+    /** The destination was heard from (an inbound request): its back-off ends and queued work goes now. */
+    async destinationReachable(destination: string): Promise<void> {
+      if (destination === serverName || closed) return;
+      await queues.get(destination)?.markReachable();
+    },
+
+    /** Resolves once local events are queued and no transaction is in flight (tests, shutdown). */
+    async idle(): Promise<void> {
+      for (;;) {
+        if (following !== undefined) await following;
+        await Promise.all([...queues.values()].map((q) => q.idle()));
+        if (following === undefined) return;
+      }
+    },
+
+    /** Whether a destination is waiting out a back-off. */
+    isBackingOff(destination: string): boolean {
+      return queues.get(destination)?.backingOff ?? false;
+    },
+
+    /** Stops: no new transactions; waits for those in flight. Queued work stays stored for the next start. */
+    async close(): Promise<void> {
+      closed = true;
+      if (following !== undefined) await following;
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}
+
+export type FederationSender = ReturnType<typeof createFederationSender>;
