@@ -59,6 +59,10 @@ import { keyQueryRoutes } from './api/keys/query.js';
 import { federationEventRoutes } from './api/federation/events.js';
 import { federationQueryRoutes } from './api/federation/query.js';
 import { federationKeyRoutes } from './api/federation/user-keys.js';
+import { federationMembershipRoutes } from './api/federation/membership.js';
+import type { FederationMembership } from './rooms/index.js';
+import { federationSendRoutes } from './api/federation/send.js';
+import type { TransactionReceiver } from './federation/index.js';
 import type { FederationReads } from './rooms/index.js';
 import type { FederationProfiles } from './users/index.js';
 import type { FederationKeys } from './e2ee/index.js';
@@ -126,6 +130,10 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
     readonly keys: FederationKeys;
     readonly clock: Clock;
   };
+  /** make_/send_ join, leave, knock and invites, as the resident (or invited) server; left out by tests that do not need them. */
+  readonly federationMembership?: FederationMembership;
+  /** Inbound transactions (PUT /_matrix/federation/v1/send/{txnId}); left out by tests that do not need them. */
+  readonly federationTransactions?: TransactionReceiver;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
@@ -177,5 +185,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(federationQueryRoutes({ reads: reads.rooms, profiles: reads.profiles, directory: deps.roomDirectory }));
       await app.register(federationKeyRoutes(reads.keys));
     }
+    if (deps.federationMembership) await app.register(federationMembershipRoutes(deps.federationMembership, deps.serverName));
+    if (deps.federationTransactions) await app.register(federationSendRoutes(deps.federationTransactions));
   });
 }

@@ -8,20 +8,25 @@ import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
 import { createServerKeysService } from './federation/index.js';
-import { createFederationReads } from './rooms/index.js';
+import { createFederationMembership, createFederationReads } from './rooms/index.js';
 import { createFederationProfiles } from './users/index.js';
 import { createFederationKeys } from './e2ee/index.js';
-import { createDeviceListPositions } from './storage/index.js';
-import { createFederationClient, createKeyring, createServerResolver, systemDns, wellKnownFetcher } from './federation/index.js';
-import { createFederationSender, federationSenderOnBus } from './federation/index.js';
+import { createDeviceListPositions, previousDeviceListPosition } from './storage/index.js';
+import { createRemoteDeviceLists, createRemoteKeys } from './e2ee/index.js';
+import { createRemotePublicRooms } from './rooms/index.js';
+import { createRemoteProfiles } from './users/index.js';
+import { createFederationClient, createKeyring, createServerResolver, keyLookupOf, systemDns, wellKnownFetcher } from './federation/index.js';
+import { createEduProducers, createFederationSender, federationSenderOnBus } from './federation/index.js';
+import { createGapFiller, createInboundEdus, createTransactionReceiver } from './federation/index.js';
+import { createInboundTransactionStore } from './storage/index.js';
 import { createFederationQueueStore } from './storage/index.js';
 import { createHttpClient } from './platform/http-client.js';
 import { createServerKeysStore } from './storage/index.js';
 import { createRegistrationTokensStore } from './storage/index.js';
 import { createLoginTokensStore, DEFAULT_EVENT_CACHE_SIZE, EventCache } from './storage/index.js';
 import { createAccountsStore, createInstanceRepository, createRoomStore, createSyncStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
-import { createClientRooms, createMemberProfiles, createRoomServer, type RoomServer } from './rooms/index.js';
-import { createAliasService, createRoomDirectory } from './rooms/index.js';
+import { createClientRooms, createMemberProfiles, createReceivePipeline, createRoomServer, type RoomServer } from './rooms/index.js';
+import { createAliasService, createRemoteMembership, createRoomDirectory } from './rooms/index.js';
 import { createDirectoryStore, createReportStore, createUserDirectoryStore } from './storage/index.js';
 import { createReportService } from './moderation/index.js';
 import { createTagService, createUserDirectory } from './users/index.js';
@@ -157,9 +162,11 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const stopWakeups = wakeSyncOnBus(bus, syncNotifier);
     closers.push({ name: 'sync wake-ups', close: async () => stopWakeups() });
     const filters = createFilterService({ store: userData });
+    // One room notifier: local sends and the receive pipeline for remote PDUs announce the same way.
+    const roomNotifier = roomNotifierOnBus(bus, log);
     const rooms = createRoomServer({
       store: roomStore,
-      notifier: roomNotifierOnBus(bus, log),
+      notifier: roomNotifier,
       log,
       clock: deps.clock,
       random: deps.random,
@@ -169,6 +176,59 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     });
 
     const serverName = parseServerName(config.server_name);
+    // Federation: signed requests go where the resolver points, over one HTTP client with the configured
+    // TLS trust; the keyring learns other servers' keys (kept in the database) and checks X-Matrix requests.
+    const federationHttp = createHttpClient({
+      log,
+      userAgent: `Hearth/${deps.version}`,
+      timeoutMs: 60_000,
+      maxResponseBytes: 100 * 1024 * 1024,
+      tls: { extraCaPems: await readCaFiles(config.federation.ca_files), verify: config.federation.verify_tls },
+    });
+    closers.push({ name: 'federation http', close: () => federationHttp.close() });
+    const allowPrivateAddresses = config.federation.allow_private_addresses;
+    const federationClient = createFederationClient({
+      serverName: config.server_name,
+      signingKey: key,
+      http: federationHttp,
+      dns: systemDns,
+      allowPrivateAddresses,
+      log,
+      resolver: createServerResolver({
+        clock: deps.clock,
+        lookupSrv: systemDns.lookupSrv,
+        fetchWellKnown: wellKnownFetcher({ http: federationHttp, dns: systemDns, allowPrivateAddresses }),
+      }),
+    });
+    // Outbound federation: local events and EDUs, queued per destination in the database. Created here so
+    // that the services below can hand it their EDUs; started near the end, once the app answers.
+    const federationSender = createFederationSender({
+      store: createFederationQueueStore(storage.database.sql),
+      client: federationClient,
+      rooms: roomStore,
+      serverName: config.server_name,
+      clock: deps.clock,
+      random: deps.random,
+      log,
+    });
+    // The EDUs (receipts, presence, device lists, signing keys, to-device) local changes produce.
+    const federationEdus = createEduProducers({
+      sender: federationSender,
+      roomsWithMembership: (userId, membership) => roomStore.roomsWithMembership(userId, membership),
+      previousDeviceListPosition: previousDeviceListPosition(storage.database.sql),
+      serverName: config.server_name,
+      log,
+    });
+    // Remote users' device lists, kept while they share a room with us; inbound m.device_list_update and
+    // m.signing_key_update call remoteDeviceLists.remoteDeviceListChanged(userId).
+    const remoteDeviceLists = createRemoteDeviceLists({ clock: deps.clock });
+    const remoteKeys = createRemoteKeys({
+      client: federationClient,
+      deviceLists: remoteDeviceLists,
+      sharesRoom: async (userId) => (await roomStore.roomsWithMembership(userId, 'join')).length > 0,
+      log,
+    });
+
     // Device keys and the device-list stream. A device logged in, renamed or removed is a device-list
     // change: the accounts store records it, and the keys service tells the user's room-mates' syncs.
     const keysStore = createKeysStore(storage.database.sql);
@@ -179,6 +239,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       joinedRooms: (userId) => roomStore.roomsWithMembership(userId, 'join'),
       notify: streamNotifierOnBus(bus, log, 'deviceLists'),
       verifyDeviceKeys: config.e2ee.verify_device_keys,
+      remote: remoteKeys,
+      federateDevices: federationEdus.deviceListChanged,
     });
     const accountsStore = deviceChangesAnnounced(createAccountsStore(storage.database.sql), keys.announce, log);
     const uia = createUia({ store: accountsStore, clock: deps.clock, random: deps.random });
@@ -224,6 +286,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       accounts: accountsStore,
       announce: keys.announce,
       announceTo: (userId, position) => streamNotifierOnBus(bus, log, 'deviceLists')({ position, users: [userId] }),
+      federateKeys: federationEdus.signingKeysChanged,
     });
     const accountManagement = createAccountManagement({
       store: accountsStore,
@@ -249,6 +312,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       rooms: createMemberProfiles({ rooms, store: roomStore }),
       log,
       serverName,
+      remote: createRemoteProfiles({ client: federationClient, clock: deps.clock, log }),
     });
 
     const serverKeys = createServerKeysService({
@@ -259,30 +323,6 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       clock: deps.clock,
     });
 
-    // Federation: signed requests go where the resolver points, over one HTTP client with the configured
-    // TLS trust; the keyring learns other servers' keys (kept in the database) and checks X-Matrix requests.
-    const federationHttp = createHttpClient({
-      log,
-      userAgent: `Hearth/${deps.version}`,
-      timeoutMs: 60_000,
-      maxResponseBytes: 100 * 1024 * 1024,
-      tls: { extraCaPems: await readCaFiles(config.federation.ca_files), verify: config.federation.verify_tls },
-    });
-    closers.push({ name: 'federation http', close: () => federationHttp.close() });
-    const allowPrivateAddresses = config.federation.allow_private_addresses;
-    const federationClient = createFederationClient({
-      serverName: config.server_name,
-      signingKey: key,
-      http: federationHttp,
-      dns: systemDns,
-      allowPrivateAddresses,
-      log,
-      resolver: createServerResolver({
-        clock: deps.clock,
-        lookupSrv: systemDns.lookupSrv,
-        fetchWellKnown: wellKnownFetcher({ http: federationHttp, dns: systemDns, allowPrivateAddresses }),
-      }),
-    });
     const keyring = createKeyring({
       serverName: config.server_name,
       ownKeys: serverKeys,
@@ -297,14 +337,33 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         ...(notary.verify_keys ? { verifyKeys: notary.verify_keys } : {}),
       })),
     });
+    // Remote PDUs (federation /send, joins, backfill) enter the rooms through this one pipeline.
+    const receivePipeline = createReceivePipeline({ store: roomStore, keys: keyLookupOf(keyring), notifier: roomNotifier, log });
+    // Joins, knocks, leaves and invites that involve rooms or users held by other servers.
+    const remoteMembership = createRemoteMembership({
+      store: roomStore,
+      federation: federationClient,
+      keys: keyLookupOf(keyring),
+      notifier: roomNotifier,
+      log,
+      clock: deps.clock,
+      random: deps.random,
+      serverName: config.server_name,
+      signingKey: key,
+      memberProfile: memberProfileLookup(userData),
+      prepare: (roomId, draft) => rooms.prepare(roomId, draft),
+      receive: receivePipeline,
+    });
 
     const directoryStore = createDirectoryStore(storage.database.sql);
     const isServerAdmin = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.admin === true;
     const aliases = createAliasService({
       aliases: directoryStore, store: roomStore, rooms, isServerAdmin, serverName: config.server_name, clock: deps.clock, log,
+      remoteAlias: (alias) => remoteMembership.resolveAlias(alias),
     });
     const roomDirectory = createRoomDirectory({
       directory: directoryStore, store: roomStore, isServerAdmin, serverName: config.server_name, clock: deps.clock,
+      remote: createRemotePublicRooms({ client: federationClient }),
     });
     const reports = createReportService({
       store: createReportStore(storage.database.sql),
@@ -325,6 +384,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       rooms: roomStore,
       clock: deps.clock,
       notify: streamNotifierOnBus(bus, log, 'receipts'),
+      federate: federationEdus.receipt,
     });
     const toDevice = createToDeviceService({
       store: createToDeviceStore(storage.database.sql),
@@ -332,6 +392,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       log,
       serverName: config.server_name,
       notify: streamNotifierOnBus(bus, log, 'toDevice'),
+      federate: federationEdus.toDevice,
     });
     const presence = createPresenceService({
       store: createPresenceStore(storage.database.sql),
@@ -339,6 +400,49 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       clock: deps.clock,
       notify: streamNotifierOnBus(bus, log, 'presence'),
       enabled: config.presence.enabled,
+      federate: federationEdus.presence,
+    });
+
+    // Inbound federation transactions: PDUs through the receive pipeline (gaps filled from the sender),
+    // EDUs into typing, receipts, presence, to-device and device lists.
+    const inboundStore = createInboundTransactionStore(storage.database.sql);
+    const federationTransactions = createTransactionReceiver({
+      store: inboundStore,
+      rooms: roomStore,
+      serverName: config.server_name,
+      pdus: createGapFiller({ client: federationClient, pipeline: receivePipeline, rooms: roomStore, log }),
+      edus: createInboundEdus({
+        rooms: roomStore,
+        typing,
+        receipts: { store: createReceiptsStore(storage.database.sql), notify: streamNotifierOnBus(bus, log, 'receipts') },
+        presence: config.presence.enabled ? { store: createPresenceStore(storage.database.sql), notify: streamNotifierOnBus(bus, log, 'presence') } : null,
+        toDevice: { notify: streamNotifierOnBus(bus, log, 'toDevice') },
+        deviceLists: { announce: keys.announce, stale: (userId) => remoteDeviceLists.remoteDeviceListChanged(userId) },
+        store: inboundStore,
+        serverName: config.server_name,
+        clock: deps.clock,
+        log,
+      }),
+      reachable: (origin) => federationSender.destinationReachable(origin),
+      clock: deps.clock,
+      log,
+    });
+
+    // The resident side of membership handshakes (make_/send_ join, leave, knock) and invites of our users.
+    const federationMembership = createFederationMembership({
+      store: roomStore,
+      receive: receivePipeline,
+      reads: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name }),
+      keys: keyLookupOf(keyring),
+      notifier: roomNotifier,
+      restrictedJoinAuthoriser: (roomId, userId) => rooms.restrictedJoinAuthoriser(roomId, userId),
+      log,
+      clock: deps.clock,
+      serverName: config.server_name,
+      signingKey: key,
+      relay: (eventId, except) => federationSender.relayEvent(eventId, except),
+      ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+      localUserExists: async (userId) => isUserId(userId) && (await accountsStore.user(userId)) !== undefined,
     });
 
     const pushRules = createPushRulesService({ store: userData });
@@ -374,6 +478,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       defaultRoomVersion: DEFAULT_ROOM_VERSION,
       rooms: createClientRooms({
         rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
+        remote: remoteMembership,
         // A room that stops admitting guests makes them leave.
         isLocalGuest: async (userId) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true,
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
@@ -405,6 +510,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       sharedSecretRegistration,
       serverKeys,
       federation: { keyring, clock: deps.clock },
+      federationTransactions,
+      federationMembership,
       federationReads: {
         rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name }),
         profiles: createFederationProfiles({ profiles, serverName: config.server_name }),
@@ -427,17 +534,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     closers.push({ name: 'http', close: () => app.close() });
     // Closers run last-first: waiting long-polls end before the app waits for its requests to finish.
     closers.push({ name: 'sync notifier', close: async () => syncNotifier.close() });
-    // Outbound federation: local events and EDUs, queued per destination in the database. Started without
-    // waiting: a backlog from before a restart is queued and sent while the server already answers.
-    const federationSender = createFederationSender({
-      store: createFederationQueueStore(storage.database.sql),
-      client: federationClient,
-      rooms: roomStore,
-      serverName: config.server_name,
-      clock: deps.clock,
-      random: deps.random,
-      log,
-    });
+    // Started without waiting: a backlog from before a restart is queued and sent while the server already answers.
     const stopFederationSender = federationSenderOnBus(bus, federationSender, log);
     closers.push({ name: 'federation sender', close: async () => { stopFederationSender(); await federationSender.close(); } });
     federationSender.start().catch((err: unknown) => log.error({ err }, 'federation sender did not start'));

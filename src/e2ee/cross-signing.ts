@@ -25,10 +25,12 @@ export interface CrossSigningDeps {
   readonly uia: Uia;
   readonly passwords: PasswordHasher;
   readonly accounts: Pick<AccountStore, 'user'>;
-  /** Tells syncs of a change on the device-list stream (KeysService.announce). */
-  readonly announce: (userId: string, position: number) => Promise<void>;
+  /** Tells syncs of a change on the device-list stream, and federation of the devices named (KeysService.announce). */
+  readonly announce: (userId: string, position: number, deviceIds?: readonly string[]) => Promise<void>;
   /** Tells one user's syncs (a signature only they can see). */
   readonly announceTo: (userId: string, position: number) => void;
+  /** Told of a new master and/or self-signing key (federation's m.signing_key_update); never throws. */
+  readonly federateKeys?: (userId: string, keys: { readonly master?: KeyJson; readonly selfSigning?: KeyJson }) => Promise<void>;
 }
 
 export const CROSS_SIGNING_FLOWS = [['m.login.password']] as const;
@@ -112,6 +114,12 @@ export function createCrossSigning(deps: CrossSigningDeps) {
       );
       if (ownerOnly) deps.announceTo(userId, position);
       else await deps.announce(userId, position);
+      // Other servers never see the user-signing key.
+      const newMaster = given.get('master')?.json;
+      const newSelfSigning = given.get('self_signing')?.json;
+      if (newMaster !== undefined || newSelfSigning !== undefined) {
+        await deps.federateKeys?.(userId, { ...(newMaster ? { master: newMaster } : {}), ...(newSelfSigning ? { selfSigning: newSelfSigning } : {}) });
+      }
     },
 
     /**
@@ -124,6 +132,8 @@ export function createCrossSigning(deps: CrossSigningDeps) {
       const mine = await ownKeys(me);
       const accepted: StoredSignature[] = [];
       const changes: DeviceListChange[] = [];
+      // My devices newly signed by my self-signing key: other servers get them again, with the signature.
+      const signedDevices = new Set<string>();
 
       for (const [targetUser, objects] of Object.entries(body)) {
         if (!isPlainObject(objects)) throw new MatrixError('M_BAD_JSON', `${targetUser} must map key ids to signed objects`);
@@ -149,6 +159,7 @@ export function createCrossSigning(deps: CrossSigningDeps) {
                 if (selfSigning === undefined) throw new SignatureFailure('M_NOT_FOUND', 'You have no self-signing key to sign devices with');
                 if (!sameSignedContent(signed, device)) throw new SignatureFailure('M_INVALID_SIGNATURE', 'The key does not match the device keys');
                 found = verifiedSignatures(signed, me, (keyId) => (keyId === `ed25519:${selfSigning.publicKey}` ? selfSigning.publicKey : undefined));
+                if (found.length > 0) signedDevices.add(targetKeyId);
               }
               if (found.length > 0) changes.push({ userId: me });
             } else {
@@ -171,7 +182,7 @@ export function createCrossSigning(deps: CrossSigningDeps) {
       }
       if (accepted.length > 0) {
         const position = await store.addSignatures(accepted, changes);
-        if (changes.some((change) => change.onlyFor === undefined)) await deps.announce(me, position);
+        if (changes.some((change) => change.onlyFor === undefined)) await deps.announce(me, position, [...signedDevices]);
         else deps.announceTo(me, position);
       }
       return { failures };

@@ -19,8 +19,8 @@ import { TO_DEVICE_SYNC_LIMIT, type ToDeviceEvent, type ToDeviceService } from '
 export interface DehydratedDevicesDeps {
   readonly store: DehydratedDeviceStore;
   readonly toDevice: Pick<ToDeviceService, 'toDeviceFor'>;
-  /** Wakes the syncs that watch the user's devices (the keys service's announce). */
-  readonly announce: (userId: string, position: number) => Promise<void>;
+  /** Wakes the syncs that watch the user's devices, and tells federation of those named (the keys service's announce). */
+  readonly announce: (userId: string, position: number, deviceIds?: readonly string[]) => Promise<void>;
   readonly clock: Clock;
   readonly log: Logger;
   /** As for POST /keys/upload (config e2ee.verify_device_keys). Default true. */
@@ -82,6 +82,7 @@ export function createDehydratedDevices(deps: DehydratedDevicesDeps) {
       const algorithms = fallbackKeys.map((key) => key.algorithm);
       if (new Set(algorithms).size !== algorithms.length) throw new MatrixError('M_INVALID_PARAM', 'fallback_keys may hold one key per algorithm');
 
+      const previous = await store.dehydratedDevice(userId);
       // One transaction: the old device goes, the new one comes with its keys, or nothing changes.
       const replaced = await store.replaceDehydratedDevice(
         userId,
@@ -93,7 +94,7 @@ export function createDehydratedDevices(deps: DehydratedDevicesDeps) {
         throw new MatrixError('M_INVALID_PARAM', `device_id ${deviceId} is already one of your devices; a dehydrated device needs an id of its own (its curve25519 key)`);
       }
       log.info({ userId, deviceId }, 'dehydrated device stored');
-      await announce(userId, replaced.position);
+      await announce(userId, replaced.position, previous === undefined || previous.deviceId === deviceId ? [deviceId] : [previous.deviceId, deviceId]);
       return { device_id: deviceId };
     },
 
@@ -108,7 +109,7 @@ export function createDehydratedDevices(deps: DehydratedDevicesDeps) {
       const deleted = await store.deleteDehydratedDevice(userId);
       if (deleted === undefined) throw new MatrixError('M_NOT_FOUND', 'You have no dehydrated device');
       log.info({ userId, deviceId: deleted.deviceId }, 'dehydrated device deleted');
-      await announce(userId, deleted.position);
+      await announce(userId, deleted.position, [deleted.deviceId]);
       return { device_id: deleted.deviceId };
     },
 

@@ -35,3 +35,16 @@ export {
   type DehydratedDeviceUpload,
   type DehydratedEventsPage,
 } from './dehydrated-devices.js';
+export { type DeviceUpdate } from './keys.js';
+export { type RemoteToDevice } from './to-device.js';
+export { createRemoteDeviceLists, REMOTE_DEVICE_LIST_MAX_AGE_MS, type RemoteDeviceList, type RemoteDeviceLists, type RemoteDeviceListsDeps } from './remote-device-lists.js';
+export {
+  createRemoteKeys,
+  DEFAULT_REMOTE_KEYS_TIMEOUT_MS,
+  remoteTimeout,
+  type FederationRequests,
+  type RemoteClaimResult,
+  type RemoteKeys,
+  type RemoteKeysDeps,
+  type RemoteQueryResult,
+} from './remote-keys.js';

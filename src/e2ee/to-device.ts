@@ -1,3 +1,4 @@
+import { encodeBase64Url, sha256 } from '../crypto/index.js';
 import { MatrixError, isUserId, userIdServer, type UserId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
@@ -7,7 +8,8 @@ import type { ToDeviceMessage, ToDeviceNotifier, ToDeviceStore } from './ports.j
 /**
  * Send-to-device messaging: messages queued per recipient device on the toDevice stream, handed to that
  * device by /sync until its next sync acknowledges them. A retried request (same sending device and
- * transaction id) queues nothing again. Only local recipients for now; federation will carry the rest.
+ * transaction id) queues nothing again. Messages for other servers' users go to `federate` (federation's
+ * m.direct_to_device), grouped per server, once per request.
  */
 
 /** The spec's recommended cap on messages per /sync response. */
@@ -31,6 +33,22 @@ export interface ToDeviceDeps {
   readonly log: Logger;
   readonly serverName: string;
   readonly notify: ToDeviceNotifier;
+  /** Carries messages for remote users to their servers; never throws. Absent: they are dropped (logged). */
+  readonly federate?: (request: RemoteToDevice) => Promise<void>;
+}
+
+/** A request's messages for other servers' users: server -> user id -> device id ('*') -> content. */
+export interface RemoteToDevice {
+  readonly sender: string;
+  readonly type: string;
+  /** Derived from the sending device and transaction id: the same on a retry, so receivers drop repeats. */
+  readonly messageId: string;
+  readonly byServer: Map<string, Record<string, Readonly<Record<string, Readonly<Record<string, unknown>>>>>>;
+}
+
+/** The spec caps message_id at 32 characters. */
+function messageIdOf(sender: string, deviceId: string, txnId: string): string {
+  return encodeBase64Url(sha256(JSON.stringify([sender, deviceId, txnId]))).slice(0, 32);
 }
 
 /** messages: user id -> device id (or '*') -> content. */
@@ -43,17 +61,29 @@ export function createToDeviceService(deps: ToDeviceDeps) {
     /** PUT /sendToDevice/{eventType}/{txnId}. */
     async send(requester: Requester, eventType: string, txnId: string, messages: ToDeviceRequest): Promise<void> {
       const queued: ToDeviceMessage[] = [];
+      const byServer: RemoteToDevice['byServer'] = new Map();
       for (const [userId, devices] of Object.entries(messages)) {
         if (!isUserId(userId)) throw new MatrixError('M_INVALID_PARAM', `'${userId}' in messages is not a user id`);
-        if (userIdServer(userId as UserId) !== serverName) {
-          log.info({ sender: requester.userId, server: userIdServer(userId as UserId), eventType }, 'to-device message for a remote user skipped: no federation yet');
+        const server = userIdServer(userId as UserId);
+        if (server !== serverName) {
+          let forServer = byServer.get(server);
+          if (forServer === undefined) byServer.set(server, (forServer = {}));
+          forServer[userId] = devices;
           continue;
         }
         for (const [deviceId, content] of Object.entries(devices)) queued.push({ userId, deviceId, content });
       }
       const txn = { sender: requester.userId, senderDeviceId: requester.deviceId, txnId, ts: clock.now() };
+      // The transaction is recorded even with only remote recipients: a retry (null) sends nothing again.
       const result = await store.queueToDevice(txn, eventType, queued);
-      if (result !== null && result.recipients.length > 0) notify({ position: result.position, users: result.recipients });
+      if (result === null) return;
+      if (result.recipients.length > 0) notify({ position: result.position, users: result.recipients });
+      if (byServer.size === 0) return;
+      if (deps.federate === undefined) {
+        log.info({ sender: requester.userId, servers: [...byServer.keys()], eventType }, 'to-device messages for remote users dropped: federation is off');
+        return;
+      }
+      await deps.federate({ sender: requester.userId, type: eventType, messageId: messageIdOf(requester.userId, requester.deviceId, txnId), byServer });
     },
 
     /**

@@ -45,6 +45,8 @@ export interface PresenceDeps {
   readonly notify: StreamNotifier;
   /** Config `presence.enabled`: false keeps the endpoints answering but stores and sends nothing. */
   readonly enabled: boolean;
+  /** Told of each change others would see (federation's m.presence); never throws. */
+  readonly federate?: (userId: string, content: PresenceContent) => Promise<void>;
 }
 
 export function createPresenceService(deps: PresenceDeps) {
@@ -79,6 +81,7 @@ export function createPresenceService(deps: PresenceDeps) {
     const position = await store.putPresence(userId, state, statusMsg, now);
     // Everyone sharing a room with the user sees the change: naming the rooms wakes their syncs.
     notify({ position, users: [userId], rooms: await rooms.roomsWithMembership(userId, 'join') });
+    await deps.federate?.(userId, content({ userId, state, statusMsg, lastActiveTs: now, streamPosition: position }, now));
   }
 
   return {

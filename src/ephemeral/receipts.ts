@@ -2,7 +2,7 @@ import { isEventId, MatrixError, parseEventId, type RoomId, type UserId } from '
 import type { Clock } from '../platform/clock.js';
 import type { Requester } from '../users/index.js';
 import { joinedRoom } from './membership.js';
-import type { MembershipReads, ReadMarkerStore, ReceiptStore, ReceiptType, StreamNotifier } from './ports.js';
+import type { MembershipReads, NewReceipt, ReadMarkerStore, ReceiptStore, ReceiptType, StreamNotifier } from './ports.js';
 
 /**
  * Read receipts (m.read, m.read.private, threaded or not) on the receipts stream, and the fully-read
@@ -36,6 +36,8 @@ export interface ReceiptDeps {
   readonly clock: Clock;
   /** Told of every new receipts-stream position, with the room. */
   readonly notify: StreamNotifier;
+  /** Told of each receipt a user set that changed the stored one (federation's m.receipt); never throws. */
+  readonly federate?: (receipt: NewReceipt) => Promise<void>;
 }
 
 export function createReceiptService(deps: ReceiptDeps) {
@@ -59,8 +61,12 @@ export function createReceiptService(deps: ReceiptDeps) {
 
   async function putReceipt(userId: UserId, roomId: RoomId, receiptType: ReceiptType, eventId: string, threadId: string | null): Promise<void> {
     const eventPosition = await timelinePosition(roomId, eventId);
-    const position = await store.putReceipt({ roomId, userId, receiptType, threadId, eventId, eventPosition, ts: clock.now() });
-    if (position !== null) notify({ position, rooms: [roomId] });
+    const receipt: NewReceipt = { roomId, userId, receiptType, threadId, eventId, eventPosition, ts: clock.now() };
+    const position = await store.putReceipt(receipt);
+    if (position !== null) {
+      notify({ position, rooms: [roomId] });
+      await deps.federate?.(receipt);
+    }
   }
 
   /** Moves the fully-read marker, never back to an earlier event. */

@@ -152,6 +152,16 @@ export function createTypingService(deps: TypingDeps) {
     },
 
     /**
+     * A remote server's m.typing EDU for one of its users; federation's /send has checked that the server
+     * speaks for the user and that the user is joined. Typing lasts `timeoutMs` unless renewed or stopped.
+     */
+    applyRemote(roomId: string, userId: string, typing: boolean, timeoutMs: number): void {
+      const update: TypingUpdate = { roomId, userId, expiresTs: typing ? clock.now() + timeoutMs : null };
+      if (apply(update)) changed(roomOf(roomId), roomId, update);
+      else if (typing) relay.publish({ position, rooms: [roomId], update });
+    },
+
+    /**
      * For sync: the rooms among `roomIds` whose typers changed after `since`, with who types now. Since 0
      * (or a position from before this process started): every room where someone types.
      */

@@ -45,3 +45,17 @@ export { createFederationSender, type FederationSender, type FederationSenderDep
 export { DEFAULT_BACKOFF, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, type BackoffPolicy } from './queue.js';
 export type { DestinationState, FederationQueueStore, PduForDestination, QueuedBatch, QueuedEdu, QueuedPdu } from './sender-ports.js';
 export { federationSenderOnBus } from './sender-bus.js';
+export {
+  createEduProducers,
+  type EduProducerDeps,
+  type EduProducers,
+  type EduQueue,
+  type OutboundDeviceUpdate,
+  type OutboundPresence,
+  type OutboundReceipt,
+  type OutboundToDevice,
+} from './edu-producers.js';
+export { createTransactionReceiver, MAX_EDUS, MAX_PDUS, type TransactionBody, type TransactionDeps, type TransactionReceiver } from './transactions.js';
+export { createInboundEdus, REMOTE_TYPING_TIMEOUT_MS, type InboundEdu, type InboundEduDeps, type InboundEdus } from './inbound-edus.js';
+export { createGapFiller, GET_MISSING_LIMIT, type GapFiller, type GapFillerDeps } from './missing-events.js';
+export type { InboundTransactionStore, RemoteToDeviceMessage, TransactionResponse } from './inbound-ports.js';

@@ -145,6 +145,22 @@ export function createFederationSender(deps: FederationSenderDeps) {
       if (started) for (const destination of targets) queueOf(destination).wake();
     },
 
+    /**
+     * Queues an event this server holds but did not originate, which it must pass on: a join, leave or knock a
+     * remote server handed in through send_join/send_leave/send_knock goes to the room's other servers (all
+     * but `except`, its origin), as the resident server in the handshake.
+     */
+    async relayEvent(eventId: string, except: readonly string[]): Promise<void> {
+      if (closed) return;
+      const stored = (await deps.rooms.events([eventId])).get(eventId);
+      if (stored === undefined || stored.streamPosition === null) return;
+      const skip = new Set(except);
+      const destinations = (await destinationFinder.destinationsOf({ ...stored, streamPosition: stored.streamPosition })).filter((d) => !skip.has(d));
+      // Position 0: the sender's own position is not moved (greatest() keeps it), so no local event is skipped.
+      await store.queuePdus(destinations.map((destination) => ({ destination, position: stored.streamPosition as number, eventId })), 0);
+      if (started) for (const destination of destinations) queueOf(destination).wake();
+    },
+
     /** The other servers with a joined member in the room now: where an EDU about the room goes. */
     roomDestinations: (roomId: string) => destinationFinder.roomDestinations(roomId),
 

@@ -46,32 +46,48 @@ export function accountDataAnnounced<S extends AccountDataStore>(store: S, bus: 
   };
 }
 
-type DeviceWrites = Pick<AccountStore, 'startDeviceSession' | 'setDeviceDisplayName' | 'deleteDevice' | 'deleteDevices' | 'deleteAllDevices' | 'setPassword' | 'deactivateUser'>;
+type DeviceWrites = Pick<AccountStore, 'startDeviceSession' | 'setDeviceDisplayName' | 'deleteDevice' | 'deleteDevices' | 'deleteAllDevices' | 'setPassword' | 'deactivateUser' | 'devices'>;
 
 /**
  * The accounts store, announcing each device-list change its device writes recorded (a device logged in,
- * renamed or removed) once it has committed. `announce` is the E2EE keys service's.
+ * renamed or removed) once it has committed, with the devices it touched (for federation's
+ * m.device_list_update). `announce` is the E2EE keys service's.
  */
-export function deviceChangesAnnounced<S extends DeviceWrites>(store: S, announce: (userId: string, position: number) => Promise<void>, log: Logger): S {
+export function deviceChangesAnnounced<S extends DeviceWrites>(
+  store: S,
+  announce: (userId: string, position: number, deviceIds?: readonly string[]) => Promise<void>,
+  log: Logger,
+): S {
   // Awaited before the write returns: a sync the client starts after its request sees the notice (a
   // long-poll resuming from its last token would otherwise wait past the change). A failure is logged;
   // the change is recorded, and readers catch up at their next read.
-  const told = (userId: string) => async (position: number | null) => {
-    if (position !== null) await announce(userId, position).catch((err: unknown) => log.warn({ err }, 'could not announce a device-list change'));
+  const told = (userId: string, deviceIds: readonly string[]) => async (position: number | null) => {
+    if (position !== null) await announce(userId, position, deviceIds).catch((err: unknown) => log.warn({ err }, 'could not announce a device-list change'));
     return position;
   };
+  /** The user's device ids before a write that removes an unnamed set of them. */
+  const deviceIdsOf = async (userId: Parameters<S['devices']>[0]) => (await store.devices(userId)).map((device) => device.deviceId);
   return {
     ...store,
-    startDeviceSession: async (userId, session, nowMs) => told(userId)(await store.startDeviceSession(userId, session, nowMs)),
+    startDeviceSession: async (userId, session, nowMs) => told(userId, [session.deviceId])(await store.startDeviceSession(userId, session, nowMs)),
     setDeviceDisplayName: async (userId, deviceId, name) => {
       const result = await store.setDeviceDisplayName(userId, deviceId, name);
-      await told(userId)(result.position);
+      await told(userId, [deviceId])(result.position);
       return result;
     },
-    deleteDevice: async (userId, deviceId) => told(userId)(await store.deleteDevice(userId, deviceId)),
-    deleteDevices: async (userId, deviceIds) => told(userId)(await store.deleteDevices(userId, deviceIds)),
-    deleteAllDevices: async (userId) => told(userId)(await store.deleteAllDevices(userId)),
-    setPassword: async (userId, hash, logoutExcept) => told(userId)(await store.setPassword(userId, hash, logoutExcept)),
-    deactivateUser: async (userId) => told(userId)(await store.deactivateUser(userId)),
+    deleteDevice: async (userId, deviceId) => told(userId, [deviceId])(await store.deleteDevice(userId, deviceId)),
+    deleteDevices: async (userId, deviceIds) => told(userId, deviceIds)(await store.deleteDevices(userId, deviceIds)),
+    deleteAllDevices: async (userId) => {
+      const before = await deviceIdsOf(userId);
+      return told(userId, before)(await store.deleteAllDevices(userId));
+    },
+    setPassword: async (userId, hash, logoutExcept) => {
+      const before = await deviceIdsOf(userId);
+      return told(userId, before)(await store.setPassword(userId, hash, logoutExcept));
+    },
+    deactivateUser: async (userId) => {
+      const before = await deviceIdsOf(userId);
+      return told(userId, before)(await store.deactivateUser(userId));
+    },
   };
 }

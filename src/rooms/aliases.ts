@@ -36,6 +36,8 @@ export interface AliasServiceDeps {
   readonly serverName: string;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Looks up an alias of another server on that server (federation query/directory); absent: not found. */
+  readonly remoteAlias?: (alias: string) => Promise<{ roomId: string; servers: string[] }>;
 }
 
 export function createAliasService(deps: AliasServiceDeps) {
@@ -95,7 +97,9 @@ export function createAliasService(deps: AliasServiceDeps) {
     async resolve(value: string): Promise<{ roomId: RoomId; servers: string[] }> {
       const alias = parseRoomAlias(value);
       if (serverNameOf(alias) !== serverName) {
-        throw new MatrixError('M_NOT_FOUND', `${alias} is on another server, and federation is not available on this server yet`);
+        if (!deps.remoteAlias) throw new MatrixError('M_NOT_FOUND', `${alias} is on another server, and federation is not available on this server yet`);
+        const { roomId, servers } = await deps.remoteAlias(alias);
+        return { roomId: parseRoomId(roomId), servers };
       }
       const record = await aliases.alias(alias);
       if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);

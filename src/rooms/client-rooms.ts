@@ -18,6 +18,7 @@ import type { RoomPreset } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 import { createRoomUpgrades } from './upgrade.js';
+import type { RemoteMembership } from './remote-membership.js';
 
 const GUEST_LIKE = /^@[0-9]+:/;
 
@@ -54,6 +55,8 @@ export interface ClientRoomWritesDeps {
   readonly clock: Clock;
   /** Whether a user is a guest account of this server; absent: guests are never made to leave. */
   readonly isLocalGuest?: (userId: string) => Promise<boolean>;
+  /** Memberships in rooms held elsewhere (src/rooms/remote-membership.ts); absent: such requests are refused. */
+  readonly remote?: Pick<RemoteMembership, 'hasLocalMember' | 'resolveAlias' | 'join' | 'knock' | 'leave' | 'invite' | 'ownMemberEvent'>;
 }
 
 /**
@@ -90,12 +93,28 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
   }
 
-  /** Joining and knocking accept aliases in the path: one of this server resolves here, others need federation. */
-  async function roomIdOf(value: string): Promise<string> {
+  /**
+   * Whether a join or knock goes over federation: the room is unknown here, or no user of this server is
+   * in it and it was not made here (its id names another server, or none: v12).
+   */
+  async function goesRemote(target: string): Promise<boolean> {
+    if (!deps.remote) return false;
+    const roomId = parseRoomId(target);
+    if (!(await store.room(roomId))) return true;
+    return serverNameOf(roomId) !== serverName && !(await deps.remote.hasLocalMember(roomId));
+  }
+
+  /** Joining and knocking accept aliases in the path: one of this server resolves here, others on their server. */
+  async function roomIdOf(value: string, via?: string[]): Promise<string> {
     const target = parseRoomIdOrAlias(value);
     if (!target.startsWith('#')) return target;
     const alias = parseRoomAlias(target);
-    if (serverNameOf(alias) !== serverName) needsFederation(`Room alias ${alias} is on another server`);
+    if (serverNameOf(alias) !== serverName) {
+      if (!deps.remote) needsFederation(`Room alias ${alias} is on another server`);
+      const resolved = await deps.remote.resolveAlias(alias);
+      via?.push(...resolved.servers);
+      return resolved.roomId;
+    }
     const record = await aliases.alias(alias);
     if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
     return record.roomId;
@@ -208,8 +227,19 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
      * `content`: what the join's body held (reason, a per-room displayname...), merged into the member
      * event over the caller's profile, as Synapse does; membership is the server's to set.
      */
-    async join(caller: Caller, roomIdOrAlias: string, content: Readonly<Record<string, unknown>> = {}): Promise<string> {
-      const roomId = await heldRoom(await roomIdOf(roomIdOrAlias), 'not-found');
+    async join(caller: Caller, roomIdOrAlias: string, content: Readonly<Record<string, unknown>> = {}, servers: readonly string[] = []): Promise<string> {
+      const via = [...servers];
+      const target = await roomIdOf(roomIdOrAlias, via);
+      if (await goesRemote(target)) {
+        const { membership: _m, third_party_signed: _s, ...extra } = content;
+        try {
+          return await deps.remote!.join(caller.userId as UserId, parseRoomId(target), via, extra);
+        } catch (err) {
+          // A room held here that no server elsewhere knows: joined here, as before federation.
+          if (!(isMatrixError(err) && err.errcode === 'M_NOT_FOUND' && (await store.room(target)))) throw err;
+        }
+      }
+      const roomId = await heldRoom(target, 'not-found');
       if (caller.isGuest && (await currentContent(roomId, 'm.room.guest_access'))?.guest_access !== 'can_join') {
         throw new MatrixError('M_FORBIDDEN', `Room ${roomId} does not admit guests (m.room.guest_access is not can_join); register a full account to join it`);
       }
@@ -218,18 +248,33 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       return roomId;
     },
 
-    async knock(caller: Caller, roomIdOrAlias: string, reason?: string): Promise<string> {
-      const roomId = await heldRoom(await roomIdOf(roomIdOrAlias), 'not-found');
+    async knock(caller: Caller, roomIdOrAlias: string, reason?: string, servers: readonly string[] = []): Promise<string> {
+      const via = [...servers];
+      const target = await roomIdOf(roomIdOrAlias, via);
+      if (await goesRemote(target)) return deps.remote!.knock(caller.userId as UserId, parseRoomId(target), via, reason);
+      const roomId = await heldRoom(target, 'not-found');
       await rooms.knock(roomId, caller.userId, reason);
       return roomId;
     },
 
     async leave(caller: Caller, roomId: string, reason?: string): Promise<void> {
-      await rooms.leave(await heldRoom(roomId, 'forbidden'), caller.userId, reason);
+      const held = await heldRoom(roomId, 'forbidden');
+      // Only invited or knocking, with no one of this server in the room: the leave goes to a resident server.
+      const own = deps.remote && (await deps.remote.ownMemberEvent(held, caller.userId));
+      if (own && (own.content.membership === 'invite' || own.content.membership === 'knock') && !(await deps.remote!.hasLocalMember(held))) {
+        await deps.remote!.leave(caller.userId as UserId, held, reason);
+        return;
+      }
+      await rooms.leave(held, caller.userId, reason);
     },
 
     /** invite, kick, ban and unban: the caller acts on another user of this server. */
     async moderate(caller: Caller, action: 'invite' | 'kick' | 'ban' | 'unban', roomId: string, target: string, reason?: string): Promise<void> {
+      const remoteUser = parseUserId(target);
+      if (action === 'invite' && deps.remote && userIdServer(remoteUser) !== serverName) {
+        await deps.remote.invite(await heldRoom(roomId, 'forbidden'), caller.userId, remoteUser, reason);
+        return;
+      }
       const userId = localUser(target);
       await rooms[action](await heldRoom(roomId, 'forbidden'), caller.userId, userId, reason);
     },

@@ -64,6 +64,8 @@ export interface RoomDirectoryDeps {
   readonly isServerAdmin: (userId: string) => Promise<boolean>;
   readonly serverName: string;
   readonly clock: Clock;
+  /** Another server's directory, over federation (directory-federation.ts); absent: M_FORBIDDEN. */
+  readonly remote?: (server: string, query: PublicRoomsQuery) => Promise<PublicRoomsPage>;
 }
 
 export function createRoomDirectory(deps: RoomDirectoryDeps) {
@@ -97,7 +99,10 @@ export function createRoomDirectory(deps: RoomDirectoryDeps) {
     /** GET and POST /publicRooms: published rooms, most joined members first, then by room id. */
     async publicRooms(query: PublicRoomsQuery): Promise<PublicRoomsPage> {
       if (query.server !== undefined && query.server !== serverName) {
-        throw new MatrixError('M_FORBIDDEN', `The room directory of ${query.server} needs federation, which is not available on this server yet`);
+        if (deps.remote === undefined) {
+          throw new MatrixError('M_FORBIDDEN', `The room directory of ${query.server} needs federation, which is off on this server`);
+        }
+        return deps.remote(query.server, query);
       }
       const offset = offsetOf(query.since);
       // Rooms bridged from third-party networks would be listed by their instance; there are none here.

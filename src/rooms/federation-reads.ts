@@ -343,6 +343,42 @@ export function createFederationReads(deps: FederationReadsDeps) {
     },
 
     /**
+     * send_join's answer for a join just accepted (joins-v2.yaml): the state before it, the auth chain of the
+     * join and of that state, and the servers with joined members then. With `omitMembers`, member events
+     * leave the state but for the joiner's and the heroes' (when the room has no name nor canonical alias,
+     * the first five joined or invited members), and the auth chain leaves out what the state holds.
+     */
+    async joinState(roomId: string, joinEventId: string, omitMembers: boolean): Promise<JoinState> {
+      const join = await eventInRoom({ roomId, origin: '', memberKeys: [], joined: false }, joinEventId);
+      const state = await store.stateBefore(join.event.eventId);
+      if (state === undefined) throw new MatrixError('M_NOT_FOUND', `This server does not know the state at ${join.event.eventId}`);
+      const stored = await store.events([...state.values()]);
+      const stateEvents = [...state.values()].map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined);
+      const members = stateEvents.filter((e) => e.event.type === 'm.room.member' && e.event.stateKey !== undefined);
+      const servers = new Set<string>();
+      for (const { event } of members) {
+        const server = serverOfUser(event.stateKey as string);
+        if (server !== undefined && event.content.membership === 'join') servers.add(server);
+      }
+      let kept = stateEvents;
+      if (omitMembers) {
+        const named = state.has(stateKey('m.room.name', '')) || state.has(stateKey('m.room.canonical_alias', ''));
+        const heroes = named
+          ? []
+          : members
+              .filter((e) => e.event.stateKey !== join.event.sender && ['join', 'invite'].includes(e.event.content.membership as string))
+              .sort((a, b) => (a.streamPosition ?? a.event.depth) - (b.streamPosition ?? b.event.depth))
+              .slice(0, 5);
+        const keep = new Set([...heroes.map((e) => e.event.eventId), ...members.filter((e) => e.event.stateKey === join.event.sender).map((e) => e.event.eventId)]);
+        kept = stateEvents.filter((e) => e.event.type !== 'm.room.member' || keep.has(e.event.eventId));
+      }
+      const keptIds = new Set(kept.map((e) => e.event.eventId));
+      const chain = (await authChainOf(roomId, [join.event, ...kept.map((e) => e.event)])).filter((e) => !omitMembers || !keptIds.has(e.event.eventId));
+      const [statePdus, chainPdus] = await Promise.all([serve(kept), serve(chain)]);
+      return { state: statePdus, authChain: chainPdus, serversInRoom: [...servers].sort(), membersOmitted: omitMembers };
+    },
+
+    /**
      * GET /query/directory?room_alias=: one of this server's aliases, with the servers that have joined
      * members in the room (this one first, when it has any).
      */
@@ -373,6 +409,15 @@ export function createFederationReads(deps: FederationReadsDeps) {
 }
 
 export type FederationReads = ReturnType<typeof createFederationReads>;
+
+/** What send_join answers with, before the handler names it in the wire's terms. */
+export interface JoinState {
+  readonly state: PduJson[];
+  readonly authChain: PduJson[];
+  /** The servers with a joined member before the join, sorted. */
+  readonly serversInRoom: string[];
+  readonly membersOmitted: boolean;
+}
 
 /** Sort order for the backfill frontier: the deepest (then latest-stored) event last, to be popped next. */
 function newestLast(a: StoredEvent, b: StoredEvent): number {

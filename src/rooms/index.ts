@@ -1,5 +1,5 @@
 export { createRoomServer, type RoomServer, type RoomServerDeps, type SendOptions, type SentEvent } from './room-server.js';
-export { createReceivePipeline, type ReceiveOutcome, type ReceivePipeline, type ReceiveDeps } from './receive.js';
+export { createReceivePipeline, type ReceiveOutcome, type ReceivePipeline, type ReceiveDeps, type ReceiveOptions } from './receive.js';
 export { createRoomDrafts, type CreateRoomOptions, type InitialStateEvent, type RoomPreset } from './create-room.js';
 export type * from './ports.js';
 export { createClientRooms, type ClientRooms } from './client.js';
@@ -50,8 +50,20 @@ export {
   MAX_BACKFILL_LIMIT,
   MAX_MISSING_EVENTS_LIMIT,
   type FederationReads,
+  type JoinState,
   type FederationReadsDeps,
   type FederationRoomReads,
   type MissingEventsQuery,
 } from './federation-reads.js';
 export { serverAclAllows } from './server-acl.js';
+export {
+  createFederationMembership,
+  type FederationMembership,
+  type FederationMembershipDeps,
+  type HandshakeMembership,
+  type InviteRequest,
+  type MembershipTemplate,
+} from './federation-membership.js';
+export { createRemoteMembership, type FederationRequests, type RemoteMembership, type RemoteMembershipDeps } from './remote-membership.js';
+export { RemoteAnswerError } from './remote-pdus.js';
+export { createRemotePublicRooms, type DirectoryQueries, type RemotePublicRooms } from './directory-federation.js';

@@ -62,6 +62,8 @@ export interface RoomReads {
   eventsStreamPosition(): Promise<number>;
   /** The rooms whose current state gives the user this membership ('join', 'invite' ...), sorted. */
   roomsWithMembership(userId: string, membership: string): Promise<string[]>;
+  /** Whether a user of the server is joined to the room in its current state: the room is that server's too. */
+  hasJoinedMember(roomId: string, serverName: string): Promise<boolean>;
 
   // What clients read of a room's history (src/storage/room-timeline.ts).
 

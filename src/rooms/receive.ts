@@ -18,7 +18,7 @@ import {
   type RoomVersionRules,
 } from '../events/index.js';
 import type { Logger } from '../platform/logger.js';
-import type { KeyLookup, RoomNotifier, RoomStore, RoomWrites, StateInput } from './ports.js';
+import type { KeyLookup, RoomNotifier, RoomStore, RoomWrites, StateInput, StoredEvent } from './ports.js';
 import { resolveStoredStates } from './resolution.js';
 
 /** What became of a remote PDU. */
@@ -28,7 +28,26 @@ export type ReceiveOutcome =
   | { readonly status: 'rejected'; readonly eventId: string | undefined; readonly reason: string }
   | { readonly status: 'duplicate'; readonly eventId: string }
   /** The caller must fetch these (get_missing_events, /event_auth, /state_ids) and try again. */
-  | { readonly status: 'missing'; readonly eventId: string; readonly missing: readonly string[] };
+  | { readonly status: 'missing'; readonly eventId: string; readonly missing: readonly string[] }
+  /** Stored as an outlier (options.outlier): checked against its auth events, not part of the timeline. */
+  | { readonly status: 'outlier'; readonly eventId: string };
+
+/**
+ * How a PDU reached us, beyond a server sending its own event live (the default).
+ * - relayed: `origin` handed over another server's event (get_missing_events, /event, /state): the
+ *   sender need not be of `origin`; signatures are what vouch for it.
+ * - outlier: a state or auth event fetched to check others: checked against its own auth events only and
+ *   stored outside the timeline.
+ * - statesBeforePrevs: for prev events this server does not have, the ids of the state before each, as
+ *   `origin` answered /state_ids. Every id must already be stored (as an outlier at least), not rejected,
+ *   and in the room, and each prev event itself stored; the state before the event is then built from them
+ *   (plus the prev event when it is a state event) rather than from stored state.
+ */
+export interface ReceiveOptions {
+  readonly relayed?: boolean;
+  readonly outlier?: boolean;
+  readonly statesBeforePrevs?: ReadonlyMap<string, readonly string[]>;
+}
 
 export interface ReceiveDeps {
   readonly store: RoomStore;
@@ -48,7 +67,7 @@ const CREATE_KEY = stateKey('m.room.create', '');
 export function createReceivePipeline(deps: ReceiveDeps) {
   const { store, log } = deps;
 
-  async function receivePdu(roomId: string, json: unknown, origin: string): Promise<ReceiveOutcome> {
+  async function receivePdu(roomId: string, json: unknown, origin: string, options: ReceiveOptions = {}): Promise<ReceiveOutcome> {
     const room = await store.room(roomId);
     if (!room) return refuse(undefined, `this server is not in room ${roomId}`);
     const rules = getRoomVersion(room.roomVersion);
@@ -56,7 +75,7 @@ export function createReceivePipeline(deps: ReceiveDeps) {
 
     let event: RoomEvent;
     try {
-      event = parsePdu(json, rules, { origin });
+      event = parsePdu(json, rules, options.relayed === true || options.outlier === true ? {} : { origin });
     } catch (err) {
       if (err instanceof PduFormatError) return refuse(undefined, `format: ${err.message}`);
       throw err;
@@ -71,7 +90,8 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       event = parsePdu(redactEvent(event.pdu, rules), rules);
     }
 
-    const outcome = await store.withRoomWriteLock(roomId, (tx) => persistChecked(tx, event, rules));
+    const outcome = await store.withRoomWriteLock(roomId, (tx) =>
+      options.outlier === true ? persistOutlier(tx, event, rules) : persistChecked(tx, event, rules, options.statesBeforePrevs));
     if (outcome.status === 'accepted') {
       deps.notifier.eventsPersisted(roomId, outcome.streamPosition, event.type === 'm.room.member' && event.stateKey !== undefined ? [event.stateKey] : []);
     }
@@ -108,17 +128,8 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     return undefined;
   }
 
-  async function persistChecked(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules): Promise<ReceiveOutcome> {
-    const known = await tx.events([event.eventId, ...event.authEvents, ...event.prevEvents]);
-    if (known.has(event.eventId)) return { status: 'duplicate', eventId: event.eventId };
-
-    const missingAuth = event.authEvents.filter((id) => !known.has(id));
-    const missingPrev = event.prevEvents.filter((id) => !known.get(id) || known.get(id)!.outlier);
-    if (missingAuth.length > 0 || missingPrev.length > 0) {
-      return { status: 'missing', eventId: event.eventId, missing: [...new Set([...missingAuth, ...missingPrev])] };
-    }
-
-    // 1. Against its own auth events (v12: the room's create event is implied, not listed).
+  /** Step 1, shared by timeline events and outliers: against its own auth events (v12: the create event is implied). */
+  async function checkOwnAuthEvents(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules, known: Map<string, StoredEvent>) {
     const authEvents = event.authEvents.map((id) => known.get(id)!.event);
     if (rules.roomIdFormat === 'create-event-hash' && event.type !== 'm.room.create') {
       const createId = (await tx.currentStateEntries(event.roomId, [CREATE_KEY])).get(CREATE_KEY);
@@ -126,19 +137,81 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       if (create) authEvents.push(create);
     }
     const rejectedIds = new Set([...known.values()].filter((s) => s.rejectedReason !== null).map((s) => s.event.eventId));
-    const againstAuthEvents = checkAuthEvents(event, authEvents, rules, { isRejected: (e) => rejectedIds.has(e.eventId) });
+    return checkAuthEvents(event, authEvents, rules, { isRejected: (e) => rejectedIds.has(e.eventId) });
+  }
+
+  async function persistOutlier(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules): Promise<ReceiveOutcome> {
+    const known = await tx.events([event.eventId, ...event.authEvents]);
+    if (known.has(event.eventId)) return { status: 'duplicate', eventId: event.eventId };
+    const missingAuth = event.authEvents.filter((id) => !known.has(id));
+    if (missingAuth.length > 0) return { status: 'missing', eventId: event.eventId, missing: missingAuth };
+    const againstAuthEvents = await checkOwnAuthEvents(tx, event, rules, known);
+    if (!againstAuthEvents.allowed) return storeRejected(tx, event, null, `auth events: ${againstAuthEvents.reason}`);
+    await tx.persistEvents(event.roomId, [{ event, outlier: true, rejectedReason: null, softFailed: false, stateBefore: null }]);
+    return { status: 'outlier', eventId: event.eventId };
+  }
+
+  /**
+   * The state after a prev event this server lacks the state of, from the ids its server gave: each must be
+   * stored, not rejected and of the room, one per state key, the create event among them; the prev event
+   * itself must be stored and is added when it is a state event. A string says what is wrong.
+   */
+  async function givenStateAfter(tx: RoomWrites, event: RoomEvent, prevId: string, ids: readonly string[]): Promise<StateMap | string> {
+    const stored = await tx.events([...ids, prevId]);
+    const state = new Map<StateKey, string>();
+    for (const id of ids) {
+      const found = stored.get(id);
+      if (!found) return `state event ${id} is not stored`;
+      if (found.rejectedReason !== null || found.event.roomId !== event.roomId) continue;
+      const key = stateKeyOf(found.event);
+      if (key === undefined) return `${id} in the state is not a state event`;
+      if (state.has(key) && state.get(key) !== id) return `the state names two events for one state key (${id})`;
+      state.set(key, id);
+    }
+    if (!state.has(CREATE_KEY)) return 'the state has no m.room.create event';
+    const prev = stored.get(prevId);
+    if (!prev) return `prev event ${prevId} is not stored`;
+    const prevKey = stateKeyOf(prev.event);
+    if (prevKey !== undefined && prev.rejectedReason === null && prev.event.roomId === event.roomId) state.set(prevKey, prevId);
+    return state;
+  }
+
+  async function persistChecked(
+    tx: RoomWrites,
+    event: RoomEvent,
+    rules: RoomVersionRules,
+    statesBeforePrevs: ReadonlyMap<string, readonly string[]> = new Map(),
+  ): Promise<ReceiveOutcome> {
+    const known = await tx.events([event.eventId, ...event.authEvents, ...event.prevEvents]);
+    if (known.has(event.eventId)) return { status: 'duplicate', eventId: event.eventId };
+
+    const missingAuth = event.authEvents.filter((id) => !known.has(id));
+    const missingPrev = event.prevEvents.filter((id) => !statesBeforePrevs.has(id) && (!known.get(id) || known.get(id)!.outlier));
+    if (missingAuth.length > 0 || missingPrev.length > 0) {
+      return { status: 'missing', eventId: event.eventId, missing: [...new Set([...missingAuth, ...missingPrev])] };
+    }
+
+    // 1. Against its own auth events.
+    const againstAuthEvents = await checkOwnAuthEvents(tx, event, rules, known);
     if (!againstAuthEvents.allowed) return storeRejected(tx, event, null, `auth events: ${againstAuthEvents.reason}`);
 
     // 2. Against the state before it: the state after its one prev event, or the resolution of several.
     const prevStates: StateMap[] = [];
     for (const prev of event.prevEvents) {
-      const after = await tx.stateAfter(prev);
+      const given = statesBeforePrevs.get(prev);
+      // A stored state wins over one a server gave: the prev event may have arrived meanwhile.
+      const after = (await tx.stateAfter(prev)) ?? (given === undefined ? undefined : await givenStateAfter(tx, event, prev, given));
+      if (typeof after === 'string') {
+        // The remote's answer is unusable; nothing is stored, so a better answer can still be taken.
+        log.info({ roomId: event.roomId, eventId: event.eventId, reason: after }, 'pdu refused: state given for its prev event is unusable');
+        return { status: 'rejected', eventId: event.eventId, reason: `state before ${prev}: ${after}` };
+      }
       if (!after) return { status: 'missing', eventId: event.eventId, missing: [prev] };
       prevStates.push(after);
     }
     const stateBefore = prevStates.length === 1 ? prevStates[0]! : await resolveStoredStates(tx, rules, prevStates);
     const stateInput: StateInput =
-      event.prevEvents.length === 1
+      event.prevEvents.length === 1 && !statesBeforePrevs.has(event.prevEvents[0]!)
         ? { kind: 'after-event', eventId: event.prevEvents[0]!, changes: new Map() }
         : { kind: 'full', state: stateBefore };
     const beforeLookup = await authLookup(tx, event, rules, stateBefore);

@@ -74,14 +74,13 @@ export function createRoomServer(deps: RoomServerDeps) {
     return room;
   }
 
-  /** Builds, authorises and persists one local event inside the room's write transaction. */
-  async function appendLocal(
-    tx: RoomWrites,
+  /** Builds and authorises one local event on the room's current extremities and state, storing nothing. */
+  async function buildLocal(
+    tx: RoomReads,
     roomId: string | undefined,
     rules: RoomVersionRules,
     draft: EventDraft,
-    beforePersist?: (event: RoomEvent) => Promise<void>,
-  ): Promise<SentEvent> {
+  ): Promise<{ event: RoomEvent; extremityIds: string[] }> {
     const extremityIds = roomId === undefined ? [] : await tx.forwardExtremities(roomId);
     const prevStored = await tx.events(extremityIds);
     const prevEvents = extremityIds.map((id) => prevStored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined);
@@ -118,6 +117,18 @@ export function createRoomServer(deps: RoomServerDeps) {
       log.info({ roomId: event.roomId, type: event.type, sender: event.sender, reason: verdict.reason }, 'local event refused');
       throw new MatrixError('M_FORBIDDEN', verdict.reason);
     }
+    return { event, extremityIds };
+  }
+
+  /** Builds, authorises and persists one local event inside the room's write transaction. */
+  async function appendLocal(
+    tx: RoomWrites,
+    roomId: string | undefined,
+    rules: RoomVersionRules,
+    draft: EventDraft,
+    beforePersist?: (event: RoomEvent) => Promise<void>,
+  ): Promise<SentEvent> {
+    const { event, extremityIds } = await buildLocal(tx, roomId, rules, draft);
     await beforePersist?.(event);
 
     const [position] = await tx.persistEvents(event.roomId, [
@@ -324,8 +335,20 @@ export function createRoomServer(deps: RoomServerDeps) {
     ban: (roomId: string, sender: string, target: string, reason?: string) => membership(roomId, sender, target, 'ban', reason),
     unban: (roomId: string, sender: string, target: string, reason?: string) =>
       membership(roomId, sender, target, 'leave', reason, undefined, { oneOf: ['ban'], otherwise: `${target} is not banned from the room` }),
+    /**
+     * Builds and authorises a local event without storing it (an invite for a user of another server, which
+     * that server countersigns first; the countersigned event then comes in through the receive pipeline).
+     */
+    prepare: async (roomId: string, draft: EventDraft): Promise<{ event: RoomEvent; roomVersion: string }> =>
+      store.withRoomWriteLock(roomId, async (tx) => {
+        const room = await roomOrThrow(tx, roomId);
+        const { event } = await buildLocal(tx, roomId, rulesFor(room.roomVersion), draft);
+        return { event, roomVersion: room.roomVersion };
+      }),
     /** The user's membership in the room's current state ('join', 'invite' ...), or undefined if none. */
     membershipOf: (roomId: string, userId: string) => currentMembership(store, roomId, userId),
+    /** For a restricted room, the local member who vouches for the user's join (send_join serves remote joiners too). */
+    restrictedJoinAuthoriser,
   };
 }
 

@@ -15,3 +15,16 @@ export function createDeviceListPositions(sql: postgres.Sql): DeviceListPosition
     },
   };
 }
+
+/**
+ * The user's last device-list position before `before` (own changes only), 0 when there is none: the
+ * prev_id of an outbound m.device_list_update at `before`.
+ */
+export function previousDeviceListPosition(sql: postgres.Sql): (userId: string, before: number) => Promise<number> {
+  return async (userId, before) => {
+    const [row] = await sql<{ position: number | null }[]>`
+      select max(position) as position from device_list_changes
+      where user_id = ${userId} and only_for is null and position < ${before}`;
+    return Number(row?.position ?? 0);
+  };
+}

@@ -132,6 +132,17 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
       return rows.map((row) => row.room_id);
     },
 
+    async hasJoinedMember(roomId: string, serverName: string): Promise<boolean> {
+      // A user id ends in ':' + its server name; server names hold no LIKE wildcards ('%', '_').
+      const [row] = await q<{ found: boolean }[]>`
+        select exists (
+          select 1 from current_state c join events e on e.event_id = c.event_id
+          where c.room_id = ${roomId} and c.type = 'm.room.member' and c.state_key like ${'%:' + serverName}
+            and (e.json::jsonb -> 'content' ->> 'membership') = 'join'
+        ) as found`;
+      return row?.found === true;
+    },
+
     ...timelineReads(q, cache),
     ...relationReads(q),
   };

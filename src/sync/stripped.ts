@@ -36,5 +36,20 @@ export async function strippedState(reads: SyncReads, membership: MembershipRow)
   const stored = await reads.events([...previewIds, membership.eventId]);
   const events = previewIds.map((id) => stored.get(id)?.event).filter((event): event is RoomEvent => event !== undefined);
   const own = stored.get(membership.eventId)?.event;
+  // An invite from a room this server is not in carries the inviting server's stripped state instead.
+  const given = own === undefined ? [] : inviteRoomState(own);
+  if (given.length > 0) return [...given.filter((e) => !(e.type === 'm.room.member' && e.state_key === own?.stateKey)), stripped(own!)];
   return [...events, ...(own ? [own] : [])].map(stripped);
+}
+
+/** The stripped state src/rooms/federation-membership.ts keeps in a remote invite's unsigned, well-formed entries only. */
+function inviteRoomState(event: RoomEvent): StrippedEvent[] {
+  const unsigned = event.pdu.unsigned;
+  // A knock on a remote room keeps the resident server's knock_room_state the same way (src/rooms/remote-membership.ts).
+  const held = typeof unsigned === 'object' && unsigned !== null ? (unsigned as { invite_room_state?: unknown; knock_room_state?: unknown }) : undefined;
+  const list = held?.invite_room_state ?? held?.knock_room_state;
+  if (!Array.isArray(list)) return [];
+  return list.filter((e): e is StrippedEvent =>
+    typeof e === 'object' && e !== null && typeof e.type === 'string' && typeof e.state_key === 'string' &&
+    typeof e.sender === 'string' && typeof e.content === 'object' && e.content !== null);
 }

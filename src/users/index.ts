@@ -95,3 +95,4 @@ export {
 export { createOpenIdTokens, OPENID_TOKEN_LIFETIME_MS, type OpenIdDeps, type OpenIdToken, type OpenIdTokens } from './openid.js';
 export { createWhois, type Whois, type WhoisDeps, type WhoisService } from './whois.js';
 export { createFederationProfiles, type FederationProfiles } from './federation-profile.js';
+export { createRemoteProfiles, REMOTE_PROFILE_CACHE_MS, type ProfileQueries, type RemoteProfiles, type RemoteProfilesDeps } from './remote-profiles.js';

@@ -1,6 +1,7 @@
 import type { Logger } from '../platform/logger.js';
 import { isUserId, MatrixError, parseUserId, userIdLocalpart, userIdServer, type ServerName, type UserId } from '../protocol/index.js';
 import type { Profile, ProfileRooms, ProfileStore, Requester } from './ports.js';
+import type { RemoteProfiles } from './remote-profiles.js';
 
 /**
  * Profiles: a display name and an avatar per local user, readable by anyone, settable by their owner, and
@@ -27,6 +28,8 @@ export interface ProfileDeps {
   readonly rooms: ProfileRooms;
   readonly log: Logger;
   readonly serverName: ServerName;
+  /** Other servers' users' profiles, over federation (remote-profiles.ts); absent: M_NOT_FOUND. */
+  readonly remote?: Pick<RemoteProfiles, 'profile'>;
 }
 
 /** The default profile of a new account: its localpart as display name, as Synapse does. */
@@ -77,11 +80,15 @@ function isProfileKey(key: string): key is ProfileKey {
 export function createProfileService(deps: ProfileDeps) {
   const { store, rooms, log, serverName } = deps;
 
-  /** The profile of a local user; others need federation, which is not built yet. */
+  /** The profile of a local user; others' come from their server. */
   async function profileOf(value: string): Promise<Profile> {
     const userId = parseUserId(value);
     if (userIdServer(userId) !== serverName) {
-      throw new MatrixError('M_NOT_FOUND', `The profile of ${userId} cannot be fetched: this server does not federate yet`);
+      if (deps.remote === undefined) {
+        throw new MatrixError('M_NOT_FOUND', `The profile of ${userId} cannot be fetched: this server does not federate`);
+      }
+      const remote = await deps.remote.profile(userId);
+      return { displayName: remote.displayname ?? null, avatarUrl: remote.avatar_url ?? null };
     }
     const profile = await store.profile(userId);
     if (profile === undefined) throw new MatrixError('M_NOT_FOUND', `There is no user ${userId} on this server`);

@@ -16,9 +16,9 @@ export function e2eeKeyRoutes(keys: KeysService, crossSigning: CrossSigning, syn
   return async (app: FastifyInstance): Promise<void> => {
     route(app, uploadKeys, ({ requester, body }) => keys.upload(requester, body));
 
-    route(app, queryKeys, ({ requester, body }) => keys.query(requester, body.device_keys));
+    route(app, queryKeys, ({ requester, body }) => keys.query(requester, body.device_keys, body.timeout));
 
-    route(app, claimKeys, ({ body }) => keys.claim(body.one_time_keys));
+    route(app, claimKeys, ({ body }) => keys.claim(body.one_time_keys, body.timeout));
 
     route(app, getKeysChanges, ({ requester, query }) => sync.keyChanges(requester, query.from, query.to));
 

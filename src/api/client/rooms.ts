@@ -47,11 +47,11 @@ export function roomRoutes(rooms: ClientRooms) {
     route(app, joinRoomById, async ({ requester, params, body }) => ({
       room_id: await rooms.join(requester, params.roomId, body),
     }));
-    route(app, joinRoom, async ({ requester, params, body }) => ({
-      room_id: await rooms.join(requester, params.roomIdOrAlias, body),
+    route(app, joinRoom, async ({ requester, params, query, body }) => ({
+      room_id: await rooms.join(requester, params.roomIdOrAlias, body, [...(query.via ?? []), ...(query.server_name ?? [])]),
     }));
-    route(app, knockRoom, async ({ requester, params, body }) => ({
-      room_id: await rooms.knock(requester, params.roomIdOrAlias, body.reason),
+    route(app, knockRoom, async ({ requester, params, query, body }) => ({
+      room_id: await rooms.knock(requester, params.roomIdOrAlias, body.reason, [...(query.via ?? []), ...(query.server_name ?? [])]),
     }));
     route(app, leaveRoom, async ({ requester, params, body }) => {
       await rooms.leave(requester, params.roomId, body.reason);

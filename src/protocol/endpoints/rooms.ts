@@ -22,6 +22,11 @@ const JoinBody = Type.Object(
   { reason: Type.Optional(Type.String()), third_party_signed: Type.Optional(Type.Object({}, { additionalProperties: true })) },
   { additionalProperties: true },
 );
+/** Servers to join or knock through, for a room held elsewhere (server_name is the older name of via). */
+const ViaServers = Type.Object({
+  server_name: Type.Optional(Type.Array(Type.String())),
+  via: Type.Optional(Type.Array(Type.String())),
+});
 const TargetUser = Type.Object({ user_id: Type.String(), reason: Type.Optional(Type.String()) });
 
 /** The client format of an event (ClientEvent); the room server's toClientEvent builds it. */
@@ -86,6 +91,7 @@ export const joinRoom = defineEndpoint({
   auth: 'user',
   rateLimit: 'membership',
   params: Type.Object({ roomIdOrAlias: Type.String() }),
+  query: ViaServers,
   body: JoinBody,
   response: RoomIdReply,
 });
@@ -98,6 +104,7 @@ export const knockRoom = defineEndpoint({
   auth: 'user',
   rateLimit: 'membership',
   params: Type.Object({ roomIdOrAlias: Type.String() }),
+  query: ViaServers,
   body: Reason,
   response: RoomIdReply,
 });

@@ -1,0 +1,119 @@
+import t from 'tap';
+import { registerUser } from '../helpers/app.js';
+import { roomPath, testClient, type TestClient } from '../helpers/client.js';
+import { startFederationPair } from '../helpers/federation-pair.js';
+
+/**
+ * Two real Hearths federating over loopback HTTPS: users of B join, are invited to, reject and leave rooms
+ * that live on A, and see it all in /sync as a user of A's would.
+ */
+
+/** Polls until `check` returns a value (or `ms` pass): federation delivers in the background. */
+async function eventually<T>(check: () => Promise<T | undefined>, ms = 15_000): Promise<T | undefined> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const memberOf = async (client: TestClient, roomId: string, userId: string) => {
+  const res = await client.get(`${roomPath(roomId)}/state/m.room.member/${encodeURIComponent(userId)}`);
+  return res.status === 200 ? (res.body.membership as string) : undefined;
+};
+
+t.test('two federating servers', async (t) => {
+  const { a, b } = await startFederationPair(t);
+  const alice = testClient(a.app, await registerUser(a.app, 'alice'));
+  const bob = testClient(b.app, await registerUser(b.app, 'bob'));
+  const carol = testClient(b.app, await registerUser(b.app, 'carol'));
+  const dave = testClient(b.app, await registerUser(b.app, 'dave'));
+  // Whether A takes transactions yet (federation /send): without it, B's events never reach A.
+  const probe = await a.app.inject({ method: 'PUT', url: '/_matrix/federation/v1/send/probe', payload: {} });
+  const inboundSend = !(probe.statusCode === 404 && probe.json().errcode === 'M_UNRECOGNIZED');
+
+  const publicRoom = await alice.createRoom({ preset: 'public_chat', name: 'Lobby', room_alias_name: 'lobby' });
+  const alias = `#lobby:${a.serverName}`;
+
+  await t.test('B resolves A\'s alias through A', async (t) => {
+    const res = await bob.get(`/directory/room/${encodeURIComponent(alias)}`);
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    t.equal(res.body.room_id, publicRoom);
+    t.ok(res.body.servers.includes(a.serverName));
+    t.equal((await bob.get(`/directory/room/${encodeURIComponent(`#nope:${a.serverName}`)}`)).body.errcode, 'M_NOT_FOUND');
+  });
+
+  await t.test('a user of B joins a public room of A by alias and sees it in /sync', async (t) => {
+    const res = await bob.post(`/join/${encodeURIComponent(alias)}`, {});
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    t.equal(res.body.room_id, publicRoom);
+    const sync = await bob.sync();
+    const room = sync.body.rooms.join[publicRoom];
+    t.ok(room, 'the room is in rooms.join');
+    const events = [...(room?.state?.events ?? []), ...(room?.timeline?.events ?? [])];
+    t.ok(events.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Lobby'), 'with its name');
+    t.ok(events.some((e: any) => e.type === 'm.room.member' && e.state_key === bob.user && e.content.membership === 'join'), 'and the join');
+    t.ok(events.some((e: any) => e.type === 'm.room.member' && e.state_key === alice.user), 'and alice');
+    t.equal(await memberOf(alice, publicRoom, bob.user), 'join', 'A has bob joined');
+  });
+
+  await t.test('a message sent on A after the join reaches B', { skip: inboundSend ? false : 'federation /send is not served yet' }, async (t) => {
+    const sent = await alice.send(publicRoom, 'hello from A', 'txn1');
+    t.equal(sent.status, 200);
+    const seen = await eventually(async () => {
+      const res = await bob.get(`${roomPath(publicRoom)}/event/${encodeURIComponent(sent.body.event_id)}`);
+      return res.status === 200 ? res.body : undefined;
+    });
+    t.match(seen, { sender: alice.user, content: { body: 'hello from A' } });
+  });
+
+  await t.test('a user of B joins by room id with via', async (t) => {
+    const other = await alice.createRoom({ preset: 'public_chat', name: 'Side' });
+    const refused = await carol.post(`/join/${encodeURIComponent('!unknown:' + a.serverName)}`, {});
+    t.equal(refused.body.errcode, 'M_NOT_FOUND', 'a room no server knows');
+    const res = await carol.post(`/join/${encodeURIComponent(other)}?via=${encodeURIComponent(a.serverName)}`, {});
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    t.equal(await memberOf(carol, other, carol.user), 'join');
+    t.equal(await memberOf(alice, other, carol.user), 'join');
+  });
+
+  await t.test('a private room refuses with A\'s message', async (t) => {
+    const closed = await alice.createRoom({ preset: 'private_chat' });
+    const res = await carol.post(`/join/${encodeURIComponent(closed)}?server_name=${encodeURIComponent(a.serverName)}`, {});
+    t.equal(res.status, 403, JSON.stringify(res.body));
+    t.equal(res.body.errcode, 'M_FORBIDDEN');
+  });
+
+  await t.test('an invite from A shows in B\'s /sync, and the invitee joins', async (t) => {
+    const room = await alice.createRoom({ preset: 'private_chat', name: 'Invited' });
+    const invited = await alice.post(`${roomPath(room)}/invite`, { user_id: dave.user });
+    t.equal(invited.status, 200, JSON.stringify(invited.body));
+    const invite = await eventually(async () => (await dave.sync()).body.rooms.invite[room]);
+    t.ok(invite, 'the room is in rooms.invite');
+    const inviteEvents: any[] = invite?.invite_state?.events ?? [];
+    t.ok(inviteEvents.some((e) => e.type === 'm.room.member' && e.state_key === dave.user && e.content.membership === 'invite'));
+    const joined = await dave.post(`${roomPath(room)}/join`, {});
+    t.equal(joined.status, 200, JSON.stringify(joined.body));
+    t.ok((await dave.sync()).body.rooms.join[room], 'the room moved to rooms.join');
+    t.equal(await memberOf(alice, room, dave.user), 'join');
+  });
+
+  await t.test('an invite from A is rejected', async (t) => {
+    const room = await alice.createRoom({ preset: 'private_chat', name: 'Unwanted' });
+    t.equal((await alice.post(`${roomPath(room)}/invite`, { user_id: carol.user })).status, 200);
+    const before = await carol.sync();
+    t.ok(before.body.rooms.invite[room]);
+    const res = await carol.post(`${roomPath(room)}/leave`, {});
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    const after = await carol.sync({ since: before.body.next_batch });
+    t.ok(after.body.rooms.leave[room], 'the room moved to rooms.leave');
+    t.equal(await memberOf(alice, room, carol.user), 'leave', 'A took the rejection');
+  });
+
+  await t.test('a user of B leaves a room of A', { skip: inboundSend ? false : 'federation /send is not served yet' }, async (t) => {
+    const res = await bob.post(`${roomPath(publicRoom)}/leave`, {});
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    t.equal(await eventually(async () => ((await memberOf(alice, publicRoom, bob.user)) === 'leave' ? 'leave' : undefined)), 'leave');
+  });
+});

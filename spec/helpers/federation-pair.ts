@@ -1,0 +1,73 @@
+import type { Test } from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/platform/config/index.js';
+import { systemClock, systemRandom } from '../../src/platform/clock.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { testCertificate } from '../federation/helpers.js';
+import { embeddedSeed, testPostgresUrl, type Engine } from './database.js';
+
+/**
+ * Two real Hearths in this process that federate with each other over loopback HTTPS: each named
+ * `127.0.0.1:PORT` (an IP literal with a port needs no DNS or well-known), serving the client and the
+ * federation API on one TLS listener with a throwaway certificate that both trust. Clients reach them
+ * through app.inject(); the servers reach each other over real sockets, signed and checked as in production.
+ */
+
+export interface FederatedServer extends RunningServer {
+  readonly serverName: string;
+}
+
+/** A port that was free a moment ago (the server listens on it next; a clash fails loudly). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** One federating server; `extraConfig` is appended YAML (it must not repeat the keys set here). */
+export async function startFederatedServer(t: Test, engine: Engine = 'embedded', extraConfig = ''): Promise<FederatedServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hearth-fed-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { cert, key } = testCertificate();
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  await writeFile(certFile, cert);
+  await writeFile(keyFile, key, { mode: 0o600 });
+  const databaseUrl = engine === 'postgres' ? await testPostgresUrl(t) : null;
+  const port = await freePort();
+  const serverName = `127.0.0.1:${port}`;
+  const config = parseConfig(
+    [
+      `server_name: "${serverName}"`,
+      `public_baseurl: "https://${serverName}/"`,
+      `listen: { host: 127.0.0.1, port: ${port}, tls: { cert_file: "${certFile}", key_file: "${keyFile}" } }`,
+      'enable_registration: true',
+      'rate_limits: { enabled: false }',
+      `federation: { ca_files: ["${certFile}"], allow_private_addresses: true }`,
+      ...(databaseUrl ? [`database: { url: "${databaseUrl}" }`] : []),
+      extraConfig,
+    ].join('\n'),
+    { source: 'federation pair config', baseDir: dir },
+  );
+  const server = await startServer(config, {
+    log: silentLogger(),
+    clock: systemClock,
+    random: systemRandom,
+    version: '0.0.0-test',
+    ...(engine === 'embedded' ? { embeddedSeed: await embeddedSeed() } : {}),
+  });
+  t.teardown(() => server.close());
+  return Object.assign(server, { serverName });
+}
+
+/** Two federating servers, A and B. */
+export async function startFederationPair(t: Test, engine: Engine = 'embedded'): Promise<{ a: FederatedServer; b: FederatedServer }> {
+  const [a, b] = await Promise.all([startFederatedServer(t, engine), startFederatedServer(t, engine)]);
+  return { a, b };
+}

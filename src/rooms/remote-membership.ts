@@ -1,0 +1,374 @@
+import type { SigningKey } from '../crypto/index.js';
+import {
+  checkAuth,
+  getRoomVersion,
+  parsePdu,
+  PduFormatError,
+  ROOM_VERSIONS,
+  signEvent,
+  stateKey,
+  type RoomEvent,
+  type RoomVersionRules,
+  type StateKey,
+} from '../events/index.js';
+import type { HttpMethod } from '../protocol/endpoint.js';
+import { isUserId, MatrixError, serverNameOf, userIdServer, type RoomId, type UserId } from '../protocol/index.js';
+import type { Clock, Random } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { KeyLookup, RoomNotifier, RoomReads, RoomStore } from './ports.js';
+import { checkAuthChain, passOnRefusal, RemoteAnswerError, signatureProblem, verifiedPdus } from './remote-pdus.js';
+
+/**
+ * The client side of federated membership: a local user joins, knocks on, leaves or rejects an invite to a
+ * room whose resident servers are elsewhere (server-server-api "Joining Rooms", "Knocking upon a room",
+ * "Leaving Rooms (Rejecting Invites)"). Each asks one server after another for a template (make_*), fills
+ * it in, signs it and hands it back (send_*). A join's answer (the room's state and auth chain) is checked
+ * whole before anything is stored; then the room, the state as outliers and the join go in one transaction.
+ * Federation requests never run inside a database transaction (the embedded engine has one connection).
+ */
+
+/** The signed federation client, as this service needs it (src/federation's FederationClient fits). */
+export interface FederationRequests {
+  request<T>(destination: string, method: HttpMethod, path: string, options?: { query?: Readonly<Record<string, string | readonly string[] | undefined>>; body?: Record<string, unknown>; timeoutMs?: number }): Promise<T>;
+}
+
+export interface RemoteMembershipDeps {
+  readonly store: RoomStore;
+  readonly federation: FederationRequests;
+  readonly keys: KeyLookup;
+  readonly notifier: RoomNotifier;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly serverName: string;
+  readonly signingKey: SigningKey;
+  readonly memberProfile?: (userId: string) => Promise<Readonly<Record<string, string>>>;
+  /** The room server's prepare: builds and authorises a local event without storing it (invites). */
+  readonly prepare: (roomId: string, draft: { type: string; stateKey: string; sender: string; content: Record<string, unknown> }) => Promise<{ event: RoomEvent; roomVersion: string }>;
+  /** The receive pipeline: a countersigned invite enters the room as a PDU. */
+  readonly receive: { receivePdu(roomId: string, pdu: unknown, origin: string): Promise<{ status: string; reason?: string }> };
+}
+
+interface Template {
+  readonly event?: unknown;
+  readonly room_version?: unknown;
+}
+
+const SUPPORTED_VERSIONS = [...ROOM_VERSIONS.keys()];
+/** The state types shown with an invite (the spec's recommended stripped state). */
+const PREVIEW_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
+const TIMEOUT_MS = 30_000;
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+const enc = encodeURIComponent;
+const memberKey = (userId: string) => stateKey('m.room.member', userId);
+
+export function createRemoteMembership(deps: RemoteMembershipDeps) {
+  const { store, federation, log, serverName } = deps;
+
+  /** Whether a local user is joined to the room: then the room is ours too and memberships are local events. */
+  function hasLocalMember(roomId: string): Promise<boolean> {
+    return store.hasJoinedMember(roomId, serverName);
+  }
+
+  /** The user's current member event in the room, if this server knows one. */
+  async function ownMemberEvent(reads: Pick<RoomReads, 'currentStateEntries' | 'events'>, roomId: string, userId: string): Promise<RoomEvent | undefined> {
+    const id = (await reads.currentStateEntries(roomId, [memberKey(userId)])).get(memberKey(userId));
+    return id === undefined ? undefined : (await reads.events([id])).get(id)?.event;
+  }
+
+  /** Servers to ask, in order: the caller's, then whoever invited the user, then the room id's domain; never this one. */
+  async function candidates(roomId: string, userId: string, given: readonly string[]): Promise<string[]> {
+    const found = [...given];
+    const own = await ownMemberEvent(store, roomId, userId);
+    if (own && (own.content.membership === 'invite' || own.content.membership === 'knock') && isUserId(own.sender)) found.push(userIdServer(own.sender));
+    const domain = serverNameOf(roomId as RoomId);
+    if (domain !== undefined) found.push(domain);
+    return [...new Set(found)].filter((server) => server !== serverName);
+  }
+
+  function randomLetters(length: number): string {
+    let out = '';
+    for (const byte of deps.random.bytes(length)) out += LETTERS[byte % LETTERS.length];
+    return out;
+  }
+
+  /** The template filled in for this server: fresh timestamp, our origin, the content asked for, hashed and signed. */
+  function fillTemplate(server: string, template: unknown, rules: RoomVersionRules, roomId: string, userId: string, membership: string, content: Record<string, unknown>): RoomEvent {
+    if (typeof template !== 'object' || template === null) throw new RemoteAnswerError(server, 'the template is not an event');
+    const { event_id: _id, hashes: _h, signatures: _s, unsigned: _u, ...fields } = template as Record<string, unknown>;
+    if (fields.type !== 'm.room.member' || fields.state_key !== userId || fields.sender !== userId || fields.room_id !== roomId) {
+      throw new RemoteAnswerError(server, `the ${membership} template is not a membership event of ${userId} in ${roomId}`);
+    }
+    const given = typeof fields.content === 'object' && fields.content !== null ? (fields.content as Record<string, unknown>) : {};
+    const pdu: Record<string, unknown> = { ...fields, origin_server_ts: deps.clock.now(), content: { ...content, ...given, membership } };
+    if (rules.keepsOriginMembershipAndPrevState) pdu.origin = serverName;
+    else delete pdu.origin;
+    if (rules.eventIdFormat === 'server-generated') pdu.event_id = `$${randomLetters(18)}:${serverName}`;
+    try {
+      return parsePdu(signEvent(pdu, serverName, deps.signingKey, rules), rules);
+    } catch (err) {
+      if (err instanceof PduFormatError) throw new RemoteAnswerError(server, `the ${membership} template makes an invalid event: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** make_join / make_knock / make_leave: the template and the room's version (refusing one we cannot handle). */
+  async function makeTemplate(server: string, kind: 'join' | 'knock' | 'leave', roomId: string, userId: string): Promise<{ template: unknown; rules: RoomVersionRules }> {
+    const answer = await federation.request<Template>(server, 'GET', `/_matrix/federation/v1/make_${kind}/${enc(roomId)}/${enc(userId)}`, {
+      ...(kind === 'leave' ? {} : { query: { ver: SUPPORTED_VERSIONS } }),
+      timeoutMs: TIMEOUT_MS,
+    });
+    const version = typeof answer.room_version === 'string' ? answer.room_version : '1';
+    const rules = getRoomVersion(version);
+    if (!rules) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `Room ${roomId} has version ${version}, which this server does not support`);
+    return { template: answer.event, rules };
+  }
+
+  /**
+   * Asks each server in turn; the first that answers wins. A refusal (M_FORBIDDEN) is passed on with the
+   * resident server's message; a version this server cannot handle stops the attempt; else M_NOT_FOUND.
+   */
+  async function tryServers<T>(servers: readonly string[], what: string, roomId: string, attempt: (server: string) => Promise<T>): Promise<T> {
+    if (servers.length === 0) throw new MatrixError('M_NOT_FOUND', `No server to ask about room ${roomId}; give one with server_name or via`);
+    let refusal: MatrixError | undefined;
+    let badAnswer: RemoteAnswerError | undefined;
+    for (const server of servers) {
+      try {
+        return await attempt(server);
+      } catch (err) {
+        const errcode = (err as { remoteErrcode?: string }).remoteErrcode;
+        if (errcode === 'M_INCOMPATIBLE_ROOM_VERSION' || errcode === 'M_UNSUPPORTED_ROOM_VERSION') {
+          throw new MatrixError('M_INCOMPATIBLE_ROOM_VERSION', `Room ${roomId} has a version this server does not support`);
+        }
+        if (err instanceof MatrixError && err.errcode === 'M_UNSUPPORTED_ROOM_VERSION') throw err;
+        refusal ??= passOnRefusal(err, `${server} refused to let you ${what}`);
+        if (err instanceof RemoteAnswerError) badAnswer ??= err;
+        log.info({ roomId, server, what, reason: err instanceof Error ? err.message : String(err) }, 'remote membership attempt failed');
+      }
+    }
+    if (refusal) throw refusal;
+    // A resident server whose answer does not check out (forged signatures, a broken auth chain): said plainly.
+    if (badAnswer) throw new MatrixError('M_UNKNOWN', `Could not ${what} room ${roomId}: the answer of ${badAnswer.message}`, { status: 502 });
+    throw new MatrixError('M_NOT_FOUND', `No server could ${what} room ${roomId} (asked ${servers.join(', ')})`);
+  }
+
+  /** A local user joins a room held elsewhere: make_join, send_join, check the answer, store the room. */
+  async function join(userId: UserId, roomId: string, via: readonly string[], extra: Readonly<Record<string, unknown>> = {}): Promise<string> {
+    const servers = await candidates(roomId, userId, via);
+    const profile = (await deps.memberProfile?.(userId)) ?? {};
+    const joined = await tryServers(servers, 'join', roomId, async (server) => {
+      const { template, rules } = await makeTemplate(server, 'join', roomId, userId);
+      const ours = fillTemplate(server, template, rules, roomId, userId, 'join', { ...profile, ...extra });
+      const answer = await federation.request<Record<string, unknown>>(server, 'PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(ours.eventId)}`, {
+        body: ours.pdu as Record<string, unknown>,
+        timeoutMs: TIMEOUT_MS,
+      });
+      return { server, rules, ...(await checkJoinAnswer(server, answer, ours, rules, roomId)) };
+    });
+    const position = await store.withRoomWriteLock(roomId, async (tx) => {
+      const room = await tx.room(roomId);
+      if (room && room.roomVersion !== joined.rules.id) throw new MatrixError('M_INCOMPATIBLE_ROOM_VERSION', `Room ${roomId} changed version; it cannot be joined`);
+      if (!room) await tx.createRoom({ roomId, roomVersion: joined.rules.id, creator: joined.create.sender });
+      await tx.persistEvents(roomId, joined.outliers.map((event) => ({ event, outlier: true, rejectedReason: null, softFailed: false, stateBefore: null })));
+      const [at] = await tx.persistEvents(roomId, [
+        { event: joined.join, outlier: false, rejectedReason: null, softFailed: false, stateBefore: { kind: 'full', state: joined.state } },
+      ]);
+      if (at === null || at === undefined) throw new Error(`join ${joined.join.eventId} was stored without a position`);
+      await tx.setForwardExtremities(roomId, [joined.join.eventId]);
+      await tx.setCurrentState(roomId, new Map(joined.state).set(memberKey(userId), joined.join.eventId));
+      return at;
+    });
+    deps.notifier.eventsPersisted(roomId, position, [userId]);
+    log.info({ roomId, userId, server: joined.server, stateEvents: joined.state.size }, 'joined remote room');
+    return roomId;
+  }
+
+  /** The send_join answer, checked: signatures and hashes, the auth chain, the create event, the join against the state. */
+  async function checkJoinAnswer(server: string, answer: Record<string, unknown>, ours: RoomEvent, rules: RoomVersionRules, roomId: string) {
+    let join = ours;
+    if (answer.event !== undefined) {
+      // A restricted join comes back signed by the server that vouched for it too.
+      const returned = (await verifiedPdus(server, [answer.event], roomId, rules, deps.keys, 'the returned join'))[0]!;
+      if (returned.eventId !== ours.eventId) throw new RemoteAnswerError(server, 'the returned join is not the join this server sent');
+      join = returned;
+    }
+    const state = await verifiedPdus(server, answer.state, roomId, rules, deps.keys, 'state');
+    const authChain = await verifiedPdus(server, answer.auth_chain, roomId, rules, deps.keys, 'auth_chain');
+    const create = state.find((event) => event.type === 'm.room.create' && event.stateKey === '');
+    if (!create) throw new RemoteAnswerError(server, 'the room state has no m.room.create event');
+    const createVersion = typeof create.content.room_version === 'string' ? create.content.room_version : '1';
+    if (createVersion !== rules.id) throw new RemoteAnswerError(server, `the room's create event says version ${createVersion}, make_join said ${rules.id}`);
+    const unique = new Map<string, RoomEvent>();
+    for (const event of [...authChain, ...state]) unique.set(event.eventId, event);
+    const outliers = [...unique.values()].sort((a, b) => a.depth - b.depth);
+    checkAuthChain(server, [...outliers, join], rules);
+    const byKey = new Map<StateKey, RoomEvent>();
+    for (const event of state) if (event.stateKey !== undefined) byKey.set(stateKey(event.type, event.stateKey), event);
+    const verdict = checkAuth(join, (type, key) => byKey.get(stateKey(type, key)), rules);
+    if (!verdict.allowed) throw new RemoteAnswerError(server, `the join is not allowed by the room's state: ${verdict.reason}`);
+    const stateIds = new Map<StateKey, string>([...byKey].map(([key, event]) => [key, event.eventId]));
+    return { join, create, outliers, state: stateIds as ReadonlyMap<StateKey, string> };
+  }
+
+  /**
+   * A user of this server only invited to (or knocking on) a room held elsewhere leaves: make_leave and
+   * send_leave through the inviting server, then the leave is stored so /sync moves the room to leave. When
+   * no server answers, the leave is stored here alone, after the invite: the user is rid of it either way.
+   */
+  async function leave(userId: UserId, roomId: string, reason?: string, via: readonly string[] = []): Promise<void> {
+    const current = await ownMemberEvent(store, roomId, userId);
+    const content: Record<string, unknown> = reason === undefined ? {} : { reason };
+    let event: RoomEvent;
+    let version: string;
+    try {
+      ({ event, version } = await tryServers(await candidates(roomId, userId, via), 'leave', roomId, async (server) => {
+        const { template, rules } = await makeTemplate(server, 'leave', roomId, userId);
+        const ours = fillTemplate(server, template, rules, roomId, userId, 'leave', content);
+        await federation.request(server, 'PUT', `/_matrix/federation/v2/send_leave/${enc(roomId)}/${enc(ours.eventId)}`, { body: ours.pdu as Record<string, unknown>, timeoutMs: TIMEOUT_MS });
+        return { event: ours, version: rules.id };
+      }));
+    } catch (err) {
+      if (!current || !(err instanceof MatrixError) || err.errcode !== 'M_NOT_FOUND') throw err;
+      const room = await store.room(roomId);
+      const rules = room && getRoomVersion(room.roomVersion);
+      if (!rules) throw err;
+      event = fillTemplate(serverName, {
+        type: 'm.room.member', state_key: userId, sender: userId, room_id: roomId, content: {},
+        depth: current.depth + 1, prev_events: [eventRef(current, rules)], auth_events: [eventRef(current, rules)],
+      }, rules, roomId, userId, 'leave', content);
+      version = rules.id;
+      log.info({ roomId, userId }, 'no server took the leave; left here only');
+    }
+    await storeOwnMembership(userId, roomId, event, version, '');
+  }
+
+  /** A knock on a room held elsewhere: make_knock, send_knock; the knock is kept with the room's stripped state for /sync. */
+  async function knock(userId: UserId, roomId: string, via: readonly string[], reason?: string): Promise<string> {
+    const servers = await candidates(roomId, userId, via);
+    const { event, strippedState, create, rules } = await tryServers(servers, 'knock on', roomId, async (server) => {
+      const { template, rules } = await makeTemplate(server, 'knock', roomId, userId);
+      const ours = fillTemplate(server, template, rules, roomId, userId, 'knock', reason === undefined ? {} : { reason });
+      const answer = await federation.request<{ knock_room_state?: unknown }>(server, 'PUT', `/_matrix/federation/v1/send_knock/${enc(roomId)}/${enc(ours.eventId)}`, {
+        body: ours.pdu as Record<string, unknown>,
+        timeoutMs: TIMEOUT_MS,
+      });
+      const stripped = strippedEvents(answer.knock_room_state);
+      return { event: ours, strippedState: stripped, create: stripped.find((e) => e.type === 'm.room.create'), rules };
+    });
+    // Unsigned is outside the hashes and signatures: the stripped state rides along with the knock for /sync.
+    const withState = parsePdu({ ...event.pdu, unsigned: { knock_room_state: strippedState } }, rules);
+    await storeOwnMembership(userId, roomId, withState, rules.id, create?.sender ?? '');
+    return roomId;
+  }
+
+  /**
+   * Stores the user's own leave or knock (signed here, accepted by the resident server) on the events
+   * stream with the state this server knows before it, and makes it the user's current membership.
+   */
+  async function storeOwnMembership(userId: string, roomId: string, event: RoomEvent, roomVersion: string, creator: string): Promise<void> {
+    const position = await store.withRoomWriteLock(roomId, async (tx) => {
+      if (!(await tx.room(roomId))) await tx.createRoom({ roomId, roomVersion, creator });
+      const before = await tx.currentState(roomId);
+      const [at] = await tx.persistEvents(roomId, [{ event, outlier: false, rejectedReason: null, softFailed: false, stateBefore: { kind: 'full', state: before } }]);
+      if (at === null || at === undefined) throw new Error(`membership ${event.eventId} was stored without a position`);
+      await tx.updateCurrentState(roomId, new Map([[memberKey(userId), event.eventId]]));
+      return at;
+    });
+    deps.notifier.eventsPersisted(roomId, position, [userId]);
+  }
+
+  /**
+   * Invites a user of another server into a room held here: the invite is built and authorised here, the
+   * invitee's server countersigns it (invite v2, with the room's stripped state), and the countersigned event
+   * then enters the room like any PDU, through the receive pipeline.
+   */
+  async function invite(roomId: string, sender: string, target: UserId, reason?: string): Promise<void> {
+    const content: Record<string, unknown> = { membership: 'invite', ...(reason === undefined ? {} : { reason }) };
+    const { event, roomVersion } = await deps.prepare(roomId, { type: 'm.room.member', stateKey: target, sender, content });
+    const rules = getRoomVersion(roomVersion)!;
+    const server = userIdServer(target);
+    let answer: { event?: unknown };
+    try {
+      answer = await federation.request(server, 'PUT', `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(event.eventId)}`, {
+        body: { event: event.pdu as Record<string, unknown>, room_version: roomVersion, invite_room_state: await inviteRoomState(roomId) },
+        timeoutMs: TIMEOUT_MS,
+      });
+    } catch (err) {
+      const errcode = (err as { remoteErrcode?: string }).remoteErrcode;
+      if (errcode === 'M_INCOMPATIBLE_ROOM_VERSION') throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `${server} does not support this room's version ${roomVersion}`);
+      log.info({ roomId, server, errcode, reason: err instanceof Error ? err.message : String(err) }, 'invite not delivered');
+      throw passOnRefusal(err, `${server} refused the invite`) ??
+        new MatrixError('M_UNKNOWN', errcode ? `${server} refused the invite (${errcode})` : `${server} could not be reached to deliver the invite`, { status: 502 });
+    }
+    let returned: RoomEvent;
+    try {
+      returned = parsePdu(answer.event, rules);
+    } catch (err) {
+      if (err instanceof PduFormatError) throw new MatrixError('M_UNKNOWN', `${server} answered the invite with an invalid event`, { status: 502 });
+      throw err;
+    }
+    const problem = await signatureProblem(returned, rules, deps.keys);
+    const countersigned = (returned.pdu.signatures as Record<string, unknown> | undefined)?.[server] !== undefined;
+    if (returned.eventId !== event.eventId || problem || !countersigned) {
+      log.warn({ roomId, server, eventId: event.eventId, problem }, 'invite came back altered or not countersigned');
+      throw new MatrixError('M_UNKNOWN', `${server} did not countersign the invite`, { status: 502 });
+    }
+    const outcome = await deps.receive.receivePdu(roomId, returned.pdu, serverName);
+    if (outcome.status !== 'accepted' && outcome.status !== 'duplicate') {
+      throw new MatrixError('M_FORBIDDEN', `The invite could not be stored: ${outcome.reason ?? outcome.status}`);
+    }
+  }
+
+  /**
+   * The state an invite carries so the invitee can show the room: the preview state events, as full PDUs
+   * (since Matrix 1.16 the invitee's server checks them, and the create event must be there).
+   */
+  async function inviteRoomState(roomId: string): Promise<Array<Readonly<Record<string, unknown>>>> {
+    const keys = PREVIEW_TYPES.map((type) => stateKey(type, ''));
+    const entries = await store.currentStateEntries(roomId, keys);
+    const stored = await store.events([...entries.values()]);
+    return [...entries.values()].map((id) => stored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined).map((e) => e.pdu);
+  }
+
+  /** A room alias of another server, asked of that server (query/directory): the room and servers to join through. */
+  async function resolveAlias(alias: string): Promise<{ roomId: string; servers: string[] }> {
+    const server = alias.slice(alias.indexOf(':') + 1);
+    let answer: { room_id?: unknown; servers?: unknown };
+    try {
+      answer = await federation.request(server, 'GET', '/_matrix/federation/v1/query/directory', { query: { room_alias: alias }, timeoutMs: TIMEOUT_MS });
+    } catch (err) {
+      if ((err as { remoteErrcode?: string }).remoteErrcode === 'M_NOT_FOUND') throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
+      log.info({ alias, server, reason: err instanceof Error ? err.message : String(err) }, 'remote alias lookup failed');
+      throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} could not be looked up on ${server}`);
+    }
+    if (typeof answer.room_id !== 'string' || !answer.room_id.startsWith('!')) throw new MatrixError('M_NOT_FOUND', `${server} gave no room for ${alias}`);
+    const servers = Array.isArray(answer.servers) ? answer.servers.filter((s): s is string => typeof s === 'string') : [];
+    return { roomId: answer.room_id, servers: servers.length > 0 ? servers : [server] };
+  }
+
+  return { hasLocalMember, resolveAlias, join, leave, knock, invite, ownMemberEvent: (roomId: string, userId: string) => ownMemberEvent(store, roomId, userId) };
+}
+
+export type RemoteMembership = ReturnType<typeof createRemoteMembership>;
+
+interface StrippedEvent {
+  readonly type: string;
+  readonly state_key: string;
+  readonly sender: string;
+  readonly content: Readonly<Record<string, unknown>>;
+}
+
+/** Stripped state from another server, keeping only well-formed entries. */
+function strippedEvents(value: unknown): StrippedEvent[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((e): e is StrippedEvent =>
+    typeof e === 'object' && e !== null && typeof e.type === 'string' && typeof e.state_key === 'string' && typeof e.sender === 'string' &&
+    typeof e.content === 'object' && e.content !== null)
+    .map((e) => ({ type: e.type, state_key: e.state_key, sender: e.sender, content: e.content }));
+}
+
+/** How an event cites another: its id, or (v1-2) [id, hashes]. */
+function eventRef(event: RoomEvent, rules: RoomVersionRules): unknown {
+  return rules.eventIdFormat === 'server-generated' ? [event.eventId, (event.pdu as { hashes?: unknown }).hashes ?? {}] : event.eventId;
+}
