@@ -76,6 +76,26 @@ void eachEngine(t, 'an event reads back with its JSON text unchanged', async (t,
   t.same((await store.events(['$missing'])).size, 0, 'a missing id is absent');
 });
 
+void eachEngine(t, 'a batch larger than one insert statement stores every event, edge and position in order', async (t, db) => {
+  const store = await newRoom(db);
+  // About 3 MB of event JSON, several statements' worth; outliers and timeline events mixed, each after the last.
+  const events = [fakeEvent({ id: '$create', roomId: ROOM, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } })];
+  for (let i = 1; i <= 600; i++) {
+    events.push(fakeEvent({ id: `$big${i}`, roomId: ROOM, prev: [events[i - 1]!.eventId], depth: i + 1, content: { msgtype: 'm.text', body: `${i} ${'x'.repeat(5000)}` } }));
+  }
+  const inputs = events.map((event, i) => (i % 3 === 1 ? outlier(event) : accepted(event, full(new Map()))));
+  const positions = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, inputs));
+
+  const stored = await store.events(events.map((e) => e.eventId));
+  t.equal(stored.size, events.length, 'every event is stored');
+  t.ok(events.every((e) => JSON.stringify(stored.get(e.eventId)?.event.pdu) === JSON.stringify(e.pdu)), 'each with its own JSON');
+  const timeline = positions.filter((p): p is number => p !== null);
+  t.equal(timeline.length, events.length - 200, 'outliers get no position');
+  t.ok(timeline.every((p, i) => i === 0 || p > timeline[i - 1]!), 'positions increase in the order given');
+  const [edges] = await db.sql<{ n: number }[]>`select count(*)::int as n from event_edges where event_id like '$big%'`;
+  t.equal(edges?.n, 600, 'every prev edge is stored');
+});
+
 void eachEngine(t, 'stream positions: increasing, none for outliers and rejected events', async (t, db) => {
   const store = await newRoom(db);
   t.equal(await store.eventsStreamPosition(), 0, 'an empty stream is at 0');

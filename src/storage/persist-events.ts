@@ -16,6 +16,13 @@ interface KnownEvent {
 const MAX_PARENT_CANDIDATES = 5;
 
 /**
+ * Event JSON per insert statement, at most (one event larger than this goes alone). The embedded engine's
+ * socket server gathers a message by copying all it has at each chunk that arrives, so its cost grows with
+ * the square of a statement's size: a joined room's 10,000 state events in one statement took seconds.
+ */
+const MAX_STATEMENT_JSON_CHARS = 1 << 20;
+
+/**
  * persistEvents (src/rooms/ports.ts) inside the caller's transaction: state groups first, then the events and
  * their edges, each kind in one statement whatever the batch size.
  *
@@ -96,14 +103,14 @@ export async function persistEvents(
   const { positions, groupIds } = await drawIds(q, rows.filter((row) => row.positioned).length, groups.pendingCount());
   const { resolve: resolveGroup, writes: groupWrites } = groups.assign(groupIds);
 
-  const c = {
-    id: [] as string[], type: [] as string[], stateKey: [] as (string | null)[], sender: [] as string[],
-    depth: [] as number[], ts: [] as number[], redacts: [] as (string | null)[], prev: [] as string[],
-    auth: [] as string[], json: [] as string[], outlier: [] as boolean[], rejected: [] as (string | null)[],
-    softFailed: [] as boolean[], position: [] as (number | null)[], before: [] as (number | null)[],
-    after: [] as (number | null)[],
+  const c: EventColumns = {
+    id: [], type: [], stateKey: [], sender: [], depth: [], ts: [], redacts: [], prev: [], auth: [], json: [],
+    outlier: [], rejected: [], softFailed: [], position: [], before: [], after: [],
   };
   const edges = { prev: [] as string[], event: [] as string[] };
+  // Where each statement's rows end (exclusive), and its edges with them.
+  const statementEnds: Array<{ row: number; edge: number }> = [];
+  let statementChars = 0;
   const positionOfRow: Array<number | null> = [];
   let nextPosition = 0;
   for (const { input, before, after, positioned } of rows) {
@@ -120,7 +127,13 @@ export async function persistEvents(
     c.prev.push(textArrayLiteral(event.prevEvents));
     c.auth.push(textArrayLiteral(event.authEvents));
     // The wire JSON as the checked view holds it; never rebuilt from the typed fields.
-    c.json.push(JSON.stringify(event.pdu));
+    const json = JSON.stringify(event.pdu);
+    if (statementChars > 0 && statementChars + json.length > MAX_STATEMENT_JSON_CHARS) {
+      statementEnds.push({ row: c.id.length - 1, edge: edges.prev.length });
+      statementChars = 0;
+    }
+    statementChars += json.length;
+    c.json.push(json);
     c.outlier.push(input.outlier);
     c.rejected.push(input.rejectedReason);
     c.softFailed.push(input.softFailed);
@@ -133,8 +146,36 @@ export async function persistEvents(
     }
   }
 
-  // One statement for the events and their edges; pipelined after the groups' (the events name them).
-  const insertEvents = q`
+  statementEnds.push({ row: c.id.length, edge: edges.prev.length });
+
+  // A statement for the events and their edges per slice of rows; pipelined after the groups' (the events name them).
+  const insertEvents = statementEnds.map((end, i) => {
+    const start = i === 0 ? { row: 0, edge: 0 } : statementEnds[i - 1]!;
+    return insertEventRows(q, roomId, sliceColumns(c, start.row, end.row), {
+      prev: edges.prev.slice(start.edge, end.edge),
+      event: edges.event.slice(start.edge, end.edge),
+    });
+  });
+  await Promise.all([...groupWrites(), ...insertEvents]);
+
+  return outcome.map((o) => ('position' in o ? o.position : (positionOfRow[o.row] ?? null)));
+}
+
+/** Rows of the events table, a column per array. */
+interface EventColumns {
+  id: string[]; type: string[]; stateKey: (string | null)[]; sender: string[]; depth: number[]; ts: number[];
+  redacts: (string | null)[]; prev: string[]; auth: string[]; json: string[]; outlier: boolean[];
+  rejected: (string | null)[]; softFailed: boolean[]; position: (number | null)[]; before: (number | null)[];
+  after: (number | null)[];
+}
+
+function sliceColumns(columns: EventColumns, start: number, end: number): EventColumns {
+  return Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, (values as unknown[]).slice(start, end)])) as unknown as EventColumns;
+}
+
+/** Inserts events and their prev edges in one statement. */
+function insertEventRows(q: Query, roomId: string, c: EventColumns, edges: { prev: string[]; event: string[] }) {
+  return q`
     with inserted as (
       insert into events (event_id, room_id, type, state_key, sender, depth, origin_server_ts, redacts, prev_events,
         auth_events, json, outlier, rejected_reason, soft_failed, stream_position, state_before, state_after)
@@ -151,9 +192,6 @@ export async function persistEvents(
     insert into event_edges (prev_event_id, event_id)
     select * from unnest(${q.array(edges.prev)}::text[], ${q.array(edges.event)}::text[])
     on conflict do nothing`;
-  await Promise.all([...groupWrites(), insertEvents]);
-
-  return outcome.map((o) => ('position' in o ? o.position : (positionOfRow[o.row] ?? null)));
 }
 
 function stateKeyOfEvent(event: NewEvent['event']): StateKey | undefined {
