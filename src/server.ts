@@ -62,7 +62,6 @@ import {
   createWhois,
   memberProfileLookup,
 } from './users/index.js';
-import { DEFAULT_ROOM_VERSION } from './events/index.js';
 import { parseServerName } from './protocol/index.js';
 
 /**
@@ -167,6 +166,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const rooms = createRoomServer({
       store: roomStore,
       notifier: roomNotifier,
+      defaultRoomVersion: String(config.default_room_version),
       log,
       clock: deps.clock,
       random: deps.random,
@@ -475,7 +475,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         streams: { typing, receipts, presence },
         directory: directoryStore,
       }),
-      defaultRoomVersion: DEFAULT_ROOM_VERSION,
+      defaultRoomVersion: String(config.default_room_version),
       rooms: createClientRooms({
         rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
         remote: remoteMembership,
@@ -531,7 +531,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         key: await readFile(config.listen.tls.key_file),
       },
     });
-    closers.push({ name: 'http', close: () => app.close() });
+    closers.push({ name: 'http', close: () => closeApp(app) });
     // Closers run last-first: waiting long-polls end before the app waits for its requests to finish.
     closers.push({ name: 'sync notifier', close: async () => syncNotifier.close() });
     // Started without waiting: a backlog from before a restart is queued and sent while the server already answers.
@@ -551,6 +551,23 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+/** How often, while the app closes, connections that have gone idle are closed. */
+const IDLE_SWEEP_MS = 100;
+
+/**
+ * Closes the app. Node closes the keep-alive connections idle when close starts; one still answering a request
+ * (another server's transaction, a long-poll) would then stay open for its keep-alive timeout (72 s) and hold
+ * the shutdown, so idle connections are swept until every request is answered.
+ */
+async function closeApp(app: FastifyInstance): Promise<void> {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
   }
 }
 

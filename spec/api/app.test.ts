@@ -68,6 +68,16 @@ t.test('GET /_matrix/key/v2/server publishes a key that verifies its own answer'
   t.notOk(verifyJsonSignature(tampered, 'hearth.test', signingKey.keyId, decodeBase64(published.key)));
 });
 
+t.test('GET /_matrix/key/v2/server/{keyId} (the deprecated form) answers the same publication, whatever key it names', async (t) => {
+  const server = await app(t);
+  const whole = (await server.inject({ method: 'GET', url: '/_matrix/key/v2/server' })).json();
+  for (const keyId of [signingKey.keyId, 'ed25519:unknown']) {
+    const res = await server.inject({ method: 'GET', url: `/_matrix/key/v2/server/${encodeURIComponent(keyId)}` });
+    t.equal(res.statusCode, 200, keyId);
+    t.same(res.json(), whole, `${keyId}: every key, signed`);
+  }
+});
+
 t.test('GET /_matrix/client/versions lists only what is implemented', async (t) => {
   const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/client/versions' });
   t.equal(res.statusCode, 200);

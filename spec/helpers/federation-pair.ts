@@ -19,6 +19,11 @@ import { embeddedSeed, testPostgresUrl, type Engine } from './database.js';
 
 export interface FederatedServer extends RunningServer {
   readonly serverName: string;
+  /**
+   * Starts this server again on the same port, data folder and database (close it first): a restart, as an
+   * operator makes one. The answer is the new process's server; this object stays closed.
+   */
+  restart(): Promise<FederatedServer>;
 }
 
 /** A port that was free a moment ago (the server listens on it next; a clash fails loudly). */
@@ -55,15 +60,20 @@ export async function startFederatedServer(t: Test, engine: Engine = 'embedded',
     ].join('\n'),
     { source: 'federation pair config', baseDir: dir },
   );
-  const server = await startServer(config, {
-    log: silentLogger(),
-    clock: systemClock,
-    random: systemRandom,
-    version: '0.0.0-test',
-    ...(engine === 'embedded' ? { embeddedSeed: await embeddedSeed() } : {}),
-  });
-  t.teardown(() => server.close());
-  return Object.assign(server, { serverName });
+  const seed = engine === 'embedded' ? await embeddedSeed() : undefined;
+  const boot = async (): Promise<FederatedServer> => {
+    // The seed only fills a new embedded database: on a restart the data folder's database is opened as it is.
+    const server = await startServer(config, {
+      log: silentLogger(),
+      clock: systemClock,
+      random: systemRandom,
+      version: '0.0.0-test',
+      ...(seed ? { embeddedSeed: seed } : {}),
+    });
+    t.teardown(() => server.close());
+    return Object.assign(server, { serverName, restart: boot });
+  };
+  return boot();
 }
 
 /** Two federating servers, A and B. */

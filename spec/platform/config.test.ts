@@ -107,3 +107,13 @@ t.test('nested objects and keyed maps explain what is wrong inside them', async 
   t.match(problemsOf('old_signing_keys:\n  foo: { key: abc, expired_ts: 1 }\n'), [/^old_signing_keys\.foo: this key is not allowed here; keys must match/]);
   t.match(problemsOf('well_known:\n  client_extra: { bad: 1 }\n'), [/^well_known\.client_extra\.bad: this key is not allowed/]);
 });
+
+t.test('default_room_version takes a supported room version, 12 unless set', async (t) => {
+  t.equal(parseConfig('', options).default_room_version, '12');
+  t.equal(parseConfig('default_room_version: "10"\n', options).default_room_version, '10');
+  t.equal(String(parseConfig('', { ...options, env: { HEARTH_DEFAULT_ROOM_VERSION: '11' } }).default_room_version), '11');
+  t.equal(String(parseConfig('default_room_version: 9\n', options).default_room_version), '9', 'unquoted in YAML');
+  const problems = problemsOf('default_room_version: "13"\n');
+  t.equal(problems.length, 1);
+  t.match(problems[0], /^default_room_version:/, 'an unsupported version names the key');
+});

@@ -43,3 +43,4 @@ export {
 } from './format.js';
 export type { ParsePduOptions } from './format.js';
 export { buildEvent, type BuildContext, type EventDraft } from './builder.js';
+export { STRIPPED_STATE_TYPES } from './stripped-state.js';

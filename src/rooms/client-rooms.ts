@@ -163,12 +163,17 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     if (alias !== undefined && (await aliases.alias(alias))) {
       throw new MatrixError('M_ROOM_IN_USE', `Room alias ${alias} is already taken; choose another room_alias_name`);
     }
-    const invite = [...new Set((request.invite ?? []).map(localUser))];
+    // Users of other servers are invited over federation once the room exists (each invite needs the room's state).
+    const invitees = [...new Set((request.invite ?? []).map((value) => parseUserId(value)))];
+    const remoteInvitees = invitees.filter((userId) => userIdServer(userId) !== serverName);
+    if (remoteInvitees.length > 0 && !deps.remote) needsFederation(`${remoteInvitees[0]} is on another server`);
+    const invite = invitees.filter((userId) => userIdServer(userId) === serverName);
     const initialState = (request.initialState ?? []).map((event) => {
       const key = event.stateKey ?? '';
       if (event.type === 'm.room.member' && key.startsWith('@')) localUser(key);
       return { type: event.type, stateKey: key, content: event.content };
     });
+    let created: string;
     try {
       const { roomId } = await rooms.createRoom({
         creator: caller.userId,
@@ -189,7 +194,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
         throw new MatrixError('M_ROOM_IN_USE', `Room alias ${alias} was taken while room ${roomId} was being created; the room exists without it`);
       }
       if (request.visibility === 'public') await deps.directory.setPublished(roomId, true, deps.clock.now());
-      return roomId;
+      created = roomId;
     } catch (err) {
       // An initial event the auth rules refuse means the request described a room that cannot exist.
       if (isMatrixError(err) && err.errcode === 'M_FORBIDDEN') {
@@ -197,6 +202,9 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       }
       throw err;
     }
+    // As Synapse does: the room stands; an invitee's server that refuses or cannot be reached fails the request.
+    for (const userId of remoteInvitees) await deps.remote!.invite(created, caller.userId, userId, undefined, request.isDirect);
+    return created;
   }
 
   async function checkCanonicalAlias(roomId: RoomId, content: Readonly<Record<string, unknown>>): Promise<void> {

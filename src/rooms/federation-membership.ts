@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { encodeBase64, isPlainObject, signBytes, signableJson, withSignature, type SigningKey } from '../crypto/index.js';
 import {
   authEventsSelection,
@@ -17,6 +18,7 @@ import {
   type RoomVersionRules,
   type StateKey,
   type StateMap,
+  STRIPPED_STATE_TYPES,
 } from '../events/index.js';
 import { isUserId, MatrixError, parseRoomId, parseUserId, userIdServer } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -80,16 +82,6 @@ const CREATE_KEY = stateKey('m.room.create', '');
 const JOIN_RULES_KEY = stateKey('m.room.join_rules', '');
 const ACL_KEY = stateKey('m.room.server_acl', '');
 
-/** What a knocker is shown of the room (the spec's stripped state set), as the stored PDUs. */
-const KNOCK_STATE_TYPES = [
-  'm.room.create',
-  'm.room.name',
-  'm.room.avatar',
-  'm.room.topic',
-  'm.room.join_rules',
-  'm.room.canonical_alias',
-  'm.room.encryption',
-];
 
 /** Our room, which the asking server may reach: it exists, its ACL lets the origin in, a local user is joined. */
 interface ResidentRoom {
@@ -287,7 +279,7 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
 
   /** The state events a knocker is shown, as stored. */
   async function knockRoomState(roomId: string): Promise<PduJson[]> {
-    const keys = KNOCK_STATE_TYPES.map((type) => stateKey(type, ''));
+    const keys = STRIPPED_STATE_TYPES.map((type) => stateKey(type, ''));
     const entries = await store.currentStateEntries(roomId, keys);
     const stored = await store.events([...entries.values()]);
     return keys.map((key) => entries.get(key)).map((id) => (id === undefined ? undefined : stored.get(id))).filter((e): e is StoredEvent => e !== undefined).map((e) => e.event.pdu);
@@ -373,8 +365,13 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
 
     /** PUT /send_join: the state before the join and its auth chain; `event` when we countersigned it. */
     async sendJoin(origin: string, roomId: string, eventId: string, json: unknown, omitMembers: boolean): Promise<JoinState & { event?: PduJson }> {
+      const started = performance.now();
       const { room, event, pdu, countersigned } = await sendMembership(origin, roomId, eventId, json, 'join');
+      const accepted = performance.now();
       const joinState = await deps.reads.joinState(room.roomId, event.eventId, omitMembers);
+      // The joining server's wait, split (bench/remote-join.ts reads it); the answer's encoding comes after.
+      log.info({ roomId: room.roomId, origin, stateEvents: joinState.state.length, authChainEvents: joinState.authChain.length,
+        timings: { acceptMs: Math.round((accepted - started) * 10) / 10, answerMs: Math.round((performance.now() - accepted) * 10) / 10 } }, 'send_join answered');
       return countersigned ? { ...joinState, event: pdu } : joinState;
     },
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { SigningKey } from '../crypto/index.js';
 import {
   checkAuth,
@@ -10,6 +11,7 @@ import {
   type RoomEvent,
   type RoomVersionRules,
   type StateKey,
+  STRIPPED_STATE_TYPES,
 } from '../events/index.js';
 import type { HttpMethod } from '../protocol/endpoint.js';
 import { isUserId, MatrixError, serverNameOf, userIdServer, type RoomId, type UserId } from '../protocol/index.js';
@@ -56,7 +58,6 @@ interface Template {
 
 const SUPPORTED_VERSIONS = [...ROOM_VERSIONS.keys()];
 /** The state types shown with an invite (the spec's recommended stripped state). */
-const PREVIEW_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
 const TIMEOUT_MS = 30_000;
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -157,15 +158,20 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
   async function join(userId: UserId, roomId: string, via: readonly string[], extra: Readonly<Record<string, unknown>> = {}): Promise<string> {
     const servers = await candidates(roomId, userId, via);
     const profile = (await deps.memberProfile?.(userId)) ?? {};
+    // Where a join's time goes, for the log line below (bench/remote-join.ts reads it): the last attempt's.
+    const timings = { fetchMs: 0, verifyMs: 0, resolveMs: 0, persistMs: 0 };
     const joined = await tryServers(servers, 'join', roomId, async (server) => {
+      const started = performance.now();
       const { template, rules } = await makeTemplate(server, 'join', roomId, userId);
       const ours = fillTemplate(server, template, rules, roomId, userId, 'join', { ...profile, ...extra });
       const answer = await federation.request<Record<string, unknown>>(server, 'PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(ours.eventId)}`, {
         body: ours.pdu as Record<string, unknown>,
         timeoutMs: TIMEOUT_MS,
       });
-      return { server, rules, ...(await checkJoinAnswer(server, answer, ours, rules, roomId)) };
+      timings.fetchMs = performance.now() - started;
+      return { server, rules, ...(await checkJoinAnswer(server, answer, ours, rules, roomId, timings)) };
     });
+    const persistStarted = performance.now();
     const position = await store.withRoomWriteLock(roomId, async (tx) => {
       const room = await tx.room(roomId);
       if (room && room.roomVersion !== joined.rules.id) throw new MatrixError('M_INCOMPATIBLE_ROOM_VERSION', `Room ${roomId} changed version; it cannot be joined`);
@@ -179,13 +185,15 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
       await tx.setCurrentState(roomId, new Map(joined.state).set(memberKey(userId), joined.join.eventId));
       return at;
     });
+    timings.persistMs = performance.now() - persistStarted;
     deps.notifier.eventsPersisted(roomId, position, [userId]);
-    log.info({ roomId, userId, server: joined.server, stateEvents: joined.state.size }, 'joined remote room');
+    log.info({ roomId, userId, server: joined.server, stateEvents: joined.state.size, timings: roundedTimings(timings) }, 'joined remote room');
     return roomId;
   }
 
   /** The send_join answer, checked: signatures and hashes, the auth chain, the create event, the join against the state. */
-  async function checkJoinAnswer(server: string, answer: Record<string, unknown>, ours: RoomEvent, rules: RoomVersionRules, roomId: string) {
+  async function checkJoinAnswer(server: string, answer: Record<string, unknown>, ours: RoomEvent, rules: RoomVersionRules, roomId: string, timings: { verifyMs: number; resolveMs: number }) {
+    const started = performance.now();
     let join = ours;
     if (answer.event !== undefined) {
       // A restricted join comes back signed by the server that vouched for it too.
@@ -203,11 +211,14 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     for (const event of [...authChain, ...state]) unique.set(event.eventId, event);
     const outliers = [...unique.values()].sort((a, b) => a.depth - b.depth);
     checkAuthChain(server, [...outliers, join], rules);
+    const verified = performance.now();
+    timings.verifyMs = verified - started;
     const byKey = new Map<StateKey, RoomEvent>();
     for (const event of state) if (event.stateKey !== undefined) byKey.set(stateKey(event.type, event.stateKey), event);
     const verdict = checkAuth(join, (type, key) => byKey.get(stateKey(type, key)), rules);
     if (!verdict.allowed) throw new RemoteAnswerError(server, `the join is not allowed by the room's state: ${verdict.reason}`);
     const stateIds = new Map<StateKey, string>([...byKey].map(([key, event]) => [key, event.eventId]));
+    timings.resolveMs = performance.now() - verified;
     return { join, create, outliers, state: stateIds as ReadonlyMap<StateKey, string> };
   }
 
@@ -283,8 +294,8 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
    * invitee's server countersigns it (invite v2, with the room's stripped state), and the countersigned event
    * then enters the room like any PDU, through the receive pipeline.
    */
-  async function invite(roomId: string, sender: string, target: UserId, reason?: string): Promise<void> {
-    const content: Record<string, unknown> = { membership: 'invite', ...(reason === undefined ? {} : { reason }) };
+  async function invite(roomId: string, sender: string, target: UserId, reason?: string, isDirect?: boolean): Promise<void> {
+    const content: Record<string, unknown> = { membership: 'invite', ...(reason === undefined ? {} : { reason }), ...(isDirect ? { is_direct: true } : {}) };
     const { event, roomVersion } = await deps.prepare(roomId, { type: 'm.room.member', stateKey: target, sender, content });
     const rules = getRoomVersion(roomVersion)!;
     const server = userIdServer(target);
@@ -325,7 +336,7 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
    * (since Matrix 1.16 the invitee's server checks them, and the create event must be there).
    */
   async function inviteRoomState(roomId: string): Promise<Array<Readonly<Record<string, unknown>>>> {
-    const keys = PREVIEW_TYPES.map((type) => stateKey(type, ''));
+    const keys = STRIPPED_STATE_TYPES.map((type) => stateKey(type, ''));
     const entries = await store.currentStateEntries(roomId, keys);
     const stored = await store.events([...entries.values()]);
     return [...entries.values()].map((id) => stored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined).map((e) => e.pdu);
@@ -366,6 +377,11 @@ function strippedEvents(value: unknown): StrippedEvent[] {
     typeof e === 'object' && e !== null && typeof e.type === 'string' && typeof e.state_key === 'string' && typeof e.sender === 'string' &&
     typeof e.content === 'object' && e.content !== null)
     .map((e) => ({ type: e.type, state_key: e.state_key, sender: e.sender, content: e.content }));
+}
+
+/** Phase durations to a tenth of a millisecond, for the log. */
+function roundedTimings(timings: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(timings).map(([phase, ms]) => [phase, Math.round(ms * 10) / 10]));
 }
 
 /** How an event cites another: its id, or (v1-2) [id, hashes]. */

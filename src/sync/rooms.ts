@@ -27,8 +27,12 @@ export interface TimelineRoomJson {
   /** The state before the timeline; or, with use_state_after, `state_after`: the state at its end. */
   state?: { events: ClientEvent[] };
   state_after?: { events: ClientEvent[] };
+  'org.matrix.msc4222.state_after'?: { events: ClientEvent[] };
   summary?: RoomSummaryJson;
 }
+
+/** The key use_state_after's state goes under: the spec's, or MSC4222's unstable one. */
+export type StateAfterKey = 'state_after' | 'org.matrix.msc4222.state_after';
 
 export interface RoomSyncContext {
   readonly userId: string;
@@ -36,8 +40,8 @@ export interface RoomSyncContext {
   readonly filter: SyncFilter;
   /** Serves events in the client format, redacted where a redaction applies. */
   readonly clientEvents: ClientEvents;
-  /** use_state_after (spec 1.16): send the state at the end of the timeline instead of its start. */
-  readonly useStateAfter: boolean;
+  /** use_state_after (spec 1.16): send the state at the end of the timeline instead of its start, under this key. */
+  readonly useStateAfter: StateAfterKey | false;
   /** Drops events the user may not see (history visibility); identity when nothing is hidden. */
   readonly visible: (userId: string, roomId: string, events: readonly StoredEvent[]) => Promise<readonly StoredEvent[]>;
   /** The users in the user's m.ignored_user_list: their messages stay out of timelines (state events do not). */
@@ -236,7 +240,7 @@ export async function timelineRoom(
       limited: timeline.limited,
       prev_batch: formatPaginationToken(first?.streamPosition != null ? first.streamPosition - 1 : plan.upTo),
     },
-    ...(ctx.useStateAfter ? { state_after: stateJson } : { state: stateJson }),
+    ...(ctx.useStateAfter ? { [ctx.useStateAfter]: stateJson } : { state: stateJson }),
   };
   const membersChanged = plan.initial || [...timeline.events, ...state].some(({ event }) => isStateEvent(event) && event.type === 'm.room.member');
   if (plan.summary && membersChanged) json.summary = await summaryOf(reads, await reads.stateAtPosition(plan.roomId, plan.upTo), ctx.userId);
@@ -252,8 +256,7 @@ export async function timelineRoom(
  * (Synapse stopped doing so: clients lost track of who had left).
  */
 async function stateBeforeEntries(reads: SyncReads, plan: TimelineRoomPlan, timeline: Timeline, members: Set<string> | undefined): Promise<Map<StateKey, string>> {
-  const first = timeline.events[0];
-  const atStart = first ? await reads.stateBefore(first.event.eventId) : await reads.stateAtPosition(plan.roomId, plan.upTo);
+  const atStart = timeline.events.length > 0 ? await stateAtTimelineStart(reads, timeline) : await reads.stateAtPosition(plan.roomId, plan.upTo);
   if (plan.initial) return lazyFiltered(atStart ?? new Map(), members);
   if (timeline.limited) {
     const start = lazyFiltered(atStart ?? new Map(), members);
@@ -272,6 +275,26 @@ async function stateBeforeEntries(reads: SyncReads, plan: TimelineRoomPlan, time
     return new Map([...atStart].filter(([key]) => members.has(memberOf(key) ?? '')));
   }
   return new Map();
+}
+
+/**
+ * The state before the timeline's first event. An invite (or knock) received while this server was outside the
+ * room has a place on the stream but no state before it (empty: any other event but the create has at least
+ * that); the state then comes from before the first event whose state is known (the join made over federation),
+ * less the events the timeline shows before it.
+ */
+async function stateAtTimelineStart(reads: SyncReads, timeline: Timeline): Promise<StateMap | undefined> {
+  const skipped = new Set<string>();
+  let first: StateMap | undefined;
+  for (const { event } of timeline.events) {
+    const before = await reads.stateBefore(event.eventId);
+    first ??= before;
+    if (before === undefined || before.size > 0 || event.type === 'm.room.create') {
+      return skipped.size === 0 || before === undefined ? before : new Map([...before].filter(([, eventId]) => !skipped.has(eventId)));
+    }
+    skipped.add(event.eventId);
+  }
+  return first;
 }
 
 /** use_state_after's `state_after`: the state at the end of the timeline (whole, or what changed since the token). */

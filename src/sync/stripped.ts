@@ -1,4 +1,4 @@
-import { stateKey, type RoomEvent } from '../events/index.js';
+import { stateKey, STRIPPED_STATE_TYPES, type RoomEvent } from '../events/index.js';
 import type { MembershipRow, SyncReads } from './ports.js';
 
 /**
@@ -14,17 +14,6 @@ export interface StrippedEvent {
   readonly content: Readonly<Record<string, unknown>>;
 }
 
-/** The state types a client shows an invite or knock with (the spec's recommended set). */
-const PREVIEW_TYPES = [
-  'm.room.create',
-  'm.room.name',
-  'm.room.avatar',
-  'm.room.topic',
-  'm.room.join_rules',
-  'm.room.canonical_alias',
-  'm.room.encryption',
-];
-
 function stripped(event: RoomEvent): StrippedEvent {
   return { type: event.type, state_key: event.stateKey ?? '', sender: event.sender, content: event.content };
 }
@@ -32,7 +21,7 @@ function stripped(event: RoomEvent): StrippedEvent {
 /** The stripped state of the room as it was at the user's invite or knock, ending with that event. */
 export async function strippedState(reads: SyncReads, membership: MembershipRow): Promise<StrippedEvent[]> {
   const state = membership.position === null ? undefined : await reads.stateAfter(membership.eventId);
-  const previewIds = PREVIEW_TYPES.map((type) => state?.get(stateKey(type, ''))).filter((id): id is string => id !== undefined);
+  const previewIds = STRIPPED_STATE_TYPES.map((type) => state?.get(stateKey(type, ''))).filter((id): id is string => id !== undefined);
   const stored = await reads.events([...previewIds, membership.eventId]);
   const events = previewIds.map((id) => stored.get(id)?.event).filter((event): event is RoomEvent => event !== undefined);
   const own = stored.get(membership.eventId)?.event;

@@ -6,7 +6,7 @@ import type { Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';
 import type { MembershipRow, SnapshotPositions, SyncReads, SyncStore, SyncStreams } from './ports.js';
-import { timelineRoom, type RoomSyncContext, type TimelineRoomJson } from './rooms.js';
+import { timelineRoom, type RoomSyncContext, type StateAfterKey, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers } from './sent-members.js';
 import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
@@ -28,8 +28,11 @@ export interface SyncRequest {
   readonly filter?: string;
   /** set_presence: 'online' (the default) and 'unavailable' mark the user so; 'offline' leaves presence alone. */
   readonly setPresence?: 'online' | 'offline' | 'unavailable';
-  /** use_state_after (spec 1.16; matrix-js-sdk sends it as org.matrix.msc4222.use_state_after). */
-  readonly useStateAfter?: boolean;
+  /**
+   * use_state_after (spec 1.16), named by the key the state goes under: `state_after`, or MSC4222's
+   * `org.matrix.msc4222.state_after` for a client that asked by the unstable name (matrix-js-sdk).
+   */
+  readonly useStateAfter?: StateAfterKey | false;
   /** Aborted when the client goes away: a waiting long-poll stops waiting. */
   readonly signal?: AbortSignal;
 }
@@ -215,7 +218,7 @@ export function createSyncService(deps: SyncDeps) {
       userId,
       deviceId: requester.deviceId,
       filter,
-      useStateAfter: request.useStateAfter === true,
+      useStateAfter: request.useStateAfter ?? false,
       visible: async (user, roomId, events) => {
         const ids = await visibility.visibleIds(user, roomId, events.map(({ event }) => event));
         return events.filter(({ event }) => ids.has(event.eventId));
@@ -529,7 +532,7 @@ function emptyJoinedRoom(eventsPosition: number): JoinedRoomJson {
 
 /** The users a room's new timeline or state shows joining. */
 function joinsIn(room: TimelineRoomJson): string[] {
-  const events = [...room.timeline.events, ...(room.state?.events ?? []), ...(room.state_after?.events ?? [])];
+  const events = [...room.timeline.events, ...(room.state?.events ?? []), ...(room.state_after?.events ?? []), ...(room['org.matrix.msc4222.state_after']?.events ?? [])];
   return events
     .filter((event) => event.type === 'm.room.member' && event.state_key !== undefined && event.content.membership === 'join')
     .map((event) => event.state_key as string);

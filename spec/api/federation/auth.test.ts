@@ -142,4 +142,7 @@ t.test('the notary endpoints answer with countersigned keys', async (t) => {
   } });
   t.same(post.json(), { server_keys: [] });
   t.same(asked, [{ [OURS]: NOW + 5 }, { 'a.test': 20, 'b.test': undefined }], 'the most demanding minimum per server; none: now');
+  const byId = await server.inject({ method: 'GET', url: `/_matrix/key/v2/query/${OURS}/${encodeURIComponent(ourKey.keyId)}` });
+  t.equal(byId.statusCode, 200, 'the deprecated form with a key id is answered');
+  t.same(byId.json(), get.json(), 'with the same publication');
 });

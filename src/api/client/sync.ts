@@ -16,7 +16,8 @@ export function syncRoutes(service: SyncService) {
           fullState: query.full_state,
           filter: query.filter,
           setPresence: query.set_presence,
-          useStateAfter: query.use_state_after || query['org.matrix.msc4222.use_state_after'],
+          // Asked by MSC4222's unstable name, the answer uses its name too (matrix-js-sdk reads only that one).
+          useStateAfter: query.use_state_after ? 'state_after' : query['org.matrix.msc4222.use_state_after'] ? 'org.matrix.msc4222.state_after' : false,
           signal,
         })));
   };

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { bulkQueryServerKeys, queryServerKeys } from '../../protocol/endpoints/keys.js';
+import { bulkQueryServerKeys, queryServerKeys, queryServerKeysById } from '../../protocol/endpoints/keys.js';
 import type { Keyring } from '../../federation/index.js';
 import { route } from '../plumbing/route.js';
 
@@ -10,6 +10,9 @@ import { route } from '../plumbing/route.js';
 export function keyQueryRoutes(keyring: Pick<Keyring, 'notaryQuery'>) {
   return async (app: FastifyInstance): Promise<void> => {
     route(app, queryServerKeys, async ({ params, query }) => ({
+      server_keys: await keyring.notaryQuery({ [params.serverName]: query.minimum_valid_until_ts }),
+    }));
+    route(app, queryServerKeysById, async ({ params, query }) => ({
       server_keys: await keyring.notaryQuery({ [params.serverName]: query.minimum_valid_until_ts }),
     }));
     route(app, bulkQueryServerKeys, async ({ body }) => {

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../events/room-versions.js';
 
 /**
  * The configuration file's schema. Every key has a default so that `npm start` works on a fresh
@@ -70,6 +71,11 @@ export const ConfigSchema = Type.Object(
     registration_requires_token: Type.Boolean({
       default: false,
       description: 'POST /register also asks for a registration token (m.login.registration_token); admins make them.',
+    }),
+    // A version is text, but YAML and environment variables read `10` as a number: both are taken.
+    default_room_version: Type.Union([...ROOM_VERSIONS.keys()].flatMap((id) => (/^[0-9]+$/.test(id) ? [Type.Literal(id), Type.Literal(Number(id))] : [Type.Literal(id)])), {
+      default: DEFAULT_ROOM_VERSION,
+      description: 'The version of rooms made without room_version (the spec recommends 12; servers that know only up to 11, sytest among them, cannot join those).',
     }),
     allow_guest_access: Type.Boolean({
       default: false,

@@ -18,6 +18,20 @@ export const getServerKey = defineEndpoint({
   response: ServerKeys,
 });
 
+/**
+ * GET /_matrix/key/v2/server/{keyId}: the same publication. The key id in the path is deprecated (spec
+ * r0.1.x asked for one key); servers answer with all their keys whatever it names, and older servers and
+ * sytest still ask this way.
+ */
+export const getServerKeyById = defineEndpoint({
+  name: 'getServerKeyById',
+  method: 'GET',
+  path: '/_matrix/key/v2/server/{keyId}',
+  auth: 'none',
+  params: Type.Object({ keyId: Type.String() }),
+  response: ServerKeys,
+});
+
 /** A notary's answer: each queried server's own signed key publication, countersigned by the notary. */
 export const ServerKeysQueryResponse = Type.Object({
   server_keys: Type.Array(Type.Record(Type.String(), Type.Unknown())),
@@ -30,6 +44,17 @@ export const queryServerKeys = defineEndpoint({
   path: '/_matrix/key/v2/query/{serverName}',
   auth: 'none',
   params: Type.Object({ serverName: Type.String() }),
+  query: Type.Object({ minimum_valid_until_ts: Type.Optional(Type.Integer()) }),
+  response: ServerKeysQueryResponse,
+});
+
+/** GET /_matrix/key/v2/query/{serverName}/{keyId}: the deprecated form; the answer holds all the server's keys. */
+export const queryServerKeysById = defineEndpoint({
+  name: 'perspectivesKeyQueryById',
+  method: 'GET',
+  path: '/_matrix/key/v2/query/{serverName}/{keyId}',
+  auth: 'none',
+  params: Type.Object({ serverName: Type.String(), keyId: Type.String() }),
   query: Type.Object({ minimum_valid_until_ts: Type.Optional(Type.Integer()) }),
   response: ServerKeysQueryResponse,
 });

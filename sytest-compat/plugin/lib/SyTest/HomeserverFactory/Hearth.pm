@@ -129,6 +129,8 @@ sub _config
       registration_shared_secret => "reg_secret",
       allow_guest_access         => JSON::true,
       rate_limits                => { enabled => JSON::false },
+      # sytest's own federation server knows room versions up to 11; Synapse's default is 10.
+      default_room_version       => "10",
       # sytest's device keys are placeholders ("ed25519+key" signed "self+signature").
       e2ee                       => { verify_device_keys => JSON::false },
 

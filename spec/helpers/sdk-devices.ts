@@ -1,0 +1,115 @@
+import { Agent, fetch as undiciFetch } from 'undici';
+import { LoggerLevel, Tracing } from '@matrix-org/matrix-sdk-crypto-wasm';
+import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
+import { testCertificate } from '../federation/helpers.js';
+import { quietLogger, sdk } from './matrix-sdk.js';
+
+/**
+ * matrix-js-sdk devices with Rust crypto for end-to-end tests that run over HTTPS (the federation pair):
+ * log in, start the crypto in memory, sync; and wait on a client's events for a condition.
+ * (spec/e2e/e2ee.test.ts has its own copies of these, with extras it needs.)
+ */
+
+const WAIT_MS = 20_000;
+const POLL_MS = 200;
+
+const WAKE_EVENTS = [
+  sdk.ClientEvent.Sync,
+  sdk.RoomEvent.Timeline,
+  sdk.RoomMemberEvent.Membership,
+  sdk.MatrixEventEvent.Decrypted,
+  CryptoEvent.DevicesUpdated,
+] as const;
+
+/** Resolves with the first value `probe` returns that is not undefined, checked on client events and every POLL_MS. */
+export function until<T>(client: sdk.MatrixClient, what: string, probe: () => T | undefined | Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    let running = false;
+    const check = async () => {
+      if (done || running) return;
+      running = true;
+      try {
+        const value = await probe();
+        if (value !== undefined && !done) {
+          cleanup();
+          resolve(value);
+        }
+      } catch (err) {
+        cleanup();
+        reject(err as Error);
+      } finally {
+        running = false;
+      }
+    };
+    const onEvent = () => void check();
+    const poll = setInterval(onEvent, POLL_MS);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const cleanup = () => {
+      done = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      for (const event of WAKE_EVENTS) client.off(event as sdk.ClientEvent, onEvent);
+    };
+    for (const event of WAKE_EVENTS) client.on(event as sdk.ClientEvent, onEvent);
+    onEvent();
+  });
+}
+
+/**
+ * fetch that trusts the test certificate the federation pair serves. `close` drops its connections: one opened
+ * for a request the client then aborted is never used nor closed, and would hold the server's shutdown.
+ */
+export function testCertFetch(): { fetch: typeof fetch; close(): Promise<void> } {
+  const dispatcher = new Agent({ connect: { ca: testCertificate().cert } });
+  const fetchFn = (input: string | URL | Request, init?: RequestInit) =>
+    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher });
+  return { fetch: fetchFn as unknown as typeof fetch, close: () => dispatcher.destroy() };
+}
+
+/**
+ * initRustCrypto turns the Rust SDK's debug tracing on, onto the console, every time it runs: console.debug
+ * is held for that while, and the tracing turned off after.
+ */
+async function quietly(init: () => Promise<void>): Promise<void> {
+  const debug = console.debug;
+  console.debug = () => undefined;
+  try {
+    await init();
+  } finally {
+    console.debug = debug;
+    new Tracing(LoggerLevel.Error).turnOff();
+  }
+}
+
+/** Registers (UIA with m.login.dummy), logs in, starts Rust crypto in memory and syncs until the first sync is done. */
+export async function newSdkDevice(baseUrl: string, username: string, password: string, fetchFn: typeof fetch): Promise<sdk.MatrixClient> {
+  const anonymous = sdk.createClient({ baseUrl, logger: quietLogger, fetchFn });
+  const register = (session?: string) =>
+    anonymous.registerRequest({ username, password, auth: { type: 'm.login.dummy', ...(session ? { session } : {}) } });
+  const registered = await register().catch((err: sdk.MatrixError) => {
+    const session = err.data?.session as string | undefined;
+    if (!session) throw err;
+    return register(session);
+  });
+  const client = sdk.createClient({
+    baseUrl,
+    logger: quietLogger,
+    fetchFn,
+    userId: registered.user_id,
+    accessToken: registered.access_token!,
+    deviceId: registered.device_id!,
+  });
+  await quietly(() => client.initRustCrypto({ useIndexedDB: false }));
+  await client.startClient({ initialSyncLimit: 20 });
+  await until(client, `${username}'s first sync`, () => (client.isInitialSyncComplete() ? true : undefined));
+  return client;
+}
+
+/** The decrypted m.room.message with this body in the room's live timeline, once the client has it. */
+export function eventWithBody(client: sdk.MatrixClient, roomId: string, body: string): sdk.MatrixEvent | undefined {
+  return client.getRoom(roomId)?.getLiveTimeline().getEvents().find((event) => event.getType() === 'm.room.message' && event.getContent().body === body);
+}
