@@ -7,46 +7,39 @@ import type { Clock, Random } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { loadOrCreateSigningKey } from './platform/signing-key-file.js';
 import { createMemoryBus, createRedisBus, type Bus } from './platform/bus.js';
-import { createServerKeysService } from './federation/index.js';
-import { createFederationMembership, createFederationReads } from './rooms/index.js';
-import { createFederationProfiles } from './users/index.js';
-import { createFederationKeys } from './e2ee/index.js';
-import { createDeviceListPositions, previousDeviceListPosition } from './storage/index.js';
-import { createRemoteDeviceLists, createRemoteKeys } from './e2ee/index.js';
-import { createRemotePublicRooms } from './rooms/index.js';
-import { createRemoteProfiles } from './users/index.js';
-import { createFederationClient, createKeyring, createServerResolver, keyLookupOf, systemDns, wellKnownFetcher } from './federation/index.js';
-import { createEduProducers, createFederationSender, federationSenderOnBus } from './federation/index.js';
-import { createGapFiller, createInboundEdus, createTransactionReceiver } from './federation/index.js';
-import { createInboundTransactionStore } from './storage/index.js';
-import { createFederationQueueStore } from './storage/index.js';
-import { createHttpClient } from './platform/http-client.js';
-import { createServerKeysStore } from './storage/index.js';
-import { createRegistrationTokensStore } from './storage/index.js';
-import { createLoginTokensStore, DEFAULT_EVENT_CACHE_SIZE, EventCache } from './storage/index.js';
-import { createAccountsStore, createInstanceRepository, createRoomStore, createSyncStore, createUserDataStore, migrate, openDatabase, schemaStatus, type Database } from './storage/index.js';
-import { createClientRooms, createMemberProfiles, createReceivePipeline, createRoomServer, type RoomServer } from './rooms/index.js';
-import { createAliasService, createRemoteMembership, createRoomDirectory } from './rooms/index.js';
-import { createDirectoryStore, createReportStore, createUserDirectoryStore } from './storage/index.js';
-import { createReportService } from './moderation/index.js';
-import { createTagService, createUserDirectory } from './users/index.js';
-import { isUserId } from './protocol/index.js';
-import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
-import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
-import { createCrossSigning, createKeysService, createToDeviceService } from './e2ee/index.js';
-import { createKeyBackupService } from './e2ee/index.js';
-import { createKeyBackupStore } from './storage/index.js';
-import { createDehydratedDevices } from './e2ee/index.js';
-import { createDehydratedDevicesStore } from './storage/index.js';
-import { createPushRulesService, createPusherService } from './push/index.js';
-import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
-import { createKeysStore, createPresenceStore, createReceiptsStore, createToDeviceStore } from './storage/index.js';
-import { createSearchStore } from './storage/index.js';
-import { createOpenIdStore, createPushersStore } from './storage/index.js';
-import { createSearchService } from './search/index.js';
-import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
-import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 import {
+  createServerKeysService,
+  createFederationClient,
+  createKeyring,
+  createServerResolver,
+  keyLookupOf,
+  systemDns,
+  wellKnownFetcher,
+  createEduProducers,
+  createFederationSender,
+  federationSenderOnBus,
+  createGapFiller,
+  createInboundEdus,
+  createTransactionReceiver,
+} from './federation/index.js';
+import {
+  createFederationMembership,
+  createFederationReads,
+  createRemotePublicRooms,
+  createClientRooms,
+  createMemberProfiles,
+  createReceivePipeline,
+  createRoomServer,
+  type RoomServer,
+  createAliasService,
+  createRemoteMembership,
+  createRoomDirectory,
+} from './rooms/index.js';
+import {
+  createFederationProfiles,
+  createRemoteProfiles,
+  createTagService,
+  createUserDirectory,
   createAccountDataService,
   createAccountManagement,
   createAccountService,
@@ -62,7 +55,58 @@ import {
   createWhois,
   memberProfileLookup,
 } from './users/index.js';
-import { parseServerName } from './protocol/index.js';
+import {
+  createFederationKeys,
+  createRemoteDeviceLists,
+  createRemoteKeys,
+  createCrossSigning,
+  createKeysService,
+  createToDeviceService,
+  createKeyBackupService,
+  createDehydratedDevices,
+} from './e2ee/index.js';
+import {
+  createDeviceListPositions,
+  previousDeviceListPosition,
+  createInboundTransactionStore,
+  createFederationQueueStore,
+  createServerKeysStore,
+  createRegistrationTokensStore,
+  createLoginTokensStore,
+  DEFAULT_EVENT_CACHE_SIZE,
+  EventCache,
+  createAccountsStore,
+  createInstanceRepository,
+  createRoomStore,
+  createSyncStore,
+  createUserDataStore,
+  migrate,
+  openDatabase,
+  schemaStatus,
+  type Database,
+  createDirectoryStore,
+  createReportStore,
+  createUserDirectoryStore,
+  createKeyBackupStore,
+  createDehydratedDevicesStore,
+  createKeysStore,
+  createPresenceStore,
+  createReceiptsStore,
+  createToDeviceStore,
+  createSearchStore,
+  createOpenIdStore,
+  createPushersStore,
+} from './storage/index.js';
+import { createHttpClient } from './platform/http-client.js';
+import { createReportService } from './moderation/index.js';
+import { isUserId, parseServerName } from './protocol/index.js';
+import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
+import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
+import { createPushRulesService, createPusherService } from './push/index.js';
+import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
+import { createSearchService } from './search/index.js';
+import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
+import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 
 /**
  * The wiring: this file builds the adapters, the services and the app from a configuration and is the

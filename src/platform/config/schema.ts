@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../events/room-versions.js';
+import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../events/index.js';
 
 /**
  * The configuration file's schema. Every key has a default so that `npm start` works on a fresh
