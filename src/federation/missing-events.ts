@@ -156,7 +156,7 @@ export function createGapFiller(deps: GapFillerDeps) {
     const stored = await rooms.events(event.prevEvents);
     const prevs = event.prevEvents.filter((id) => !stored.get(id) || stored.get(id)!.outlier);
     if (prevs.length > MAX_MISSING_PREVS) {
-      return { status: 'rejected', eventId: event.eventId, reason: `too many unknown prev events (${prevs.length}) to fetch the state of` };
+      return { status: 'rejected', eventId: event.eventId, reason: `too many unknown prev events (${prevs.length}) to fetch the state of`, stored: false };
     }
     const statesBeforePrevs = new Map<string, readonly string[]>();
     const wanted = new Set<string>([...event.authEvents, ...prevs]);
@@ -170,7 +170,7 @@ export function createGapFiller(deps: GapFillerDeps) {
       if (wanted.size > MAX_FETCHED_EVENTS) break;
     }
     if (!(await fetchOutliers(roomId, rules, origin, wanted, prevs))) {
-      return { status: 'rejected', eventId: event.eventId, reason: `the state before it names more than ${MAX_FETCHED_EVENTS} events this server lacks` };
+      return { status: 'rejected', eventId: event.eventId, reason: `the state before it names more than ${MAX_FETCHED_EVENTS} events this server lacks`, stored: false };
     }
     return pipeline.receivePdu(roomId, json, origin, { ...options, statesBeforePrevs });
   }

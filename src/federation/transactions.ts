@@ -106,7 +106,9 @@ export function createTransactionReceiver(deps: TransactionDeps) {
         case 'outlier':
           return {};
         case 'rejected':
-          return { error: outcome.reason };
+          // Stored as rejected (it failed the auth rules) is handled, as Synapse answers: the sender has
+          // nothing to retry. An error names only PDUs not taken at all (format, signatures, state).
+          return outcome.stored ? {} : { error: outcome.reason };
         case 'missing':
           return { error: `Could not get the events before it (${outcome.missing.slice(0, 3).join(', ')})` };
       }

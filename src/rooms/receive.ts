@@ -25,7 +25,12 @@ import { resolveStoredStates } from './resolution.js';
 export type ReceiveOutcome =
   | { readonly status: 'accepted'; readonly eventId: string; readonly streamPosition: number }
   | { readonly status: 'soft-failed'; readonly eventId: string; readonly reason: string }
-  | { readonly status: 'rejected'; readonly eventId: string | undefined; readonly reason: string }
+  /**
+   * Refused. `stored`: kept as a rejected event (it failed the auth rules), so it is handled and never
+   * checked again; otherwise nothing was kept (bad format or signatures, unusable state) and a better copy
+   * may still be taken.
+   */
+  | { readonly status: 'rejected'; readonly eventId: string | undefined; readonly reason: string; readonly stored: boolean }
   | { readonly status: 'duplicate'; readonly eventId: string }
   /** The caller must fetch these (get_missing_events, /event_auth, /state_ids) and try again. */
   | { readonly status: 'missing'; readonly eventId: string; readonly missing: readonly string[] }
@@ -102,7 +107,7 @@ export function createReceivePipeline(deps: ReceiveDeps) {
 
     function refuse(eventId: string | undefined, reason: string): ReceiveOutcome {
       log.info({ roomId, eventId, origin, reason }, 'pdu refused');
-      return { status: 'rejected', eventId, reason };
+      return { status: 'rejected', eventId, reason, stored: false };
     }
   }
 
@@ -204,7 +209,7 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       if (typeof after === 'string') {
         // The remote's answer is unusable; nothing is stored, so a better answer can still be taken.
         log.info({ roomId: event.roomId, eventId: event.eventId, reason: after }, 'pdu refused: state given for its prev event is unusable');
-        return { status: 'rejected', eventId: event.eventId, reason: `state before ${prev}: ${after}` };
+        return { status: 'rejected', eventId: event.eventId, reason: `state before ${prev}: ${after}`, stored: false };
       }
       if (!after) return { status: 'missing', eventId: event.eventId, missing: [prev] };
       prevStates.push(after);
@@ -245,7 +250,7 @@ export function createReceivePipeline(deps: ReceiveDeps) {
   async function storeRejected(tx: RoomWrites, event: RoomEvent, stateBefore: StateInput | null, reason: string): Promise<ReceiveOutcome> {
     // Stored so that it is not fetched and checked again, and so that events citing it are rejected too.
     await tx.persistEvents(event.roomId, [{ event, outlier: stateBefore === null, rejectedReason: reason, softFailed: false, stateBefore }]);
-    return { status: 'rejected', eventId: event.eventId, reason };
+    return { status: 'rejected', eventId: event.eventId, reason, stored: true };
   }
 
   return { receivePdu };
