@@ -16,27 +16,7 @@ export function createToDeviceStore(sql: postgres.Sql): ToDeviceStore {
           values (${txn.sender}, ${txn.senderDeviceId}, ${txn.txnId}, ${txn.ts})
           on conflict (sender, sender_device_id, txn_id) do nothing`;
         if (seen.count === 0) return null;
-        // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
-        const [drawn] = await tx<{ position: number }[]>`
-          select nextval('to_device_stream_seq') as position
-          where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${TO_DEVICE_STREAM_LOCK_ID}))`;
-        if (drawn === undefined) throw new Error('no toDevice stream position was drawn');
-        const { position } = drawn;
-        let recipients: string[] = [];
-        if (messages.length > 0) {
-          // One row per existing device; a device named outright wins over '*' (it sorts first).
-          const rows = await tx<{ user_id: string }[]>`
-            insert into to_device_messages (user_id, device_id, stream_position, sender, type, content)
-            select distinct on (d.user_id, d.device_id) d.user_id, d.device_id, ${position}::int8, ${txn.sender}::text, ${type}::text, m.content
-            from unnest(${tx.array(messages.map((m) => m.userId))}::text[], ${tx.array(messages.map((m) => m.deviceId))}::text[],
-              ${tx.array(messages.map((m) => JSON.stringify(m.content)))}::text[]) as m (user_id, device_id, content)
-            join devices d on d.user_id = m.user_id and (m.device_id = ${ALL_DEVICES} or d.device_id = m.device_id)
-            order by d.user_id, d.device_id, m.device_id = ${ALL_DEVICES}
-            returning user_id`;
-          recipients = [...new Set(rows.map((row) => row.user_id))];
-        }
-        await tx`update to_device_stream set position = ${position}`;
-        return { position, recipients };
+        return appendToDevice(tx, txn.sender, type, messages);
       })) as { position: number; recipients: string[] } | null;
     },
 
@@ -63,4 +43,44 @@ export function createToDeviceStore(sql: postgres.Sql): ToDeviceStore {
       return row?.position ?? 0;
     },
   };
+}
+
+/** A message for one device of a user ('*': every device the user has). */
+export interface DeviceMessage {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly content: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Queues one send's messages at a new toDevice-stream position, inside the caller's transaction (local
+ * sends and messages from other servers alike). Returns the position and the users with a message queued.
+ */
+export async function appendToDevice(
+  tx: postgres.TransactionSql,
+  sender: string,
+  type: string,
+  messages: readonly DeviceMessage[],
+): Promise<{ position: number; recipients: string[] }> {
+  // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
+  const [drawn] = await tx<{ position: number }[]>`
+    select nextval('to_device_stream_seq') as position
+    where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${TO_DEVICE_STREAM_LOCK_ID}))`;
+  if (drawn === undefined) throw new Error('no toDevice stream position was drawn');
+  const { position } = drawn;
+  let recipients: string[] = [];
+  if (messages.length > 0) {
+    // One row per existing device; a device named outright wins over '*' (it sorts first).
+    const rows = await tx<{ user_id: string }[]>`
+      insert into to_device_messages (user_id, device_id, stream_position, sender, type, content)
+      select distinct on (d.user_id, d.device_id) d.user_id, d.device_id, ${position}::int8, ${sender}::text, ${type}::text, m.content
+      from unnest(${tx.array(messages.map((m) => m.userId))}::text[], ${tx.array(messages.map((m) => m.deviceId))}::text[],
+        ${tx.array(messages.map((m) => JSON.stringify(m.content)))}::text[]) as m (user_id, device_id, content)
+      join devices d on d.user_id = m.user_id and (m.device_id = ${ALL_DEVICES} or d.device_id = m.device_id)
+      order by d.user_id, d.device_id, m.device_id = ${ALL_DEVICES}
+      returning user_id`;
+    recipients = [...new Set(rows.map((row) => row.user_id))];
+  }
+  await tx`update to_device_stream set position = ${position}`;
+  return { position, recipients };
 }
