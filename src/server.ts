@@ -18,6 +18,7 @@ import {
   createEduProducers,
   createFederationSender,
   federationSenderOnBus,
+  createBackfiller,
   createGapFiller,
   createInboundEdus,
   createTransactionReceiver,
@@ -383,6 +384,18 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     });
     // Remote PDUs (federation /send, joins, backfill) enter the rooms through this one pipeline.
     const receivePipeline = createReceivePipeline({ store: roomStore, keys: keyLookupOf(keyring), notifier: roomNotifier, log });
+    // Gaps before a remote PDU are filled from its sender; history before our join, from a server in the room.
+    const gapFiller = createGapFiller({ client: federationClient, pipeline: receivePipeline, rooms: roomStore, log });
+    const backfiller = createBackfiller({
+      client: federationClient,
+      pipeline: receivePipeline,
+      gaps: gapFiller,
+      store: roomStore,
+      servers: (roomId) => federationSender.roomDestinations(roomId),
+      serverName: config.server_name,
+      clock: deps.clock,
+      log,
+    });
     // Joins, knocks, leaves and invites that involve rooms or users held by other servers.
     const remoteMembership = createRemoteMembership({
       store: roomStore,
@@ -454,7 +467,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       store: inboundStore,
       rooms: roomStore,
       serverName: config.server_name,
-      pdus: createGapFiller({ client: federationClient, pipeline: receivePipeline, rooms: roomStore, log }),
+      pdus: gapFiller,
       edus: createInboundEdus({
         rooms: roomStore,
         typing,
@@ -523,6 +536,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       rooms: createClientRooms({
         rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
         remote: remoteMembership,
+        backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
         // A room that stops admitting guests makes them leave.
         isLocalGuest: async (userId) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true,
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),

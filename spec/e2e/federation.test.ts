@@ -108,6 +108,39 @@ t.test('two federating servers', async (t) => {
     t.equal(await memberOf(alice, room, carol.user), 'leave', 'A took the rejection');
   });
 
+  await t.test('a user of B who joins late pages back through the history held by A (backfill)', async (t) => {
+    const room = await alice.createRoom({ preset: 'public_chat', name: 'Archive' });
+    for (let i = 1; i <= 30; i++) t.equal((await alice.send(room, `old ${i}`, `archive-${i}`)).status, 200);
+    t.equal((await dave.post(`/join/${encodeURIComponent(room)}?server_name=${encodeURIComponent(a.serverName)}`, {})).status, 200);
+    const synced = await dave.sync();
+    t.notOk(
+      (synced.body.rooms.join[room]?.timeline?.events ?? []).some((e: any) => e.content?.body === 'old 1'),
+      'sync shows the join, not the whole history',
+    );
+
+    const seen: any[] = [];
+    let from: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const res = await dave.get(`${roomPath(room)}/messages?dir=b&limit=10${from ? `&from=${encodeURIComponent(from)}` : ''}`);
+      t.equal(res.status, 200, JSON.stringify(res.body));
+      seen.push(...res.body.chunk);
+      from = res.body.end;
+      if (from === undefined) break;
+    }
+    t.equal(from, undefined, 'paging back ends');
+    t.match(seen[0], { type: 'm.room.member', state_key: dave.user }, 'newest first: the join');
+    const bodies = seen.filter((e) => e.type === 'm.room.message').map((e) => e.content.body);
+    t.same(bodies, Array.from({ length: 30 }, (_, i) => `old ${30 - i}`), 'every message before the join, newest first, once each');
+    t.equal(seen.at(-1)?.type, 'm.room.create', 'down to the creation of the room');
+    t.ok(seen.some((e) => e.type === 'm.room.name' && e.content.name === 'Archive'), 'state events before the join are on the timeline too');
+    t.equal(new Set(seen.map((e) => e.event_id)).size, seen.length, 'no event twice');
+
+    const forwards = await dave.get(`${roomPath(room)}/messages?dir=f&limit=100`);
+    t.equal(forwards.body.chunk[0]?.type, 'm.room.create', 'paging forwards from the start begins at the creation');
+    const later = await dave.sync({ since: synced.body.next_batch, timeout: 0 });
+    t.notOk(later.body.rooms?.join?.[room]?.timeline?.events?.length, 'backfilled history is not news to sync');
+  });
+
   await t.test('a user of B leaves a room of A', async (t) => {
     const res = await bob.post(`${roomPath(publicRoom)}/leave`, {});
     t.equal(res.status, 200, JSON.stringify(res.body));

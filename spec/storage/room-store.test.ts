@@ -389,3 +389,35 @@ void eachEngine(t, 'state given as a change against the state before an event', 
   t.same(await store.stateAfter('$b'), await store.stateBefore('$b'), 'a message changes no state');
   t.equal(await store.stateBefore('$nowhere'), undefined);
 });
+
+void eachEngine(t, 'backfilled events go below the timeline, and an outlier among them moves onto it', async (t, db) => {
+  const store = await newRoom(db);
+  const create = fakeEvent({ id: '$create', roomId: ROOM, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } });
+  const name = fakeEvent({ id: '$name', roomId: ROOM, type: 'm.room.name', stateKey: '', content: { name: 'Old' }, prev: ['$create'], depth: 2 });
+  const join = fakeEvent({ id: '$join', roomId: ROOM, type: 'm.room.member', stateKey: '@bob:example.org', content: { membership: 'join' }, prev: ['$name'], depth: 3 });
+  // As after a remote join: the state came as outliers, the join is the first timeline event.
+  const [, , joinPosition] = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [
+    outlier(create), outlier(name), accepted(join, full(stateOf([['m.room.create', '', '$create'], ['m.room.name', '', '$name']]))),
+  ]));
+  t.same(await store.backwardExtremities(ROOM, 10), ['$name'], 'the history goes on before the join');
+  t.equal((await store.events(['$name'])).get('$name')?.outlier, true, 'read (and cached) as an outlier');
+
+  const positions = await store.backfillPositions(2);
+  t.ok(positions[0]! < positions[1]! && positions[1]! < 0, 'backfill positions are negative and ascending');
+  t.ok((await store.backfillPositions(1))[0]! < positions[0]!, 'a later batch goes below the one before');
+  const given = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [
+    { ...accepted(create, full(new Map())), backfillPosition: positions[0]! },
+    { ...accepted(name, after('$create')), backfillPosition: positions[1]! },
+  ]));
+  t.same(given, positions, 'the outliers took the positions given');
+
+  const moved = (await store.events(['$name'])).get('$name');
+  t.match(moved, { outlier: false, streamPosition: positions[1] }, 'the cached outlier copy is gone');
+  t.same(await store.stateAfter('$name'), stateOf([['m.room.create', '', '$create'], ['m.room.name', '', '$name']]), 'with its state');
+  const timeline = await store.timelineEvents(ROOM, { dir: 'b', from: joinPosition!, limit: 10 });
+  t.same(timeline.map((e) => e.event.eventId), ['$join', '$name', '$create'], 'paging back reads through them');
+  const forwards = await store.timelineEvents(ROOM, { dir: 'f', from: Number.MIN_SAFE_INTEGER, limit: 10 });
+  t.same(forwards.map((e) => e.event.eventId), ['$create', '$name', '$join'], 'and forwards from the start');
+  t.same(await store.backwardExtremities(ROOM, 10), [], 'the history now reaches the create event');
+  t.equal(await store.eventsStreamPosition(), joinPosition, 'the events stream did not move: sync sees nothing new');
+});

@@ -58,4 +58,5 @@ export {
 export { createTransactionReceiver, MAX_EDUS, MAX_PDUS, type TransactionBody, type TransactionDeps, type TransactionReceiver } from './transactions.js';
 export { createInboundEdus, REMOTE_TYPING_TIMEOUT_MS, type InboundEdu, type InboundEduDeps, type InboundEdus } from './inbound-edus.js';
 export { createGapFiller, GET_MISSING_LIMIT, type GapFiller, type GapFillerDeps } from './missing-events.js';
+export { createBackfiller, MAX_BACKFILL_EVENTS, RETRY_AFTER_MS, type Backfiller, type BackfillDeps } from './backfill.js';
 export type { InboundTransactionStore, RemoteToDeviceMessage, TransactionResponse } from './inbound-ports.js';

@@ -191,6 +191,17 @@ export function createGapFiller(deps: GapFillerDeps) {
       log.info({ roomId, eventId: event.eventId, origin }, 'gap not closed by get_missing_events; fetching the state');
       return fillFromState(roomId, rules, event, json, origin, {});
     },
+
+    /**
+     * An event `origin` handed over (backfill) whose prev or auth events this server lacks: the state
+     * before it and its auth events are fetched from `origin` (step 2 alone), then it is checked with
+     * `options`. Not for live events: those try get_missing_events first.
+     */
+    async receiveWithState(roomId: string, rules: RoomVersionRules, json: unknown, origin: string, options: ReceiveOptions): Promise<ReceiveOutcome> {
+      const event = parsed(json, rules);
+      if (!event) return { status: 'rejected', eventId: undefined, reason: 'malformed event', stored: false };
+      return fillFromState(roomId, rules, event, json, origin, { ...options, relayed: true });
+    },
   };
 }
 

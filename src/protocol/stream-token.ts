@@ -12,6 +12,8 @@ import { MatrixError } from './errors.js';
  * `t` then a position P, meaning "between the event at P and the next one". Paginating backwards from it
  * returns events at P and below; forwards, events above P. Where a pagination token is expected a sync
  * token is accepted too (the spec lets clients page from `next_batch`); its events position is used.
+ * Events backfilled from other servers sit below every event this server saw arrive, at negative positions
+ * (src/federation/backfill.ts), so a pagination token may be negative; a sync token never is.
  */
 
 export const STREAMS = ['events', 'accountData', 'receipts', 'typing', 'toDevice', 'presence', 'deviceLists'] as const;
@@ -23,9 +25,10 @@ export const ZERO_STREAM_TOKEN: StreamToken = Object.freeze(
 );
 
 const POSITION = /^(0|[1-9][0-9]{0,15})$/;
+const SIGNED_POSITION = /^(0|-?[1-9][0-9]{0,15})$/;
 
-function position(text: string, token: string): number {
-  const value = POSITION.test(text) ? Number(text) : NaN;
+function position(text: string, token: string, pattern = POSITION): number {
+  const value = pattern.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value)) throw new MatrixError('M_INVALID_PARAM', `'${token}' is not a token this server gave out`);
   return value;
 }
@@ -52,7 +55,7 @@ export function formatPaginationToken(eventsPosition: number): string {
 
 /** The events position of a pagination token or a sync token; M_INVALID_PARAM otherwise. */
 export function parsePaginationToken(text: string): number {
-  if (text.startsWith('t')) return position(text.slice(1), text);
+  if (text.startsWith('t')) return position(text.slice(1), text, SIGNED_POSITION);
   if (text.startsWith('s')) return parseStreamToken(text).events;
   throw new MatrixError('M_INVALID_PARAM', `'${text}' is not a pagination token this server gave out`);
 }

@@ -22,6 +22,11 @@ export interface ClientHistoryDeps {
   readonly clock: Clock;
   /** The users in the user's m.ignored_user_list: their messages are left out of /messages and /context. */
   readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
+  /**
+   * Extends a room's history backwards from other servers (src/federation/backfill.ts) by about `wanted`
+   * events; true when there is more to read. Asked when a backwards page reaches the oldest event held.
+   */
+  readonly backfill?: (roomId: RoomId, wanted: number) => Promise<boolean>;
 }
 
 export interface MessagesQuery {
@@ -148,8 +153,9 @@ export function createClientHistory(deps: ClientHistoryDeps) {
       const filter = await eventFilter(caller, query.filter);
       const asked = query.from === undefined ? undefined : parsePaginationToken(query.from);
       const to = query.to === undefined ? undefined : parsePaginationToken(query.to);
-      const from = asked ?? (query.dir === 'b' ? await store.eventsStreamPosition() : 0);
-      const page = await readPage({ store, visibility }, {
+      // Forwards from nothing starts before the oldest event, backfilled ones (negative positions) included.
+      const from = asked ?? (query.dir === 'b' ? await store.eventsStreamPosition() : Number.MIN_SAFE_INTEGER);
+      const request = {
         userId: caller.userId,
         roomId: accessed.roomId,
         dir: query.dir,
@@ -157,7 +163,12 @@ export function createClientHistory(deps: ClientHistoryDeps) {
         to: query.dir === 'f' && accessed.upTo !== undefined ? capped(accessed, to ?? accessed.upTo) : to,
         limit: pageLimit(query.limit ?? filter.limit, 10),
         filter,
-      });
+      };
+      let page = await readPage({ store, visibility }, request);
+      // Reaching the oldest event held, the history may go on at another server: fetch it, read again.
+      if (query.dir === 'b' && to === undefined && page.exhausted && page.events.length < request.limit && deps.backfill) {
+        if (await deps.backfill(accessed.roomId, request.limit - page.events.length)) page = await readPage({ store, visibility }, request);
+      }
       const chunk = await serve(page.events, caller.userId);
       const state = filter.lazyLoadMembers && page.events.length > 0 ? await lazyMembers(page.events) : [];
       return {

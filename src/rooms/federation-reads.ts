@@ -423,7 +423,7 @@ export interface JoinState {
 function newestLast(a: StoredEvent, b: StoredEvent): number {
   return (
     a.event.depth - b.event.depth ||
-    (a.streamPosition ?? -1) - (b.streamPosition ?? -1) ||
+    (a.streamPosition ?? Number.MIN_SAFE_INTEGER) - (b.streamPosition ?? Number.MIN_SAFE_INTEGER) ||
     (a.event.eventId < b.event.eventId ? -1 : a.event.eventId > b.event.eventId ? 1 : 0)
   );
 }

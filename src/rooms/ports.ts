@@ -37,6 +37,12 @@ export interface NewEvent extends EventStatus {
    * delta against a parent group, so it should be given as a delta when the caller knows one.
    */
   readonly stateBefore: StateInput | null;
+  /**
+   * A backfilled event's place, below every event this server saw arrive (a negative position from
+   * `backfillPositions`); the events stream is not advanced, so sync never sees it. An event stored as an
+   * outlier before is moved onto the timeline there.
+   */
+  readonly backfillPosition?: number;
 }
 
 /** State given either whole or as a change against the state before/after a known event. */
@@ -85,6 +91,12 @@ export interface RoomReads {
   forgottenRooms(userId: string): Promise<string[]>;
   /** The room's served event nearest a time: the first at or after `ts` ('f'), the last at or before it ('b'). */
   eventNearTime(roomId: string, ts: number, dir: 'f' | 'b'): Promise<TimelineEvent | undefined>;
+  /**
+   * Where the room's history on this server begins, as far as it is known to go on: the prev events of its
+   * oldest timeline events that are not on the timeline themselves (never fetched, or stored as outliers),
+   * not rejected; at most `limit`, sorted. Empty once the timeline reaches the create event.
+   */
+  backwardExtremities(roomId: string, limit: number): Promise<string[]>;
 
   // Relations between events (src/storage/relations.ts): a child names its parent in content.m.relates_to.
 
@@ -194,6 +206,11 @@ export interface RoomStore extends RoomReads {
    * invite or knock brings the room back). Needs no lock: a membership that moves on just un-forgets.
    */
   forgetRoom(userId: string, roomId: string, membershipEventId: string): Promise<void>;
+  /**
+   * `count` positions for backfilled events, below every position given out before (backfilled or not),
+   * in ascending order: the oldest event of a batch takes the first.
+   */
+  backfillPositions(count: number): Promise<number[]>;
 }
 
 /** Told after a write commits, so sync and federation wake up (server.ts wires it to the bus). */

@@ -47,11 +47,16 @@ export type ReceiveOutcome =
  *   `origin` answered /state_ids. Every id must already be stored (as an outlier at least), not rejected,
  *   and in the room, and each prev event itself stored; the state before the event is then built from them
  *   (plus the prev event when it is a state event) rather than from stored state.
+ * - backfillPosition: a historical event fetched by /backfill, older than every event on this server's
+ *   timeline: checked against its auth events and the state before it, not against the current state
+ *   (it is not news), stored at this (negative) position without touching the forward extremities or the
+ *   current state, and announced to no one. A copy stored as an outlier before moves onto the timeline.
  */
 export interface ReceiveOptions {
   readonly relayed?: boolean;
   readonly outlier?: boolean;
   readonly statesBeforePrevs?: ReadonlyMap<string, readonly string[]>;
+  readonly backfillPosition?: number;
 }
 
 export interface ReceiveDeps {
@@ -80,7 +85,8 @@ export function createReceivePipeline(deps: ReceiveDeps) {
 
     let event: RoomEvent;
     try {
-      event = parsePdu(json, rules, options.relayed === true || options.outlier === true ? {} : { origin });
+      const relayed = options.relayed === true || options.outlier === true || options.backfillPosition !== undefined;
+      event = parsePdu(json, rules, relayed ? {} : { origin });
     } catch (err) {
       if (err instanceof PduFormatError) return refuse(undefined, `format: ${err.message}`);
       throw err;
@@ -96,8 +102,8 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     }
 
     const outcome = await store.withRoomWriteLock(roomId, (tx) =>
-      options.outlier === true ? persistOutlier(tx, event, rules) : persistChecked(tx, event, rules, options.statesBeforePrevs));
-    if (outcome.status === 'accepted') {
+      options.outlier === true ? persistOutlier(tx, event, rules) : persistChecked(tx, event, rules, options));
+    if (outcome.status === 'accepted' && options.backfillPosition === undefined) {
       deps.notifier.eventsPersisted(roomId, outcome.streamPosition, event.type === 'm.room.member' && event.stateKey !== undefined ? [event.stateKey] : []);
     }
     if (outcome.status === 'rejected' || outcome.status === 'soft-failed') {
@@ -181,14 +187,14 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     return state;
   }
 
-  async function persistChecked(
-    tx: RoomWrites,
-    event: RoomEvent,
-    rules: RoomVersionRules,
-    statesBeforePrevs: ReadonlyMap<string, readonly string[]> = new Map(),
-  ): Promise<ReceiveOutcome> {
+  async function persistChecked(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules, options: ReceiveOptions): Promise<ReceiveOutcome> {
+    const statesBeforePrevs = options.statesBeforePrevs ?? new Map<string, readonly string[]>();
+    const backfillPosition = options.backfillPosition;
     const known = await tx.events([event.eventId, ...event.authEvents, ...event.prevEvents]);
-    if (known.has(event.eventId)) return { status: 'duplicate', eventId: event.eventId };
+    const stored = known.get(event.eventId);
+    // Backfill moves an outlier onto the timeline; anything else stored before is done with.
+    const movable = stored !== undefined && stored.outlier && stored.rejectedReason === null && backfillPosition !== undefined;
+    if (stored !== undefined && !movable) return { status: 'duplicate', eventId: event.eventId };
 
     const missingAuth = event.authEvents.filter((id) => !known.has(id));
     const missingPrev = event.prevEvents.filter((id) => !statesBeforePrevs.has(id) && (!known.get(id) || known.get(id)!.outlier));
@@ -222,6 +228,14 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     const beforeLookup = await authLookup(tx, event, rules, stateBefore);
     const againstState = checkAuth(event, beforeLookup, rules);
     if (!againstState.allowed) return storeRejected(tx, event, stateInput, `state before: ${againstState.reason}`);
+
+    if (backfillPosition !== undefined) {
+      const [position] = await tx.persistEvents(event.roomId, [
+        { event, outlier: false, rejectedReason: null, softFailed: false, stateBefore: stateInput, backfillPosition },
+      ]);
+      if (position === null || position === undefined) throw new Error(`backfilled event ${event.eventId} has no position`);
+      return { status: 'accepted', eventId: event.eventId, streamPosition: position };
+    }
 
     // 3. Against the current state: passing 2 but not 3 is a soft failure — kept, never served or built upon.
     const current = await tx.currentState(event.roomId);

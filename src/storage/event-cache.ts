@@ -4,10 +4,12 @@ import type { StoredEvent } from '../rooms/index.js';
 export const DEFAULT_EVENT_CACHE_SIZE = 20_000;
 
 /**
- * The most recently read events by id, shared by every reader of one process. A stored event never
- * changes (nothing updates an events row; redactions and relations are other rows, applied when served),
- * so an entry never goes stale and needs no invalidation across processes. Only committed rows go in:
- * readers inside a write transaction do not fill it, so a rolled-back event can never be served.
+ * The most recently read events by id, shared by every reader of one process. A stored event hardly
+ * changes (redactions and relations are other rows, applied when served): only an outlier that is later
+ * backfilled moves onto the timeline, and the room store drops it here once that commits. Another
+ * process may keep its outlier copy for a while; it then reads that event as outside the timeline (an
+ * /event of it answers M_NOT_FOUND) until the entry ages out. Only committed rows go in: readers inside
+ * a write transaction do not fill it, so a rolled-back event can never be served.
  */
 export class EventCache {
   readonly #events = new Map<string, StoredEvent>();
@@ -26,6 +28,10 @@ export class EventCache {
       this.#events.set(eventId, event);
     }
     return event;
+  }
+
+  delete(eventId: string): void {
+    this.#events.delete(eventId);
   }
 
   set(event: StoredEvent): void {

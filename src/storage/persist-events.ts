@@ -8,6 +8,8 @@ import { createGroupWriter, type GroupRef, type Query, type StateCache } from '.
 /** What persisting needs to know about an event already stored: its position and its state groups. */
 interface KnownEvent {
   readonly position: number | null;
+  /** Stored as an outlier and not rejected: a backfilled copy may move it onto the timeline. */
+  readonly movable: boolean;
   readonly before: GroupRef | null;
   readonly after: GroupRef | null;
 }
@@ -31,12 +33,17 @@ const MAX_STATEMENT_JSON_CHARS = 1 << 20;
  * positions, and a reader that sees position p can never later see a new event below p (sync would skip it).
  * A rolled-back transaction leaves a hole that is never filled, which is harmless. The price: between
  * drawing positions and committing, event writers of all rooms take turns.
+ *
+ * Backfilled events come with their own (negative) positions and draw none. One already stored as an
+ * outlier is moved onto the timeline: its row gets the position and the state groups; `moved` hears its
+ * id, so the caller can drop cached copies once the transaction commits.
  */
 export async function persistEvents(
   q: Query,
   cache: StateCache,
   roomId: string,
   events: readonly NewEvent[],
+  moved: (eventId: string) => void = () => {},
 ): Promise<Array<number | null>> {
   if (events.length === 0) return [];
   for (const { event } of events) {
@@ -54,7 +61,7 @@ export async function persistEvents(
   let candidates: GroupRef[] | undefined;
   let lastAfter: GroupRef | undefined;
 
-  const rows: Array<{ input: NewEvent; before: GroupRef | null; after: GroupRef | null; positioned: boolean }> = [];
+  const rows: Array<{ input: NewEvent; before: GroupRef | null; after: GroupRef | null; positioned: boolean; move: boolean }> = [];
   // Per input: the position of an event stored before, or the index of the row that stores it now.
   const outcome: Array<{ readonly position: number | null } | { readonly row: number }> = [];
   const fresh = new Map<string, { row: number; before: GroupRef | null; after: GroupRef | null }>();
@@ -62,7 +69,8 @@ export async function persistEvents(
   for (const input of events) {
     const { event } = input;
     const existing = known.get(event.eventId);
-    if (existing !== undefined) {
+    const move = existing !== undefined && existing.movable && input.backfillPosition !== undefined && !input.outlier && input.rejectedReason === null;
+    if (existing !== undefined && !move) {
       outcome.push({ position: existing.position });
       continue;
     }
@@ -96,11 +104,12 @@ export async function persistEvents(
     const positioned = !input.outlier && input.rejectedReason === null;
     fresh.set(event.eventId, { row: rows.length, before, after });
     outcome.push({ row: rows.length });
-    rows.push({ input, before, after, positioned });
+    rows.push({ input, before, after, positioned, move });
   }
   if (rows.length === 0) return outcome.map((o) => ('position' in o ? o.position : null));
 
-  const { positions, groupIds } = await drawIds(q, rows.filter((row) => row.positioned).length, groups.pendingCount());
+  const drawn = rows.filter((row) => row.positioned && row.input.backfillPosition === undefined).length;
+  const { positions, groupIds } = await drawIds(q, drawn, groups.pendingCount());
   const { resolve: resolveGroup, writes: groupWrites } = groups.assign(groupIds);
 
   const c: EventColumns = {
@@ -112,11 +121,19 @@ export async function persistEvents(
   const statementEnds: Array<{ row: number; edge: number }> = [];
   let statementChars = 0;
   const positionOfRow: Array<number | null> = [];
+  const moves = { id: [] as string[], position: [] as number[], before: [] as number[], after: [] as number[] };
   let nextPosition = 0;
-  for (const { input, before, after, positioned } of rows) {
+  for (const { input, before, after, positioned, move } of rows) {
     const { event } = input;
-    const position = positioned ? positions[nextPosition++]! : null;
+    const position = positioned ? (input.backfillPosition ?? positions[nextPosition++]!) : null;
     positionOfRow.push(position);
+    if (move) {
+      moves.id.push(event.eventId);
+      moves.position.push(position!);
+      moves.before.push(resolveGroup(before!.id));
+      moves.after.push(resolveGroup(after!.id));
+      continue;
+    }
     c.id.push(event.eventId);
     c.type.push(event.type);
     c.stateKey.push(event.stateKey ?? null);
@@ -149,14 +166,20 @@ export async function persistEvents(
   statementEnds.push({ row: c.id.length, edge: edges.prev.length });
 
   // A statement for the events and their edges per slice of rows; pipelined after the groups' (the events name them).
-  const insertEvents = statementEnds.map((end, i) => {
+  const insertEvents = c.id.length === 0 ? [] : statementEnds.map((end, i) => {
     const start = i === 0 ? { row: 0, edge: 0 } : statementEnds[i - 1]!;
     return insertEventRows(q, roomId, sliceColumns(c, start.row, end.row), {
       prev: edges.prev.slice(start.edge, end.edge),
       event: edges.event.slice(start.edge, end.edge),
     });
   });
-  await Promise.all([...groupWrites(), ...insertEvents]);
+  const moveOutliers = moves.id.length === 0 ? [] : [q`
+    update events e set outlier = false, stream_position = m.position, state_before = m.before, state_after = m.after
+    from unnest(${q.array(moves.id)}::text[], ${q.array(moves.position)}::int8[], ${q.array(moves.before)}::int8[],
+      ${q.array(moves.after)}::int8[]) as m (id, position, before, after)
+    where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
+  await Promise.all([...groupWrites(), ...insertEvents, ...moveOutliers]);
+  for (const id of moves.id) moved(id);
 
   return outcome.map((o) => ('position' in o ? o.position : (positionOfRow[o.row] ?? null)));
 }
@@ -204,10 +227,10 @@ function stateKeyOfEvent(event: NewEvent['event']): StateKey | undefined {
  */
 async function knownEvents(q: Query, cache: StateCache, roomId: string, eventIds: string[]): Promise<Map<string, KnownEvent>> {
   const rows = await q<
-    { room: boolean; event_id: string | null; stream_position: number | null; before: number | null; after: number | null }[]
+    { room: boolean; event_id: string | null; stream_position: number | null; before: number | null; after: number | null; movable: boolean | null }[]
   >`
     select exists (select 1 from rooms where room_id = ${roomId}) as room, e.event_id, e.stream_position,
-      e.state_before as before, e.state_after as after
+      e.state_before as before, e.state_after as after, (e.outlier and e.rejected_reason is null) as movable
     from (values (1)) as one (x)
     left join events e on e.event_id = any(${q.array(eventIds)}::text[])`;
   if (rows[0]?.room !== true) throw new StorageError(`cannot persist events into unknown room ${roomId}`);
@@ -230,7 +253,9 @@ async function knownEvents(q: Query, cache: StateCache, roomId: string, eventIds
   };
   const known = new Map<string, KnownEvent>();
   for (const row of rows) {
-    if (row.event_id !== null) known.set(row.event_id, { position: row.stream_position, before: ref(row.before), after: ref(row.after) });
+    if (row.event_id !== null) {
+      known.set(row.event_id, { position: row.stream_position, movable: row.movable === true, before: ref(row.before), after: ref(row.after) });
+    }
   }
   return known;
 }

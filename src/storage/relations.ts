@@ -34,7 +34,7 @@ export function relationReads(q: Query): RelationReads {
       const backwards = range.dir === 'b';
       // The related set of one parent is small next to the room: it is gathered level by level through the
       // index, then the range and filters pick the page from it.
-      const lower = backwards ? (range.to ?? -1) : range.from;
+      const lower = backwards ? (range.to ?? Number.MIN_SAFE_INTEGER) : range.from;
       const upper = backwards ? range.from : (range.to ?? Number.MAX_SAFE_INTEGER);
       const rows = await q<EventRow[]>`
         with recursive related (event_id, depth) as (

@@ -24,14 +24,26 @@ export interface RoomStoreOptions {
  */
 export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {}): RoomStore {
   const cache = new StateCache(options.stateCacheEntries ?? 200_000);
+  const eventCache = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
   return {
-    ...roomReadsOn(sql, cache, options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE)),
-    withRoomWriteLock: <T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> =>
-      sql.begin(async (tx) => {
+    ...roomReadsOn(sql, cache, eventCache),
+    async withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> {
+      // Outliers the transaction moves onto the timeline: their cached copies go once it commits.
+      const moved: string[] = [];
+      const result = await sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
-        return fn(writes(tx, cache));
-      }) as Promise<T>,
+        return fn(writes(tx, cache, (eventId) => moved.push(eventId)));
+      }) as T;
+      for (const eventId of moved) eventCache.delete(eventId);
+      return result;
+    },
     forgetRoom: (userId, roomId, membershipEventId) => forgetRoom(sql, userId, roomId, membershipEventId),
+    async backfillPositions(count: number): Promise<number[]> {
+      if (count <= 0) return [];
+      const rows = await sql<{ position: number }[]>`
+        select -nextval('events_backfill_seq') as position from generate_series(1, ${count})`;
+      return rows.map((row) => Number(row.position)).sort((a, b) => a - b);
+    },
   };
 }
 
@@ -148,7 +160,7 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
   };
 }
 
-function writes(q: postgres.TransactionSql, cache: StateCache): RoomWrites {
+function writes(q: postgres.TransactionSql, cache: StateCache, moved: (eventId: string) => void): RoomWrites {
   const base = roomReadsOn(q, cache);
 
   async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
@@ -171,7 +183,7 @@ function writes(q: postgres.TransactionSql, cache: StateCache): RoomWrites {
         values (${room.roomId}, ${room.roomVersion}, ${room.creator})`;
     },
 
-    persistEvents: (roomId, events) => persistEvents(q, cache, roomId, events),
+    persistEvents: (roomId, events) => persistEvents(q, cache, roomId, events, moved),
 
     async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {
       const ids = q.array([...new Set(eventIds)]);

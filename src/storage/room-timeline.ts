@@ -7,8 +7,11 @@ import { loadGroupState, type Query, type StateCache } from './state-groups.js';
 /** The reads of a room's history (src/rooms/ports.ts) that RoomReads gets from here; migrations 0002 and 0009. */
 export type TimelineReads = Pick<
   RoomReads,
-  'timelineEvents' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'eventNearTime'
+  'timelineEvents' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'eventNearTime' | 'backwardExtremities'
 >;
+
+/** The oldest timeline events whose prev events backwardExtremities looks at: a fork's far side is close by. */
+const OLDEST_EVENTS_LOOKED_AT = 20;
 
 /** A row read with a stream position (the queries ask for one): an event clients may be served. */
 function timelineEvent(row: EventRow): TimelineEvent {
@@ -26,7 +29,7 @@ export function timelineReads(q: Query, cache: StateCache): TimelineReads {
               e.soft_failed, e.stream_position, r.room_version
             from events e join rooms r on r.room_id = e.room_id
             where e.room_id = ${roomId} and e.stream_position <= ${range.from}
-              and e.stream_position > ${range.to ?? -1} and not e.soft_failed
+              and e.stream_position > ${range.to ?? Number.MIN_SAFE_INTEGER} and not e.soft_failed
             order by e.stream_position desc limit ${range.limit}`
         : await q<EventRow[]>`
             select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
@@ -66,6 +69,23 @@ export function timelineReads(q: Query, cache: StateCache): TimelineReads {
         });
       }
       return found;
+    },
+
+    async backwardExtremities(roomId: string, limit: number): Promise<string[]> {
+      if (limit <= 0) return [];
+      const rows = await q<{ event_id: string }[]>`
+        with oldest as (
+          select prev_events from events
+          where room_id = ${roomId} and stream_position is not null and not soft_failed
+          order by stream_position asc limit ${OLDEST_EVENTS_LOOKED_AT}
+        ), prevs as (
+          select distinct unnest(prev_events) as event_id from oldest
+        )
+        select p.event_id from prevs p
+        left join events e on e.event_id = p.event_id
+        where e.event_id is null or (e.stream_position is null and e.rejected_reason is null)
+        order by p.event_id limit ${limit}`;
+      return rows.map((row) => row.event_id);
     },
 
     async membershipHistory(roomId: string, userId: string): Promise<MembershipChange[]> {
