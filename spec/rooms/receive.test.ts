@@ -87,6 +87,9 @@ t.test('the receive pipeline', async (t) => {
     t.ok(stored?.rejectedReason, 'kept as rejected');
     t.equal(stored?.streamPosition, null, 'never on the stream');
     t.notSame(await store.forwardExtremities(roomId), [intruder.eventId], 'not an extremity');
+    t.same(await store.stateAfter(intruder.eventId), await current(), 'kept with the state before it, which it leaves as it was');
+    const follower = await remoteEvent(store, roomId, { type: 'm.room.message', sender: rob, content: { body: 'after the intruder' } }, [intruder.eventId], await current());
+    t.match(await receive.receivePdu(roomId, follower.pdu, REMOTE), { status: 'accepted' }, 'an event built on it needs nothing fetched');
   });
 
   await eachEngine(t, 'an event allowed by the state before it but not the current state is soft-failed', async (t, db) => {

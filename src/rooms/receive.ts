@@ -202,11 +202,9 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       return { status: 'missing', eventId: event.eventId, missing: [...new Set([...missingAuth, ...missingPrev])] };
     }
 
-    // 1. Against its own auth events.
-    const againstAuthEvents = await checkOwnAuthEvents(tx, event, rules, known);
-    if (!againstAuthEvents.allowed) return storeRejected(tx, event, null, `auth events: ${againstAuthEvents.reason}`);
-
-    // 2. Against the state before it: the state after its one prev event, or the resolution of several.
+    // The state before it: the state after its one prev event, or the resolution of several. Worked out
+    // even for an event the checks below reject: it is stored with it, so that events naming it as a prev
+    // event have a state to start from (a rejected event changes no state).
     const prevStates: StateMap[] = [];
     for (const prev of event.prevEvents) {
       const given = statesBeforePrevs.get(prev);
@@ -225,6 +223,12 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       event.prevEvents.length === 1 && !statesBeforePrevs.has(event.prevEvents[0]!)
         ? { kind: 'after-event', eventId: event.prevEvents[0]!, changes: new Map() }
         : { kind: 'full', state: stateBefore };
+
+    // 1. Against its own auth events.
+    const againstAuthEvents = await checkOwnAuthEvents(tx, event, rules, known);
+    if (!againstAuthEvents.allowed) return storeRejected(tx, event, stateInput, `auth events: ${againstAuthEvents.reason}`);
+
+    // 2. Against the state before it.
     const beforeLookup = await authLookup(tx, event, rules, stateBefore);
     const againstState = checkAuth(event, beforeLookup, rules);
     if (!againstState.allowed) return storeRejected(tx, event, stateInput, `state before: ${againstState.reason}`);
