@@ -45,7 +45,8 @@ export function createClientRedact(deps: ClientRedactDeps) {
 
   return {
     /** Sends the redaction; a retransmission of the same transaction gets the first redaction's id. */
-    async redact(caller: Caller, roomIdValue: string, eventIdValue: string, txnId: string, reason?: string): Promise<string> {
+    /** `txnId` undefined (the legacy POST): every request is a new redaction. */
+    async redact(caller: Caller, roomIdValue: string, eventIdValue: string, txnId: string | undefined, reason?: string): Promise<string> {
       const roomId = parseRoomId(roomIdValue);
       const eventId = parseEventId(eventIdValue);
       if (!(await store.room(roomId))) throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
@@ -54,7 +55,7 @@ export function createClientRedact(deps: ClientRedactDeps) {
         { type: 'm.room.redaction', sender: caller.userId, content: reason === undefined ? {} : { reason }, redacts: eventId },
         {
           // A transaction id is scoped to its request path: this one never meets a /send's.
-          txn: { userId: caller.userId, deviceId: caller.deviceId, txnId: `redact/${eventId}/${txnId}` },
+          ...(txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: caller.deviceId, txnId: `redact/${eventId}/${txnId}` } }),
           precondition: (reads) => mayRedact(reads, roomId, caller.userId, eventId),
         },
       );

@@ -87,12 +87,17 @@ t.test('redacting through the API', async (t) => {
     const again = await alice.put(`${room(roomId)}/redact/${encodeURIComponent(said)}/r1`, { reason: 'oops' });
     t.equal(first.status, 200);
     t.equal(again.body.event_id, first.body.event_id, 'a retransmission gets the same redaction');
+    const other = await alice.say(roomId, 'also regrettable', 'a2');
+    const legacy = await alice.post(`${room(roomId)}/redact/${encodeURIComponent(other)}`, { reason: 'old client' });
+    t.equal(legacy.status, 200, 'the legacy POST without a transaction id redacts too');
+    t.same((await bob.get(`${room(roomId)}/event/${encodeURIComponent(other)}`)).body.content, {});
+    t.equal((await bob.post(`${room(roomId)}/redact/${encodeURIComponent(other)}`, {})).body.errcode, 'M_FORBIDDEN', 'with the same checks');
 
     const event = await bob.get(`${room(roomId)}/event/${encodeURIComponent(said)}`);
     t.equal(event.status, 200);
     t.same(event.body.content, {}, 'no body');
     t.match(event.body.unsigned.redacted_because, { event_id: first.body.event_id, type: 'm.room.redaction', content: { reason: 'oops' } });
-    const page = await bob.get(`${room(roomId)}/messages?dir=b&limit=3`);
+    const page = await bob.get(`${room(roomId)}/messages?dir=b&limit=6`);
     t.same(page.body.chunk.find((e: { event_id: string }) => e.event_id === said).content, {});
     const context = await bob.get(`${room(roomId)}/context/${encodeURIComponent(said)}?limit=2`);
     t.equal(context.status, 200);

@@ -7,6 +7,7 @@ import {
   getOneRoomEvent,
   getRoomEvents,
   redactEvent,
+  redactEventWithoutTxn,
 } from '../../protocol/endpoints/room-history.js';
 import type { ClientRooms } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
@@ -26,6 +27,9 @@ export function roomHistoryRoutes(rooms: ClientRooms) {
     }));
     route(app, redactEvent, async ({ requester, params, body }) => ({
       event_id: await rooms.redact(requester, params.roomId, params.eventId, params.txnId, body.reason),
+    }));
+    route(app, redactEventWithoutTxn, async ({ requester, params, body }) => ({
+      event_id: await rooms.redact(requester, params.roomId, params.eventId, undefined, body.reason),
     }));
     route(app, forgetRoom, async ({ requester, params }) => {
       await rooms.forget(requester, params.roomId);

@@ -95,6 +95,21 @@ export const redactEvent = defineEndpoint({
   response: Type.Object({ event_id: Type.String() }),
 });
 
+/**
+ * POST /rooms/{roomId}/redact/{eventId}: the same without a transaction id, so not idempotent. Not in the
+ * spec any more (r0 had it); Synapse still serves it and older clients and sytest use it.
+ */
+export const redactEventWithoutTxn = defineEndpoint({
+  name: 'redactEventWithoutTxn',
+  method: 'POST',
+  ...clientV3('/rooms/{roomId}/redact/{eventId}'),
+  auth: 'user',
+  rateLimit: 'message',
+  params: Type.Object({ roomId: Type.String(), eventId: Type.String() }),
+  body: Type.Object({ reason: Type.Optional(Type.String()) }, { additionalProperties: true }),
+  response: Type.Object({ event_id: Type.String() }),
+});
+
 /** POST /rooms/{roomId}/forget: a room the caller has left stops being theirs to read or list. */
 export const forgetRoom = defineEndpoint({
   name: 'forgetRoom',
