@@ -2,7 +2,7 @@ import { stateKey } from '../events/index.js';
 import type { RoomReads, TimelineEvent } from '../rooms/index.js';
 
 /** The room reads choosing destinations needs. */
-export type DestinationReads = Pick<RoomReads, 'stateAfter' | 'currentState' | 'events'>;
+export type DestinationReads = Pick<RoomReads, 'stateBefore' | 'stateAfter' | 'currentState' | 'events'>;
 
 /** Member events' verdicts remembered at most; member events never change, so entries never go stale. */
 const MAX_REMEMBERED_MEMBERS = 200_000;
@@ -11,9 +11,11 @@ const MAX_REMEMBERED_MEMBERS = 200_000;
 const MEMBER_KEY_PREFIX = stateKey('m.room.member', '').slice(0, -3);
 
 /**
- * Which servers an event goes to: those with a joined member in the room once the event is applied, and
- * for a member event the target's server too (an invite, a kick or a ban reaches the user it is about,
- * even though they are not, or no longer, joined). Never this server.
+ * Which servers an event goes to, as Synapse sends them: those with a joined member in the room before or
+ * after the event (a kicked, banned or leaving member's server hears of it; a joining one gets its join).
+ * An invite reaches a server outside the room through /invite, not here. One exception: a withdrawn invite
+ * or an answered knock (a leave or ban of a user who was invited or knocking) also goes to that user's
+ * server, which holds the invite or knock and would otherwise never learn its end. Never this server.
  */
 export function createDestinationFinder(reads: DestinationReads, serverName: string) {
   // Member event id -> the server of a joined member, or null for any other membership.
@@ -56,12 +58,17 @@ export function createDestinationFinder(reads: DestinationReads, serverName: str
 
     async destinationsOf(stored: TimelineEvent): Promise<string[]> {
       const { event } = stored;
-      const servers = await serversIn(await reads.stateAfter(event.eventId));
-      if (event.type === 'm.room.member' && event.stateKey !== undefined) {
-        const target = serverOfUser(event.stateKey);
-        if (target) servers.add(target);
+      const before = await reads.stateBefore(event.eventId);
+      const servers = await serversIn(before);
+      for (const server of await serversIn(await reads.stateAfter(event.eventId))) servers.add(server);
+      const membership = event.content.membership;
+      if (event.type === 'm.room.member' && event.stateKey !== undefined && (membership === 'leave' || membership === 'ban')) {
+        const previousId = before?.get(stateKey('m.room.member', event.stateKey));
+        const previous = previousId === undefined ? undefined : (await reads.events([previousId])).get(previousId)?.event.content.membership;
+        if (previous === 'invite' || previous === 'knock') servers.add(serverOfUser(event.stateKey));
       }
       servers.delete(serverName);
+      servers.delete('');
       return [...servers].sort();
     },
   };
