@@ -4,7 +4,9 @@
  *
  * Embedded: initdb costs seconds, so a migrated data directory is built once and cached as a tarball under
  * node_modules/.cache/hearth/, keyed by the PGlite version, the embedded settings and the migrations'
- * contents; each test then loads it into an in-memory PGlite (~0.4 s). PostgreSQL: a migrated template
+ * contents; a test loads it into an in-memory PGlite (0.4 s on a quiet machine, seconds on a busy one).
+ * A migrated one a test is done with goes back to its process's pool, and the next test gets it emptied
+ * back to the template's rows and sequences (~30 ms). PostgreSQL: a migrated template
  * database is built once per migrations hash, and each test gets `CREATE DATABASE ... TEMPLATE` (~50 ms),
  * dropped on teardown.
  */
@@ -12,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import type { Test } from 'tap';
+import tap, { type Test } from 'tap';
 import { silentLogger } from '../../src/platform/logger.js';
 import {
   ADVISORY_LOCK_NAMESPACE,
@@ -22,6 +24,7 @@ import {
   openDatabase,
   openEmbedded,
   type Database,
+  type EmbeddedDatabase,
 } from '../../src/storage/index.js';
 import { packageRoot } from '../../src/platform/package-root.js';
 
@@ -44,6 +47,7 @@ export async function testDatabase(t: Test, options: TestDatabaseOptions = {}): 
   const engine = options.engine ?? 'embedded';
   const migrated = options.migrated ?? true;
   if (engine === 'embedded') {
+    if (migrated) return pooledEmbedded(t);
     const db = await openEmbedded({ dataDir: null, seed: await embeddedSeed(migrated), log: silentLogger() });
     t.teardown(() => db.close());
     return db;
@@ -158,6 +162,79 @@ async function migrationsHash(): Promise<string> {
   const hash = createHash('sha256');
   for (const m of await listMigrations()) hash.update(`${m.file}\n${m.sql}\n`);
   return hash.digest('hex').slice(0, 16);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Embedded: a pool of migrated databases per test process, emptied between tests.
+
+/** Idle databases kept per process: tests that use two at once get both back. */
+const MAX_IDLE = 2;
+const idle: Array<{ db: EmbeddedDatabase; reset: string }> = [];
+let poolClosesWithProcess = false;
+
+/**
+ * A migrated in-memory database for this test: one from the pool, emptied, or a new one. When the test
+ * ends it goes back to the pool, unless the test closed it. It is emptied when handed out again, not when
+ * given back: by then everything the last test started (servers, timers) has been torn down.
+ */
+async function pooledEmbedded(t: Test): Promise<Database> {
+  let entry = idle.pop();
+  if (entry) {
+    await entry.db.sql.unsafe(entry.reset);
+  } else {
+    const db = await openEmbedded({ dataDir: null, seed: await embeddedSeed(true), log: silentLogger() });
+    entry = { db, reset: await resetScript(db) };
+  }
+  if (!poolClosesWithProcess) {
+    poolClosesWithProcess = true;
+    // The root test ends after every subtest: idle databases would otherwise keep the process alive.
+    tap.teardown(async () => {
+      for (const { db } of idle.splice(0)) await db.close();
+    });
+  }
+  const pooled = entry;
+  let closedByTest = false;
+  t.teardown(async () => {
+    if (closedByTest) return;
+    if (idle.length < MAX_IDLE) idle.push(pooled);
+    else await pooled.db.close();
+  });
+  return {
+    ...pooled.db,
+    close: () => {
+      closedByTest = true;
+      return pooled.db.close();
+    },
+  };
+}
+
+/**
+ * SQL that puts a freshly migrated database back as it is now: every table emptied and refilled with the
+ * rows the migrations put there, every sequence back where they left it. Foreign keys are not checked meanwhile.
+ */
+async function resetScript(db: Database): Promise<string> {
+  const tables = await db.sql<{ name: string }[]>`
+    select quote_ident(tablename) as name from pg_tables where schemaname = 'public' and tablename <> 'schema_migrations'`;
+  const statements = ['set session_replication_role = replica'];
+  for (const { name } of tables) {
+    statements.push(`delete from ${name}`);
+    const [{ rows }] = await db.sql.unsafe<[{ rows: string | null }]>(`select json_agg(t)::text as rows from ${name} t`);
+    if (rows !== null) statements.push(`insert into ${name} select * from json_populate_recordset(null::${name}, ${literal(rows)})`);
+  }
+  statements.push('set session_replication_role = default');
+  const sequences = await db.sql<{ name: string }[]>`
+    select quote_ident(sequencename) as name from pg_sequences where schemaname = 'public'`;
+  const positions: string[] = [];
+  for (const { name } of sequences) {
+    const [{ value, called }] = await db.sql.unsafe<[{ value: string; called: boolean }]>(`select last_value::text as value, is_called as called from ${name}`);
+    positions.push(`setval('${name}', ${value}, ${called})`);
+  }
+  if (positions.length > 0) statements.push(`select ${positions.join(', ')}`);
+  return statements.join(';\n');
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
