@@ -118,13 +118,21 @@ t.test('required power level of the event type', async (t) => {
   }
 });
 
-t.test('without power levels: creator 100, others 0, state_default 0', async (t) => {
+t.test('without power levels: creator 100, others 0, state_default 50', async (t) => {
   for (const v of ALL_VERSIONS) {
     const room = new TestRoom(v);
     room.setMember(ALICE, 'join');
     room.set('m.room.join_rules', '', ALICE, { join_rule: 'public' });
     room.setMember(BOB, 'join');
-    allows(t, room.check(room.event({ type: 'm.room.topic', sender: BOB, stateKey: '' })), `v${v} anyone may set state`);
+    refuses(t, room.check(room.event({ type: 'm.room.topic', sender: BOB, stateKey: '' })), 'power level', `v${v} a member (0) may not set state`);
+    refuses(
+      t,
+      room.check(room.event({ type: 'm.room.power_levels', sender: BOB, stateKey: '', content: { users: { [BOB]: 100 } } })),
+      'power level',
+      `v${v} nor make himself the room's admin with the first power levels event`,
+    );
+    allows(t, room.check(room.event({ type: 'm.room.topic', sender: ALICE, stateKey: '' })), `v${v} the creator sets state`);
+    allows(t, room.check(room.event({ type: 'm.room.message', sender: BOB, content: { body: 'hi' } })), `v${v} anyone may send messages (events_default 0)`);
     refuses(t, room.check(room.member(ALICE, 'ban', BOB)), 'ban', `v${v} Bob (0) cannot ban the creator`);
     allows(t, room.check(room.member(BOB, 'ban', ALICE)), `v${v} the creator (100 or more) bans`);
   }

@@ -34,10 +34,10 @@ t.test('defaults without an m.room.power_levels event', async (t) => {
     const levels = powerLevelsContent(room.lookup, room.rules);
     t.equal(levels.fromEvent, false);
     t.same([levels.ban, levels.kick, levels.redact, levels.invite], [50, 50, 50, 0], `v${v} ban kick redact invite`);
-    t.same([levels.usersDefault, levels.eventsDefault, levels.stateDefault], [0, 0, 0], `v${v} defaults`);
+    t.same([levels.usersDefault, levels.eventsDefault, levels.stateDefault], [0, 0, 50], `v${v} defaults (state_default 50, as the m.room.power_levels schema says)`);
     t.equal(userPowerLevel(ALICE, room.lookup, room.rules), room.rules.privilegedCreators ? Infinity : 100, `v${v} creator`);
     t.equal(userPowerLevel(BOB, room.lookup, room.rules), 0, `v${v} others`);
-    t.equal(eventPowerLevel('m.room.topic', true, levels), 0, `v${v} state events`);
+    t.equal(eventPowerLevel('m.room.topic', true, levels), 50, `v${v} state events`);
   }
   // v1-10 take the creator from content.creator.
   const room = new TestRoom('10', ALICE, { creator: BOB });

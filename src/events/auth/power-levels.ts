@@ -45,7 +45,7 @@ export type PowerLevelField = (typeof POWER_LEVEL_FIELDS)[number][1];
 
 /** Default level for `notifications.room` (the @room mention), the one key the spec defines. */
 const DEFAULT_NOTIFICATION_LEVEL = 50;
-/** In a room without a power levels event, the creator (v1-11) has 100 and state_default is 0. */
+/** In a room without a power levels event, the creator (v1-11) has 100. */
 const DEFAULT_CREATOR_LEVEL = 100;
 
 /** "+0100", " -5 ": the string form v1-9 accept (v1-stringy-power-levels.md). */
@@ -152,7 +152,9 @@ export function roomCreators(lookup: AuthStateLookup, rules: RoomVersionRules): 
 
 /**
  * The room's power levels: the m.room.power_levels event's content, or, without one, the spec's defaults
- * (the creator 100 up to v11, everyone else 0, state_default 0, ban/kick/redact 50, invite 0).
+ * (the creator 100 up to v11, everyone else 0, state_default 50, ban/kick/redact 50, invite 0). So in a
+ * room without one only the creator sends state events, the first power levels event among them (the
+ * m.room.power_levels schema; Synapse's rule too).
  */
 export function powerLevelsContent(lookup: AuthStateLookup, rules: RoomVersionRules): PowerLevels {
   const creators = roomCreators(lookup, rules);
@@ -164,7 +166,7 @@ export function powerLevelsContent(lookup: AuthStateLookup, rules: RoomVersionRu
   return {
     usersDefault: 0,
     eventsDefault: 0,
-    stateDefault: 0,
+    stateDefault: 50,
     ban: 50,
     redact: 50,
     kick: 50,
