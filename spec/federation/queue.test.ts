@@ -115,7 +115,7 @@ t.test('the federation sender', async (t) => {
     t.notOk(fake.requests.some((r) => r.destination === LOCAL), 'nothing to this server');
   });
 
-  await eachEngine(t, 'a member event also goes to its target\'s server', async (t, db) => {
+  await eachEngine(t, 'an invite goes to the servers in the room; its withdrawal to the invitee\'s server too', async (t, db) => {
     const world = await sharedRoom(t, db);
     const fake = fakeClient();
     const { sender } = newSender(db, world, fake.client);
@@ -123,14 +123,15 @@ t.test('the federation sender', async (t) => {
     await world.rooms.invite(world.roomId, alice, '@carol:third.test');
     sender.eventsAdvanced();
     await sender.idle();
-    t.same(fake.requests.map((r) => [r.destination, r.body.pdus.map((p) => p.type)]).sort(), [
-      [REMOTE, ['m.room.member']],
-      ['third.test', ['m.room.member']],
-    ]);
+    t.same(fake.requests.map((r) => [r.destination, r.body.pdus.map((p) => p.type)]), [[REMOTE, ['m.room.member']]], 'third.test got it by /invite, not here');
     await world.say('after the invite');
     sender.eventsAdvanced();
     await sender.idle();
-    t.same(fake.requests.slice(2).map((r) => r.destination), [REMOTE], 'an invited server is not in the room yet');
+    t.same(fake.requests.slice(1).map((r) => r.destination), [REMOTE], 'an invited server is not in the room yet');
+    await world.rooms.kick(world.roomId, alice, '@carol:third.test', 'changed my mind');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.same(fake.requests.slice(2).map((r) => r.destination).sort(), [REMOTE, 'third.test'], 'the withdrawn invite reaches the invitee\'s server');
   });
 
   await eachEngine(t, 'catches up from the stream on start, at most 50 PDUs and 100 EDUs a transaction, one at a time', async (t, db) => {
