@@ -20,6 +20,8 @@ export interface ClientUnsigned {
   readonly transaction_id?: string;
   /** The redaction that redacted this event (served redacted), in the client format. */
   readonly redacted_because?: ClientEvent;
+  /** That redaction's event id: not in the spec, but Synapse serves it and clients and sytest read it. */
+  readonly redacted_by?: string;
 }
 
 export interface ClientEventOptions {
@@ -39,7 +41,9 @@ export function toClientEvent(event: RoomEvent, options: ClientEventOptions): Cl
   const unsigned: ClientUnsigned = {
     age: Math.max(0, options.now - event.originServerTs),
     ...(options.transactionId === undefined ? {} : { transaction_id: options.transactionId }),
-    ...(options.redactedBecause === undefined ? {} : { redacted_because: options.redactedBecause }),
+    ...(options.redactedBecause === undefined
+      ? {}
+      : { redacted_because: options.redactedBecause, redacted_by: options.redactedBecause.event_id }),
   };
   return {
     content: event.content,

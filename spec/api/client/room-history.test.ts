@@ -97,6 +97,7 @@ t.test('redacting through the API', async (t) => {
     t.equal(event.status, 200);
     t.same(event.body.content, {}, 'no body');
     t.match(event.body.unsigned.redacted_because, { event_id: first.body.event_id, type: 'm.room.redaction', content: { reason: 'oops' } });
+    t.equal(event.body.unsigned.redacted_by, first.body.event_id, 'and its id in redacted_by, as Synapse serves it');
     const page = await bob.get(`${room(roomId)}/messages?dir=b&limit=6`);
     t.same(page.body.chunk.find((e: { event_id: string }) => e.event_id === said).content, {});
     const context = await bob.get(`${room(roomId)}/context/${encodeURIComponent(said)}?limit=2`);
