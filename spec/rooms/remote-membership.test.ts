@@ -144,9 +144,11 @@ t.test('remote membership', async (t) => {
     await t.rejects(remote.join(bob as never, roomId, []), { errcode: 'M_FORBIDDEN', message: 'You are banned from this room' });
     t.match(await remote.join(bob as never, '!nowhere:hearth.test', []).catch((e: unknown) => e), { errcode: 'M_NOT_FOUND' }, 'only this server could be asked');
     const incompatible = world(t, db, () => {
-      throw new FederationRequestError(REMOTE, 'remote', 'no', { remoteStatus: 400, remoteErrcode: 'M_INCOMPATIBLE_ROOM_VERSION' });
+      throw new FederationRequestError(REMOTE, 'remote', 'no', { remoteStatus: 400, remoteErrcode: 'M_INCOMPATIBLE_ROOM_VERSION', remoteRoomVersion: 'org.example.99' });
     });
-    t.match(await incompatible.remote.join(bob as never, roomId, []).catch((e: unknown) => e), { errcode: 'M_INCOMPATIBLE_ROOM_VERSION' });
+    const refusal = await incompatible.remote.join(bob as never, roomId, []).catch((e: unknown) => e);
+    t.match(refusal, { errcode: 'M_INCOMPATIBLE_ROOM_VERSION' });
+    t.match((refusal as MatrixError).toJSON(), { room_version: 'org.example.99' }, 'naming the version the resident server gave');
     const unknownVersion = world(t, db, () => ({ room_version: 'org.example.99', event: {} }));
     t.match(await unknownVersion.remote.join(bob as never, roomId, []).catch((e: unknown) => e), { errcode: 'M_UNSUPPORTED_ROOM_VERSION' });
   });

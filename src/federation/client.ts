@@ -58,12 +58,14 @@ export class FederationRequestError extends MatrixError {
   readonly remoteErrcode: string | undefined;
   /** The remote's `error` message, for logs; do not pass it on to clients unexamined. */
   readonly remoteError: string | undefined;
+  /** The `room_version` an M_INCOMPATIBLE_ROOM_VERSION answer names (make_join, invite). */
+  readonly remoteRoomVersion: string | undefined;
 
   constructor(
     destination: string,
     kind: FederationFailure,
     message: string,
-    details: { remoteStatus?: number; remoteErrcode?: string; remoteError?: string; cause?: unknown } = {},
+    details: { remoteStatus?: number; remoteErrcode?: string; remoteError?: string; remoteRoomVersion?: string; cause?: unknown } = {},
   ) {
     super('M_UNKNOWN', message, { status: kind === 'timeout' ? 504 : 502, ...(details.cause === undefined ? {} : { cause: details.cause }) });
     this.name = 'FederationRequestError';
@@ -72,6 +74,7 @@ export class FederationRequestError extends MatrixError {
     this.remoteStatus = details.remoteStatus;
     this.remoteErrcode = details.remoteErrcode;
     this.remoteError = details.remoteError;
+    this.remoteRoomVersion = details.remoteRoomVersion;
   }
 }
 
@@ -211,21 +214,27 @@ export function createFederationClient(deps: FederationClientDeps): FederationCl
       if (response.status >= 200 && response.status < 300) return json as T;
       const errcode = matrixErrorField(json, 'errcode');
       const error = matrixErrorField(json, 'error');
+      const roomVersion = matrixErrorField(json, 'room_version');
       log.debug({ destination, method, path, status: response.status, errcode }, 'federation request refused');
       throw new FederationRequestError(
         destination,
         'remote',
         `${where} answered HTTP ${response.status}${errcode === undefined ? '' : ` ${errcode}`}`,
-        { remoteStatus: response.status, ...(errcode === undefined ? {} : { remoteErrcode: errcode }), ...(error === undefined ? {} : { remoteError: error }) },
+        {
+          remoteStatus: response.status,
+          ...(errcode === undefined ? {} : { remoteErrcode: errcode }),
+          ...(error === undefined ? {} : { remoteError: error }),
+          ...(roomVersion === undefined ? {} : { remoteRoomVersion: roomVersion }),
+        },
       );
     },
   };
 }
 
-function matrixErrorField(json: unknown, field: 'errcode' | 'error'): string | undefined {
+function matrixErrorField(json: unknown, field: 'errcode' | 'error' | 'room_version'): string | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
   const value = (json as Record<string, unknown>)[field];
-  return typeof value === 'string' ? value.slice(0, field === 'errcode' ? 100 : 500) : undefined;
+  return typeof value === 'string' ? value.slice(0, field === 'error' ? 500 : 100) : undefined;
 }
 
 export interface WellKnownFetchDeps {

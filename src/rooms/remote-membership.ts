@@ -138,9 +138,13 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
       try {
         return await attempt(server);
       } catch (err) {
-        const errcode = (err as { remoteErrcode?: string }).remoteErrcode;
+        const { remoteErrcode: errcode, remoteRoomVersion: version } = err as { remoteErrcode?: string; remoteRoomVersion?: string };
         if (errcode === 'M_INCOMPATIBLE_ROOM_VERSION' || errcode === 'M_UNSUPPORTED_ROOM_VERSION') {
-          throw new MatrixError('M_INCOMPATIBLE_ROOM_VERSION', `Room ${roomId} has a version this server does not support`);
+          throw new MatrixError(
+            'M_INCOMPATIBLE_ROOM_VERSION',
+            `Room ${roomId} has ${version === undefined ? 'a version' : `version ${version}, which`} this server does not support`,
+            version === undefined ? {} : { extra: { room_version: version } },
+          );
         }
         if (err instanceof MatrixError && err.errcode === 'M_UNSUPPORTED_ROOM_VERSION') throw err;
         refusal ??= passOnRefusal(err, `${server} refused to let you ${what}`);
