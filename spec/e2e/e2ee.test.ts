@@ -1,8 +1,8 @@
 import t from 'tap';
-import { CryptoEvent, decodeRecoveryKey, type GeneratedSecretStorageKey } from 'matrix-js-sdk/lib/crypto-api/index.js';
-import { LoggerLevel, Tracing } from '@matrix-org/matrix-sdk-crypto-wasm';
+import { decodeRecoveryKey, type GeneratedSecretStorageKey } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { clientRegistry, quietLogger as quiet, registerWithSdk, sdk } from '../helpers/matrix-sdk.js';
 import { engines } from '../helpers/database.js';
+import { quietly, until } from '../helpers/sdk-devices.js';
 import { startTestServer } from '../helpers/server.js';
 
 /**
@@ -13,89 +13,7 @@ import { startTestServer } from '../helpers/server.js';
  * clients' own crypto.
  */
 
-const WAIT_MS = 20_000;
-/** A backstop for state that changes without a client event (the server's backup count, a query result). */
-const POLL_MS = 200;
-
-/** Client events after which a probe is worth running again. */
-const WAKE_EVENTS = [
-  sdk.ClientEvent.Sync,
-  sdk.RoomEvent.Timeline,
-  sdk.RoomMemberEvent.Membership,
-  sdk.MatrixEventEvent.Decrypted,
-  CryptoEvent.DevicesUpdated,
-  CryptoEvent.UserTrustStatusChanged,
-  CryptoEvent.KeysChanged,
-  CryptoEvent.KeyBackupSessionsRemaining,
-] as const;
-
-/**
- * Resolves with the first value `probe` returns that is not undefined, checking on every client event
- * (and every POLL_MS); fails after WAIT_MS naming what it waited for.
- */
-function until<T>(client: sdk.MatrixClient, what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    let running = false;
-    let again = false;
-    const check = async () => {
-      if (done) return;
-      if (running) {
-        again = true;
-        return;
-      }
-      running = true;
-      try {
-        do {
-          again = false;
-          const value = await probe();
-          if (value !== undefined && !done) {
-            cleanup();
-            resolve(value);
-            return;
-          }
-        } while (again && !done);
-      } catch (err) {
-        cleanup();
-        reject(err as Error);
-      } finally {
-        running = false;
-      }
-    };
-    const onEvent = () => void check();
-    const poll = setInterval(onEvent, POLL_MS);
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`));
-    }, WAIT_MS);
-    const cleanup = () => {
-      done = true;
-      clearTimeout(timer);
-      clearInterval(poll);
-      for (const event of WAKE_EVENTS) client.off(event as sdk.ClientEvent, onEvent);
-    };
-    for (const event of WAKE_EVENTS) client.on(event as sdk.ClientEvent, onEvent);
-    onEvent();
-  });
-}
-
 const clients = clientRegistry();
-
-/**
- * initRustCrypto turns the Rust SDK's debug tracing on, onto the console, every time it runs (and logs
- * through it while it sets up): console.debug is held for that while, and the tracing turned off after.
- */
-async function quietly(init: () => Promise<void>): Promise<void> {
-  const debug = console.debug;
-  console.debug = () => undefined;
-  try {
-    await init();
-  } finally {
-    console.debug = debug;
-    new Tracing(LoggerLevel.Error).turnOff();
-  }
-}
-
 
 interface Login {
   readonly userId: string;

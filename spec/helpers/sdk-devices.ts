@@ -5,36 +5,53 @@ import { testCertificate } from '../federation/helpers.js';
 import { quietLogger, sdk } from './matrix-sdk.js';
 
 /**
- * matrix-js-sdk devices with Rust crypto for end-to-end tests that run over HTTPS (the federation pair):
- * log in, start the crypto in memory, sync; and wait on a client's events for a condition.
- * (spec/e2e/e2ee.test.ts has its own copies of these, with extras it needs.)
+ * matrix-js-sdk devices with Rust crypto for end-to-end tests: log in, start the crypto in memory, sync;
+ * and wait on a client's events for a condition.
  */
 
 const WAIT_MS = 20_000;
+/** A backstop for state that changes without a client event (the server's backup count, a query result). */
 const POLL_MS = 200;
 
+/** Client events after which a probe is worth running again. */
 const WAKE_EVENTS = [
   sdk.ClientEvent.Sync,
   sdk.RoomEvent.Timeline,
   sdk.RoomMemberEvent.Membership,
   sdk.MatrixEventEvent.Decrypted,
   CryptoEvent.DevicesUpdated,
+  CryptoEvent.UserTrustStatusChanged,
+  CryptoEvent.KeysChanged,
+  CryptoEvent.KeyBackupSessionsRemaining,
 ] as const;
 
-/** Resolves with the first value `probe` returns that is not undefined, checked on client events and every POLL_MS. */
+/**
+ * Resolves with the first value `probe` returns that is not undefined, checking on every client event
+ * (and every POLL_MS; an event during a check runs it again after); fails after `ms` naming what it
+ * waited for.
+ */
 export function until<T>(client: sdk.MatrixClient, what: string, probe: () => T | undefined | Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
     let running = false;
+    let again = false;
     const check = async () => {
-      if (done || running) return;
+      if (done) return;
+      if (running) {
+        again = true;
+        return;
+      }
       running = true;
       try {
-        const value = await probe();
-        if (value !== undefined && !done) {
-          cleanup();
-          resolve(value);
-        }
+        do {
+          again = false;
+          const value = await probe();
+          if (value !== undefined && !done) {
+            cleanup();
+            resolve(value);
+            return;
+          }
+        } while (again && !done);
       } catch (err) {
         cleanup();
         reject(err as Error);
@@ -71,10 +88,10 @@ export function testCertFetch(): { fetch: typeof fetch; close(): Promise<void> }
 }
 
 /**
- * initRustCrypto turns the Rust SDK's debug tracing on, onto the console, every time it runs: console.debug
- * is held for that while, and the tracing turned off after.
+ * initRustCrypto turns the Rust SDK's debug tracing on, onto the console, every time it runs (and logs
+ * through it while it sets up): console.debug is held for that while, and the tracing turned off after.
  */
-async function quietly(init: () => Promise<void>): Promise<void> {
+export async function quietly(init: () => Promise<void>): Promise<void> {
   const debug = console.debug;
   console.debug = () => undefined;
   try {
