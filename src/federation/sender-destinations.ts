@@ -60,7 +60,8 @@ export function createDestinationFinder(reads: DestinationReads, serverName: str
       const { event } = stored;
       const before = await reads.stateBefore(event.eventId);
       const servers = await serversIn(before);
-      for (const server of await serversIn(await reads.stateAfter(event.eventId))) servers.add(server);
+      // Only a state event changes who is joined: a message's state after is its state before.
+      if (event.stateKey !== undefined) for (const server of await serversIn(await reads.stateAfter(event.eventId))) servers.add(server);
       const membership = event.content.membership;
       if (event.type === 'm.room.member' && event.stateKey !== undefined && (membership === 'leave' || membership === 'ban')) {
         const previousId = before?.get(stateKey('m.room.member', event.stateKey));
