@@ -271,6 +271,71 @@ t.test('the federation sender', async (t) => {
     t.same(await store.destinationsWithWork(), [REMOTE]);
   });
 
+  await eachEngine(t, 'a PDU the destination fails on every time is found and dropped; the rest arrives in order', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const delivered: string[] = [];
+    const deliveredEdus: string[] = [];
+    let faults = 0;
+    fake.answerWith(async (request) => {
+      if (bodies(request).includes('poison')) {
+        faults++;
+        throw new FederationRequestError(REMOTE, 'remote', 'answered HTTP 500 M_UNKNOWN', { remoteStatus: 500, remoteErrcode: 'M_UNKNOWN' });
+      }
+      delivered.push(...bodies(request).map(String));
+      deliveredEdus.push(...request.body.edus.map((e) => String(e.content.device_id)));
+      return { pdus: {} };
+    });
+    const { sender, scheduler } = newSender(db, world, fake.client);
+    const store = createFederationQueueStore(db.sql);
+    for (const body of ['one', 'two', 'three', 'poison', 'five', 'six']) await world.say(body);
+    await sender.enqueueEdu([REMOTE], 'm.direct_to_device', { sender: alice, type: 'm.test', message_id: 'm1', messages: {}, device_id: 'D1' });
+    await sender.start();
+    await sender.idle();
+
+    let attempts = 0;
+    while ((await store.destinationsWithWork()).length > 0 && attempts++ < 100) {
+      world.clock.advance(4_000);
+      scheduler.fireAll();
+      await sender.idle();
+    }
+    t.same(await store.destinationsWithWork(), [], 'nothing left queued');
+    t.same(delivered, ['one', 'two', 'three', 'five', 'six'], 'everything but the PDU at fault, in order');
+    t.same(deliveredEdus, ['D1'], 'the to-device EDU that travelled with it too');
+    // Three faults for the whole, for its PDUs apart from its EDU, and for each halving down to one PDU.
+    t.ok(faults <= 3 * (2 + Math.ceil(Math.log2(6))), `found within a bounded number of faults (${faults})`);
+    t.equal(fake.requests.length - faults, new Set(fake.requests.filter((r) => !bodies(r).includes('poison')).map((r) => r.path)).size, 'only transactions holding it failed, each part sent once');
+    t.notOk(sender.isBackingOff(REMOTE));
+
+    await world.say('seven');
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.same(delivered.at(-1), 'seven', 'later events flow at once');
+  });
+
+  await eachEngine(t, 'a destination behind a gateway that answers 502/503 keeps its transaction whole', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    let status = 502;
+    fake.answerWith(async () => {
+      throw new FederationRequestError(REMOTE, 'remote', `answered HTTP ${status}`, { remoteStatus: status });
+    });
+    const { sender, scheduler } = newSender(db, world, fake.client);
+    await world.say('one');
+    await world.say('two');
+    await sender.start();
+    await sender.idle();
+    for (let attempt = 0; attempt < 8; attempt++) {
+      status = attempt % 2 === 0 ? 503 : 502;
+      world.clock.advance(4_000);
+      scheduler.fireAll();
+      await sender.idle();
+    }
+    t.equal(fake.requests.length, 9);
+    t.equal(new Set(fake.requests.map((r) => r.path)).size, 1, 'the same transaction every time, never split');
+    t.same(fake.requests.map((r) => bodies(r).length), Array(9).fill(2));
+  });
+
   await eachEngine(t, 'EDUs: never to this server, the latest of a dedupe key only', async (t, db) => {
     const world = await sharedRoom(t, db);
     const fake = fakeClient();

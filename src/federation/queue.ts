@@ -17,6 +17,13 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 5_000, maxMs: 60 * 60 * 1000 };
 
+/**
+ * How often in a row a destination may answer the same transaction with an internal error before the
+ * queue stops sending it whole: a transaction of several items is split in two, a single PDU or EDU is
+ * dropped. One event the destination cannot digest would otherwise hold back everything after it.
+ */
+export const FAULTS_BEFORE_SPLIT = 3;
+
 export interface DestinationQueueDeps {
   readonly store: FederationQueueStore;
   readonly client: FederationClient;
@@ -51,14 +58,26 @@ interface SendResponse {
  * The queue of one remote server. What waits is in the store; this object only drives sending: one
  * transaction in flight at a time, the same transaction again after a failure (after a back-off that
  * doubles up to a cap), and the next one as soon as the previous one was answered, until nothing waits.
+ *
+ * A transaction the destination keeps answering with an internal error (FAULTS_BEFORE_SPLIT times) is
+ * bisected rather than retried forever: its PDUs and EDUs go separately, then in halves, each half under a
+ * new transaction id, until the item at fault travels alone and is dropped. The rest is delivered in
+ * order meanwhile. A dropped PDU is not lost to the room: the destination fetches it through
+ * get_missing_events when a later event names it. Split parts live in memory only; after a restart the
+ * store's queue forms whole transactions again and the search starts over.
  */
 export class DestinationQueue {
   readonly destination: string;
   private readonly deps: DestinationQueueDeps;
   private readonly log: Logger;
   private state: DestinationState | undefined;
-  /** A transaction that failed and is sent again, unchanged, at the next attempt. */
-  private retrying: Transaction | undefined;
+  /**
+   * Transactions formed but not yet delivered, the next first: one that failed and is sent again,
+   * unchanged, at the next attempt, or the parts of one that was split.
+   */
+  private pending: Transaction[] = [];
+  /** Internal errors the destination answered in a row to pending[0]. */
+  private faults = 0;
   private running: Promise<void> | undefined;
   private wokenWhileRunning = false;
   private cancelTimer: (() => void) | undefined;
@@ -137,9 +156,8 @@ export class DestinationQueue {
         this.schedule(state.nextAttemptTs - now);
         return;
       }
-      const txn = this.retrying ?? (await this.nextTransaction());
+      const txn = this.pending.shift() ?? (await this.nextTransaction());
       if (txn === undefined) return;
-      this.retrying = undefined;
 
       let response: SendResponse;
       try {
@@ -151,20 +169,56 @@ export class DestinationQueue {
         );
       } catch (err) {
         const failure = summariseFailure(err);
+        const size = { pdus: txn.batch.pdus.length, edus: txn.batch.edus.length };
         if (failure.kind === 'drop') {
           // Refused as a whole: sending it again would be refused again.
-          this.log.warn({ txnId: txn.txnId, ...failure, pdus: txn.batch.pdus.length, edus: txn.batch.edus.length }, 'destination refused a transaction; dropped');
+          this.log.warn({ txnId: txn.txnId, ...failure, ...size }, 'destination refused a transaction; dropped');
+          this.faults = 0;
           await this.remove(txn, null);
           continue;
         }
-        this.retrying = txn;
-        this.log.info({ txnId: txn.txnId, ...failure, err: describe(err) }, 'could not send a transaction; backing off');
+        this.faults = failure.kind === 'fault' ? this.faults + 1 : 0;
+        if (this.faults >= FAULTS_BEFORE_SPLIT) {
+          this.faults = 0;
+          await this.isolateFault(txn, failure);
+          continue;
+        }
+        this.pending.unshift(txn);
+        this.log.info({ txnId: txn.txnId, ...failure, ...size, err: describe(err) }, 'could not send a transaction; backing off');
         await this.failed();
         return;
       }
+      this.faults = 0;
       this.logPduErrors(txn, response);
       await this.remove(txn, this.deps.clock.now());
     }
+  }
+
+  /**
+   * The destination failed on `txn` every time: splits it (PDUs apart from EDUs, then halves) and sends the
+   * parts next, or drops it when it holds a single item. The back-off starts over, since the destination
+   * answers; it is what we send that it cannot take.
+   */
+  private async isolateFault(txn: Transaction, failure: ReturnType<typeof summariseFailure>): Promise<void> {
+    const { pdus, edus } = txn.batch;
+    if (pdus.length + edus.length <= 1) {
+      const item = pdus.length === 1 ? { eventId: pdus[0]!.eventId } : { eduType: edus[0]?.eduType };
+      this.log.warn({ txnId: txn.txnId, ...failure, ...item }, 'destination fails on this item every time; dropped');
+      await this.remove(txn, null);
+    } else {
+      const parts: QueuedBatch[] =
+        pdus.length > 0 && edus.length > 0
+          ? [{ pdus, edus: [] }, { pdus: [], edus }]
+          : [
+              { pdus: pdus.slice(0, Math.ceil(pdus.length / 2)), edus: edus.slice(0, Math.ceil(edus.length / 2)) },
+              { pdus: pdus.slice(Math.ceil(pdus.length / 2)), edus: edus.slice(Math.ceil(edus.length / 2)) },
+            ];
+      this.log.warn({ txnId: txn.txnId, ...failure, pdus: pdus.length, edus: edus.length }, 'destination fails on this transaction every time; sending it in parts');
+      this.pending.unshift(...parts.map((part) => this.transaction(part)));
+    }
+    const state = await this.currentState();
+    this.state = { ...state, retryIntervalMs: 0, nextAttemptTs: 0 };
+    await this.deps.store.clearBackoff(this.destination);
   }
 
   private async nextTransaction(): Promise<Transaction | undefined> {
@@ -179,14 +233,19 @@ export class DestinationQueue {
     if (pdus.length === 0 && batch.edus.length === 0) {
       return gone.length > 0 ? this.nextTransaction() : undefined;
     }
+    return this.transaction({ pdus, edus: batch.edus });
+  }
+
+  /** A transaction of the batch under a new id. */
+  private transaction(batch: QueuedBatch): Transaction {
     const now = this.deps.clock.now();
     return {
       txnId: `${now}.${this.deps.random.token(6)}`,
-      batch: { pdus, edus: batch.edus },
+      batch,
       body: {
         origin: this.deps.serverName,
         origin_server_ts: now,
-        pdus: pdus.map((p) => p.pdu),
+        pdus: batch.pdus.map((p) => p.pdu),
         edus: batch.edus.map((e) => ({ edu_type: e.eduType, content: e.content })),
       },
     };
