@@ -58,7 +58,6 @@ import {
 } from './users/index.js';
 import {
   createFederationKeys,
-  createRemoteDeviceLists,
   createRemoteKeys,
   createCrossSigning,
   createKeysService,
@@ -70,6 +69,7 @@ import {
   createDeviceListPositions,
   previousDeviceListPosition,
   createInboundTransactionStore,
+  createRemoteDeviceListStore,
   createFederationQueueStore,
   createServerKeysStore,
   createRegistrationTokensStore,
@@ -264,14 +264,17 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       serverName: config.server_name,
       log,
     });
-    // Remote users' device lists, kept while they share a room with us; inbound m.device_list_update and
-    // m.signing_key_update call remoteDeviceLists.remoteDeviceListChanged(userId).
-    const remoteDeviceLists = createRemoteDeviceLists({ clock: deps.clock });
+    // Remote users' keys: device lists of those who share a room with a local user are kept in the
+    // database and updated by their servers' m.device_list_update and m.signing_key_update (remoteUpdate).
+    const inboundStore = createInboundTransactionStore(storage.database.sql);
     const remoteKeys = createRemoteKeys({
       client: federationClient,
-      deviceLists: remoteDeviceLists,
-      sharesRoom: async (userId) => (await roomStore.roomsWithMembership(userId, 'join')).length > 0,
+      store: createRemoteDeviceListStore(storage.database.sql),
+      serverName: config.server_name,
+      clock: deps.clock,
       log,
+      // A fetched list that differs from the kept one is a device-list change for local room-mates' syncs.
+      changed: async (userId) => keys.announce(userId, await inboundStore.remoteDeviceListChanged([userId])),
     });
 
     // Device keys and the device-list stream. A device logged in, renamed or removed is a device-list
@@ -462,7 +465,6 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     // Inbound federation transactions: PDUs through the receive pipeline (gaps filled from the sender),
     // EDUs into typing, receipts, presence, to-device and device lists.
-    const inboundStore = createInboundTransactionStore(storage.database.sql);
     const federationTransactions = createTransactionReceiver({
       store: inboundStore,
       rooms: roomStore,
@@ -474,7 +476,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         receipts: { store: createReceiptsStore(storage.database.sql), notify: streamNotifierOnBus(bus, log, 'receipts') },
         presence: config.presence.enabled ? { store: createPresenceStore(storage.database.sql), notify: streamNotifierOnBus(bus, log, 'presence') } : null,
         toDevice: { notify: streamNotifierOnBus(bus, log, 'toDevice') },
-        deviceLists: { announce: keys.announce, stale: (userId) => remoteDeviceLists.remoteDeviceListChanged(userId) },
+        deviceLists: { announce: keys.announce, remoteUpdate: remoteKeys.remoteUpdate },
         store: inboundStore,
         serverName: config.server_name,
         clock: deps.clock,

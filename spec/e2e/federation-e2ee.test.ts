@@ -69,4 +69,19 @@ t.test('an encrypted DM between users of two federating Hearths decrypts on both
     t.equal(stored.json().type, 'm.room.encrypted', "A stores bob's event as m.room.encrypted");
     t.notMatch(stored.body, /across servers/, 'with no plaintext');
   });
+
+  await t.test("bob's new device reaches alice's client through her server, and reads what she writes next", async (t) => {
+    const bobPhone = clients.add(await newSdkDevice(b.url, 'bob', 'bob password', fetchFn, { existingAccount: true }));
+    // B sends m.device_list_update to A, which applies it to its kept copy of bob's list and tells alice's sync.
+    const atAlice = await until(alice, "bob's second device at alice", async () => {
+      const devices = (await alice.getCrypto()!.getUserDeviceInfo([bobId], true)).get(bobId);
+      return devices?.has(bobPhone.getDeviceId()!) ? devices : undefined;
+    });
+    t.same([...atAlice.keys()].sort(), [bob.getDeviceId(), bobPhone.getDeviceId()].sort(), "alice's client lists both of bob's devices");
+
+    await alice.sendTextMessage(roomId, 'For both of your devices, Bob');
+    const onPhone = await until(bobPhone, "alice's message, decrypted on bob's new device", () => eventWithBody(bobPhone, roomId, 'For both of your devices, Bob'));
+    t.equal(onPhone.getWireType(), 'm.room.encrypted');
+    t.notOk(onPhone.isDecryptionFailure(), "bob's new device got the room key");
+  });
 });

@@ -1,6 +1,4 @@
 import t, { type Test } from 'tap';
-import { buildEvent, type EventDraft } from '../../src/events/builder.js';
-import { authEventsSelection, getRoomVersion } from '../../src/events/index.js';
 import { createFederationSender } from '../../src/federation/sender.js';
 import { FederationRequestError, type FederationClient, type FederationRequestOptions } from '../../src/federation/index.js';
 import { silentLogger } from '../../src/platform/logger.js';
@@ -8,11 +6,10 @@ import { createFederationQueueStore } from '../../src/storage/federation-queue-s
 import type { Database } from '../../src/storage/index.js';
 import { eachEngine } from '../helpers/database.js';
 import { manualScheduler } from '../helpers/ephemeral.js';
-import { counterRandom, LOCAL, REMOTE, remoteKey, roomWorld } from '../helpers/rooms.js';
+import { counterRandom, LOCAL, REMOTE, remoteMembership, roomWorld } from '../helpers/rooms.js';
 
 const alice = '@alice:hearth.test';
 const rob = '@rob:remote.test';
-const rules = getRoomVersion('10')!;
 
 interface SentRequest {
   readonly destination: string;
@@ -60,16 +57,7 @@ const unreachable = async () => {
 async function sharedRoom(t: Test, db: Database) {
   const world = roomWorld(t, db);
   const { roomId } = await world.rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'public_chat' });
-  const draft: EventDraft = { type: 'm.room.member', stateKey: rob, sender: rob, content: { membership: 'join' } };
-  const head = (await world.store.forwardExtremities(roomId))[0]!;
-  const state = await world.store.currentState(roomId);
-  const authIds = authEventsSelection(draft, rules).map((key) => state.get(key)).filter((id): id is string => id !== undefined);
-  const known = await world.store.events([head, ...authIds]);
-  const join = buildEvent(draft, {
-    rules, roomId, origin: REMOTE, key: remoteKey, now: 1_700_000_100_000,
-    prevEvents: [known.get(head)!.event], authEvents: authIds.map((id) => known.get(id)!.event),
-  });
-  t.match(await world.receive.receivePdu(roomId, join.pdu, REMOTE), { status: 'accepted' });
+  const join = await remoteMembership(world, roomId, rob);
   const say = (body: string) => world.rooms.send(roomId, { type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body } });
   return { ...world, roomId, robJoin: join, say };
 }

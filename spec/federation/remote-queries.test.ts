@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createKeysService, createRemoteDeviceLists, createRemoteKeys, createToDeviceService, type KeyStore } from '../../src/e2ee/index.js';
+import { createKeysService, createRemoteKeys, createToDeviceService, type KeyStore, type RemoteDeviceList, type RemoteDeviceListStore } from '../../src/e2ee/index.js';
 import { FederationRequestError, type FederationClient } from '../../src/federation/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
@@ -35,6 +35,42 @@ function stubClient(answer: (call: Call) => unknown): FederationClient & { calls
 }
 
 const requester = { userId: '@me:local.test' as UserId, deviceId: 'MINE' as DeviceId, isGuest: false };
+
+/**
+ * Kept device lists in memory, for the remote-keys logic alone (the SQL is tested in
+ * spec/storage/remote-device-lists-store.test.ts): who shares a room is set by the test.
+ */
+function memoryDeviceListStore() {
+  const kept = new Map<string, { list: RemoteDeviceList; stale: boolean; continuous: boolean }>();
+  const shared = new Set<string>();
+  const store: RemoteDeviceListStore = {
+    async remoteDeviceLists(userIds) {
+      return new Map(userIds.map((userId) => {
+        const copy = kept.get(userId);
+        return [userId, { shared: shared.has(userId), ...(copy ? { kept: { ...copy } } : {}) }];
+      }));
+    },
+    async putFetched(userId, list) {
+      kept.set(userId, { list, stale: false, continuous: true });
+    },
+    async putUpdated(userId, list) {
+      const copy = kept.get(userId);
+      kept.set(userId, { list, stale: copy?.stale ?? false, continuous: copy?.continuous ?? true });
+    },
+    async markStale(userId) {
+      const copy = kept.get(userId);
+      if (copy) copy.stale = true;
+    },
+    async forget(userId) {
+      kept.delete(userId);
+    },
+  };
+  return { store, kept, shared };
+}
+
+function remoteKeysOn(client: FederationClient, store: RemoteDeviceListStore) {
+  return createRemoteKeys({ client, store, serverName: 'local.test', clock: fixedClock(NOW), log: silentLogger() });
+}
 
 t.test('remote profiles come from the user\'s server over signed federation, are cached briefly, and are M_NOT_FOUND when it says no or is down', async (t) => {
   let name = '';
@@ -87,14 +123,13 @@ t.test('remote /keys/query asks each server once, merges what it vouches for, an
       user_signing_keys: { '@a:a.test': { user_id: '@a:a.test', usage: ['user_signing'] } },
     };
   });
-  const deviceLists = createRemoteDeviceLists({ clock: fixedClock(NOW) });
   const keys = createKeysService({
     store: {} as KeyStore,
     log: silentLogger(),
     serverName: 'local.test',
     joinedRooms: async () => [],
     notify: () => undefined,
-    remote: createRemoteKeys({ client, deviceLists, sharesRoom: async (userId) => userId === '@a:a.test', log: silentLogger() }),
+    remote: remoteKeysOn(client, memoryDeviceListStore().store),
   });
 
   const answer = await keys.query(requester, { '@a:a.test': [], '@b:a.test': ['BDEV'], '@c:down.test': [], '@d:slow.test': [] }, 2_500);
@@ -111,21 +146,111 @@ t.test('remote /keys/query asks each server once, merges what it vouches for, an
   t.same(Object.keys(answer.failures).sort(), ['down.test', 'slow.test'], 'failures are keyed by server name');
   t.match(answer.failures['slow.test'], { status: 504 });
 
-  // @a shares a room with us: their full list was kept, until their server says it changed.
   client.calls.length = 0;
-  const again = await keys.query(requester, { '@a:a.test': ['DEV1'] });
-  t.equal(client.calls.length, 0, 'answered from the cached device list');
-  t.same(Object.keys(again.device_keys['@a:a.test']!), ['DEV1']);
-  deviceLists.remoteDeviceListChanged('@a:a.test');
   await keys.query(requester, { '@a:a.test': [] });
-  t.equal(client.calls.length, 1, 'after m.device_list_update the server is asked again');
+  t.equal(client.calls.length, 1, 'a user who shares no room is asked again every time');
   t.equal(client.calls[0]!.timeoutMs, 10_000, 'the default timeout is the spec\'s 10 s');
-  await keys.query(requester, { '@b:a.test': [] });
-  t.equal(client.calls.length, 2, 'a user who shares no room is not cached');
 
   const fromRemote = await keys.query(null, { '@a:a.test': [] });
-  t.equal(client.calls.length, 2, 'a remote server\'s query is never passed on to another server');
+  t.equal(client.calls.length, 1, 'a remote server\'s query is never passed on to another server');
   t.same(Object.keys(fromRemote.failures), ['a.test']);
+});
+
+t.test('the device lists of users who share a room are kept, updated by their server, and fetched again after a gap', async (t) => {
+  const alice = '@alice:a.test';
+  let serverDown = false;
+  let devicesAnswer: Record<string, unknown> = {
+    user_id: alice,
+    stream_id: 4,
+    devices: [
+      { device_id: 'PHONE', keys: { user_id: alice, device_id: 'PHONE', keys: { 'ed25519:PHONE': 'p1' } }, device_display_name: 'Phone' },
+      { device_id: 'EVIL', keys: { user_id: '@mallory:a.test', device_id: 'EVIL' } },
+    ],
+    master_key: { user_id: alice, usage: ['master'], keys: { 'ed25519:M': 'M' } },
+    self_signing_key: { user_id: '@mallory:a.test', usage: ['self_signing'] },
+  };
+  const client = stubClient((call) => {
+    if (serverDown) throw new FederationRequestError('a.test', 'remote', 'answered HTTP 400', { remoteStatus: 400 });
+    if (call.method === 'GET' && call.path === `/_matrix/federation/v1/user/devices/${encodeURIComponent(alice)}`) return devicesAnswer;
+    throw new Error(`unexpected ${call.method} ${call.path}`);
+  });
+  const memory = memoryDeviceListStore();
+  memory.shared.add(alice);
+  const announced: string[] = [];
+  const remote = createRemoteKeys({
+    client, store: memory.store, serverName: 'local.test', clock: fixedClock(NOW), log: silentLogger(),
+    changed: async (userId) => void announced.push(userId),
+  });
+
+  const first = await remote.query(new Map([[alice, []]]));
+  t.same(client.calls.map((call) => call.method), ['GET'], 'no copy yet: the whole list is fetched with GET /user/devices');
+  t.same(first.device_keys[alice], { PHONE: { user_id: alice, device_id: 'PHONE', keys: { 'ed25519:PHONE': 'p1' }, unsigned: { device_display_name: 'Phone' } } },
+    'display names under unsigned; a device whose keys name another user is dropped');
+  t.same(Object.keys(first.master_keys), [alice]);
+  t.same(first.self_signing_keys, {}, 'a cross-signing key of another user is dropped');
+  t.same(first.failures, {});
+
+  t.same((await remote.query(new Map([[alice, ['PHONE']]]))).device_keys[alice]?.PHONE?.keys, { 'ed25519:PHONE': 'p1' });
+  t.equal(client.calls.length, 1, 'answered from the kept copy');
+
+  // An update that follows the copy applies on top, without asking.
+  t.equal(
+    await remote.remoteUpdate('m.device_list_update', alice, { user_id: alice, device_id: 'LAPTOP', stream_id: 5, prev_id: [4], keys: { user_id: alice, device_id: 'LAPTOP', keys: { 'ed25519:LAPTOP': 'l1' } } }),
+    'changed',
+    'applied: local clients are told at once',
+  );
+  await remote.remoteUpdate('m.device_list_update', alice, { user_id: alice, device_id: 'PHONE', stream_id: 5, prev_id: [4], deleted: true });
+  await remote.remoteUpdate('m.signing_key_update', alice, { user_id: alice, self_signing_key: { user_id: alice, usage: ['self_signing'], keys: { 'ed25519:S': 'S' } } });
+  const updated = await remote.query(new Map([[alice, []]]));
+  t.same(Object.keys(updated.device_keys[alice]!), ['LAPTOP'], 'one device added and one removed at the same stream id');
+  t.same(updated.self_signing_keys[alice]?.usage, ['self_signing']);
+  t.equal(client.calls.length, 1, 'still nothing asked');
+
+  // An update that follows one we never saw: the list is fetched again.
+  devicesAnswer = { ...devicesAnswer, stream_id: 9, devices: [{ device_id: 'TABLET', keys: {} }] };
+  t.same(announced, [alice], 'the first list kept is a change for local clients');
+  t.equal(await remote.remoteUpdate('m.device_list_update', alice, { user_id: alice, device_id: 'TABLET', stream_id: 9, prev_id: [8] }), 'unchanged', 'not yet: once fetched');
+  await remote.idle();
+  t.equal(client.calls.length, 2, 'a missed update: fetched again');
+  t.same(announced, [alice, alice], 'the fetched list differs: local clients are told');
+  t.same(Object.keys((await remote.query(new Map([[alice, []]]))).device_keys[alice]!), ['TABLET']);
+  t.equal(await remote.remoteUpdate('m.device_list_update', alice, { user_id: alice, device_id: 'OLD', stream_id: 3, prev_id: [2] }), 'unchanged');
+  t.equal(client.calls.length, 2, 'an update older than the copy is already in it');
+  t.same(Object.keys((await remote.query(new Map([[alice, []]]))).device_keys[alice]!), ['TABLET']);
+
+  // Their server is down: a stale copy is still answered, with no failure.
+  serverDown = true;
+  await remote.remoteUpdate('m.device_list_update', alice, { user_id: alice, device_id: 'TABLET', stream_id: 12, prev_id: [11] });
+  await remote.idle();
+  t.ok(memory.kept.get(alice)?.stale, 'the failed fetch marks the copy stale');
+  const whileDown = await remote.query(new Map([[alice, []]]));
+  t.equal(client.calls.length, 4, 'a stale copy makes the query try the server again');
+  t.same(Object.keys(whileDown.device_keys[alice]!), ['TABLET'], 'and answer from the copy when it cannot');
+  t.same(whileDown.failures, {});
+
+  // A break in sharing a room: the copy may have missed updates.
+  serverDown = false;
+  memory.kept.get(alice)!.stale = false;
+  memory.kept.get(alice)!.continuous = false;
+  await remote.query(new Map([[alice, []]]));
+  t.equal(client.calls.length, 5, 'fetched again after a break in sharing a room');
+  t.same(announced, [alice, alice], 'the same list as kept: nothing to tell');
+
+  // No room in common any more: the copy is forgotten and the server asked each time.
+  memory.shared.delete(alice);
+  await remote.remoteUpdate('m.device_list_update', alice, { user_id: alice, device_id: 'TABLET', stream_id: 13, prev_id: [9] });
+  t.notOk(memory.kept.has(alice), 'an update for a user we share nothing with is not kept');
+});
+
+t.test('a user with no copy whose server cannot be reached is a failure', async (t) => {
+  const client = stubClient(() => {
+    throw new FederationRequestError('gone.test', 'unreachable', 'no route');
+  });
+  const memory = memoryDeviceListStore();
+  memory.shared.add('@x:gone.test');
+  const answer = await remoteKeysOn(client, memory.store).query(new Map([['@x:gone.test', []]]));
+  t.same(answer.device_keys, {});
+  t.match(answer.failures, { 'gone.test': { status: 503 } });
 });
 
 t.test('remote /keys/claim merges the claimed keys per server and lists failing servers', async (t) => {
@@ -144,7 +269,7 @@ t.test('remote /keys/claim merges the claimed keys per server and lists failing 
     serverName: 'local.test',
     joinedRooms: async () => [],
     notify: () => undefined,
-    remote: createRemoteKeys({ client, deviceLists: createRemoteDeviceLists({ clock: fixedClock(NOW) }), sharesRoom: async () => false, log: silentLogger() }),
+    remote: remoteKeysOn(client, memoryDeviceListStore().store),
   });
   const answer = await keys.claim({ '@a:a.test': { DEV1: 'signed_curve25519' }, '@z:down.test': { Z: 'signed_curve25519' } }, 3_000);
   t.match(client.calls.find((call) => call.destination === 'a.test'), {

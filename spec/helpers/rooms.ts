@@ -7,6 +7,8 @@ import { createReceivePipeline } from '../../src/rooms/receive.js';
 import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
 import { createDirectoryStore, createRoomStore } from '../../src/storage/index.js';
 import { createClientRooms } from '../../src/rooms/index.js';
+import { buildEvent, type EventDraft } from '../../src/events/builder.js';
+import { authEventsSelection, getRoomVersion, type RoomEvent } from '../../src/events/index.js';
 import type { Database } from '../../src/storage/index.js';
 
 export const LOCAL = 'hearth.test';
@@ -43,6 +45,33 @@ export function roomWorld(t: Test, db: Database) {
   const receive = createReceivePipeline({ store, keys: keyring, notifier, log });
   t.teardown(() => undefined);
   return { store, rooms, receive, clock, positions };
+}
+
+/**
+ * A member event of a remote.test user (join by default), signed by remote.test on top of the room's head
+ * and received through the pipeline as if it came over federation. Throws unless it is accepted.
+ */
+export async function remoteMembership(
+  world: ReturnType<typeof roomWorld>,
+  roomId: string,
+  userId: string,
+  membership = 'join',
+  now = 1_700_000_100_000,
+): Promise<RoomEvent> {
+  const room = await world.store.room(roomId);
+  const rules = getRoomVersion(room!.roomVersion)!;
+  const draft: EventDraft = { type: 'm.room.member', stateKey: userId, sender: userId, content: { membership } };
+  const head = (await world.store.forwardExtremities(roomId))[0]!;
+  const state = await world.store.currentState(roomId);
+  const authIds = authEventsSelection(draft, rules).map((key) => state.get(key)).filter((id): id is string => id !== undefined);
+  const known = await world.store.events([head, ...authIds]);
+  const event = buildEvent(draft, {
+    rules, roomId, origin: REMOTE, key: remoteKey, now,
+    prevEvents: [known.get(head)!.event], authEvents: authIds.map((id) => known.get(id)!.event),
+  });
+  const outcome = await world.receive.receivePdu(roomId, event.pdu, REMOTE);
+  if (outcome.status !== 'accepted') throw new Error(`${userId}'s ${membership} was not accepted: ${JSON.stringify(outcome)}`);
+  return event;
 }
 
 /** The client rooms service on a test database, wired as server.ts does (for app.inject() tests). */

@@ -102,16 +102,27 @@ export async function quietly(init: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Registers (UIA with m.login.dummy), logs in, starts Rust crypto in memory and syncs until the first sync is done. */
-export async function newSdkDevice(baseUrl: string, username: string, password: string, fetchFn: typeof fetch): Promise<sdk.MatrixClient> {
+/**
+ * Registers (UIA with m.login.dummy), or with `existingAccount` logs in to the account as a new device;
+ * starts Rust crypto in memory and syncs until the first sync is done.
+ */
+export async function newSdkDevice(
+  baseUrl: string,
+  username: string,
+  password: string,
+  fetchFn: typeof fetch,
+  { existingAccount = false }: { readonly existingAccount?: boolean } = {},
+): Promise<sdk.MatrixClient> {
   const anonymous = sdk.createClient({ baseUrl, logger: quietLogger, fetchFn });
   const register = (session?: string) =>
     anonymous.registerRequest({ username, password, auth: { type: 'm.login.dummy', ...(session ? { session } : {}) } });
-  const registered = await register().catch((err: sdk.MatrixError) => {
-    const session = err.data?.session as string | undefined;
-    if (!session) throw err;
-    return register(session);
-  });
+  const registered = existingAccount
+    ? await anonymous.loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: username }, password })
+    : await register().catch((err: sdk.MatrixError) => {
+        const session = err.data?.session as string | undefined;
+        if (!session) throw err;
+        return register(session);
+      });
   const client = sdk.createClient({
     baseUrl,
     logger: quietLogger,

@@ -37,7 +37,15 @@ export {
 } from './dehydrated-devices.js';
 export { type DeviceUpdate } from './keys.js';
 export { type RemoteToDevice } from './to-device.js';
-export { createRemoteDeviceLists, REMOTE_DEVICE_LIST_MAX_AGE_MS, type RemoteDeviceList, type RemoteDeviceLists, type RemoteDeviceListsDeps } from './remote-device-lists.js';
+export {
+  applyDeviceListUpdate,
+  parseUserDevices,
+  queriedDeviceKeys,
+  type DeviceListUpdateOutcome,
+  type RemoteDevice,
+  type RemoteDeviceList,
+} from './remote-device-lists.js';
+export type { RemoteDeviceListRow, RemoteDeviceListStore } from './ports.js';
 export {
   createRemoteKeys,
   DEFAULT_REMOTE_KEYS_TIMEOUT_MS,
@@ -47,4 +55,5 @@ export {
   type RemoteKeys,
   type RemoteKeysDeps,
   type RemoteQueryResult,
+  type RemoteUpdateOutcome,
 } from './remote-keys.js';

@@ -1,3 +1,5 @@
+import type { RemoteDeviceList } from './remote-device-lists.js';
+
 /**
  * The storage send-to-device needs. src/storage/to-device-store.ts implements it on PostgreSQL (both
  * engines); server.ts wires the notifier to the bus (src/platform/stream-notices.ts).
@@ -243,4 +245,30 @@ export interface DehydratedDeviceStore {
    * messages; undefined when there was none (or another one).
    */
   deleteDehydratedDevice(userId: string, deviceId?: string): Promise<{ deviceId: string; position: number } | undefined>;
+}
+
+/**
+ * Remote users' kept device lists (src/e2ee/remote-device-lists.ts); src/storage/remote-device-lists-store.ts
+ * implements it on migrations/0022_remote_device_lists.sql.
+ */
+export interface RemoteDeviceListStore {
+  /**
+   * For each user: whether they share a room with a local user now (both joined), and the kept copy if
+   * any, with `continuous` true when a local user has shared a room with them without a break since the
+   * copy was fetched (so their server has been sending us its updates).
+   */
+  remoteDeviceLists(userIds: readonly string[], localServer: string): Promise<Map<string, RemoteDeviceListRow>>;
+  /** Keeps a freshly fetched list (not stale; fetched now, at the events stream's current position). */
+  putFetched(userId: string, list: RemoteDeviceList, nowTs: number): Promise<void>;
+  /** Keeps the list with an update applied (same fetch position). */
+  putUpdated(userId: string, list: RemoteDeviceList, nowTs: number): Promise<void>;
+  /** Marks the kept list stale: the next query fetches it again. */
+  markStale(userId: string): Promise<void>;
+  /** Forgets the kept list. */
+  forget(userId: string): Promise<void>;
+}
+
+export interface RemoteDeviceListRow {
+  readonly shared: boolean;
+  readonly kept?: { readonly list: RemoteDeviceList; readonly stale: boolean; readonly continuous: boolean };
 }

@@ -1,14 +1,29 @@
-import { isPlainObject } from '../crypto/index.js';
+import { encodeCanonicalJson, isPlainObject } from '../crypto/index.js';
 import type { Logger } from '../platform/logger.js';
 import { userIdServer, type UserId } from '../protocol/index.js';
 import type { KeyJson } from './key-json.js';
-import type { RemoteDeviceLists } from './remote-device-lists.js';
+import type { Clock } from '../platform/clock.js';
+import type { RemoteDeviceListStore } from './ports.js';
+import {
+  applyDeviceListUpdate,
+  applySigningKeyUpdate,
+  crossSigningKeyOf,
+  parseUserDevices,
+  queriedDeviceKeys,
+  type RemoteDeviceList,
+} from './remote-device-lists.js';
 
 /**
- * Keys of other servers' users (server-server API, "End-to-End Encryption"): /keys/query and /keys/claim
- * for remote users become one POST /user/keys/query or /user/keys/claim per server, all at once, each
- * within the client's timeout. A server that cannot be reached or refuses is listed in `failures` under
- * its name; what a server answers about users or devices nobody asked it for is dropped.
+ * Keys of other servers' users (server-server API, "End-to-End Encryption" and "Device Management").
+ *
+ * Users who share a room with a local user have their whole device list kept (remote-device-lists.ts):
+ * fetched with GET /user/devices the first time, kept current by their server's m.device_list_update
+ * EDUs, fetched again when an update was missed or when we may have missed some (a break in sharing a
+ * room), and answered from the kept copy while their server is down. Other users' keys are asked of their
+ * servers each time: /keys/query and /keys/claim become one POST /user/keys/query or /user/keys/claim per
+ * server, all at once, each within the client's timeout. A server that cannot be reached or refuses is
+ * listed in `failures` under its name; what a server answers about users or devices nobody asked it for
+ * is dropped.
  */
 
 /** The signed federation client (src/federation/client.ts), as far as this needs it. */
@@ -23,10 +38,16 @@ export interface FederationRequests {
 
 export interface RemoteKeysDeps {
   readonly client: FederationRequests;
-  readonly deviceLists: RemoteDeviceLists;
-  /** Whether a user shares a room with this server: only their device lists are kept. */
-  readonly sharesRoom: (userId: string) => Promise<boolean>;
+  readonly store: RemoteDeviceListStore;
+  /** This server's name: "sharing a room" means with one of its users. */
+  readonly serverName: string;
+  readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * Tells local clients that the user's device list changed: a fetch brought devices or cross-signing
+   * keys other than those kept (or the first list kept for the user).
+   */
+  readonly changed?: (userId: string) => Promise<void>;
 }
 
 /** The spec's recommended default for /keys/query's and /keys/claim's `timeout`. */
@@ -76,16 +97,57 @@ function failureOf(server: string, err: unknown): { status: number; message: str
   return { status: 503, message: `${server} could not be reached` };
 }
 
-/** A key object the server vouches for as the user's (its user_id names them). */
-function ownedKey(value: unknown, userId: string): KeyJson | undefined {
-  return isPlainObject(value) && value.user_id === userId ? value : undefined;
-}
+const ownedKey = crossSigningKeyOf;
+
+type Fetched = { readonly list: RemoteDeviceList } | { readonly error: unknown };
+
+/** See remoteUpdate. */
+export type RemoteUpdateOutcome = 'changed' | 'unchanged';
+
+/** What a client sees of a list (its devices and cross-signing keys), comparable as a string. */
+const keysOf = (list: RemoteDeviceList): string =>
+  encodeCanonicalJson({ devices: list.devices, master: list.master ?? null, selfSigning: list.selfSigning ?? null });
 
 export function createRemoteKeys(deps: RemoteKeysDeps) {
-  const { client, deviceLists } = deps;
+  const { client, store, serverName } = deps;
   const log = deps.log.child({ component: 'remote-keys' });
+  /** Device lists being fetched, by user: concurrent queries and updates share one request. */
+  const fetching = new Map<string, Promise<Fetched>>();
 
-  /** One server's answer for its users, checked; the full lists it gave are cached for room-mates. */
+  /** Fetches the user's whole device list from their server and keeps it; on failure the kept copy is marked stale. */
+  function fetchDeviceList(userId: string, timeoutMs: number): Promise<Fetched> {
+    let pending = fetching.get(userId);
+    if (pending === undefined) {
+      pending = (async (): Promise<Fetched> => {
+        const server = userIdServer(userId as UserId);
+        try {
+          const answer = await client.request<unknown>(server, 'GET', `/_matrix/federation/v1/user/devices/${encodeURIComponent(userId)}`, { timeoutMs });
+          const list = parseUserDevices(userId, answer);
+          if (list === undefined) throw new Error(`${server} answered /user/devices with something that is not a device list`);
+          const before = (await store.remoteDeviceLists([userId], serverName)).get(userId)?.kept?.list;
+          await store.putFetched(userId, list, deps.clock.now());
+          if (before === undefined || keysOf(before) !== keysOf(list)) {
+            await deps.changed?.(userId).catch((err: unknown) => log.warn({ err }, 'could not announce a remote device-list change'));
+          }
+          return { list };
+        } catch (err) {
+          log.info({ err, server }, 'could not fetch a remote device list');
+          await store.markStale(userId).catch((inner: unknown) => log.warn({ err: inner }, 'could not mark a remote device list stale'));
+          return { error: err };
+        }
+      })().finally(() => fetching.delete(userId));
+      fetching.set(userId, pending);
+    }
+    return pending;
+  }
+
+  function answerFrom(list: RemoteDeviceList, userId: string, devices: readonly string[], into: RemoteQueryResult): void {
+    into.device_keys[userId] = queriedDeviceKeys(list, devices);
+    if (list.master) into.master_keys[userId] = list.master;
+    if (list.selfSigning) into.self_signing_keys[userId] = list.selfSigning;
+  }
+
+  /** One server's answer for its users (who share no room with us), checked. */
   async function queryServer(server: string, users: ReadonlyMap<string, readonly string[]>, timeoutMs: number, into: RemoteQueryResult): Promise<void> {
     let answer: unknown;
     try {
@@ -115,9 +177,6 @@ export function createRemoteKeys(deps: RemoteKeysDeps) {
       const selfSigning = ownedKey(selfSignings[userId], userId);
       if (master !== undefined) into.master_keys[userId] = master;
       if (selfSigning !== undefined) into.self_signing_keys[userId] = selfSigning;
-      if (asked.length === 0 && (await deps.sharesRoom(userId))) {
-        deviceLists.put(userId, { devices, ...(master ? { master } : {}), ...(selfSigning ? { selfSigning } : {}) });
-      }
     }
   }
 
@@ -151,26 +210,41 @@ export function createRemoteKeys(deps: RemoteKeysDeps) {
 
   return {
     /**
-     * Device and cross-signing keys of remote users (user -> device ids, none: all). Users whose full list
-     * is cached are answered from it; the rest are asked of their servers in parallel.
+     * Device and cross-signing keys of remote users (user -> device ids, none: all). Users who share a
+     * room with a local user are answered from their kept list, fetched first when there is none or it
+     * may be out of date (and the old copy used if that fails); the rest are asked of their servers.
      */
     async query(users: ReadonlyMap<string, readonly string[]>, timeoutMs?: number): Promise<RemoteQueryResult> {
       const result: RemoteQueryResult = { device_keys: {}, master_keys: {}, self_signing_keys: {}, failures: {} };
+      const timeout = remoteTimeout(timeoutMs);
+      const rows = await store.remoteDeviceLists([...users.keys()], serverName);
       const toAsk = new Map<string, readonly string[]>();
+      const kept: Array<Promise<void>> = [];
       for (const [userId, devices] of users) {
-        const cached = deviceLists.get(userId);
-        if (cached === undefined) {
+        const row = rows.get(userId);
+        if (row?.shared !== true) {
+          // No room in common (any more): their server no longer tells us of changes.
+          if (row?.kept !== undefined) kept.push(store.forget(userId));
           toAsk.set(userId, devices);
           continue;
         }
-        result.device_keys[userId] = devices.length === 0
-          ? { ...cached.devices }
-          : Object.fromEntries(Object.entries(cached.devices).filter(([deviceId]) => devices.includes(deviceId)));
-        if (cached.master) result.master_keys[userId] = cached.master;
-        if (cached.selfSigning) result.self_signing_keys[userId] = cached.selfSigning;
+        const current = row.kept !== undefined && !row.kept.stale && row.kept.continuous ? row.kept.list : undefined;
+        if (current !== undefined) {
+          answerFrom(current, userId, devices, result);
+          continue;
+        }
+        kept.push(
+          fetchDeviceList(userId, timeout).then((fetched) => {
+            if ('list' in fetched) answerFrom(fetched.list, userId, devices, result);
+            else if (row.kept !== undefined) answerFrom(row.kept.list, userId, devices, result);
+            else {
+              const server = userIdServer(userId as UserId);
+              result.failures[server] = failureOf(server, fetched.error);
+            }
+          }),
+        );
       }
-      const timeout = remoteTimeout(timeoutMs);
-      await Promise.all([...byServer(toAsk)].map(([server, forServer]) => queryServer(server, forServer, timeout, result)));
+      await Promise.all([...kept, ...[...byServer(toAsk)].map(([server, forServer]) => queryServer(server, forServer, timeout, result))]);
       return result;
     },
 
@@ -182,8 +256,50 @@ export function createRemoteKeys(deps: RemoteKeysDeps) {
       return result;
     },
 
-    /** See RemoteDeviceLists.remoteDeviceListChanged. */
-    remoteDeviceListChanged: (userId: string): void => deviceLists.remoteDeviceListChanged(userId),
+    /**
+     * An m.device_list_update or m.signing_key_update from the user's own server (the caller checked the
+     * origin). A device-list update applies on top of the kept list when it follows what the list has seen;
+     * otherwise the list is marked stale and fetched again in the background (a query meanwhile waits for
+     * that fetch). Nothing is kept for users who share no room with a local user.
+     *
+     * The outcome says whether local clients should be told now that the list changed ('changed'), or
+     * not ('unchanged': an update already in the kept list, or malformed; or the list is being fetched,
+     * and `changed` tells them once it is here, so that a client that asks again gets the new list).
+     */
+    async remoteUpdate(
+      eduType: 'm.device_list_update' | 'm.signing_key_update',
+      userId: string,
+      content: Readonly<Record<string, unknown>>,
+    ): Promise<RemoteUpdateOutcome> {
+      const row = (await store.remoteDeviceLists([userId], serverName)).get(userId);
+      if (row?.shared !== true) {
+        if (row?.kept !== undefined) await store.forget(userId);
+        return 'changed';
+      }
+      const current = row.kept !== undefined && !row.kept.stale && row.kept.continuous ? row.kept.list : undefined;
+      if (eduType === 'm.signing_key_update') {
+        // Without a current list there is nothing to update: the next query fetches the keys anyway.
+        if (current !== undefined) await store.putUpdated(userId, applySigningKeyUpdate(current, userId, content), deps.clock.now());
+        return 'changed';
+      }
+      const outcome = applyDeviceListUpdate(current, content);
+      if (outcome.kind === 'apply') {
+        await store.putUpdated(userId, outcome.list, deps.clock.now());
+        return 'changed';
+      }
+      if (outcome.kind === 'resync') {
+        if (row.kept !== undefined) await store.markStale(userId);
+        void fetchDeviceList(userId, DEFAULT_REMOTE_KEYS_TIMEOUT_MS);
+        return 'unchanged';
+      }
+      if (outcome.reason === 'malformed') log.info({ userId }, 'ignored a malformed m.device_list_update');
+      return 'unchanged';
+    },
+
+    /** Resolves once no device list is being fetched (tests, shutdown). */
+    async idle(): Promise<void> {
+      while (fetching.size > 0) await Promise.all([...fetching.values()]);
+    },
   };
 }
 

@@ -36,8 +36,12 @@ export interface InboundEduDeps {
   /** Tells the syncs of the user's room-mates that the user's device list moved (the keys service's announce). */
   readonly deviceLists: {
     announce(userId: string, position: number): Promise<void>;
-    /** Forgets a cached copy of the remote user's device list (src/e2ee/remote-device-lists.ts), so the next query asks their server. */
-    stale?(userId: string): void;
+    /**
+     * Brings the kept copy of the remote user's device list up to date (src/e2ee/remote-keys.ts) and says
+     * whether to announce the change now ('unchanged' also when the list is being fetched again: the
+     * fetch announces it).
+     */
+    remoteUpdate?(eduType: 'm.device_list_update' | 'm.signing_key_update', userId: string, content: Readonly<Record<string, unknown>>): Promise<'changed' | 'unchanged'>;
   };
   readonly store: Pick<InboundTransactionStore, 'queueRemoteToDevice' | 'remoteDeviceListChanged'>;
   readonly serverName: string;
@@ -122,10 +126,10 @@ export function createInboundEdus(deps: InboundEduDeps) {
   }
 
   /** m.device_list_update and m.signing_key_update: the user's devices or keys changed; clients ask /keys/query again. */
-  async function deviceListChanged(origin: string, content: Record<string, unknown>): Promise<void> {
+  async function deviceListChanged(eduType: 'm.device_list_update' | 'm.signing_key_update', origin: string, content: Record<string, unknown>): Promise<void> {
     const userId = content.user_id;
     if (!ofOrigin(userId, origin)) return;
-    deps.deviceLists.stale?.(userId);
+    if ((await deps.deviceLists.remoteUpdate?.(eduType, userId, content)) === 'unchanged') return;
     if (!(await knownUser(userId))) return;
     const position = await deps.store.remoteDeviceListChanged([userId]);
     await deps.deviceLists.announce(userId, position);
@@ -136,8 +140,8 @@ export function createInboundEdus(deps: InboundEduDeps) {
     'm.receipt': receipt,
     'm.presence': presence,
     'm.direct_to_device': toDevice,
-    'm.device_list_update': deviceListChanged,
-    'm.signing_key_update': deviceListChanged,
+    'm.device_list_update': (origin, content) => deviceListChanged('m.device_list_update', origin, content),
+    'm.signing_key_update': (origin, content) => deviceListChanged('m.signing_key_update', origin, content),
   };
 
   return {

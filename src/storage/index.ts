@@ -44,3 +44,4 @@ export { createDehydratedDevicesStore } from './dehydrated-devices-store.js';
 export { createServerKeysStore } from './server-keys-store.js';
 export { createFederationQueueStore } from './federation-queue-store.js';
 export { createInboundTransactionStore } from './federation-inbound-store.js';
+export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
