@@ -141,6 +141,10 @@ void eachEngine(t, "device-list changes reach the users who share a room, and /k
   const fifth = await sync(alice, fourth.next_batch);
   t.same(fifth.device_lists, { changed: [], left: [] }, "bob's changes are no longer alice's business");
 
+  await alice.call('POST', `/rooms/${encodeURIComponent(roomId)}/invite`, { user_id: bob.userId });
+  const sixth = await sync(alice, fifth.next_batch);
+  t.same(sixth.device_lists, { changed: [bob.userId], left: [] }, 'bob invited back: alice encrypts for invited members, so his devices are news');
+
   const changes = await alice.call('GET', `/keys/changes?from=${start.next_batch}&to=${fourth.next_batch}`);
   t.equal(changes.status, 200);
   t.same(changes.body, { changed: [carol.userId], left: [bob.userId] }, 'the same answer over the whole range');
