@@ -179,12 +179,12 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
 
     async memberChangesIn(roomIds: readonly string[], after: number, upTo: number) {
       if (roomIds.length === 0 || upTo <= after) return [];
-      const rows = await q<{ state_key: string; membership: string | null }[]>`
-        select state_key, (json::jsonb -> 'content' ->> 'membership') as membership from events
+      const rows = await q<{ room_id: string; state_key: string; membership: string | null }[]>`
+        select room_id, state_key, (json::jsonb -> 'content' ->> 'membership') as membership from events
         where room_id = any(${q.array([...roomIds])}::text[]) and type = 'm.room.member'
           and stream_position > ${after} and stream_position <= ${upTo} and not soft_failed
         order by stream_position`;
-      return rows.map((row) => ({ userId: row.state_key, membership: row.membership ?? 'leave' }));
+      return rows.map((row) => ({ roomId: row.room_id, userId: row.state_key, membership: row.membership ?? 'leave' }));
     },
 
     async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {

@@ -8,7 +8,7 @@ import type { SyncReads } from './ports.js';
  * changed: users sharing a room with the user whose devices or cross-signing keys changed between the two
  * positions (the user included: their other devices track them too), and users the user newly shares a
  * room with or who are newly invited to one of the user's rooms (they may have changed devices while no
- * room was shared). left: users who shared a room
+ * room was shared), including the members of a room the user left and joined again within the range. left: users who shared a room
  * before and share none now. Any room counts, encrypted or not, as in Synapse: a client tracking more
  * users than it needs asks /keys/query a little more often, one tracking too few cannot decrypt.
  */
@@ -56,11 +56,19 @@ export async function deviceListDelta(reads: Reads, userId: string, from: Device
     for (const roomId of rooms.newlyJoined) for (const member of await joinedMembers(reads, roomId)) changed.add(member);
     const newly = new Set(rooms.newlyJoined);
     const steady = rooms.joined.filter((roomId) => !newly.has(roomId));
-    for (const { userId: member, membership } of await reads.memberChangesIn(steady, from.events, to.events)) {
+    // Rooms the user left and joined again within the range: everyone there is newly met.
+    const away = new Set<string>();
+    const rejoined = new Set<string>();
+    for (const { roomId, userId: member, membership } of await reads.memberChangesIn(steady, from.events, to.events)) {
+      if (member === userId) {
+        if (membership !== 'join') away.add(roomId);
+        else if (away.has(roomId)) rejoined.add(roomId);
+      }
       // An invited user counts as newly met too: clients encrypt for invited members (Synapse does the same).
       if (membership === 'join' || membership === 'invite') changed.add(member);
       else if (membership === 'leave' || membership === 'ban') candidatesLeft.add(member);
     }
+    for (const roomId of rejoined) for (const member of await joinedMembers(reads, roomId)) changed.add(member);
     // Members of a room the user left are the ones they no longer see there.
     for (const roomId of rooms.left) for (const member of await joinedMembers(reads, roomId)) candidatesLeft.add(member);
   }

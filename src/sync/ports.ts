@@ -53,8 +53,8 @@ export interface SyncReads
   deviceListChanges(viewer: string, after: number, upTo: number): Promise<Array<{ userId: string; onlyForViewer: boolean }>>;
   /** Those of `others` who are joined to a room the user is joined to. */
   sharingRoomWith(userId: string, others: readonly string[]): Promise<Set<string>>;
-  /** The member events of the rooms with positions in (after, upTo], in stream order: whose and which membership. */
-  memberChangesIn(roomIds: readonly string[], after: number, upTo: number): Promise<Array<{ userId: string; membership: string }>>;
+  /** The member events of the rooms with positions in (after, upTo], in stream order: which room, whose and which membership. */
+  memberChangesIn(roomIds: readonly string[], after: number, upTo: number): Promise<Array<{ roomId: string; userId: string; membership: string }>>;
   /** The client transaction ids the device used for these events (serving them back to that device). */
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
 }

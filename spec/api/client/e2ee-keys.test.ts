@@ -154,6 +154,29 @@ void eachEngine(t, "device-list changes reach the users who share a room, and /k
   t.equal(bad.body.errcode, 'M_INVALID_PARAM');
 });
 
+void eachEngine(t, 'leaving a room and joining it again: its members are news over a range that spans both', async (t, db) => {
+  const { app } = await appOn(t, db);
+  const alice = clientOf(app, await registerUser(app, 'alice'));
+  const bob = clientOf(app, await registerUser(app, 'bob'));
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.join(roomId);
+  const start = await sync(alice);
+
+  await alice.call('POST', `/rooms/${encodeURIComponent(roomId)}/leave`, {});
+  const away = await sync(alice, start.next_batch);
+  t.same(away.device_lists, { changed: [], left: [bob.userId] });
+  // While alice is away bob's devices may change (a remote server would not tell hers): she must hear of
+  // him when she is back, whatever the range she asks about.
+  await alice.join(roomId);
+  const back = await sync(alice, away.next_batch);
+  t.same(back.device_lists, { changed: [bob.userId], left: [] }, 'sync: bob is news again');
+
+  const whole = await alice.call('GET', `/keys/changes?from=${start.next_batch}&to=${back.next_batch}`);
+  t.same(whole.body, { changed: [bob.userId], left: [] }, '/keys/changes across the leave and the rejoin: bob changed');
+  const whileAway = await sync(alice, start.next_batch);
+  t.same(whileAway.device_lists, { changed: [bob.userId], left: [] }, 'and sync from before the leave says the same');
+});
+
 void eachEngine(t, 'a waiting sync wakes when a room-mate changes devices, and deleting a device is a change', async (t, db) => {
   const { app } = await appOn(t, db);
   const alice = clientOf(app, await registerUser(app, 'alice'));
