@@ -154,3 +154,11 @@ function referenceEncode(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+t.test("floats: 'allow' writes floats as JSON does, for checking what another server signed, and only for that call", async (t) => {
+  t.equal(encodeCanonicalJsonWithout({ b: 1.1, a: [2.5e-7, 3], signatures: {} }, ['signatures'], { floats: 'allow' }), '{"a":[2.5e-7,3],"b":1.1}');
+  t.throws(() => encodeCanonicalJsonWithout({ b: 1.1 }, []), CanonicalJsonError, 'refused without the option');
+  t.throws(() => encodeCanonicalJsonWithout({ b: Number.NaN }, [], { floats: 'allow' }), CanonicalJsonError, 'NaN is never JSON');
+  t.throws(() => encodeCanonicalJsonWithout({ b: 1.1 }, []), CanonicalJsonError, 'the option does not outlive a failed call');
+  t.throws(() => encodeCanonicalJson({ b: 1.1 }), CanonicalJsonError);
+});

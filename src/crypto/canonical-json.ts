@@ -73,13 +73,19 @@ function encodeString(s: string): string {
   return JSON.stringify(s);
 }
 
+/** Set for the duration of one encodeCanonicalJsonWithout(..., { floats: 'allow' }) call (encoding is synchronous). */
+let floatsAllowed = false;
+
 function encodeValue(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
       return encodeString(value);
     case 'number':
       // isSafeInteger admits exactly [-(2^53)+1, 2^53-1]; -0 passes and prints as "0".
-      if (!Number.isSafeInteger(value)) throw INVALID;
+      if (!Number.isSafeInteger(value)) {
+        if (floatsAllowed && Number.isFinite(value)) return JSON.stringify(value);
+        throw INVALID;
+      }
       return '' + value;
     case 'boolean':
       return value ? 'true' : 'false';
@@ -157,14 +163,22 @@ export function encodeCanonicalJson(value: unknown): string {
 /**
  * Encodes a plain object as canonical JSON with some top-level keys left out, without copying it. This is
  * what signing and hashing need ("the object without `signatures` and `unsigned`") on the hot path.
+ *
+ * `floats: 'allow'` encodes numbers outside canonical JSON's integers as JSON.stringify does instead of
+ * refusing them. Only for checking what another server signed over a body that is not canonical JSON
+ * (a request whose content holds a float, which the endpoint then refuses as M_BAD_JSON); never for
+ * anything Hearth signs, hashes or stores.
  */
-export function encodeCanonicalJsonWithout(object: object, omitKeys: readonly string[]): string {
+export function encodeCanonicalJsonWithout(object: object, omitKeys: readonly string[], options: { readonly floats?: 'allow' } = {}): string {
   if (!isPlainObject(object)) throw new CanonicalJsonError('', 'expected a plain object');
+  floatsAllowed = options.floats === 'allow';
   try {
     return encodeObject(object, ownKeysWithout(object, omitKeys), 1);
   } catch (err) {
     if (err === INVALID) throw locateProblem(object, omitKeys);
     throw err;
+  } finally {
+    floatsAllowed = false;
   }
 }
 

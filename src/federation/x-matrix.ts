@@ -3,7 +3,7 @@
  * JSON object a request's signature covers, the Authorization header that carries it, and the parser for
  * headers other servers send. No I/O: keys come in as arguments.
  */
-import { decodeBase64, encodeBase64, signBytes, signableJson, verifyBytes, type SigningKey } from '../crypto/index.js';
+import { decodeBase64, encodeBase64, encodeCanonicalJsonWithout, signBytes, signableJson, UNSIGNED_KEYS, verifyBytes, type SigningKey } from '../crypto/index.js';
 
 /** What an X-Matrix signature covers. `content` is the parsed JSON body, absent for a request without one. */
 export interface SignedRequest {
@@ -146,7 +146,9 @@ export function verifyRequestSignature(request: SignedRequest, keyId: string, si
   let message: string;
   try {
     signature = decodeBase64(sig);
-    message = signableJson(requestSigningObject(request));
+    // A body with a float is not canonical JSON, but its sender could still sign it (as Synapse encodes
+    // numbers): check the signature anyway, so the endpoint can say M_BAD_JSON rather than M_UNAUTHORIZED.
+    message = encodeCanonicalJsonWithout(requestSigningObject(request), UNSIGNED_KEYS, { floats: 'allow' });
   } catch {
     return false;
   }

@@ -71,6 +71,8 @@ const ALTERNATE_STATUS: Partial<Record<Errcode, readonly number[]>> = {
   // PUT account data of a type the server manages (m.fully_read, m.push_rules): the spec's 405.
   M_BAD_JSON: [405],
   M_TOO_LARGE: [400],
+  // A federation X-Matrix header that cannot be read at all (Synapse's 400); one that reads but fails is 401.
+  M_UNAUTHORIZED: [400],
 };
 
 export interface MatrixErrorOptions {

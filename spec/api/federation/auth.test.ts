@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { signingKeyFromSeed, verifyJsonSignature } from '../../../src/crypto/index.js';
-import { createServerKeysService, signRequest, type Keyring } from '../../../src/federation/index.js';
+import { encodeBase64, signBytes, signingKeyFromSeed, verifyJsonSignature } from '../../../src/crypto/index.js';
+import { createServerKeysService, formatXMatrix, signRequest, type Keyring } from '../../../src/federation/index.js';
 import { createHttpApp } from '../../../src/api/plumbing/http-app.js';
 import { route } from '../../../src/api/plumbing/route.js';
 import { federationRoute, installFederationAuth } from '../../../src/api/federation/auth.js';
@@ -76,12 +76,20 @@ t.test('a correctly signed request reaches the handler with its origin', async (
     'a header without destination (servers before v1.3) is accepted');
 });
 
-t.test('bad signatures, wrong destinations, missing headers and unknown keys are 401 M_UNAUTHORIZED', async (t) => {
+t.test('bad signatures, wrong destinations, missing headers and unknown keys are 401 M_UNAUTHORIZED; unreadable headers 400', async (t) => {
   const server = await app(t);
   const url = '/_matrix/federation/v1/test/1';
+  const unreadable: Array<[string, string, RegExp]> = [
+    ['a Bearer token', 'Bearer abc', /Malformed X-Matrix/],
+    ['an origin with a non-numeric port', signed('PUT', url, { n: 1 }).replace('origin="remote.test"', 'origin="localhost:http"'), /not a valid server name/],
+  ];
+  for (const [name, authorization, message] of unreadable) {
+    const res = await server.inject({ method: 'PUT', url, payload: { n: 1 }, headers: { authorization } });
+    t.equal(res.statusCode, 400, name);
+    t.match(res.json(), { errcode: 'M_UNAUTHORIZED', error: message }, name);
+  }
   const cases: Array<[string, Record<string, string>, unknown, RegExp]> = [
     ['no header', {}, { n: 1 }, /X-Matrix Authorization header/],
-    ['a Bearer token', { authorization: 'Bearer abc' }, { n: 1 }, /Malformed X-Matrix/],
     ['a tampered body', { authorization: signed('PUT', url, { n: 1 }) }, { n: 2 }, /signature does not verify/],
     ['another path', { authorization: signed('PUT', '/_matrix/federation/v1/test/2', { n: 1 }) }, { n: 1 }, /signature does not verify/],
     ['signed by another key', { authorization: signed('PUT', url, { n: 1 }, { key: otherKey }) }, { n: 1 }, /signature does not verify/],
@@ -99,6 +107,20 @@ t.test('bad signatures, wrong destinations, missing headers and unknown keys are
   t.equal(careless.statusCode, 401, 'a federation path mounted without auth is still checked');
   const version = await server.inject({ method: 'GET', url: '/_matrix/federation/v1/version' });
   t.equal(version.statusCode, 200, '/version needs no signature');
+});
+
+t.test('a signed body holding a float is authenticated, for the endpoint to judge', async (t) => {
+  const server = await app(t);
+  const url = '/_matrix/federation/v1/test/1';
+  const payload = { n: 1.5 };
+  // Signed as Synapse would: the float written as JSON writes it (Hearth never signs such a body itself).
+  const signedJson = `{"content":{"n":1.5},"destination":"${OURS}","method":"PUT","origin":"remote.test","uri":"${url}"}`;
+  const authorization = formatXMatrix({ origin: 'remote.test', destination: OURS, key: remoteKey.keyId, sig: encodeBase64(signBytes(remoteKey, signedJson)) });
+  const res = await server.inject({ method: 'PUT', url, payload, headers: { authorization } });
+  t.equal(res.statusCode, 400, 'the signature over {"n":1.5} verifies ...');
+  t.equal(res.json().errcode, 'M_BAD_JSON', '... and the endpoint refuses the float (its body wants an integer)');
+  const tampered = await server.inject({ method: 'PUT', url, payload: { n: 1.25 }, headers: { authorization } });
+  t.equal(tampered.statusCode, 401, 'and a changed float does not');
 });
 
 t.test('an app without federation refuses every signed federation request', async (t) => {

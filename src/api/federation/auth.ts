@@ -15,7 +15,8 @@
  * and /_matrix/federation/v1/openid/userinfo. The hook parses the Authorization header, requires its
  * destination (when given; servers before v1.3 omit it) to be this server, fetches the origin's current key
  * through the keyring, and verifies the signature over {method, uri as received, origin, destination,
- * content (the parsed JSON body, when there is one)}. Failures are 401 M_UNAUTHORIZED saying why. On
+ * content (the parsed JSON body, when there is one)}. Failures are M_UNAUTHORIZED saying why: 400 for a
+ * header that cannot be read (or names no valid origin), 401 for one that does not check out. On
  * success `request.federationOrigin` is the origin's server name. Without a keyring (an app built without
  * federation) every such request is refused: the check fails closed.
  */
@@ -73,10 +74,12 @@ export async function authenticateFederationRequest(request: FastifyRequest, dep
   try {
     auth = parseXMatrix(header);
   } catch (err) {
-    if (err instanceof XMatrixParseError) throw new MatrixError('M_UNAUTHORIZED', `Malformed X-Matrix Authorization header: ${err.message}`);
+    // A header that cannot be read is a bad request (400, as Synapse answers); one that reads but does not
+    // check out is unauthorised (401).
+    if (err instanceof XMatrixParseError) throw new MatrixError('M_UNAUTHORIZED', `Malformed X-Matrix Authorization header: ${err.message}`, { status: 400 });
     throw err;
   }
-  if (!isServerName(auth.origin)) throw new MatrixError('M_UNAUTHORIZED', 'The X-Matrix origin is not a valid server name');
+  if (!isServerName(auth.origin)) throw new MatrixError('M_UNAUTHORIZED', 'The X-Matrix origin is not a valid server name', { status: 400 });
   if (auth.destination !== undefined && auth.destination !== deps.serverName) {
     throw new MatrixError('M_UNAUTHORIZED', `This request is addressed to another server, not ${deps.serverName}`);
   }
