@@ -173,13 +173,13 @@ t.test('federation membership handshakes (resident side)', async (t) => {
     await refused(t, membership.sendJoin(REMOTE, roomId, leaveShaped.eventId, leaveShaped.pdu, false), { errcode: 'M_INVALID_PARAM' }, 'a leave is no join');
     const join = complete(made.event, '10');
     await refused(t, membership.sendJoin(REMOTE, roomId, '$other', join.pdu, false), { errcode: 'M_INVALID_PARAM' }, 'the path names another event');
-    await refused(t, membership.sendJoin(THIRD, roomId, join.eventId, join.pdu, false), { errcode: 'M_INVALID_PARAM' }, "another server's user");
+    await refused(t, membership.sendJoin(THIRD, roomId, join.eventId, join.pdu, false), { errcode: 'M_FORBIDDEN' }, "another server's user");
     const { roomId: otherRoom } = await rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'public_chat' });
     await refused(t, membership.sendJoin(REMOTE, otherRoom, join.eventId, join.pdu, false), { errcode: 'M_INVALID_PARAM' }, 'another room');
     const forThird = complete({ ...made.event, sender: '@tess:third.test', state_key: rob }, '10', {}, THIRD, thirdKey);
     await refused(t, membership.sendJoin(THIRD, roomId, forThird.eventId, forThird.pdu, false), { errcode: 'M_INVALID_PARAM' }, 'state_key is not the sender');
     const unsigned = parsePdu({ ...join.pdu, signatures: {} }, getRoomVersion('10')!);
-    await refused(t, membership.sendJoin(REMOTE, roomId, unsigned.eventId, unsigned.pdu, false), { errcode: 'M_INVALID_PARAM' }, 'not signed by its server');
+    await refused(t, membership.sendJoin(REMOTE, roomId, unsigned.eventId, unsigned.pdu, false), { errcode: 'M_FORBIDDEN' }, 'not signed by its server');
     await refused(t, membership.sendJoin(REMOTE, roomId, join.eventId, { type: 'm.room.member' }, false), { errcode: 'M_BAD_JSON' });
     t.equal(await memberOf(store, roomId, rob), undefined, 'nothing was stored');
 
@@ -306,7 +306,7 @@ t.test('federation membership handshakes (resident side)', async (t) => {
     await refused(t, membership.invite(REMOTE, '!far:remote.test', stranger.eventId, { roomVersion: '10', event: stranger.pdu, inviteRoomState: [] }), { errcode: 'M_INVALID_PARAM' }, 'not our user');
     const nobody = inviteOf('@nobody:hearth.test');
     await refused(t, membership.invite(REMOTE, '!far:remote.test', nobody.eventId, { roomVersion: '10', event: nobody.pdu, inviteRoomState: [] }), { errcode: 'M_NOT_FOUND' });
-    await refused(t, membership.invite(THIRD, '!far:remote.test', invite.eventId, { roomVersion: '10', event: invite.pdu, inviteRoomState: [] }), { errcode: 'M_INVALID_PARAM' }, "the origin's user must send it");
+    await refused(t, membership.invite(THIRD, '!far:remote.test', invite.eventId, { roomVersion: '10', event: invite.pdu, inviteRoomState: [] }), { errcode: 'M_FORBIDDEN' }, "the origin's user must send it");
     const forBob = inviteOf(bob);
     await refused(t, membership.invite(REMOTE, '!far:remote.test', forBob.eventId, { roomVersion: '10', event: forBob.pdu, inviteRoomState: [] }), { errcode: 'M_FORBIDDEN' }, 'bob ignores rob');
     const tampered = parsePdu({ ...invite.pdu, content: { membership: 'invite', reason: 'changed' } }, rules);

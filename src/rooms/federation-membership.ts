@@ -222,7 +222,8 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
     if (event.roomId !== room.roomId) throw wrong(`The event belongs to ${event.roomId}, not ${room.roomId}`);
     if (event.type !== 'm.room.member') throw wrong(`The event must be an m.room.member event, not ${event.type}`);
     if (event.content.membership !== membership) throw wrong(`The event's membership must be ${membership}`);
-    if (serverOf(event.sender) !== origin) throw wrong(`The event's sender must be a user of ${origin}`);
+    // Speaking for another server's user is not a malformed request but a forbidden one (Synapse: 403).
+    if (serverOf(event.sender) !== origin) throw new MatrixError('M_FORBIDDEN', `Server ${origin} may only send membership events of its own users`);
     if (membership !== 'invite' && event.stateKey !== event.sender) throw wrong("The event's state_key must be its sender");
     return event;
   }
@@ -247,10 +248,9 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
         throw new MatrixError('M_INVALID_PARAM', 'The event refers to events this server does not have; ask make_* for a fresh template');
       case 'soft-failed':
         throw new MatrixError('M_FORBIDDEN', `The room's current state does not allow this event: ${outcome.reason}`);
-      case 'rejected': {
-        const signature = /signature|signed by/.test(outcome.reason);
-        throw new MatrixError(signature ? 'M_INVALID_PARAM' : 'M_FORBIDDEN', `The event was refused: ${outcome.reason}`);
-      }
+      case 'rejected':
+        // Bad signatures included: an event its servers did not sign is not theirs to send (Synapse: 403).
+        throw new MatrixError('M_FORBIDDEN', `The event was refused: ${outcome.reason}`);
       default:
         throw new Error(`a live membership event came back from the pipeline as ${outcome.status}`);
     }
@@ -300,7 +300,7 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
           break;
         }
       }
-      if (!verified) throw new MatrixError('M_INVALID_PARAM', `The invite carries no valid signature from ${server}`);
+      if (!verified) throw new MatrixError('M_FORBIDDEN', `The invite carries no valid signature from ${server}`);
     }
     if (!checkContentHash(event.pdu)) throw new MatrixError('M_INVALID_PARAM', "The invite's content hash does not match its content");
   }
