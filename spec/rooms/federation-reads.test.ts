@@ -27,6 +27,9 @@ t.test('federation reads and history visibility for servers', async (t) => {
     t.same((await reads.event(REMOTE, join.eventId)).content, { membership: 'join' }, 'its own join');
     const walk = await reads.backfill(REMOTE, roomId, [after.eventId], 3);
     t.same(walk.map((pdu) => pdu.content), [{ body: 'after rob' }, { membership: 'join' }, {}]);
+    const { roomId: otherRoom } = await rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'private_chat' });
+    const secret = (await rooms.send(otherRoom, { type: 'm.room.message', sender: alice, content: { body: 'secret' } })).event;
+    t.same(await reads.backfill(REMOTE, roomId, [secret.eventId, '$unknown'], 5), [], "backfill from another room's event or an unknown one: nothing, not a 404");
     const missing = await reads.missingEvents(REMOTE, roomId, { earliestEvents: [], latestEvents: [after.eventId], limit: 2 });
     t.same(missing.map((pdu) => pdu.content), [{}, { membership: 'join' }], 'oldest first');
   });

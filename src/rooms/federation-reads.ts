@@ -287,6 +287,9 @@ export function createFederationReads(deps: FederationReadsDeps) {
     async backfill(origin: string, roomIdValue: string, from: readonly string[], limit: number): Promise<PduJson[]> {
       const room = await enter(origin, roomIdValue);
       const starts = await knownInRoom(room.roomId, from);
+      // Nothing to start from in this room (unknown events, or another room's): nothing before them either,
+      // as Synapse answers; a 404 would tell the asker that an event id it guessed exists elsewhere.
+      if (starts.length === 0) return [];
       await mayWalkFrom(room, starts, 'v');
       const max = Math.min(Math.max(limit, 0), MAX_BACKFILL_LIMIT);
       const visited = new Set(starts.map((e) => e.event.eventId));
