@@ -103,6 +103,24 @@ t.test('the receive pipeline', async (t) => {
     t.equal((await store.events([late.eventId])).get(late.eventId)?.softFailed, true);
   });
 
+  await eachEngine(t, 'a redaction naming an event of another room is soft-failed and redacts nothing', async (t, db) => {
+    const { store, rooms, receive, roomId, head, current } = await setup(t, db);
+    const message = await remoteEvent(store, roomId, { type: 'm.room.message', sender: rob, content: { body: 'keep me' } }, [await head()], await current());
+    t.match(await receive.receivePdu(roomId, message.pdu, REMOTE), { status: 'accepted' });
+
+    const { roomId: other } = await rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'public_chat' });
+    const otherHead = async () => (await store.forwardExtremities(other))[0]!;
+    const robInOther = await remoteEvent(store, other, { type: 'm.room.member', stateKey: rob, sender: rob, content: { membership: 'join' } }, [await otherHead()], await store.currentState(other));
+    t.match(await receive.receivePdu(other, robInOther.pdu, REMOTE), { status: 'accepted' });
+    const crossRoom = await remoteEvent(store, other, { type: 'm.room.redaction', sender: rob, redacts: message.eventId, content: {} }, [await otherHead()], await store.currentState(other));
+    t.match(await receive.receivePdu(other, crossRoom.pdu, REMOTE), { status: 'soft-failed', reason: /another room/ });
+    t.same(await store.forwardExtremities(other), [robInOther.eventId], 'not built upon');
+    t.same((await store.redactionsOf([message.eventId])).get(message.eventId), undefined, 'the message keeps its content');
+
+    const sameRoom = await remoteEvent(store, roomId, { type: 'm.room.redaction', sender: rob, redacts: message.eventId, content: {} }, [await head()], await current());
+    t.match(await receive.receivePdu(roomId, sameRoom.pdu, REMOTE), { status: 'accepted' }, 'a redaction in the same room is accepted as before');
+  });
+
   await eachEngine(t, 'unknown prev events are reported, not guessed', async (t, db) => {
     const { store, receive, roomId, current } = await setup(t, db);
     const base = await remoteEvent(store, roomId, { type: 'm.room.message', sender: rob, content: { body: 'first' } }, [(await store.forwardExtremities(roomId))[0]!], await current());

@@ -244,7 +244,7 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     // 3. Against the current state: passing 2 but not 3 is a soft failure — kept, never served or built upon.
     const current = await tx.currentState(event.roomId);
     const againstCurrent = checkAuth(event, await authLookup(tx, event, rules, current), rules);
-    const softFailReason = againstCurrent.allowed ? null : againstCurrent.reason;
+    const softFailReason = againstCurrent.allowed ? await crossRoomRedaction(tx, event) : againstCurrent.reason;
 
     const [position] = await tx.persistEvents(event.roomId, [
       { event, outlier: false, rejectedReason: null, softFailed: softFailReason !== null, stateBefore: stateInput },
@@ -263,6 +263,17 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     const newCurrent = followsAll ? stateAfter : await resolveStoredStates(tx, rules, [current, stateAfter]);
     await tx.setCurrentState(event.roomId, newCurrent);
     return { status: 'accepted', eventId: event.eventId, streamPosition: position };
+  }
+
+  /**
+   * A redaction naming an event this server holds in another room: never applied (redactions apply within
+   * their room only), and soft-failed so that it is not served either, as Synapse keeps it out of the
+   * timeline. The auth rules say nothing of it, so it is not rejected: other servers' state stays the same.
+   */
+  async function crossRoomRedaction(tx: RoomWrites, event: RoomEvent): Promise<string | null> {
+    if (event.type !== 'm.room.redaction' || event.redacts === undefined) return null;
+    const target = (await tx.events([event.redacts])).get(event.redacts);
+    return target !== undefined && target.event.roomId !== event.roomId ? `it redacts ${event.redacts}, an event of another room` : null;
   }
 
   async function storeRejected(tx: RoomWrites, event: RoomEvent, stateBefore: StateInput | null, reason: string): Promise<ReceiveOutcome> {
