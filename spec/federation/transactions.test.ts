@@ -80,18 +80,29 @@ t.test('when get_missing_events does not close the gap, the state at the unknown
   const state = await w.store.currentState(w.roomId);
   const stateIds = [...state.values()];
   w.answerWith((request) => {
-    if (request.path.startsWith('/_matrix/federation/v1/get_missing_events/')) return { events: [] };
-    if (request.path.startsWith('/_matrix/federation/v1/state_ids/') && request.query?.event_id === b.eventId) return { pdu_ids: stateIds, auth_chain_ids: [] };
-    if (request.path === `/_matrix/federation/v1/event/${encodeURIComponent(b.eventId)}`) return { origin: REMOTE, origin_server_ts: 0, pdus: [b.pdu] };
+    // Only b: the gap goes on before it, to a.
+    if (request.path.startsWith('/_matrix/federation/v1/get_missing_events/')) return { events: [b.pdu] };
+    if (request.path.startsWith('/_matrix/federation/v1/state_ids/') && request.query?.event_id === a.eventId) return { pdu_ids: stateIds, auth_chain_ids: [] };
+    if (request.path === `/_matrix/federation/v1/event/${encodeURIComponent(a.eventId)}`) return { origin: REMOTE, origin_server_ts: 0, pdus: [a.pdu] };
     return undefined;
   });
   const outcome = await w.filler.receiveFilling(w.roomId, rules, c.pdu, REMOTE);
   t.match(outcome, { status: 'accepted', eventId: c.eventId });
-  const stored = await w.store.events([b.eventId, c.eventId, a.eventId]);
-  t.equal(stored.get(b.eventId)?.outlier, true, 'the prev event is kept as an outlier');
-  t.ok(stored.get(c.eventId)?.streamPosition, 'the event is on the timeline');
-  t.notOk(stored.has(a.eventId), 'nothing further back was fetched');
-  t.same(new Set(await w.store.stateBefore(c.eventId).then((s) => [...(s?.values() ?? [])])), new Set(stateIds), 'its state is the state given');
+  const stored = await w.store.events([a.eventId, b.eventId, c.eventId]);
+  t.equal(stored.get(a.eventId)?.outlier, true, 'the unknown prev event is kept as an outlier');
+  t.ok(stored.get(b.eventId)?.streamPosition && stored.get(c.eventId)?.streamPosition, 'the returned event and the sent one are on the timeline');
+  t.same(new Set(await w.store.stateBefore(b.eventId).then((s) => [...(s?.values() ?? [])])), new Set(stateIds), 'its state is the state given');
+});
+
+t.test('when the sender gives no event of the gap, the PDU is dropped and no state is asked for', async (t) => {
+  const w = await setup(t);
+  const a = await w.message('a', await w.head());
+  const b = await w.message('b', [a]);
+  w.answerWith((request) => (request.path.startsWith('/_matrix/federation/v1/get_missing_events/') ? { events: [] } : undefined));
+  const outcome = await w.filler.receiveFilling(w.roomId, rules, b.pdu, REMOTE);
+  t.match(outcome, { status: 'missing', eventId: b.eventId });
+  t.same(w.asked.map((r) => r.path.split('/')[4]), ['get_missing_events'], 'no /state_ids: the event is not taken on that server\'s word');
+  t.notOk((await w.store.events([b.eventId])).has(b.eventId), 'nothing stored, so it can come back through a later gap');
 });
 
 t.test('state a server gives must hold up: a state naming an event it will not hand over is refused and nothing is stored', async (t) => {
@@ -100,8 +111,9 @@ t.test('state a server gives must hold up: a state naming an event it will not h
   const b = await w.message('b', [a]);
   const c = await w.message('c', [b]);
   w.answerWith((request) => {
-    if (request.path.startsWith('/_matrix/federation/v1/get_missing_events/')) return { events: [] };
+    if (request.path.startsWith('/_matrix/federation/v1/get_missing_events/')) return { events: [b.pdu] };
     if (request.path.startsWith('/_matrix/federation/v1/state_ids/')) return { pdu_ids: ['$made-up-state-event'], auth_chain_ids: [] };
+    if (request.path === `/_matrix/federation/v1/event/${encodeURIComponent(a.eventId)}`) return { origin: REMOTE, origin_server_ts: 0, pdus: [a.pdu] };
     if (request.path === `/_matrix/federation/v1/event/${encodeURIComponent(b.eventId)}`) return { origin: REMOTE, origin_server_ts: 0, pdus: [b.pdu] };
     return undefined;
   });

@@ -57,7 +57,7 @@ export function createGapFiller(deps: GapFillerDeps) {
   }
 
   /** Step 1: the events between our forward extremities and `event`, checked oldest first. */
-  async function fillFromMissingEvents(roomId: string, rules: RoomVersionRules, event: RoomEvent, origin: string): Promise<void> {
+  async function fillFromMissingEvents(roomId: string, rules: RoomVersionRules, event: RoomEvent, origin: string): Promise<number> {
     const extremities = await rooms.forwardExtremities(roomId);
     const stored = await rooms.events(extremities);
     const depths = [...stored.values()].map((s) => s.event.depth);
@@ -69,7 +69,7 @@ export function createGapFiller(deps: GapFillerDeps) {
         min_depth: depths.length > 0 ? Math.min(...depths) : 0,
       },
     });
-    if (!answer || !Array.isArray(answer.events)) return;
+    if (!answer || !Array.isArray(answer.events)) return 0;
     const events = answer.events
       .slice(0, GET_MISSING_LIMIT)
       .map((json) => ({ json, event: parsed(json, rules) }))
@@ -81,6 +81,7 @@ export function createGapFiller(deps: GapFillerDeps) {
       // The oldest returned event may itself follow a gap: one state fetch for it, not one for each.
       if (outcome.status === 'missing' && stateFetches++ === 0) await fillFromState(roomId, rules, missing, json, origin, { relayed: true });
     }
+    return events.length;
   }
 
   /** The /event answer's one PDU, if it is the event asked for. */
@@ -185,9 +186,16 @@ export function createGapFiller(deps: GapFillerDeps) {
       if (first.status !== 'missing') return first;
       const event = parsed(json, rules);
       if (!event) return first;
-      await fillFromMissingEvents(roomId, rules, event, origin);
+      const returned = await fillFromMissingEvents(roomId, rules, event, origin);
       const second = await pipeline.receivePdu(roomId, json, origin);
       if (second.status !== 'missing') return second;
+      if (returned === 0) {
+        // The sender could not (or would not) produce a single event of the gap: the event is dropped, not
+        // taken on the strength of whatever state that server would then name (as Synapse does). A later
+        // event citing it brings it back through get_missing_events.
+        log.info({ roomId, eventId: event.eventId, origin }, 'get_missing_events gave nothing for a gap; event dropped');
+        return second;
+      }
       log.info({ roomId, eventId: event.eventId, origin }, 'gap not closed by get_missing_events; fetching the state');
       return fillFromState(roomId, rules, event, json, origin, {});
     },
