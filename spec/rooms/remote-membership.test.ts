@@ -1,14 +1,15 @@
 import t from 'tap';
+import { encodeBase64, signableJson, signBytes, withSignature } from '../../src/crypto/index.js';
 import { buildEvent, type EventDraft } from '../../src/events/builder.js';
-import { getRoomVersion, stateKey, type RoomEvent } from '../../src/events/index.js';
+import { getRoomVersion, redactEvent, stateKey, type PduJson, type RoomEvent } from '../../src/events/index.js';
 import { FederationRequestError } from '../../src/federation/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { MatrixError } from '../../src/protocol/index.js';
+import { MatrixError, type UserId } from '../../src/protocol/index.js';
 import { createRemoteMembership, type FederationRequests } from '../../src/rooms/remote-membership.js';
 import { createRoomStore } from '../../src/storage/index.js';
 import { eachEngine } from '../helpers/database.js';
-import { counterRandom, keyring, LOCAL, localKey, REMOTE, remoteKey } from '../helpers/rooms.js';
+import { counterRandom, keyring, LOCAL, localKey, REMOTE, remoteKey, roomWorld } from '../helpers/rooms.js';
 
 /**
  * The client side of federated joins, knocks and leaves against a fake resident server: its answers are
@@ -167,5 +168,49 @@ t.test('remote membership', async (t) => {
     const left = await membershipOf(store, bob);
     t.match(left, { event: { content: { membership: 'leave' } } });
     t.ok(left!.streamPosition! > knock!.streamPosition!, '/sync sees the leave after the knock');
+  });
+});
+
+t.test('an invite to a server without the v2 invite API goes by v1 in rooms of version 1 and 2', async (t) => {
+  await eachEngine(t, 'v2 answered 404: v1 with the event as the body, then [200, { event }]', async (t, db) => {
+    const w = roomWorld(t, db);
+    const alice = `@alice:${LOCAL}`;
+    const { roomId: oldRoom } = await w.rooms.createRoom({ creator: alice, roomVersion: '1', preset: 'private_chat', name: 'Old room' });
+    const asked: Array<{ path: string; body: Record<string, unknown> }> = [];
+    const v1Rules = getRoomVersion('1')!;
+    const federation: FederationRequests = {
+      async request<T>(_destination: string, method: string, path: string, options: { body?: Record<string, unknown> } = {}) {
+        asked.push({ path, body: options.body ?? {} });
+        if (method === 'PUT' && path.startsWith('/_matrix/federation/v2/invite/')) {
+          throw new FederationRequestError(REMOTE, 'remote', 'answered HTTP 404', { remoteStatus: 404 });
+        }
+        if (method === 'PUT' && path.startsWith('/_matrix/federation/v1/invite/')) {
+          // The invitee's server countersigns what it got, without the unsigned part it added nothing to.
+          const { unsigned: _unsigned, ...pdu } = options.body!;
+          const sig = encodeBase64(signBytes(remoteKey, signableJson(redactEvent(pdu as PduJson, v1Rules))));
+          return [200, { event: withSignature(pdu, REMOTE, remoteKey.keyId, sig) }] as T;
+        }
+        throw new Error(`unexpected ${method} ${path}`);
+      },
+    };
+    const remote = createRemoteMembership({
+      store: w.store, federation, keys: keyring, log: silentLogger(), clock: fixedClock(NOW + 1000), random: counterRandom(),
+      serverName: LOCAL, signingKey: localKey, notifier: { eventsPersisted: () => undefined },
+      prepare: w.rooms.prepare, receive: w.receive,
+    });
+    await remote.invite(oldRoom, alice, rob as UserId);
+    t.same(asked.map((a) => a.path.split('/').slice(0, 5).join('/')), ['/_matrix/federation/v2/invite', '/_matrix/federation/v1/invite']);
+    const v1 = asked[1]!.body;
+    t.match(v1, { type: 'm.room.member', state_key: rob, content: { membership: 'invite' } }, 'the event itself is the body');
+    const stripped = (v1.unsigned as { invite_room_state: Array<Record<string, unknown>> }).invite_room_state;
+    t.ok(stripped.some((e) => e.type === 'm.room.name' && (e.content as { name?: string }).name === 'Old room'), 'with the stripped state under unsigned');
+    t.ok(stripped.every((e) => Object.keys(e).sort().join() === 'content,sender,state_key,type'), 'stripped: type, state_key, sender, content only');
+    t.equal(await w.rooms.membershipOf(oldRoom, rob), 'invite', 'the countersigned invite is in the room');
+
+    const { roomId: newRoom } = await w.rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'private_chat' });
+    asked.length = 0;
+    const refused = await remote.invite(newRoom, alice, rob as UserId).then(() => undefined, (err: unknown) => err);
+    t.match(refused, { errcode: 'M_UNKNOWN', status: 502 }, 'a newer room cannot go by v1');
+    t.same(asked.map((a) => a.path.split('/')[3]), ['v2']);
   });
 });

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { SigningKey } from '../crypto/index.js';
+import { isPlainObject, type SigningKey } from '../crypto/index.js';
 import {
   checkAuth,
   getRoomVersion,
@@ -59,6 +59,8 @@ interface Template {
 const SUPPORTED_VERSIONS = [...ROOM_VERSIONS.keys()];
 /** The state types shown with an invite (the spec's recommended stripped state). */
 const TIMEOUT_MS = 30_000;
+/** The room versions the v1 invite API can carry (it has no room_version: the invitee assumes 1 or 2). */
+const V1_INVITE_ROOM_VERSIONS: ReadonlySet<string> = new Set(['1', '2']);
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 const enc = encodeURIComponent;
@@ -303,13 +305,18 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     const { event, roomVersion } = await deps.prepare(roomId, { type: 'm.room.member', stateKey: target, sender, content });
     const rules = getRoomVersion(roomVersion)!;
     const server = userIdServer(target);
+    const inviteState = await inviteRoomState(roomId);
     let answer: { event?: unknown };
     try {
-      answer = await federation.request(server, 'PUT', `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(event.eventId)}`, {
-        body: { event: event.pdu as Record<string, unknown>, room_version: roomVersion, invite_room_state: await inviteRoomState(roomId) },
+      answer = await federation.request<{ event?: unknown }>(server, 'PUT', `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(event.eventId)}`, {
+        body: { event: event.pdu as Record<string, unknown>, room_version: roomVersion, invite_room_state: inviteState },
         timeoutMs: TIMEOUT_MS,
       });
     } catch (err) {
+      const fallback = V1_INVITE_ROOM_VERSIONS.has(roomVersion) && unrecognised(err);
+      answer = fallback ? await inviteV1(server, roomId, event, inviteState).catch((v1Err: unknown) => refused(v1Err)) : refused(err);
+    }
+    function refused(err: unknown): never {
       const errcode = (err as { remoteErrcode?: string }).remoteErrcode;
       if (errcode === 'M_INCOMPATIBLE_ROOM_VERSION') throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `${server} does not support this room's version ${roomVersion}`);
       log.info({ roomId, server, errcode, reason: err instanceof Error ? err.message : String(err) }, 'invite not delivered');
@@ -333,6 +340,19 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     if (outcome.status !== 'accepted' && outcome.status !== 'duplicate') {
       throw new MatrixError('M_FORBIDDEN', `The invite could not be stored: ${outcome.reason ?? outcome.status}`);
     }
+  }
+
+  /**
+   * The v1 invite, for a server without v2 (room versions 1 and 2 only, which v1 assumes): the event itself
+   * as the body, the stripped state under unsigned.invite_room_state, and `[200, { event }]` as the answer.
+   */
+  async function inviteV1(server: string, roomId: string, event: RoomEvent, inviteState: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<{ event?: unknown }> {
+    const unsigned = isPlainObject(event.pdu.unsigned) ? event.pdu.unsigned : {};
+    const body = { ...(event.pdu as Record<string, unknown>), unsigned: { ...unsigned, invite_room_state: strippedEvents(inviteState) } };
+    const answer = await federation.request<unknown>(server, 'PUT', `/_matrix/federation/v1/invite/${enc(roomId)}/${enc(event.eventId)}`, { body, timeoutMs: TIMEOUT_MS });
+    // The spec's odd [200, { event }] shape; a bare { event } is taken too.
+    const container = Array.isArray(answer) ? answer[1] : answer;
+    return isPlainObject(container) ? container : {};
   }
 
   /**
@@ -372,6 +392,12 @@ interface StrippedEvent {
   readonly state_key: string;
   readonly sender: string;
   readonly content: Readonly<Record<string, unknown>>;
+}
+
+/** A server that does not know the endpoint: 404, or M_UNRECOGNIZED with whatever status. */
+function unrecognised(err: unknown): boolean {
+  const { remoteStatus, remoteErrcode } = err as { remoteStatus?: number; remoteErrcode?: string };
+  return remoteErrcode === 'M_UNRECOGNIZED' || (remoteStatus === 404 && remoteErrcode === undefined);
 }
 
 /** Stripped state from another server, keeping only well-formed entries. */
