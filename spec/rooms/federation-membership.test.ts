@@ -180,7 +180,9 @@ t.test('federation membership handshakes (resident side)', async (t) => {
     await refused(t, membership.sendJoin(THIRD, roomId, forThird.eventId, forThird.pdu, false), { errcode: 'M_INVALID_PARAM' }, 'state_key is not the sender');
     const unsigned = parsePdu({ ...join.pdu, signatures: {} }, getRoomVersion('10')!);
     await refused(t, membership.sendJoin(REMOTE, roomId, unsigned.eventId, unsigned.pdu, false), { errcode: 'M_FORBIDDEN' }, 'not signed by its server');
-    await refused(t, membership.sendJoin(REMOTE, roomId, join.eventId, { type: 'm.room.member' }, false), { errcode: 'M_BAD_JSON' });
+    const { signatures: _s, hashes: _h, ...bare } = join.pdu;
+    await refused(t, membership.sendJoin(REMOTE, roomId, join.eventId, bare, false), { errcode: 'M_FORBIDDEN' }, 'no signatures or hashes at all');
+    await refused(t, membership.sendJoin(REMOTE, roomId, join.eventId, { type: 'm.room.member', signatures: {}, hashes: {} }, false), { errcode: 'M_BAD_JSON' });
     t.equal(await memberOf(store, roomId, rob), undefined, 'nothing was stored');
 
     // Banned between make_join and send_join: the join that would have passed then is refused now.

@@ -177,11 +177,13 @@ t.test('an invite to a server without the v2 invite API goes by v1 in rooms of v
     const alice = `@alice:${LOCAL}`;
     const { roomId: oldRoom } = await w.rooms.createRoom({ creator: alice, roomVersion: '1', preset: 'private_chat', name: 'Old room' });
     const asked: Array<{ path: string; body: Record<string, unknown> }> = [];
+    let floatAnswer = false;
     const v1Rules = getRoomVersion('1')!;
     const federation: FederationRequests = {
       async request<T>(_destination: string, method: string, path: string, options: { body?: Record<string, unknown> } = {}) {
         asked.push({ path, body: options.body ?? {} });
         if (method === 'PUT' && path.startsWith('/_matrix/federation/v2/invite/')) {
+          if (floatAnswer) return { event: { ...(options.body!.event as object), bad_val: 1.1 } } as T;
           throw new FederationRequestError(REMOTE, 'remote', 'answered HTTP 404', { remoteStatus: 404 });
         }
         if (method === 'PUT' && path.startsWith('/_matrix/federation/v1/invite/')) {
@@ -212,5 +214,10 @@ t.test('an invite to a server without the v2 invite API goes by v1 in rooms of v
     const refused = await remote.invite(newRoom, alice, rob as UserId).then(() => undefined, (err: unknown) => err);
     t.match(refused, { errcode: 'M_UNKNOWN', status: 502 }, 'a newer room cannot go by v1');
     t.same(asked.map((a) => a.path.split('/')[3]), ['v2']);
+
+    floatAnswer = true;
+    const invalid = await remote.invite(newRoom, alice, rob as UserId).then(() => undefined, (err: unknown) => err);
+    t.match(invalid, { errcode: 'M_BAD_JSON', message: /not valid for room version 10/ }, 'an answer that is not valid JSON for the room: M_BAD_JSON, as Synapse says');
+    t.equal(await w.rooms.membershipOf(newRoom, rob), undefined, 'no invite stored');
   });
 });

@@ -210,6 +210,10 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
 
   /** Checks that the PDU is the origin's own `membership` event for the room, named as the path names it. */
   function parseMembershipEvent(origin: string, room: { roomId: string; rules: RoomVersionRules }, eventIdValue: string, json: unknown, membership: string): RoomEvent {
+    // Unsigned is not malformed but forbidden: nothing says the event is the origin's (Synapse: 403).
+    if (isPlainObject(json) && (!isPlainObject(json.signatures) || !isPlainObject(json.hashes))) {
+      throw new MatrixError('M_FORBIDDEN', 'The event carries no signatures or hashes: it must be signed by its sender\'s server');
+    }
     let event: RoomEvent;
     try {
       event = parsePdu(json, room.rules);

@@ -327,7 +327,8 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     try {
       returned = parsePdu(answer.event, rules);
     } catch (err) {
-      if (err instanceof PduFormatError) throw new MatrixError('M_UNKNOWN', `${server} answered the invite with an invalid event`, { status: 502 });
+      // Synapse's answer too: the invite cannot be made, as the event it would be is not valid JSON for the room.
+      if (err instanceof PduFormatError) throw new MatrixError('M_BAD_JSON', `${server} answered the invite with an event that is not valid for room version ${roomVersion}: ${err.message}`);
       throw err;
     }
     const problem = await signatureProblem(returned, rules, deps.keys);
