@@ -55,7 +55,16 @@ export async function signatureProblem(event: RoomEvent, rules: RoomVersionRules
  * Parses and verifies a list of PDUs of one room: format, room id, signatures. An event whose content hash
  * does not match keeps only its redacted form, as the spec asks of any received PDU.
  */
-export async function verifiedPdus(server: string, list: unknown, roomId: string, rules: RoomVersionRules, keys: KeyLookup, what: string): Promise<RoomEvent[]> {
+export async function verifiedPdus(
+  server: string,
+  list: unknown,
+  roomId: string,
+  rules: RoomVersionRules,
+  keys: KeyLookup,
+  what: string,
+  /** Given: an event whose signatures do not verify is left out (and reported here) instead of failing the whole answer. */
+  dropForged?: (eventId: string, problem: string) => void,
+): Promise<RoomEvent[]> {
   if (!Array.isArray(list)) throw new RemoteAnswerError(server, `${what} is not a list of events`);
   const out: RoomEvent[] = [];
   for (const json of list) {
@@ -68,6 +77,10 @@ export async function verifiedPdus(server: string, list: unknown, roomId: string
     }
     if (event.roomId !== roomId) throw new RemoteAnswerError(server, `${event.eventId} in ${what} belongs to ${event.roomId}, not ${roomId}`);
     const problem = await signatureProblem(event, rules, keys);
+    if (problem && dropForged) {
+      dropForged(event.eventId, problem);
+      continue;
+    }
     if (problem) throw new RemoteAnswerError(server, `${what}: ${problem}`);
     out.push(checkContentHash(event.pdu) ? event : parsePdu(redactEvent(event.pdu, rules), rules));
   }
