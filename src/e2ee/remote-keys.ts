@@ -97,6 +97,7 @@ function failureOf(server: string, err: unknown): { status: number; message: str
   return { status: 503, message: `${server} could not be reached` };
 }
 
+/** A key object the server vouches for as the user's (its user_id names them). */
 const ownedKey = crossSigningKeyOf;
 
 type Fetched = { readonly list: RemoteDeviceList } | { readonly error: unknown };
@@ -271,6 +272,8 @@ export function createRemoteKeys(deps: RemoteKeysDeps) {
       userId: string,
       content: Readonly<Record<string, unknown>>,
     ): Promise<RemoteUpdateOutcome> {
+      // A fetch under way first: the update then applies on top of what it brought, or is already in it.
+      await fetching.get(userId);
       const row = (await store.remoteDeviceLists([userId], serverName)).get(userId);
       if (row?.shared !== true) {
         if (row?.kept !== undefined) await store.forget(userId);
