@@ -141,6 +141,20 @@ t.test('two federating servers', async (t) => {
     t.notOk(later.body.rooms?.join?.[room]?.timeline?.events?.length, 'backfilled history is not news to sync');
   });
 
+  await t.test('A bans a user of B: B sees the ban, and the user cannot join again until unbanned', async (t) => {
+    const room = await alice.createRoom({ preset: 'public_chat', name: 'Strict' });
+    t.equal((await carol.post(`/join/${encodeURIComponent(room)}?via=${encodeURIComponent(a.serverName)}`, {})).status, 200);
+    const banned = await alice.post(`${roomPath(room)}/ban`, { user_id: carol.user, reason: 'spam' });
+    t.equal(banned.status, 200, JSON.stringify(banned.body));
+    t.equal(await memberOf(alice, room, carol.user), 'ban', 'A has the ban');
+    t.equal(await eventually(async () => ((await memberOf(carol, room, carol.user)) === 'ban' ? 'ban' : undefined)), 'ban', 'B hears of it');
+    const again = await carol.post(`/join/${encodeURIComponent(room)}?via=${encodeURIComponent(a.serverName)}`, {});
+    t.equal(again.status, 403, JSON.stringify(again.body));
+    t.equal((await alice.post(`${roomPath(room)}/unban`, { user_id: carol.user })).status, 200);
+    const rejoined = await carol.post(`/join/${encodeURIComponent(room)}?via=${encodeURIComponent(a.serverName)}`, {});
+    t.equal(rejoined.status, 200, JSON.stringify(rejoined.body));
+  });
+
   await t.test('a user of B leaves a room of A', async (t) => {
     const res = await bob.post(`${roomPath(publicRoom)}/leave`, {});
     t.equal(res.status, 200, JSON.stringify(res.body));

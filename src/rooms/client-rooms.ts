@@ -276,15 +276,19 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       await rooms.leave(held, caller.userId, reason);
     },
 
-    /** invite, kick, ban and unban: the caller acts on another user of this server. */
+    /**
+     * invite, kick, ban and unban. A user of another server is invited through their server (which
+     * countersigns); kicking, banning and unbanning anyone is an event of this room like any other, which
+     * reaches the other servers in it through the federation sender.
+     */
     async moderate(caller: Caller, action: 'invite' | 'kick' | 'ban' | 'unban', roomId: string, target: string, reason?: string): Promise<void> {
-      const remoteUser = parseUserId(target);
-      if (action === 'invite' && deps.remote && userIdServer(remoteUser) !== serverName) {
-        await deps.remote.invite(await heldRoom(roomId, 'forbidden'), caller.userId, remoteUser, reason);
+      const targetUser = parseUserId(target);
+      if (action === 'invite' && userIdServer(targetUser) !== serverName) {
+        if (!deps.remote) needsFederation(`${targetUser} is on another server`);
+        await deps.remote.invite(await heldRoom(roomId, 'forbidden'), caller.userId, targetUser, reason);
         return;
       }
-      const userId = localUser(target);
-      await rooms[action](await heldRoom(roomId, 'forbidden'), caller.userId, userId, reason);
+      await rooms[action](await heldRoom(roomId, 'forbidden'), caller.userId, targetUser, reason);
     },
 
     /**
@@ -300,7 +304,8 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
 
     async sendState(caller: Caller, roomId: string, type: string, key: string, content: Readonly<Record<string, unknown>>): Promise<string> {
       const room = await heldRoom(roomId, 'forbidden');
-      if (type === 'm.room.member' && key.startsWith('@')) localUser(key);
+      // Another server's user may be banned or made to leave by state, not invited (that needs their server).
+      if (type === 'm.room.member' && key.startsWith('@') && content.membership !== 'ban' && content.membership !== 'leave') localUser(key);
       if (type === 'm.room.canonical_alias') await checkCanonicalAlias(room, content);
       // Setting state to what the caller already set sends nothing and answers the existing event (as Synapse does).
       const same = type === 'm.room.member' ? undefined : await sameState(room, type, key, caller.userId, content);
