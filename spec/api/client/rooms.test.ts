@@ -222,11 +222,14 @@ t.test('rooms and users on other servers, aliases and unknown rooms', async (t) 
   const remoteInvite = await alice.post(`${room(roomId)}/invite`, { user_id: '@dave:elsewhere.test' });
   t.same([remoteInvite.status, remoteInvite.body.errcode], [403, 'M_FORBIDDEN']);
   t.match(remoteInvite.body.error, /federation is not available/);
-  const remoteBan = await alice.post(`${room(roomId)}/ban`, { user_id: '@dave:elsewhere.test' });
-  t.same(remoteBan.body.errcode, 'M_FORBIDDEN');
   const remoteMember = await alice.put(`${room(roomId)}/state/m.room.member/${encodeURIComponent('@dave:elsewhere.test')}`, { membership: 'invite' });
-  t.same(remoteMember.body.errcode, 'M_FORBIDDEN');
-  t.equal((await alice.get(`${room(roomId)}/state`)).body.length, stateBefore, 'no event was built for a remote user');
+  t.same(remoteMember.body.errcode, 'M_FORBIDDEN', 'nor by state: an invite needs the invitee\'s server');
+  t.equal((await alice.get(`${room(roomId)}/state`)).body.length, stateBefore, 'no event was built for a remote invitee');
+  // A ban needs no other server: it is an event of this room (which federation, when on, carries).
+  const remoteBan = await alice.post(`${room(roomId)}/ban`, { user_id: '@dave:elsewhere.test', reason: 'pre-emptive' });
+  t.equal(remoteBan.status, 200, JSON.stringify(remoteBan.body));
+  const ban = await alice.get(`${room(roomId)}/state/m.room.member/${encodeURIComponent('@dave:elsewhere.test')}`);
+  t.same(ban.body, { membership: 'ban', reason: 'pre-emptive' }, 'a user of another server can be banned before ever joining');
 
   const remoteRoom = await bob.post(`/join/${encodeURIComponent('!abc:elsewhere.test')}`);
   t.same([remoteRoom.status, remoteRoom.body.errcode], [403, 'M_FORBIDDEN']);
