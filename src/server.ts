@@ -17,6 +17,8 @@ import {
   wellKnownFetcher,
   createEduProducers,
   createFederationSender,
+  announceQueuedOnBus,
+  electFederationSender,
   federationSenderOnBus,
   createBackfiller,
   createGapFiller,
@@ -69,7 +71,9 @@ import {
   createDeviceListPositions,
   previousDeviceListPosition,
   createInboundTransactionStore,
+  createLeaderLock,
   createRemoteDeviceListStore,
+  FEDERATION_SENDER_LOCK_ID,
   createFederationQueueStore,
   createServerKeysStore,
   createRegistrationTokensStore,
@@ -102,7 +106,7 @@ import { createHttpClient } from './platform/http-client.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName } from './protocol/index.js';
 import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
-import { createPresenceService, createReceiptService, createTypingService } from './ephemeral/index.js';
+import { createPresenceService, createReceiptService, createTypingService, timerScheduler } from './ephemeral/index.js';
 import { createPushRulesService, createPusherService } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createSearchService } from './search/index.js';
@@ -255,6 +259,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       clock: deps.clock,
       random: deps.random,
       log,
+      // In a process that does not hold the sender role, queued work is announced to the one that does.
+      announce: announceQueuedOnBus(bus, log),
     });
     // The EDUs (receipts, presence, device lists, signing keys, to-device) local changes produce.
     const federationEdus = createEduProducers({
@@ -596,8 +602,21 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     closers.push({ name: 'sync notifier', close: async () => syncNotifier.close() });
     // Started without waiting: a backlog from before a restart is queued and sent while the server already answers.
     const stopFederationSender = federationSenderOnBus(bus, federationSender, log);
-    closers.push({ name: 'federation sender', close: async () => { stopFederationSender(); await federationSender.close(); } });
-    federationSender.start().catch((err: unknown) => log.error({ err }, 'federation sender did not start'));
+    // One process of those sharing the database sends: the one elected (at once with the embedded engine).
+    const senderElection = electFederationSender({
+      lock: createLeaderLock(storage.database, FEDERATION_SENDER_LOCK_ID),
+      sender: federationSender,
+      scheduler: timerScheduler,
+      log,
+    });
+    closers.push({
+      name: 'federation sender',
+      close: async () => {
+        stopFederationSender();
+        await federationSender.close();
+        await senderElection.stop();
+      },
+    });
     const address = await app.listen({ host: config.listen.host, port: config.listen.port });
     log.info({ address, serverName: config.server_name, engine: storage.database.engine }, 'listening');
     return {

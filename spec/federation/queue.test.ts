@@ -62,7 +62,12 @@ async function sharedRoom(t: Test, db: Database) {
   return { ...world, roomId, robJoin: join, say };
 }
 
-function newSender(db: Database, world: ReturnType<typeof roomWorld>, client: FederationClient, options: { maxPdus?: number; maxEdus?: number } = {}) {
+function newSender(
+  db: Database,
+  world: ReturnType<typeof roomWorld>,
+  client: FederationClient,
+  options: { maxPdus?: number; maxEdus?: number; announce?: (notice: { destinations: readonly string[]; reachable?: boolean }) => void } = {},
+) {
   const scheduler = manualScheduler();
   const sender = createFederationSender({
     store: createFederationQueueStore(db.sql),
@@ -322,6 +327,43 @@ t.test('the federation sender', async (t) => {
     t.equal(fake.requests.length, 9);
     t.equal(new Set(fake.requests.map((r) => r.path)).size, 1, 'the same transaction every time, never split');
     t.same(fake.requests.map((r) => bodies(r).length), Array(9).fill(2));
+  });
+
+  await eachEngine(t, 'a process that does not send queues and announces; the sending process sends; standing down stops it', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const toLeader = fakeClient();
+    const toFollower = fakeClient();
+    const notices: Array<{ destinations: readonly string[]; reachable?: boolean }> = [];
+    const leader = newSender(db, world, toLeader.client).sender;
+    const follower = newSender(db, world, toFollower.client, { announce: (notice) => void notices.push(notice) }).sender;
+    await leader.start();
+    t.ok(leader.sending);
+    t.notOk(follower.sending, 'never started: not sending');
+
+    const receipt = { [world.roomId]: { 'm.read': { [alice]: { event_ids: ['$x'], data: { ts: 1 } } } } };
+    await follower.enqueueEdu([REMOTE], 'm.receipt', receipt);
+    await follower.idle();
+    t.same(toFollower.requests, [], 'the follower sends nothing');
+    t.same(notices, [{ destinations: [REMOTE] }], 'it announces what it queued');
+    await follower.destinationReachable(REMOTE);
+    t.same(notices.at(-1), { destinations: [REMOTE], reachable: true }, 'and whom it heard from');
+    await follower.typingChanged(world.roomId, alice, world.clock.now() + 30_000);
+    t.equal(notices.length, 2, 'typing is left to the sending process (every process hears of it)');
+
+    await leader.nudge(notices[0]!.destinations);
+    await leader.idle();
+    t.same(toLeader.requests.map((r) => r.body.edus.map((e) => e.edu_type)), [['m.receipt']], 'the sending process sends it');
+
+    await leader.standDown();
+    t.notOk(leader.sending);
+    await world.say('while standing down');
+    leader.eventsAdvanced();
+    await leader.nudge([REMOTE]);
+    await leader.idle();
+    t.equal(toLeader.requests.length, 1, 'nothing goes out after standing down');
+    await leader.start();
+    await leader.idle();
+    t.same(toLeader.requests.slice(1).flatMap(bodies), ['while standing down'], 'started again, it catches up');
   });
 
   await eachEngine(t, 'EDUs: never to this server, the latest of a dedupe key only', async (t, db) => {

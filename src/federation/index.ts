@@ -44,7 +44,8 @@ export { createKeyring, keyLookupOf, type Keyring, type KeyringDeps, type KeyOpt
 export { createFederationSender, type FederationSender, type FederationSenderDeps } from './sender.js';
 export { DEFAULT_BACKOFF, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, type BackoffPolicy } from './queue.js';
 export type { DestinationState, FederationQueueStore, PduForDestination, QueuedBatch, QueuedEdu, QueuedPdu } from './sender-ports.js';
-export { federationSenderOnBus } from './sender-bus.js';
+export { announceQueuedOnBus, FEDERATION_QUEUED_CHANNEL, federationSenderOnBus } from './sender-bus.js';
+export { electFederationSender, SENDER_CHECK_EVERY_MS, type RoleLock, type SenderElection, type SenderElectionDeps } from './sender-election.js';
 export {
   createEduProducers,
   type EduProducerDeps,

@@ -31,6 +31,11 @@ export interface FederationSenderDeps {
   /** Per transaction; default (and at most) the spec's 50 PDUs and 100 EDUs. */
   readonly maxPdus?: number;
   readonly maxEdus?: number;
+  /**
+   * Work was queued, or a destination was heard from, in a process that is not sending (see start): the
+   * sending process must hear of it (server.ts publishes it on the bus; sender-bus.ts calls `nudge` there).
+   */
+  readonly announce?: (notice: { readonly destinations: readonly string[]; readonly reachable?: boolean }) => void;
 }
 
 /**
@@ -40,8 +45,9 @@ export interface FederationSenderDeps {
  * server. Local events are found by following the events stream from a persisted position: the room server's
  * "events stream advanced" notice (eventsAdvanced) only says when to look.
  *
- * One process should run the sender: two would each send every transaction (harmless to the receiver, which
- * ignores PDUs it has, but wasteful).
+ * One process sends: the one started, which holds the sender role (sender-election.ts). In the others the
+ * sender only queues what their users do into the store and `announce`s it; the sending process hears of
+ * it (`nudge`) and sends it.
  */
 export function createFederationSender(deps: FederationSenderDeps) {
   const { store, serverName, clock, log } = deps;
@@ -64,6 +70,13 @@ export function createFederationSender(deps: FederationSenderDeps) {
   let closed = false;
   let following: Promise<void> | undefined;
   let streamAdvancedMeanwhile = false;
+
+  /** Work was queued for the destinations: sent from here when this process sends, else announced to the one that does. */
+  function queued(destinations: readonly string[]): void {
+    if (destinations.length === 0) return;
+    if (started) for (const destination of destinations) queueOf(destination).wake();
+    else deps.announce?.({ destinations });
+  }
 
   function queueOf(destination: string): DestinationQueue {
     let queue = queues.get(destination);
@@ -142,7 +155,7 @@ export function createFederationSender(deps: FederationSenderDeps) {
       const targets = [...new Set(destinations)].filter((d) => d !== serverName && d !== '');
       if (targets.length === 0 || closed) return;
       await store.queueEdu(targets, eduType, content, dedupeKey ?? null, clock.now());
-      if (started) for (const destination of targets) queueOf(destination).wake();
+      queued(targets);
     },
 
     /**
@@ -158,7 +171,7 @@ export function createFederationSender(deps: FederationSenderDeps) {
       const destinations = (await destinationFinder.destinationsOf({ ...stored, streamPosition: stored.streamPosition })).filter((d) => !skip.has(d));
       // Position 0: the sender's own position is not moved (greatest() keeps it), so no local event is skipped.
       await store.queuePdus(destinations.map((destination) => ({ destination, position: stored.streamPosition as number, eventId })), 0);
-      if (started) for (const destination of destinations) queueOf(destination).wake();
+      queued(destinations);
     },
 
     /** The other servers with a joined member in the room now: where an EDU about the room goes. */
@@ -169,7 +182,8 @@ export function createFederationSender(deps: FederationSenderDeps) {
      * are ignored (their own server tells the others).
      */
     async typingChanged(roomId: string, userId: string, expiresTs: number | null): Promise<void> {
-      if (serverOfUser(userId) !== serverName || closed) return;
+      // Every process hears of every typing change (the bus); the sending process queues it.
+      if (serverOfUser(userId) !== serverName || closed || !started) return;
       const typing = expiresTs !== null && expiresTs > clock.now();
       await this.enqueueEdu(await destinationFinder.roomDestinations(roomId), 'm.typing', { room_id: roomId, user_id: userId, typing }, `typing:${roomId}:${userId}`);
     },
@@ -177,7 +191,42 @@ export function createFederationSender(deps: FederationSenderDeps) {
     /** The destination was heard from (an inbound request): its back-off ends and queued work goes now. */
     async destinationReachable(destination: string): Promise<void> {
       if (destination === serverName || closed) return;
+      if (!started) {
+        deps.announce?.({ destinations: [destination], reachable: true });
+        return;
+      }
       await queues.get(destination)?.markReachable();
+    },
+
+    /**
+     * Another process queued work for these destinations, or heard from them (`reachable`): the sending
+     * process sends it now. Ignored elsewhere.
+     */
+    async nudge(destinations: readonly string[], reachable = false): Promise<void> {
+      if (!started || closed) return;
+      for (const destination of destinations) {
+        if (destination === serverName) continue;
+        if (reachable) await queueOf(destination).markReachable();
+        else queueOf(destination).wake();
+      }
+    },
+
+    /** Whether this process is the one sending (it was started and has not stood down). */
+    get sending(): boolean {
+      return started && !closed;
+    },
+
+    /**
+     * Stops sending without closing (another process took over, or this one lost its hold on the role):
+     * transactions in flight finish, nothing new goes out until `start` is called again.
+     */
+    async standDown(): Promise<void> {
+      if (!started) return;
+      started = false;
+      if (following !== undefined) await following;
+      const stopping = [...queues.values()];
+      queues.clear();
+      await Promise.all(stopping.map((q) => q.close()));
     },
 
     /** Resolves once local events are queued and no transaction is in flight (tests, shutdown). */

@@ -59,10 +59,17 @@ export async function createRedisBus(options: RedisBusOptions): Promise<Bus> {
 
   const enqueue = (action: 'subscribe' | 'unsubscribe', channel: string): void => {
     pending = pending
-      .then(() => (action === 'subscribe' ? subscriber.subscribe(prefix + channel) : subscriber.unsubscribe(prefix + channel)))
+      .then(async () => {
+        // Closing drops every subscription with the connection: what was still waiting has nothing to do.
+        if (closed) return;
+        if (action === 'subscribe') await subscriber.subscribe(prefix + channel);
+        else await subscriber.unsubscribe(prefix + channel);
+      })
       .then(
         () => undefined,
-        (err: unknown) => log.warn({ err, channel }, `redis bus could not ${action}`),
+        (err: unknown) => {
+          if (!closed) log.warn({ err, channel }, `redis bus could not ${action}`);
+        },
       );
   };
 

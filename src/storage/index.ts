@@ -5,6 +5,7 @@ export {
   ACCOUNT_DATA_STREAM_LOCK_ID,
   ADVISORY_LOCK_NAMESPACE,
   EVENTS_STREAM_LOCK_ID,
+  FEDERATION_SENDER_LOCK_ID,
   PRESENCE_STREAM_LOCK_ID,
   RECEIPTS_STREAM_LOCK_ID,
   TO_DEVICE_STREAM_LOCK_ID,
@@ -45,3 +46,4 @@ export { createServerKeysStore } from './server-keys-store.js';
 export { createFederationQueueStore } from './federation-queue-store.js';
 export { createInboundTransactionStore } from './federation-inbound-store.js';
 export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
+export { createLeaderLock, type LeaderLock } from './leader-lock.js';

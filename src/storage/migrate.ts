@@ -21,6 +21,8 @@ export const TO_DEVICE_STREAM_LOCK_ID = 6;
 export const PRESENCE_STREAM_LOCK_ID = 7;
 /** Held from drawing a device-list stream position until commit (keys-store.ts, device-list-changes.ts). */
 export const DEVICE_LIST_STREAM_LOCK_ID = 8;
+/** Held, on a connection of its own, by the one process that sends federation traffic (leader-lock.ts). */
+export const FEDERATION_SENDER_LOCK_ID = 9;
 
 export interface Migration {
   readonly version: number;
