@@ -261,6 +261,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       log,
       // In a process that does not hold the sender role, queued work is announced to the one that does.
       announce: announceQueuedOnBus(bus, log),
+      // Servers newly sharing a room get its local members' presence (the presence service, made below).
+      presenceOf: async (userIds) => (await presence.presenceOf(userIds)).map((event) => ({ ...event.content, user_id: event.sender })),
     });
     // The EDUs (receipts, presence, device lists, signing keys, to-device) local changes produce.
     const federationEdus = createEduProducers({

@@ -83,7 +83,12 @@ t.test('two federating servers', async (t) => {
   });
 
   await t.test('an invite from A shows in B\'s /sync, and the invitee joins', async (t) => {
-    const room = await alice.createRoom({ preset: 'private_chat', name: 'Invited' });
+    // Erin's presence is set while she shares no room with anyone on B: B hears of it only when dave's
+    // join brings B into her room.
+    const erin = testClient(a.app, await registerUser(a.app, 'erin'));
+    t.equal((await erin.put(`/presence/${encodeURIComponent(erin.user)}/status`, { presence: 'online', status_msg: 'on call' })).status, 200);
+    const room = await alice.createRoom({ preset: 'private_chat', name: 'Invited', invite: [erin.user] });
+    t.equal((await erin.post(`${roomPath(room)}/join`, {})).status, 200);
     const invited = await alice.post(`${roomPath(room)}/invite`, { user_id: dave.user });
     t.equal(invited.status, 200, JSON.stringify(invited.body));
     const invite = await eventually(async () => (await dave.sync()).body.rooms.invite[room]);
@@ -94,6 +99,11 @@ t.test('two federating servers', async (t) => {
     t.equal(joined.status, 200, JSON.stringify(joined.body));
     t.ok((await dave.sync()).body.rooms.join[room], 'the room moved to rooms.join');
     t.equal(await memberOf(alice, room, dave.user), 'join');
+    const seen = await eventually(async () => {
+      const res = await dave.get(`/presence/${encodeURIComponent(erin.user)}/status`);
+      return res.body.status_msg === 'on call' ? res.body : undefined;
+    }, 5_000);
+    t.match(seen, { presence: 'online', status_msg: 'on call' }, 'B was sent erin\'s presence when it came into the room');
   });
 
   await t.test('an invite from A is rejected', async (t) => {

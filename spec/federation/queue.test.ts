@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { createFederationSender } from '../../src/federation/sender.js';
+import { createFederationSender, type FederationSenderDeps } from '../../src/federation/sender.js';
 import { FederationRequestError, type FederationClient, type FederationRequestOptions } from '../../src/federation/index.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createFederationQueueStore } from '../../src/storage/federation-queue-store.js';
@@ -66,7 +66,7 @@ function newSender(
   db: Database,
   world: ReturnType<typeof roomWorld>,
   client: FederationClient,
-  options: { maxPdus?: number; maxEdus?: number; announce?: (notice: { destinations: readonly string[]; reachable?: boolean }) => void } = {},
+  options: Partial<Pick<FederationSenderDeps, 'maxPdus' | 'maxEdus' | 'announce' | 'presenceOf'>> = {},
 ) {
   const scheduler = manualScheduler();
   const sender = createFederationSender({
@@ -364,6 +364,39 @@ t.test('the federation sender', async (t) => {
     await leader.start();
     await leader.idle();
     t.same(toLeader.requests.slice(1).flatMap(bodies), ['while standing down'], 'started again, it catches up');
+  });
+
+  await eachEngine(t, 'a server newly in a room hears the local members\' presence; a local user joining is announced to the room\'s servers', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const asked: string[][] = [];
+    const presenceOf = async (ids: readonly string[]) => {
+      asked.push([...ids]);
+      return ids.map((id) => ({ user_id: id, presence: 'online', currently_active: true }));
+    };
+    const { sender } = newSender(db, world, fake.client, { presenceOf });
+    const presenceSent = () => fake.requests.flatMap((r) => r.body.edus.filter((e) => e.edu_type === 'm.presence').map((e) => [r.destination, e.content]));
+    await sender.start();
+    await sender.idle();
+    t.same(asked, [[alice]], 'rob\'s join brought remote.test into the room: alice\'s presence is asked');
+    t.same(presenceSent(), [[REMOTE, { push: [{ user_id: alice, presence: 'online', currently_active: true }] }]]);
+
+    await remoteMembership(world, world.roomId, '@rita:remote.test', 'join', 1_700_000_200_000);
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.equal(asked.length, 1, 'another user of a server already in the room: nothing new to tell it');
+
+    const carol = '@carol:hearth.test';
+    await world.rooms.join(world.roomId, carol);
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.same(asked.at(-1), [carol], 'a local user joins');
+    t.same(presenceSent().at(-1), [REMOTE, { push: [{ user_id: carol, presence: 'online', currently_active: true }] }], 'the room\'s servers hear of her presence');
+
+    await world.rooms.send(world.roomId, { type: 'm.room.member', stateKey: carol, sender: carol, content: { membership: 'join', displayname: 'Carol' } });
+    sender.eventsAdvanced();
+    await sender.idle();
+    t.equal(asked.length, 2, 'a profile change of a joined member is not a new meeting');
   });
 
   await eachEngine(t, 'EDUs: never to this server, the latest of a dedupe key only', async (t, db) => {

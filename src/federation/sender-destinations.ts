@@ -56,6 +56,39 @@ export function createDestinationFinder(reads: DestinationReads, serverName: str
       return [...servers].sort();
     },
 
+    /**
+     * For a join that makes users newly share a room (not a joined member's profile change): who should
+     * now hear whose presence. A user of another server whose server was not in the room yet: that server,
+     * about the local members. A local user: the room's other servers, about that user. Undefined otherwise.
+     */
+    async newlyMet(stored: TimelineEvent): Promise<{ readonly servers: string[]; readonly localUsers: string[] } | undefined> {
+      const { event } = stored;
+      if (event.type !== 'm.room.member' || event.stateKey === undefined || event.content.membership !== 'join') return undefined;
+      const joiner = event.stateKey;
+      const before = await reads.stateBefore(event.eventId);
+      const previousId = before?.get(stateKey('m.room.member', joiner));
+      const previous = previousId === undefined ? undefined : (await reads.events([previousId])).get(previousId)?.event.content.membership;
+      if (previous === 'join') return undefined;
+      const joinerServer = serverOfUser(joiner);
+      if (joinerServer === serverName) {
+        const servers = await serversIn(await reads.stateAfter(event.eventId));
+        servers.delete(serverName);
+        servers.delete('');
+        return servers.size === 0 ? undefined : { servers: [...servers].sort(), localUsers: [joiner] };
+      }
+      if (joinerServer === '' || (await serversIn(before)).has(joinerServer)) return undefined;
+      const after = await reads.stateAfter(event.eventId);
+      const localMembers: string[] = [];
+      for (const [key, eventId] of after ?? []) if (key.startsWith(MEMBER_KEY_PREFIX)) localMembers.push(eventId);
+      const loaded = await reads.events(localMembers);
+      const localUsers = [...loaded.values()]
+        .map(({ event: member }) => member)
+        .filter((member) => member.content.membership === 'join' && member.stateKey !== undefined && serverOfUser(member.stateKey) === serverName)
+        .map((member) => member.stateKey as string)
+        .sort();
+      return localUsers.length === 0 ? undefined : { servers: [joinerServer], localUsers };
+    },
+
     async destinationsOf(stored: TimelineEvent): Promise<string[]> {
       const { event } = stored;
       const before = await reads.stateBefore(event.eventId);

@@ -36,6 +36,12 @@ export interface FederationSenderDeps {
    * sending process must hear of it (server.ts publishes it on the bus; sender-bus.ts calls `nudge` there).
    */
   readonly announce?: (notice: { readonly destinations: readonly string[]; readonly reachable?: boolean }) => void;
+  /**
+   * Local users' presence now, as m.presence push entries (empty when presence is off): a server that
+   * newly shares a room with them is sent it, as the members of a new federated chat expect to see
+   * each other online. Absent: nothing is sent on joins.
+   */
+  readonly presenceOf?: (userIds: readonly string[]) => Promise<ReadonlyArray<Readonly<Record<string, unknown>> & { readonly user_id: string }>>;
 }
 
 /**
@@ -103,6 +109,7 @@ export function createFederationSender(deps: FederationSenderDeps) {
       if (events.length === 0) return;
       const entries: PduForDestination[] = [];
       for (const stored of events) {
+        if (deps.presenceOf !== undefined) await greetNewlyMet(stored, woken);
         // Events received over federation were sent by their origin; only ours go out from here.
         if (serverOfUser(stored.event.sender) !== serverName) continue;
         for (const destination of await destinationFinder.destinationsOf(stored)) {
@@ -113,6 +120,21 @@ export function createFederationSender(deps: FederationSenderDeps) {
       await store.queuePdus(entries, position);
       for (const entry of entries) woken.add(entry.destination);
       if (events.length < EVENTS_PER_STEP || closed) return;
+    }
+  }
+
+  /** A join that makes servers newly share a room: each is sent the presence of the users it now meets. */
+  async function greetNewlyMet(stored: Parameters<typeof destinationFinder.newlyMet>[0], woken: Set<string>): Promise<void> {
+    try {
+      const met = await destinationFinder.newlyMet(stored);
+      if (met === undefined) return;
+      for (const server of met.servers) woken.add(server);
+      for (const entry of await deps.presenceOf!(met.localUsers)) {
+        // Keyed as the presence producer keys it: only a user's latest presence waits for a server.
+        await store.queueEdu(met.servers, 'm.presence', { push: [entry] }, `presence:${entry.user_id}`, clock.now());
+      }
+    } catch (err) {
+      sendLog.warn({ err, eventId: stored.event.eventId }, 'could not send presence to servers newly in a room');
     }
   }
 
