@@ -399,6 +399,31 @@ t.test('the federation sender', async (t) => {
     t.equal(asked.length, 2, 'a profile change of a joined member is not a new meeting');
   });
 
+  await eachEngine(t, 'a typing notice that waited out a back-off is dropped; other EDUs are not', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    fake.answerWith(unreachable);
+    const { sender, scheduler } = newSender(db, world, fake.client);
+    const store = createFederationQueueStore(db.sql);
+    await sender.start();
+    await sender.idle();
+    await sender.enqueueEdu([REMOTE], 'm.typing', { room_id: world.roomId, user_id: alice, typing: true }, `typing:${world.roomId}:${alice}`);
+    await sender.enqueueEdu([REMOTE], 'm.receipt', { [world.roomId]: { 'm.read': { [alice]: { event_ids: ['$x'], data: { ts: 1 } } } } });
+    await sender.idle();
+    t.equal(fake.requests.length, 1, 'tried once, unreachable');
+
+    fake.answerWith(async () => ({ pdus: {} }));
+    world.clock.advance(120_000);
+    scheduler.fireAll();
+    await sender.idle();
+    t.same(fake.requests.slice(1).map((r) => r.body.edus.map((e) => e.edu_type)), [['m.receipt']], 'two minutes later the typing notice is stale; the receipt still goes');
+    t.same(await store.destinationsWithWork(), [], 'nothing left queued');
+
+    await sender.typingChanged(world.roomId, alice, world.clock.now() + 30_000);
+    await sender.idle();
+    t.same(fake.requests.at(-1)?.body.edus.map((e) => e.edu_type), ['m.typing'], 'a fresh one goes at once');
+  });
+
   await eachEngine(t, 'EDUs: never to this server, the latest of a dedupe key only', async (t, db) => {
     const world = await sharedRoom(t, db);
     const fake = fakeClient();

@@ -1,7 +1,7 @@
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Scheduler } from '../ephemeral/index.js';
-import type { DestinationState, FederationClient, FederationQueueStore, QueuedBatch } from './sender-ports.js';
+import type { DestinationState, FederationClient, FederationQueueStore, QueuedBatch, QueuedEdu } from './sender-ports.js';
 import { summariseFailure } from './sender-failures.js';
 
 /** The spec's limits on one transaction. */
@@ -23,6 +23,12 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 5_000, maxMs: 60 * 60
  * dropped. One event the destination cannot digest would otherwise hold back everything after it.
  */
 export const FAULTS_BEFORE_SPLIT = 3;
+
+/**
+ * How long a queued m.typing stays worth sending: a receiving server times typing out after about 30 s
+ * (Synapse: 30 s; Hearth: REMOTE_TYPING_TIMEOUT_MS), so one that waited out a back-off is dropped unsent.
+ */
+export const TYPING_EDU_TTL_MS = 60_000;
 
 export interface DestinationQueueDeps {
   readonly store: FederationQueueStore;
@@ -156,8 +162,12 @@ export class DestinationQueue {
         this.schedule(state.nextAttemptTs - now);
         return;
       }
-      const txn = this.pending.shift() ?? (await this.nextTransaction());
-      if (txn === undefined) return;
+      const waiting = this.pending.shift();
+      const txn = waiting === undefined ? await this.nextTransaction() : await this.withoutStale(waiting);
+      if (txn === undefined) {
+        if (waiting !== undefined) continue;
+        return;
+      }
 
       let response: SendResponse;
       try {
@@ -229,11 +239,36 @@ export class DestinationQueue {
       this.log.warn({ events: gone.map((p) => p.eventId) }, 'queued events are no longer stored; skipped');
       await this.deps.store.removeSent(this.destination, gone.map((p) => p.position), [], null);
     }
+    const stale = await this.dropStale(batch.edus);
     const pdus = batch.pdus.filter((p) => p.pdu !== null);
-    if (pdus.length === 0 && batch.edus.length === 0) {
-      return gone.length > 0 ? this.nextTransaction() : undefined;
+    const edus = stale.size === 0 ? batch.edus : batch.edus.filter((e) => !stale.has(e.id));
+    if (pdus.length === 0 && edus.length === 0) {
+      return gone.length > 0 || stale.size > 0 ? this.nextTransaction() : undefined;
     }
-    return this.transaction({ pdus, edus: batch.edus });
+    return this.transaction({ pdus, edus });
+  }
+
+  /** Drops from the store the typing notices among `edus` that waited too long; their ids. */
+  private async dropStale(edus: readonly QueuedEdu[]): Promise<Set<number>> {
+    const now = this.deps.clock.now();
+    const stale = edus.filter((e) => e.eduType === 'm.typing' && now - e.queuedTs > TYPING_EDU_TTL_MS).map((e) => e.id);
+    if (stale.length > 0) {
+      this.log.debug({ edus: stale.length }, 'typing notices that waited too long; dropped unsent');
+      await this.deps.store.removeSent(this.destination, [], stale, null);
+    }
+    return new Set(stale);
+  }
+
+  /**
+   * A transaction sent again: unchanged, unless a typing notice in it went stale meanwhile; then the rest
+   * goes as a new transaction (what the destination may have taken already is taken again harmlessly:
+   * PDUs by event id, to-device by message id). Undefined when nothing is left.
+   */
+  private async withoutStale(txn: Transaction): Promise<Transaction | undefined> {
+    const stale = await this.dropStale(txn.batch.edus);
+    if (stale.size === 0) return txn;
+    const edus = txn.batch.edus.filter((e) => !stale.has(e.id));
+    return txn.batch.pdus.length === 0 && edus.length === 0 ? undefined : this.transaction({ pdus: txn.batch.pdus, edus });
   }
 
   /** A transaction of the batch under a new id. */

@@ -21,6 +21,8 @@ export interface QueuedEdu {
   readonly id: number;
   readonly eduType: string;
   readonly content: Readonly<Record<string, unknown>>;
+  /** When it was queued (ms): a typing notice that waited out a back-off is no longer news. */
+  readonly queuedTs: number;
 }
 
 export interface QueuedBatch {

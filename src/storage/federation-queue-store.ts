@@ -66,8 +66,8 @@ export function createFederationQueueStore(sql: postgres.Sql): FederationQueueSt
         where q.destination = ${destination}
         order by q.stream_position
         limit ${maxPdus}`;
-      const edus = await sql<{ id: number; edu_type: string; content: string }[]>`
-        select id, edu_type, content from federation_queued_edus
+      const edus = await sql<{ id: number; edu_type: string; content: string; queued_ts: number }[]>`
+        select id, edu_type, content, queued_ts from federation_queued_edus
         where destination = ${destination}
         order by id
         limit ${maxEdus}`;
@@ -77,7 +77,7 @@ export function createFederationQueueStore(sql: postgres.Sql): FederationQueueSt
           eventId: row.event_id,
           pdu: row.json === null ? null : (JSON.parse(row.json) as PduJson),
         })),
-        edus: edus.map((row) => ({ id: row.id, eduType: row.edu_type, content: JSON.parse(row.content) as Record<string, unknown> })),
+        edus: edus.map((row) => ({ id: row.id, eduType: row.edu_type, content: JSON.parse(row.content) as Record<string, unknown>, queuedTs: row.queued_ts })),
       };
     },
 
