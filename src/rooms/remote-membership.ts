@@ -206,9 +206,8 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     } catch (err) {
       if (!unrecognised(err)) throw err;
     }
-    const answer = await federation.request<unknown>(server, 'PUT', path('v1'), { body, timeoutMs: TIMEOUT_MS });
-    const container = Array.isArray(answer) ? answer[1] : answer;
-    if (!isPlainObject(container)) throw new RemoteAnswerError(server, 'the v1 send_join answer holds no state');
+    const container = v1Answer(await federation.request<unknown>(server, 'PUT', path('v1'), { body, timeoutMs: TIMEOUT_MS }));
+    if (container === undefined) throw new RemoteAnswerError(server, 'the v1 send_join answer holds no state');
     return container;
   }
 
@@ -368,10 +367,7 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
   async function inviteV1(server: string, roomId: string, event: RoomEvent, inviteState: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<{ event?: unknown }> {
     const unsigned = isPlainObject(event.pdu.unsigned) ? event.pdu.unsigned : {};
     const body = { ...(event.pdu as Record<string, unknown>), unsigned: { ...unsigned, invite_room_state: strippedEvents(inviteState) } };
-    const answer = await federation.request<unknown>(server, 'PUT', `/_matrix/federation/v1/invite/${enc(roomId)}/${enc(event.eventId)}`, { body, timeoutMs: TIMEOUT_MS });
-    // The spec's odd [200, { event }] shape; a bare { event } is taken too.
-    const container = Array.isArray(answer) ? answer[1] : answer;
-    return isPlainObject(container) ? container : {};
+    return v1Answer(await federation.request<unknown>(server, 'PUT', `/_matrix/federation/v1/invite/${enc(roomId)}/${enc(event.eventId)}`, { body, timeoutMs: TIMEOUT_MS })) ?? {};
   }
 
   /**
@@ -411,6 +407,12 @@ interface StrippedEvent {
   readonly state_key: string;
   readonly sender: string;
   readonly content: Readonly<Record<string, unknown>>;
+}
+
+/** The object in a v1 invite or send_join answer: the spec's odd `[200, { ... }]` (a bare object is taken too). */
+function v1Answer(answer: unknown): Record<string, unknown> | undefined {
+  const container = Array.isArray(answer) ? answer[1] : answer;
+  return isPlainObject(container) ? container : undefined;
 }
 
 /** A server that does not know the endpoint: 404, or M_UNRECOGNIZED with whatever status. */
