@@ -535,7 +535,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       }),
       legacy: createLegacySync({
         // Its snapshots read memberships, positions and account data only: no state worth caching.
-        store: createSyncStore(storage.database.sql, { eventCache, stateCacheEntries: 16 }),
+        store: createSyncStore(storage.database.sql, { eventCache, stateCacheEntries: 16, streamWindow: false }),
         rooms: roomStore,
         notifier: syncNotifier,
         clock: deps.clock,

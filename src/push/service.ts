@@ -101,9 +101,12 @@ export function createPushRulesService(deps: PushRulesDeps) {
       return { type: PUSH_RULES_TYPE, content: { global: await ruleset(userId) } };
     },
 
-    /** The user's rules bound into a judge of events (sync's unread_notifications). */
-    async judge(userId: UserId) {
-      return pushJudge(await ruleset(userId));
+    /**
+     * The user's rules bound into a judge of events (sync's unread_notifications), from the m.push_rules
+     * content the caller read: sync reads it in its snapshot.
+     */
+    judgeFrom(userId: UserId, content: Readonly<Record<string, unknown>> | undefined) {
+      return pushJudge(effectiveRuleset(userPushRules(userId, content)));
     },
   };
 }

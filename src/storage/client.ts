@@ -89,9 +89,15 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
     const [options, fn] = (typeof args[0] === 'string' ? args : ['', args[0]]) as [string, (tx: postgres.ReservedSql) => unknown];
     const connection = await sql.reserve();
     try {
-      await connection.unsafe(`begin ${options}`);
+      // A read-only transaction's BEGIN goes out with its first read, not a round trip ahead of it: were
+      // it to fail, the reads would run outside a transaction, which for reads costs nothing but the error.
+      const begun = connection.unsafe(`begin ${options}`);
+      const readOnly = /\bread only\b/.test(options);
+      if (readOnly) begun.catch(() => undefined);
+      else await begun;
       try {
         const outcome = await fn(connection);
+        if (readOnly) await begun;
         // As postgres.js: a callback may return an array of queries to run (pipelined) in the transaction.
         const result = Array.isArray(outcome) ? await Promise.all(outcome) : outcome;
         await connection.unsafe('commit');

@@ -10,13 +10,24 @@ type Tx = postgres.TransactionSql | postgres.Sql;
 /** Key JSON is kept canonical, so two uploads of the same key compare equal as text. */
 const stored = (value: unknown): string => encodeCanonicalJson(value);
 
-async function keyCounts(tx: Tx, userId: string, deviceId: string) {
-  const rows = await tx<{ kind: string; algorithm: string; count: number }[]>`
+interface KeyCountRow {
+  readonly kind: string;
+  readonly algorithm: string;
+  readonly count: number;
+}
+
+/** The rows a device's key counts are made of (a fragment: sync's standing read embeds it). */
+export function keyCountRows(tx: Tx, userId: string, deviceId: string) {
+  return tx<KeyCountRow[]>`
     select 'otk' as kind, algorithm, count(*)::int as count from one_time_keys
     where user_id = ${userId} and device_id = ${deviceId} group by algorithm
     union all
     select 'fallback' as kind, algorithm, 0 as count from fallback_keys
     where user_id = ${userId} and device_id = ${deviceId} and not used`;
+}
+
+/** The counts from those rows. */
+export function keyCountsFrom(rows: readonly KeyCountRow[]): { counts: Record<string, number>; unusedFallbackTypes: string[] } {
   // signed_curve25519 is always there, 0 when none is left: the spec lets a missing algorithm mean zero,
   // but the Rust crypto SDK (Element) only reads the count when it is present, so without it a device
   // whose keys were all claimed never learns it should upload more.
@@ -27,6 +38,10 @@ async function keyCounts(tx: Tx, userId: string, deviceId: string) {
     else unusedFallbackTypes.push(row.algorithm);
   }
   return { counts, unusedFallbackTypes: unusedFallbackTypes.sort() };
+}
+
+async function keyCounts(tx: Tx, userId: string, deviceId: string) {
+  return keyCountsFrom(await keyCountRows(tx, userId, deviceId));
 }
 
 /**

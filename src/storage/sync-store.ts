@@ -1,18 +1,26 @@
 import type postgres from 'postgres';
 import type { StateMap } from '../events/index.js';
-import type { MembershipRow, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
+import type { MembershipRow, Standing, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
 import type { StoredEvent } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { roomReadsOn } from './room-store.js';
 import { accountDataSince } from './user-data-store.js';
+import { keyCountRows, keyCountsFrom } from './keys-store.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
+import { StreamWindow, type StreamWindowLimits } from './stream-window.js';
 
 export interface SyncStoreOptions {
   /** State entries the cache of full states may hold in total. Default 100,000. */
   readonly stateCacheEntries?: number;
   /** The process's cache of events by id, shared with the room store. Default: one of its own. */
   readonly eventCache?: EventCache;
+  /**
+   * Keep the newest stretch of the events stream in memory (stream-window.ts), so a woken sync reads its
+   * timelines, membership changes and state positions from it: false for none, or the window's limits.
+   * Default: a window with DEFAULT_STREAM_WINDOW_LIMITS.
+   */
+  readonly streamWindow?: false | StreamWindowLimits;
 }
 
 /**
@@ -23,9 +31,10 @@ export interface SyncStoreOptions {
 export function createSyncStore(sql: postgres.Sql, options: SyncStoreOptions = {}): SyncStore {
   const cache = new StateCache(options.stateCacheEntries ?? 100_000);
   const events = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
+  const window = options.streamWindow === false ? undefined : new StreamWindow(events, options.streamWindow);
   return {
     snapshot: <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
-      sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, cache, events))) as Promise<T>,
+      sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, cache, events, window))) as Promise<T>,
   };
 }
 
@@ -36,6 +45,20 @@ interface MemberRow {
   readonly stream_position: number | null;
 }
 
+/** The standing read's row: json columns come back parsed. */
+interface StandingRow {
+  readonly events: number;
+  readonly account_data: number;
+  readonly receipts: number;
+  readonly to_device: number;
+  readonly device_lists: number;
+  readonly memberships: MemberRow[];
+  readonly forgotten: string[];
+  /** Account data content is stored as text: json_object_agg keeps it a JSON string per type. */
+  readonly account_data_contents: Record<string, string>;
+  readonly key_counts: Parameters<typeof keyCountsFrom>[0];
+}
+
 const membershipRow = (row: MemberRow): MembershipRow => ({
   roomId: row.room_id,
   eventId: row.event_id,
@@ -43,7 +66,7 @@ const membershipRow = (row: MemberRow): MembershipRow => ({
   position: row.stream_position,
 });
 
-function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncReads {
+function syncReads(q: Query, cache: StateCache, eventCache: EventCache, window: StreamWindow | undefined): SyncReads {
   const rooms = roomReadsOn(q, cache, eventCache);
   /** The row's event, parsed once per process: the cache keeps what was parsed before. */
   const eventOf = (row: EventRow): StoredEvent => {
@@ -61,9 +84,10 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
     room: rooms.room,
     statesAround: rooms.statesAround,
     membershipHistory: rooms.membershipHistory,
-    redactionsOf: rooms.redactionsOf,
     forgottenRooms: rooms.forgottenRooms,
-    childrenOf: rooms.childrenOf,
+    // Events the window knows no redaction or relation names need neither read.
+    redactionsOf: (eventIds) => (window !== undefined && eventIds.every((id) => window.unreferenced(id)) ? Promise.resolve(new Map()) : rooms.redactionsOf(eventIds)),
+    childrenOf: (parentIds, relTypes) => (window !== undefined && parentIds.every((id) => window.unreferenced(id)) ? Promise.resolve([]) : rooms.childrenOf(parentIds, relTypes)),
 
     async positions() {
       // Commits happen in position order (persist-events.ts): no uncommitted event lies below the maximum.
@@ -73,12 +97,45 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
           (select coalesce(max(stream_position), 0) from receipts) as receipts,
           (select coalesce(max(position), 0) from to_device_stream) as to_device,
           (select coalesce(max(position), 0) from device_list_changes) as device_lists`;
+      // The snapshot sees every event up to its maximum: the window catches up to it here.
+      await window?.catchUp(q, row?.events ?? 0);
       return {
         events: row?.events ?? 0,
         accountData: row?.account_data ?? 0,
         receipts: row?.receipts ?? 0,
         toDevice: row?.to_device ?? 0,
         deviceLists: row?.device_lists ?? 0,
+      };
+    },
+
+    async standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing> {
+      const [row] = await q<StandingRow[]>`
+        select (select coalesce(max(stream_position), 0) from events) as events,
+          (select coalesce(max(stream_position), 0) from account_data) as account_data,
+          (select coalesce(max(stream_position), 0) from receipts) as receipts,
+          (select coalesce(max(position), 0) from to_device_stream) as to_device,
+          (select coalesce(max(position), 0) from device_list_changes) as device_lists,
+          (select coalesce(json_agg(json_build_object('room_id', c.room_id, 'event_id', c.event_id,
+              'stream_position', e.stream_position, 'membership', e.json::jsonb -> 'content' ->> 'membership') order by c.room_id), '[]')
+            from current_state c join events e on e.event_id = c.event_id
+            where c.type = 'm.room.member' and c.state_key = ${userId}) as memberships,
+          (select coalesce(json_agg(f.room_id order by f.room_id), '[]') from forgotten_rooms f
+            join current_state c on c.room_id = f.room_id and c.type = 'm.room.member' and c.state_key = f.user_id
+            where f.user_id = ${userId} and c.event_id = f.membership_event_id) as forgotten,
+          (select coalesce(json_object_agg(type, content), '{}') from account_data
+            where user_id = ${userId} and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_contents,
+          (select coalesce(json_agg(k), '[]') from (${keyCountRows(q, userId, deviceId)}) k) as key_counts`;
+      if (row === undefined) throw new Error('the standing read returned no row');
+      // The window catches up to the snapshot's maximum, as in positions().
+      await window?.catchUp(q, row.events);
+      const contents = new Map<string, Readonly<Record<string, unknown>>>();
+      for (const [type, content] of Object.entries(row.account_data_contents)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
+      return {
+        positions: { events: row.events, accountData: row.account_data, receipts: row.receipts, toDevice: row.to_device, deviceLists: row.device_lists },
+        memberships: row.memberships.map(membershipRow),
+        forgotten: row.forgotten,
+        accountData: contents,
+        keyCounts: keyCountsFrom(row.key_counts),
       };
     },
 
@@ -93,6 +150,8 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
 
     async membershipChanges(userId: string, after: number, upTo: number): Promise<MembershipRow[]> {
       if (upTo <= after) return [];
+      const held = window?.membershipChanges(userId, after, upTo);
+      if (held !== undefined) return held;
       const rows = await q<MemberRow[]>`
         select room_id, event_id, stream_position, (json::jsonb -> 'content' ->> 'membership') as membership
         from events
@@ -103,6 +162,8 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
     },
 
     async timeline(roomId: string, after: number, upTo: number, limit: number): Promise<TimelinePage> {
+      const held = window?.timeline(roomId, after, upTo, limit);
+      if (held !== undefined) return held;
       if (upTo <= after || limit <= 0) {
         const [older] = upTo <= after ? [] : await q`
           select 1 from events where room_id = ${roomId} and stream_position > ${after} and stream_position <= ${upTo}
@@ -122,20 +183,19 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
     },
 
     async stateAtPosition(roomId: string, position: number): Promise<StateMap> {
+      const held = window?.stateGroupAt(roomId, position);
+      if (held === null) return new Map();
+      if (held !== undefined) return loadGroupState(q, cache, held);
       const [row] = await q<{ state_after: number }[]>`
         select state_after from events
         where room_id = ${roomId} and stream_position <= ${position} and stream_position is not null and not soft_failed
         order by stream_position desc limit 1`;
+      // No event of the room between its floor and the position: this is the state at the floor, kept.
+      if (window?.atFloor(roomId, position)) window.setFloorState(roomId, row?.state_after ?? null);
       return row === undefined ? new Map() : loadGroupState(q, cache, row.state_after);
     },
 
     accountDataSince: (userId: string, since: number) => accountDataSince(q, userId, since),
-
-    async globalAccountData(userId: string, type: string) {
-      const [row] = await q<{ content: string }[]>`
-        select content from account_data where user_id = ${userId} and room_id = '' and type = ${type}`;
-      return row === undefined ? undefined : (JSON.parse(row.content) as Record<string, unknown>);
-    },
 
     async readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
       if (roomIds.length === 0) return new Map();
@@ -179,6 +239,8 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache): SyncRea
 
     async memberChangesIn(roomIds: readonly string[], after: number, upTo: number) {
       if (roomIds.length === 0 || upTo <= after) return [];
+      const held = window?.memberChangesIn(roomIds, after, upTo);
+      if (held !== undefined) return held;
       const rows = await q<{ room_id: string; state_key: string; membership: string | null }[]>`
         select room_id, state_key, (json::jsonb -> 'content' ->> 'membership') as membership from events
         where room_id = any(${q.array([...roomIds])}::text[]) and type = 'm.room.member'

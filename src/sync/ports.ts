@@ -31,6 +31,11 @@ export interface SyncReads
    * receipts and to-device (each commits in position order, so nothing below its maximum is missing).
    */
   positions(): Promise<SnapshotPositions>;
+  /**
+   * What every sync reads first, in one statement: the positions (as `positions`), the user's memberships
+   * (as `currentMemberships`), forgotten rooms, the named global account data and the device's key counts.
+   */
+  standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing>;
   /** The user's membership in every room whose current state has one. */
   currentMemberships(userId: string): Promise<MembershipRow[]>;
   /** The user's member events with positions in (after, upTo], in stream order. */
@@ -40,8 +45,6 @@ export interface SyncReads
   /** The room's state after the last timeline event at or below the position; empty before the room began. */
   stateAtPosition(roomId: string, position: number): Promise<StateMap>;
   accountDataSince(userId: string, since: number): Promise<AccountDataChange[]>;
-  /** The content of one of the user's global account-data entries (m.ignored_user_list for one). */
-  globalAccountData(userId: string, type: string): Promise<Readonly<Record<string, unknown>> | undefined>;
   /** Per room, the events position of the user's latest read receipt (m.read or m.read.private, unthreaded or main). */
   readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
   /** The rooms where the user's own receipts moved after the receipts-stream position (their counts changed). */
@@ -57,6 +60,22 @@ export interface SyncReads
   memberChangesIn(roomIds: readonly string[], after: number, upTo: number): Promise<Array<{ roomId: string; userId: string; membership: string }>>;
   /** The client transaction ids the device used for these events (serving them back to that device). */
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
+}
+
+export interface Standing {
+  readonly positions: SnapshotPositions;
+  readonly memberships: readonly MembershipRow[];
+  /** The rooms the user forgot since they left (forgottenRooms). */
+  readonly forgotten: readonly string[];
+  /** The contents of the asked global account-data types the user has. */
+  readonly accountData: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  readonly keyCounts: DeviceKeyCounts;
+}
+
+/** A device's one-time key counts and the algorithms of its unused fallback keys. */
+export interface DeviceKeyCounts {
+  readonly counts: Record<string, number>;
+  readonly unusedFallbackTypes: string[];
 }
 
 export interface SnapshotPositions {
@@ -98,11 +117,11 @@ export interface SyncStreams {
   };
   /** One-time and fallback key counts (src/e2ee); without it, sync leaves them out. */
   readonly keys?: {
-    deviceKeyCounts(userId: string, deviceId: string): Promise<{ readonly counts: Record<string, number>; readonly unusedFallbackTypes: string[] }>;
+    deviceKeyCounts(userId: string, deviceId: string): Promise<DeviceKeyCounts>;
   };
   readonly pushRules: {
-    /** The user's push rules bound into a judge of events, for unread_notifications. */
-    judge(userId: string): Promise<PushJudge>;
+    /** The user's push rules bound into a judge of events, for unread_notifications, from the m.push_rules content read by the caller. */
+    judgeFrom(userId: string, content: Readonly<Record<string, unknown>> | undefined): PushJudge;
     pushRulesAccountData(userId: string): Promise<{ readonly type: string; readonly content: Readonly<Record<string, unknown>> }>;
   };
 }

@@ -256,6 +256,8 @@ export async function timelineRoom(
  * (Synapse stopped doing so: clients lost track of who had left).
  */
 async function stateBeforeEntries(reads: SyncReads, plan: TimelineRoomPlan, timeline: Timeline, members: Set<string> | undefined): Promise<Map<StateKey, string>> {
+  // No gap and nothing to load: the client has every entry already (the common woken sync reads nothing).
+  if (!plan.initial && !timeline.limited && (members === undefined || members.size === 0)) return new Map();
   const atStart = timeline.events.length > 0 ? await stateAtTimelineStart(reads, timeline) : await reads.stateAtPosition(plan.roomId, plan.upTo);
   if (plan.initial) return lazyFiltered(atStart ?? new Map(), members);
   if (timeline.limited) {
@@ -270,11 +272,8 @@ async function stateBeforeEntries(reads: SyncReads, plan: TimelineRoomPlan, time
     }
     return result;
   }
-  if (members !== undefined && atStart && members.size > 0) {
-    // No gap, so nothing changed the client has not seen; but it may lack the senders' member events.
-    return new Map([...atStart].filter(([key]) => members.has(memberOf(key) ?? '')));
-  }
-  return new Map();
+  // No gap, so nothing changed the client has not seen; but it may lack the senders' member events.
+  return new Map([...(atStart ?? new Map<StateKey, string>())].filter(([key]) => members?.has(memberOf(key) ?? '') === true));
 }
 
 /**

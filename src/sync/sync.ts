@@ -5,7 +5,7 @@ import { createClientEvents, createVisibility, type StoredEvent } from '../rooms
 import type { Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';
-import type { MembershipRow, SnapshotPositions, SyncReads, SyncStore, SyncStreams } from './ports.js';
+import type { DeviceKeyCounts, MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type StateAfterKey, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers } from './sent-members.js';
@@ -80,6 +80,9 @@ export interface SyncDeps {
   readonly streams?: SyncStreams;
 }
 
+/** The account data type push rules are kept under (src/push). */
+const PUSH_RULES = 'm.push_rules';
+
 /** The longest a client may make one long-poll wait. */
 export const MAX_SYNC_TIMEOUT_MS = 10 * 60_000;
 
@@ -111,6 +114,20 @@ interface RoomsPhase {
   readonly eventsPosition: number;
   /** The database streams' positions the snapshot read: the later reads go up to these. */
   readonly positions: SnapshotPositions;
+  readonly keyCounts: DeviceKeyCounts;
+}
+
+/** A user's unread counts in a room as last worked out. */
+interface CountsMemo {
+  /** The events position of the user's read receipt, as read then. */
+  readonly receipt: number;
+  /** The receipts-stream position that receipt was read at: it holds until an own receipt moves after it. */
+  readonly receiptsAt: number;
+  /** Where counting started: the receipt, or the user's join if later. */
+  readonly readUpTo: number;
+  /** The events position counted up to. */
+  readonly upTo: number;
+  readonly counts: NotificationCounts;
 }
 
 /** A room's place in this sync, from the user's membership now and at the since-token. */
@@ -147,9 +164,9 @@ export function createSyncService(deps: SyncDeps) {
     return result;
   }
 
-  async function plans(reads: SyncReads, userId: string, since: StreamToken | undefined, to: number, fullState: boolean, filter: SyncFilter): Promise<Plan[]> {
-    const forgotten = new Set(await reads.forgottenRooms(userId));
-    const memberships = (await reads.currentMemberships(userId)).filter(
+  async function plans(reads: SyncReads, userId: string, standing: Standing, since: StreamToken | undefined, to: number, fullState: boolean, filter: SyncFilter): Promise<Plan[]> {
+    const forgotten = new Set(standing.forgotten);
+    const memberships = standing.memberships.filter(
       (row) => filter.room(row.roomId) && !(sectionOf(row.membership) === 'leave' && forgotten.has(row.roomId)),
     );
     if (since === undefined) {
@@ -207,10 +224,11 @@ export function createSyncService(deps: SyncDeps) {
     request: SyncRequest,
     since: StreamToken | undefined,
     filter: SyncFilter,
-    judge: PushJudge | undefined,
   ): Promise<RoomsPhase> {
     const userId = requester.userId;
-    const positions = await reads.positions();
+    const standing = await reads.standing(userId, requester.deviceId, [IGNORED_USER_LIST, PUSH_RULES]);
+    const { positions } = standing;
+    const judge = streams && judgeOf(userId, standing.accountData.get(PUSH_RULES));
     const eventsPosition = positions.events;
     const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: positions.accountData, deviceLists: positions.deviceLists };
     const visibility = createVisibility({ store: reads });
@@ -224,7 +242,7 @@ export function createSyncService(deps: SyncDeps) {
         return events.filter(({ event }) => ids.has(event.eventId));
       },
       clientEvents: createClientEvents({ store: reads, relations: reads, clock }),
-      ignoredUsers: ignoredUsersOf(await reads.globalAccountData(userId, IGNORED_USER_LIST)),
+      ignoredUsers: ignoredUsersOf(standing.accountData.get(IGNORED_USER_LIST)),
       sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? sentMembers.forDevice(userId, requester.deviceId, since === undefined) : undefined,
     };
     const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
@@ -248,7 +266,7 @@ export function createSyncService(deps: SyncDeps) {
     const joinedAt = new Map<string, number>();
     const newlyJoined: string[] = [];
     const left: string[] = [];
-    for (const plan of await plans(reads, userId, since, eventsPosition, request.fullState, filter)) {
+    for (const plan of await plans(reads, userId, standing, since, eventsPosition, request.fullState, filter)) {
       const { roomId } = plan.membership;
       if (plan.section === 'join' && plan.newlyJoined === true) newlyJoined.push(roomId);
       if (plan.section === 'leave' && plan.onlyOwnLeave !== true) left.push(roomId);
@@ -297,11 +315,18 @@ export function createSyncService(deps: SyncDeps) {
       // Counts change with new events (rooms in the response) and with the user's own receipts.
       const ownReceipts = new Set(since === undefined || positions.receipts <= since.receipts ? [] : await reads.ownReceiptRooms(userId, since.receipts));
       const counted = joined.filter((roomId) => response.rooms.join[roomId] !== undefined || ownReceipts.has(roomId));
-      const readUpTo = await reads.readUpTo(userId, counted);
+      // A receipt read before still holds if none of the user's own receipts in the room moved since.
+      const receiptHolds = (memo: CountsMemo | undefined): memo is CountsMemo =>
+        memo !== undefined && (positions.receipts <= memo.receiptsAt || (since !== undefined && memo.receiptsAt >= since.receipts));
+      const memoOf = (roomId: string) => countsMemo.get(`${userId}\n${roomId}`);
+      const unknown = counted.filter((roomId) => ownReceipts.has(roomId) || !receiptHolds(memoOf(roomId)));
+      const readUpTo = await reads.readUpTo(userId, unknown);
       for (const roomId of counted) {
-        const from = Math.max(readUpTo.get(roomId) ?? 0, joinedAt.get(roomId) ?? 0);
         const key = `${userId}\n${roomId}`;
         const known = countsMemo.get(key);
+        const receipt = unknown.includes(roomId) || !receiptHolds(known) ? (readUpTo.get(roomId) ?? 0) : known.receipt;
+        const receiptsAt = unknown.includes(roomId) ? positions.receipts : Math.max(known?.receiptsAt ?? 0, positions.receipts);
+        const from = Math.max(receipt, joinedAt.get(roomId) ?? 0);
         // Counted before from the same receipt: only the events since then are judged.
         const resumeAt = known !== undefined && known.readUpTo === from && known.upTo <= eventsPosition ? known : undefined;
         const fresh = resumeAt?.upTo === eventsPosition ? { notification_count: 0, highlight_count: 0 } : await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events), {
@@ -315,7 +340,7 @@ export function createSyncService(deps: SyncDeps) {
           highlight_count: (resumeAt?.counts.highlight_count ?? 0) + fresh.highlight_count,
         };
         if (countsMemo.size >= MAX_RESUMABLE && !countsMemo.has(key)) countsMemo.clear();
-        countsMemo.set(key, { readUpTo: from, upTo: eventsPosition, counts });
+        countsMemo.set(key, { receipt, receiptsAt, readUpTo: from, upTo: eventsPosition, counts });
         const entry = response.rooms.join[roomId] ?? emptyJoinedRoom(eventsPosition);
         entry.unread_notifications = { ...counts };
         if (response.rooms.join[roomId] === undefined) {
@@ -333,7 +358,7 @@ export function createSyncService(deps: SyncDeps) {
       }
     }
     newlyMet.delete(userId);
-    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition, positions };
+    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition, positions, keyCounts: standing.keyCounts };
   }
 
   /** An entry for a joined room that only has ephemeral news. */
@@ -416,7 +441,7 @@ export function createSyncService(deps: SyncDeps) {
    * position. The next sync judges only the events after that (each event is judged once, by the rules
    * of that time, as Synapse does when it stores push actions as events arrive).
    */
-  const countsMemo = new Map<string, { readonly readUpTo: number; readonly upTo: number; readonly counts: NotificationCounts }>();
+  const countsMemo = new Map<string, CountsMemo>();
   /** Per device, the to-device position its messages were last deleted up to (by this process). */
   const toDeviceAcknowledged = new Map<string, number>();
 
@@ -424,10 +449,26 @@ export function createSyncService(deps: SyncDeps) {
    * The device's key counts, read even when nothing else is: other users' claims announce nothing, and a
    * client learns that its one-time keys run low only from these.
    */
-  async function withKeyCounts(requester: Requester, response: SyncResponse): Promise<SyncResponse> {
+  async function withKeyCounts(requester: Requester, response: SyncResponse, read?: DeviceKeyCounts): Promise<SyncResponse> {
     if (!streams?.keys) return response;
-    const keys = await streams.keys.deviceKeyCounts(requester.userId, requester.deviceId);
+    const keys = read ?? (await streams.keys.deviceKeyCounts(requester.userId, requester.deviceId));
     return { ...response, device_one_time_keys_count: keys.counts, device_unused_fallback_key_types: keys.unusedFallbackTypes };
+  }
+
+  /**
+   * The user's push rules as a judge, from the m.push_rules content the snapshot read: built again only
+   * when that content changed.
+   */
+  const judges = new Map<string, { readonly rules: string; readonly judge: PushJudge }>();
+  function judgeOf(userId: string, content: Readonly<Record<string, unknown>> | undefined): PushJudge | undefined {
+    if (!streams) return undefined;
+    const rules = JSON.stringify(content ?? null);
+    const known = judges.get(userId);
+    if (known?.rules === rules) return known.judge;
+    const judge = streams.pushRules.judgeFrom(userId, content);
+    if (judges.size >= MAX_RESUMABLE && known === undefined) judges.clear();
+    judges.set(userId, { rules, judge });
+    return judge;
   }
 
   function remember(key: string, memo: Resumable): void {
@@ -474,7 +515,6 @@ export function createSyncService(deps: SyncDeps) {
       } else if (streams && request.setPresence === undefined) {
         await streams.presence.setFromSync(requester.userId, 'online');
       }
-      let judge: PushJudge | undefined;
       const key = `${requester.userId}\n${requester.deviceId}`;
       const listener = notifier.listen(requester.userId);
       request.signal?.addEventListener('abort', () => listener.close(), { once: true });
@@ -485,18 +525,16 @@ export function createSyncService(deps: SyncDeps) {
           if (!(await listener.wait(deadline - clock.now()))) return withKeyCounts(requester, nothingNew(memo.token));
         }
         for (;;) {
-          // Read before the snapshot, not in it: the embedded engine's one connection is the snapshot's.
-          if (streams) judge ??= await streams.pushRules.judge(requester.userId);
           listener.reset();
           const sequence = listener.readSequence;
-          const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter, judge));
+          const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter));
           listener.addRooms(phase.rooms);
           const { token, added } = await streamsPhase(phase, requester, since, filter);
           phase.response.next_batch = formatStreamToken(token);
           const remaining = deadline - clock.now();
           if (since === undefined || !phase.empty || added || remaining <= 0 || !(await listener.wait(remaining))) {
             remember(key, { token: phase.response.next_batch, filter: request.filter, rooms: phase.rooms, sequence });
-            return withKeyCounts(requester, phase.response);
+            return withKeyCounts(requester, phase.response, phase.keyCounts);
           }
         }
       } finally {

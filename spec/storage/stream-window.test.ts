@@ -1,0 +1,140 @@
+import t, { type Test } from 'tap';
+import { appOn, registerUser } from '../helpers/app.js';
+import { eachEngine } from '../helpers/database.js';
+import { roomPath, testClient } from '../helpers/client.js';
+import { createSyncStore } from '../../src/storage/index.js';
+import type { SyncReads, SyncStore } from '../../src/sync/index.js';
+import type { Database } from '../../src/storage/index.js';
+import { EventCache } from '../../src/storage/event-cache.js';
+import { StreamWindow } from '../../src/storage/stream-window.js';
+
+/**
+ * The stream window (src/storage/stream-window.ts) answers sync's reads from memory. Whatever it holds,
+ * trims or forgets, each answer must be the database's: every read here goes to a store with a small
+ * window and to one without, and the two must agree.
+ */
+
+// Small limits, so that trimming, emptying rooms, dropping member events and restarting all happen.
+const LIMITS = { roomEvents: 4, totalEvents: 9, rooms: 50, memberEvents: 5, catchUp: 12 };
+
+const ids = (events: Iterable<{ event: { eventId: string } }>) => [...events].map(({ event }) => event.eventId);
+
+interface Probe {
+  readonly rooms: readonly string[];
+  readonly users: readonly string[];
+}
+
+/** Every read the window may answer, over every range up to the snapshot's position, in both stores. */
+async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Probe): Promise<void> {
+  const read = <T>(store: SyncStore, fn: (reads: SyncReads, position: number) => Promise<T>) =>
+    store.snapshot(async (reads) => fn(reads, (await reads.standing(probe.users[0]!, 'NONE', [])).positions.events));
+  const answers = (store: SyncStore) =>
+    read(store, async (reads, position) => {
+      const out: Record<string, unknown> = { position };
+      const all: string[] = [];
+      for (const roomId of probe.rooms) {
+        for (let after = 0; after <= position; after++) {
+          for (const limit of [0, 1, 3, 50]) {
+            const page = await reads.timeline(roomId, after, position, limit);
+            out[`timeline ${roomId} ${after} ${limit}`] = { events: ids(page.events), more: page.more };
+            all.push(...ids(page.events));
+          }
+          out[`state ${roomId} ${after}`] = [...(await reads.stateAtPosition(roomId, after))].sort();
+          out[`members ${roomId} ${after}`] = await reads.memberChangesIn([roomId], after, position);
+        }
+        out[`members of all ${roomId}`] = await reads.memberChangesIn(probe.rooms, 0, position);
+      }
+      for (const userId of probe.users) {
+        for (let after = 0; after <= position; after++) out[`membership ${userId} ${after}`] = await reads.membershipChanges(userId, after, position);
+      }
+      const unique = [...new Set(all)].sort();
+      for (const id of unique) {
+        out[`redactions ${id}`] = [...(await reads.redactionsOf([id])).values()].flatMap(ids);
+        out[`children ${id}`] = ids(await reads.childrenOf([id]));
+      }
+      return out;
+    });
+  const [mine, truth] = [await answers(windowed), await answers(plain)];
+  t.same(mine, truth, `every answer at position ${String(truth.position)} is the database's`);
+}
+
+async function world(t: Test, db: Database) {
+  let now = 1_700_000_000_000;
+  const { app } = await appOn(t, db, { clock: { now: () => now++ } });
+  const alice = testClient(app, await registerUser(app, 'alice'));
+  const bob = testClient(app, await registerUser(app, 'bob'));
+  return { alice, bob };
+}
+
+eachEngine(t, 'the window answers as the database does, while it fills, trims and starts again', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const windowed = createSyncStore(db.sql, { streamWindow: LIMITS });
+  const plain = createSyncStore(db.sql, { streamWindow: false });
+  const first = await alice.createRoom({ preset: 'public_chat' });
+  // The window starts at its first snapshot: everything before lies below every floor.
+  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user] });
+
+  await bob.post(`/join/${encodeURIComponent(first)}`);
+  const hello = (await alice.send(first, 'hello', 'a1')).body.event_id as string;
+  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user] });
+
+  // A reaction and a redaction name events the window holds; an edit names one it trimmed.
+  await bob.put(`${roomPath(first)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
+  const second = await alice.createRoom({ preset: 'public_chat' });
+  for (let i = 0; i < 5; i++) await (i % 2 ? alice : bob).send(first, `m${i}`, `m${i}`);
+  await alice.put(`${roomPath(first)}/redact/${encodeURIComponent(hello)}/x1`, { reason: 'gone' });
+  await bob.post(`/join/${encodeURIComponent(second)}`);
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user] });
+
+  // Bob leaves and comes back: his membership changes are read across the window's member floor.
+  await bob.post(`${roomPath(first)}/leave`);
+  await bob.post(`/join/${encodeURIComponent(first)}`);
+  await alice.put(`${roomPath(second)}/state/m.room.topic/`, { topic: 'news' });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user] });
+
+  // More than a catch-up reads at once: the window starts again from there.
+  for (let i = 0; i < 14; i++) await alice.send(second, `n${i}`, `n${i}`);
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user] });
+});
+
+eachEngine(t, 'snapshots catching up at the same time all get the whole timeline', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const windowed = createSyncStore(db.sql, { streamWindow: LIMITS });
+  const plain = createSyncStore(db.sql, { streamWindow: false });
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await windowed.snapshot((reads) => reads.positions());
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  for (let i = 0; i < 3; i++) await alice.send(roomId, `m${i}`, `m${i}`);
+  const timelines = (store: SyncStore) =>
+    store.snapshot(async (reads) => {
+      const { events } = await reads.positions();
+      return ids((await reads.timeline(roomId, 0, events, 50)).events);
+    });
+  const [one, two, truth] = await Promise.all([timelines(windowed), timelines(windowed), timelines(plain)]);
+  t.same(one, truth);
+  t.same(two, truth);
+});
+
+eachEngine(t, 'the window answers woken syncs itself and leaves older questions to the database', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const window = new StreamWindow(new EventCache(100), LIMITS);
+  const position = async () => (await createSyncStore(db.sql, { streamWindow: false }).snapshot((reads) => reads.positions())).events;
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  const start = await position();
+  await window.catchUp(db.sql, start);
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const hello = (await alice.send(roomId, 'hello', 'a1')).body.event_id as string;
+  const now = await position();
+  await window.catchUp(db.sql, now);
+
+  t.same(window.timeline(roomId, start, now, 10)?.events.map(({ event }) => event.type), ['m.room.member', 'm.room.message'], 'the new events, from memory');
+  t.equal(window.timeline(roomId, start - 1, now, 10), undefined, 'reaching below the window: the database answers');
+  t.same(window.membershipChanges(bob.user, start, now)?.map((row) => row.membership), ['join']);
+  t.equal(typeof window.stateGroupAt(roomId, now), 'number', 'the state after the newest event, from memory');
+  t.ok(window.unreferenced(hello), 'nothing names the message yet');
+  t.equal(window.timeline(roomId, now, now + 1, 10), undefined, 'beyond what the window reached: the database answers');
+
+  await bob.put(`${roomPath(roomId)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
+  await window.catchUp(db.sql, await position());
+  t.notOk(window.unreferenced(hello), 'a reaction names it: its relations are read from the database');
+});

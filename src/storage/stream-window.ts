@@ -1,0 +1,327 @@
+import type { StoredEvent } from '../rooms/index.js';
+import type { MembershipRow, TimelinePage } from '../sync/index.js';
+import { storedEventFromRow, type EventRow } from './event-rows.js';
+import type { EventCache } from './event-cache.js';
+import type { Query } from './state-groups.js';
+
+/**
+ * The newest stretch of the events stream, kept in memory so that a woken /sync (a few new events in rooms
+ * the client already has) needs no timeline, membership or state-position statement of its own.
+ *
+ * The window fills itself from the database, not from notices: a snapshot that reads the stream at position
+ * p first brings the window up to p with one statement (`reach`), which the syncs one event wakes share.
+ * Events commit in position order (persist-events.ts), so once the window holds every event up to p it
+ * never misses one below p; this holds for events written by any process. Backfilled events carry negative
+ * positions and soft-failed ones are never served: neither enters.
+ *
+ * What the window holds of a room: every event with a position above the room's `floor` (the window's start
+ * for a room it has not trimmed). A question reaching below a floor is not answered here (undefined): the
+ * caller asks the database. The same goes for the member events of each user (membership changes) above
+ * `memberFloor`.
+ *
+ * Each event also carries whether a redaction or a child relation names it: loaded from the database when
+ * the event enters, then set by every later event that names it. An event known to be named by none is
+ * served without the redaction and relation reads (`unreferenced`). Marks only ever get set, so a sync whose
+ * snapshot is older than the mark merely asks the database.
+ */
+
+/** How much the window holds; the defaults suit a process serving a few thousand active rooms. */
+export interface StreamWindowLimits {
+  /** Events a room keeps; older ones go and raise the room's floor. */
+  readonly roomEvents: number;
+  /** Events the whole window keeps; beyond it the least recently active rooms are emptied. */
+  readonly totalEvents: number;
+  /** Rooms the window tracks; beyond it the window starts afresh. */
+  readonly rooms: number;
+  /** Member events kept for membership changes; beyond it they are dropped and their floor raised. */
+  readonly memberEvents: number;
+  /** Events one catch-up reads at most; a longer gap starts the window afresh where the caller stands. */
+  readonly catchUp: number;
+}
+
+export const DEFAULT_STREAM_WINDOW_LIMITS: StreamWindowLimits = {
+  roomEvents: 100,
+  totalEvents: 50_000,
+  rooms: 100_000,
+  memberEvents: 20_000,
+  catchUp: 5_000,
+};
+
+interface WindowEvent {
+  readonly position: number;
+  readonly stored: StoredEvent;
+  /** The state group after the event. */
+  readonly stateAfter: number;
+  /** A redaction or a child relation names the event (at or after it entered the window). */
+  referenced: boolean;
+}
+
+interface RoomWindow {
+  /** Every event of the room with a position above this is held. */
+  floor: number;
+  events: WindowEvent[];
+  /** The state group at the floor (after the last event at or below it), once read; null before the room began. */
+  floorState?: number | null;
+}
+
+interface MemberChange {
+  readonly position: number;
+  readonly roomId: string;
+  readonly eventId: string;
+  readonly membership: string;
+}
+
+interface WindowRow extends EventRow {
+  readonly state_after: number;
+  readonly referenced: boolean;
+}
+
+export class StreamWindow {
+  /** Every event with a position up to here (above its room's floor) is held; undefined before the first use. */
+  #reach: number | undefined;
+  /** The floor of rooms the window has no entry for. */
+  #start = 0;
+  readonly #rooms = new Map<string, RoomWindow>();
+  readonly #byId = new Map<string, WindowEvent>();
+  #total = 0;
+  readonly #members = new Map<string, MemberChange[]>();
+  #memberFloor = 0;
+  #memberTotal = 0;
+  /** The catch-up under way, and the position it brings the window to. */
+  #loading: { readonly upTo: number; readonly done: Promise<void> } | undefined;
+
+  constructor(
+    private readonly eventCache: EventCache,
+    private readonly limits: StreamWindowLimits = DEFAULT_STREAM_WINDOW_LIMITS,
+  ) {}
+
+  /** The position the window holds every event up to (-1 before its first use). */
+  get reach(): number {
+    return this.#reach ?? -1;
+  }
+
+  /**
+   * Brings the window up to `position`, reading what it lacks through `q` (which must see every event up
+   * to `position`: a snapshot that read it as the stream's maximum). Concurrent callers share a read.
+   */
+  async catchUp(q: Query, position: number): Promise<void> {
+    if (this.#reach === undefined) {
+      // Nothing is known before the first snapshot: the window begins there.
+      this.#reach = position;
+      this.#start = position;
+      this.#memberFloor = position;
+      return;
+    }
+    while (this.#reach < position) {
+      const loading = this.#loading;
+      if (loading !== undefined) {
+        // A failed read is someone else's error: this caller then reads for itself.
+        await loading.done.catch(() => undefined);
+        continue;
+      }
+      const from = this.#reach;
+      const done = this.#load(q, from, position);
+      this.#loading = { upTo: position, done };
+      try {
+        await done;
+      } finally {
+        if (this.#loading?.done === done) this.#loading = undefined;
+      }
+    }
+  }
+
+  async #load(q: Query, after: number, upTo: number): Promise<void> {
+    const rows = await q<WindowRow[]>`
+      select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
+        e.soft_failed, e.stream_position, r.room_version, e.state_after,
+        (exists (select 1 from events x where x.redacts = e.event_id and x.type = 'm.room.redaction'
+            and x.stream_position is not null and not x.soft_failed)
+          or exists (select 1 from events x
+            where (x.json::jsonb -> 'content' -> 'm.relates_to' ->> 'event_id') = e.event_id
+              and x.stream_position is not null and not x.soft_failed)) as referenced
+      from events e join rooms r on r.room_id = e.room_id
+      where e.stream_position > ${after} and e.stream_position <= ${upTo} and not e.soft_failed
+      order by e.stream_position
+      limit ${this.limits.catchUp + 1}`;
+    // Another caller may have moved the window meanwhile (a reset): rows below its reach are no news.
+    if (this.#reach !== after) return;
+    if (rows.length > this.limits.catchUp) {
+      this.#restart(upTo);
+      return;
+    }
+    for (const row of rows) this.#add(row);
+    this.#reach = upTo;
+    this.#trim();
+  }
+
+  #add(row: WindowRow): void {
+    const cached = this.eventCache.get(row.event_id);
+    const stored = cached ?? storedEventFromRow(row);
+    if (cached === undefined) this.eventCache.set(stored);
+    const position = row.stream_position ?? 0;
+    const entry: WindowEvent = { position, stored, stateAfter: row.state_after, referenced: row.referenced };
+    let room = this.#rooms.get(row.room_id);
+    if (room === undefined) {
+      room = { floor: this.#start, events: [] };
+    } else {
+      // Re-inserted: the map's order is the rooms' order of last activity.
+      this.#rooms.delete(row.room_id);
+    }
+    this.#rooms.set(row.room_id, room);
+    room.events.push(entry);
+    this.#byId.set(row.event_id, entry);
+    this.#total++;
+    if (room.events.length > this.limits.roomEvents) this.#drop(room, room.events.length - this.limits.roomEvents);
+    const { event } = stored;
+    for (const target of [event.redacts, relatedId(event.content)]) {
+      const named = target === undefined ? undefined : this.#byId.get(target);
+      if (named !== undefined) named.referenced = true;
+    }
+    if (event.type === 'm.room.member' && event.stateKey !== undefined) {
+      const membership = event.content.membership;
+      const list = this.#members.get(event.stateKey) ?? [];
+      list.push({ position, roomId: event.roomId, eventId: event.eventId, membership: typeof membership === 'string' ? membership : 'leave' });
+      this.#members.set(event.stateKey, list);
+      this.#memberTotal++;
+    }
+  }
+
+  #trim(): void {
+    if (this.#rooms.size > this.limits.rooms) {
+      this.#restart(this.reach);
+      return;
+    }
+    // The least recently active rooms first (the map's order); an emptied room goes to the end.
+    for (const [roomId, room] of this.#rooms) {
+      if (this.#total <= this.limits.totalEvents) break;
+      if (room.events.length === 0) continue;
+      this.#drop(room, room.events.length);
+      this.#rooms.delete(roomId);
+      this.#rooms.set(roomId, room);
+    }
+    if (this.#memberTotal > this.limits.memberEvents) {
+      this.#members.clear();
+      this.#memberTotal = 0;
+      this.#memberFloor = this.reach;
+    }
+  }
+
+  /** Drops the room's oldest `count` events, raising its floor to the newest dropped. */
+  #drop(room: RoomWindow, count: number): void {
+    if (count <= 0) return;
+    const dropped = room.events.splice(0, count);
+    for (const entry of dropped) this.#byId.delete(entry.stored.event.eventId);
+    this.#total -= dropped.length;
+    const last = dropped.at(-1)!;
+    room.floor = last.position;
+    room.floorState = last.stateAfter;
+  }
+
+  /** Forgets everything and holds every event from `position` on. */
+  #restart(position: number): void {
+    this.#rooms.clear();
+    this.#byId.clear();
+    this.#members.clear();
+    this.#total = 0;
+    this.#memberTotal = 0;
+    this.#start = position;
+    this.#memberFloor = position;
+    this.#reach = position;
+  }
+
+  #room(roomId: string): RoomWindow {
+    return this.#rooms.get(roomId) ?? { floor: this.#start, events: [] };
+  }
+
+  /** The held events of the room in (after, upTo], oldest first. */
+  #range(room: RoomWindow, after: number, upTo: number): WindowEvent[] {
+    return room.events.filter((entry) => entry.position > after && entry.position <= upTo);
+  }
+
+  /** The sync store's timeline read, when the window holds the answer. */
+  timeline(roomId: string, after: number, upTo: number, limit: number): TimelinePage | undefined {
+    if (upTo > this.reach) return undefined;
+    if (upTo <= after) return { events: [], more: false };
+    const room = this.#room(roomId);
+    const held = this.#range(room, after, upTo);
+    const wanted = Math.max(limit, 0);
+    // Below the floor there may be more: the answer is whole only if the page fills from what is held.
+    if (after < room.floor && held.length <= wanted) return undefined;
+    return { events: held.slice(Math.max(0, held.length - wanted)).map((entry) => entry.stored), more: held.length > wanted || after < room.floor };
+  }
+
+  /**
+   * The state group after the room's last event at or below the position: null before the room began,
+   * undefined when only the database knows (the position lies below the floor, or the floor's state is
+   * not read yet: `setFloorState`).
+   */
+  stateGroupAt(roomId: string, position: number): number | null | undefined {
+    if (position > this.reach) return undefined;
+    const room = this.#rooms.get(roomId);
+    const floor = room?.floor ?? this.#start;
+    if (position < floor) return undefined;
+    const last = room === undefined ? undefined : this.#range(room, floor, position).at(-1);
+    if (last !== undefined) return last.stateAfter;
+    return room?.floorState;
+  }
+
+  /** Whether a position's state for the room would be the state at the room's floor (so worth keeping). */
+  atFloor(roomId: string, position: number): boolean {
+    const room = this.#rooms.get(roomId);
+    const floor = room?.floor ?? this.#start;
+    return position >= floor && position <= this.reach && (room === undefined || this.#range(room, floor, position).length === 0);
+  }
+
+  /** Keeps the state group at the room's floor, read from the database. */
+  setFloorState(roomId: string, group: number | null): void {
+    let room = this.#rooms.get(roomId);
+    if (room === undefined) {
+      if (this.#rooms.size >= this.limits.rooms) return;
+      room = { floor: this.#start, events: [] };
+      // A quiet room goes first when the window must shrink.
+      this.#rooms.set(roomId, room);
+    }
+    room.floorState = group;
+  }
+
+  /** The user's member events in (after, upTo], in stream order; undefined when the window cannot tell. */
+  membershipChanges(userId: string, after: number, upTo: number): MembershipRow[] | undefined {
+    if (upTo > this.reach || after < this.#memberFloor) return undefined;
+    return (this.#members.get(userId) ?? [])
+      .filter((change) => change.position > after && change.position <= upTo)
+      .map((change) => ({ roomId: change.roomId, eventId: change.eventId, membership: change.membership, position: change.position }));
+  }
+
+  /** The member events of the rooms in (after, upTo], in stream order; undefined when the window cannot tell. */
+  memberChangesIn(roomIds: readonly string[], after: number, upTo: number): Array<{ roomId: string; userId: string; membership: string }> | undefined {
+    if (upTo > this.reach) return undefined;
+    const found: WindowEvent[] = [];
+    for (const roomId of roomIds) {
+      const room = this.#room(roomId);
+      if (after < room.floor) return undefined;
+      for (const entry of this.#range(room, after, upTo)) if (entry.stored.event.type === 'm.room.member') found.push(entry);
+    }
+    return found
+      .sort((a, b) => a.position - b.position)
+      .filter(({ stored }) => stored.event.stateKey !== undefined)
+      .map(({ stored: { event } }) => ({
+        roomId: event.roomId,
+        userId: event.stateKey!,
+        membership: typeof event.content.membership === 'string' ? event.content.membership : 'leave',
+      }));
+  }
+
+  /** Whether the window knows that no redaction or child relation names the event. */
+  unreferenced(eventId: string): boolean {
+    const entry = this.#byId.get(eventId);
+    return entry !== undefined && !entry.referenced;
+  }
+}
+
+/** The parent a relation names (content."m.relates_to".event_id), as the relations index reads it. */
+function relatedId(content: Readonly<Record<string, unknown>>): string | undefined {
+  const relation = content['m.relates_to'];
+  if (typeof relation !== 'object' || relation === null) return undefined;
+  const id = (relation as Record<string, unknown>).event_id;
+  return typeof id === 'string' ? id : undefined;
+}
