@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { StateMap } from '../events/index.js';
+import { stateKey, type StateMap } from '../events/index.js';
 import type { MembershipRow, Standing, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
 import type { StoredEvent } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
@@ -32,10 +32,73 @@ export function createSyncStore(sql: postgres.Sql, options: SyncStoreOptions = {
   const cache = new StateCache(options.stateCacheEntries ?? 100_000);
   const events = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
   const window = options.streamWindow === false ? undefined : new StreamWindow(events, options.streamWindow);
+  const memory: Memory = { cache, events, window, joined: new JoinedMembersMemo() };
+  const inTransaction = <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
+    sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, memory))) as Promise<T>;
   return {
-    snapshot: <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
-      sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, cache, events, window))) as Promise<T>,
+    async snapshot<T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> {
+      if (window === undefined) return inTransaction(fn);
+      // First without a transaction: one statement is a snapshot of its own. If everything after the
+      // standing read comes from memory, that was the whole sync; the first read that would need another
+      // statement abandons the attempt, and the sync runs again in a repeatable-read transaction.
+      try {
+        return await fn(syncReads(SNAPSHOT_NEEDED, memory, sql));
+      } catch (err) {
+        if (err instanceof SnapshotNeeded) return inTransaction(fn);
+        throw err;
+      }
+    },
   };
+}
+
+/** How every m.room.member state key begins (stateKey's JSON form). */
+const MEMBER_KEY_PREFIX = stateKey('m.room.member', '').slice(0, -3);
+
+/** What the reads of every snapshot share: caches of immutable things, and the stream window. */
+interface Memory {
+  readonly cache: StateCache;
+  readonly events: EventCache;
+  readonly window: StreamWindow | undefined;
+  readonly joined: JoinedMembersMemo;
+}
+
+/** Thrown by a read of the attempt without a transaction that needs a statement of its own. */
+class SnapshotNeeded extends Error {
+  constructor() {
+    super('this read needs a snapshot transaction');
+  }
+}
+
+/**
+ * The query function of the attempt without a transaction: a statement it would send throws SnapshotNeeded
+ * instead. Its helpers (`q.array`, built before the statement) hand their value back unused.
+ */
+const SNAPSHOT_NEEDED = new Proxy(() => {
+  throw new SnapshotNeeded();
+}, {
+  get: (target, prop) => (prop === 'array' ? (value: unknown) => value : target),
+}) as unknown as Query;
+
+/** Joined members per state group (groups never change), bounded by the members it holds in all. */
+class JoinedMembersMemo {
+  readonly #groups = new Map<number, readonly string[]>();
+  #members = 0;
+
+  constructor(private readonly maxMembers = 200_000) {}
+
+  get(group: number): readonly string[] | undefined {
+    return this.#groups.get(group);
+  }
+
+  set(group: number, members: readonly string[]): void {
+    if (members.length > this.maxMembers) return;
+    if (this.#members + members.length > this.maxMembers) {
+      this.#groups.clear();
+      this.#members = 0;
+    }
+    this.#groups.set(group, members);
+    this.#members += members.length;
+  }
 }
 
 interface MemberRow {
@@ -66,8 +129,25 @@ const membershipRow = (row: MemberRow): MembershipRow => ({
   position: row.stream_position,
 });
 
-function syncReads(q: Query, cache: StateCache, eventCache: EventCache, window: StreamWindow | undefined): SyncReads {
+/**
+ * The reads of one snapshot through `q`: a transaction, or SNAPSHOT_NEEDED for the attempt without one, whose
+ * standing read goes through `standingOn` (the pool) as the one statement it may send.
+ */
+function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
+  const { cache, events: eventCache, window } = memory;
   const rooms = roomReadsOn(q, cache, eventCache);
+  /** The state group after the room's last event at or below the position; null before the room began. */
+  const groupAt = async (roomId: string, position: number): Promise<number | null> => {
+    const held = window?.stateGroupAt(roomId, position);
+    if (held !== undefined) return held;
+    const [row] = await q<{ state_after: number }[]>`
+      select state_after from events
+      where room_id = ${roomId} and stream_position <= ${position} and stream_position is not null and not soft_failed
+      order by stream_position desc limit 1`;
+    // No event of the room between its floor and the position: this is the state at the floor, kept.
+    if (window?.atFloor(roomId, position)) window.setFloorState(roomId, row?.state_after ?? null);
+    return row?.state_after ?? null;
+  };
   /** The row's event, parsed once per process: the cache keeps what was parsed before. */
   const eventOf = (row: EventRow): StoredEvent => {
     const cached = eventCache.get(row.event_id);
@@ -109,7 +189,7 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache, window: 
     },
 
     async standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing> {
-      const [row] = await q<StandingRow[]>`
+      const [row] = await standingOn<StandingRow[]>`
         select (select coalesce(max(stream_position), 0) from events) as events,
           (select coalesce(max(stream_position), 0) from account_data) as account_data,
           (select coalesce(max(stream_position), 0) from receipts) as receipts,
@@ -124,10 +204,11 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache, window: 
             where f.user_id = ${userId} and c.event_id = f.membership_event_id) as forgotten,
           (select coalesce(json_object_agg(type, content), '{}') from account_data
             where user_id = ${userId} and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_contents,
-          (select coalesce(json_agg(k), '[]') from (${keyCountRows(q, userId, deviceId)}) k) as key_counts`;
+          (select coalesce(json_agg(k), '[]') from (${keyCountRows(standingOn, userId, deviceId)}) k) as key_counts`;
       if (row === undefined) throw new Error('the standing read returned no row');
-      // The window catches up to the snapshot's maximum, as in positions().
-      await window?.catchUp(q, row.events);
+      // The window catches up to the snapshot's maximum, as in positions(). Without a transaction that read
+      // is a statement of its own, which is sound: it reads nothing above the position, all committed.
+      await window?.catchUp(standingOn, row.events);
       const contents = new Map<string, Readonly<Record<string, unknown>>>();
       for (const [type, content] of Object.entries(row.account_data_contents)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
       return {
@@ -183,16 +264,22 @@ function syncReads(q: Query, cache: StateCache, eventCache: EventCache, window: 
     },
 
     async stateAtPosition(roomId: string, position: number): Promise<StateMap> {
-      const held = window?.stateGroupAt(roomId, position);
-      if (held === null) return new Map();
-      if (held !== undefined) return loadGroupState(q, cache, held);
-      const [row] = await q<{ state_after: number }[]>`
-        select state_after from events
-        where room_id = ${roomId} and stream_position <= ${position} and stream_position is not null and not soft_failed
-        order by stream_position desc limit 1`;
-      // No event of the room between its floor and the position: this is the state at the floor, kept.
-      if (window?.atFloor(roomId, position)) window.setFloorState(roomId, row?.state_after ?? null);
-      return row === undefined ? new Map() : loadGroupState(q, cache, row.state_after);
+      const group = await groupAt(roomId, position);
+      return group === null ? new Map() : loadGroupState(q, cache, group);
+    },
+
+    async joinedMembers(roomId: string, position: number): Promise<readonly string[]> {
+      const group = await groupAt(roomId, position);
+      if (group === null) return [];
+      const known = memory.joined.get(group);
+      if (known !== undefined) return known;
+      const memberIds: string[] = [];
+      for (const [key, eventId] of await loadGroupState(q, cache, group)) if (key.startsWith(MEMBER_KEY_PREFIX)) memberIds.push(eventId);
+      const joined = [...(await rooms.events(memberIds)).values()]
+        .filter(({ event }) => event.content.membership === 'join' && event.stateKey !== undefined)
+        .map(({ event }) => event.stateKey as string);
+      memory.joined.set(group, joined);
+      return joined;
     },
 
     accountDataSince: (userId: string, since: number) => accountDataSince(q, userId, since),

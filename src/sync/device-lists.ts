@@ -1,4 +1,3 @@
-import { parseStateKey } from '../events/index.js';
 import type { SyncReads } from './ports.js';
 
 /**
@@ -33,16 +32,7 @@ export interface DeviceLists {
   left: string[];
 }
 
-type Reads = Pick<SyncReads, 'deviceListChanges' | 'sharingRoomWith' | 'memberChangesIn' | 'currentState' | 'events'>;
-
-/** The users joined to a room now (the state map is cached; the member events are read for their membership). */
-export async function joinedMembers(reads: Pick<SyncReads, 'currentState' | 'events'>, roomId: string): Promise<string[]> {
-  const memberIds: string[] = [];
-  for (const [key, eventId] of await reads.currentState(roomId)) if (parseStateKey(key)[0] === 'm.room.member') memberIds.push(eventId);
-  return [...(await reads.events(memberIds)).values()]
-    .filter(({ event }) => event.content.membership === 'join' && event.stateKey !== undefined)
-    .map(({ event }) => event.stateKey as string);
-}
+type Reads = Pick<SyncReads, 'deviceListChanges' | 'sharingRoomWith' | 'memberChangesIn' | 'joinedMembers'>;
 
 export async function deviceListDelta(reads: Reads, userId: string, from: DeviceListRange, to: DeviceListRange, rooms: MembershipMoves): Promise<DeviceLists> {
   const changed = new Set<string>();
@@ -53,7 +43,7 @@ export async function deviceListDelta(reads: Reads, userId: string, from: Device
   for (const row of updates) if (row.onlyForViewer || row.userId === userId || sharing.has(row.userId)) changed.add(row.userId);
 
   if (to.events > from.events) {
-    for (const roomId of rooms.newlyJoined) for (const member of await joinedMembers(reads, roomId)) changed.add(member);
+    for (const roomId of rooms.newlyJoined) for (const member of await reads.joinedMembers(roomId, to.events)) changed.add(member);
     const newly = new Set(rooms.newlyJoined);
     const steady = rooms.joined.filter((roomId) => !newly.has(roomId));
     // Rooms the user left and joined again within the range: everyone there is newly met.
@@ -68,9 +58,9 @@ export async function deviceListDelta(reads: Reads, userId: string, from: Device
       if (membership === 'join' || membership === 'invite') changed.add(member);
       else if (membership === 'leave' || membership === 'ban') candidatesLeft.add(member);
     }
-    for (const roomId of rejoined) for (const member of await joinedMembers(reads, roomId)) changed.add(member);
+    for (const roomId of rejoined) for (const member of await reads.joinedMembers(roomId, to.events)) changed.add(member);
     // Members of a room the user left are the ones they no longer see there.
-    for (const roomId of rooms.left) for (const member of await joinedMembers(reads, roomId)) candidatesLeft.add(member);
+    for (const roomId of rooms.left) for (const member of await reads.joinedMembers(roomId, to.events)) candidatesLeft.add(member);
   }
   candidatesLeft.delete(userId);
   const stillShared = await reads.sharingRoomWith(userId, [...candidatesLeft]);

@@ -44,6 +44,8 @@ export interface SyncReads
   timeline(roomId: string, after: number, upTo: number, limit: number): Promise<TimelinePage>;
   /** The room's state after the last timeline event at or below the position; empty before the room began. */
   stateAtPosition(roomId: string, position: number): Promise<StateMap>;
+  /** The users joined to the room in its state at the position (stateAtPosition's). */
+  joinedMembers(roomId: string, position: number): Promise<readonly string[]>;
   accountDataSince(userId: string, since: number): Promise<AccountDataChange[]>;
   /** Per room, the events position of the user's latest read receipt (m.read or m.read.private, unthreaded or main). */
   readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
@@ -87,7 +89,11 @@ export interface SnapshotPositions {
 }
 
 export interface SyncStore {
-  /** Runs `fn` in one read-only snapshot of the database. Keep it short: it holds a connection. */
+  /**
+   * Runs `fn` in one read-only snapshot of the database. Keep it short: it holds a connection. `fn` may
+   * be called more than once (a first attempt may be abandoned for a transaction), so it must leave its
+   * effects to the caller, who applies them once it has the result.
+   */
   snapshot<T>(fn: (reads: SyncReads) => Promise<T>): Promise<T>;
 }
 

@@ -8,10 +8,10 @@ import type { SyncNotifier } from './notifier.js';
 import type { DeviceKeyCounts, MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type StateAfterKey, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
-import { SentMembers } from './sent-members.js';
+import { SentMembers, type DeviceSentMembers } from './sent-members.js';
 import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
 import { notificationCounts, type NotificationCounts, type PushJudge } from './notifications.js';
-import { deviceListDelta, joinedMembers, type DeviceLists } from './device-lists.js';
+import { deviceListDelta, type DeviceLists } from './device-lists.js';
 
 /**
  * GET /sync: everything that changed for the user since their token. The rooms, their timelines and
@@ -115,6 +115,8 @@ interface RoomsPhase {
   /** The database streams' positions the snapshot read: the later reads go up to these. */
   readonly positions: SnapshotPositions;
   readonly keyCounts: DeviceKeyCounts;
+  /** What the phase learned for later syncs (members sent, unread counts), to keep once it is the result. */
+  readonly effects: ReadonlyArray<() => void>;
 }
 
 /** A user's unread counts in a room as last worked out. */
@@ -226,6 +228,8 @@ export function createSyncService(deps: SyncDeps) {
     filter: SyncFilter,
   ): Promise<RoomsPhase> {
     const userId = requester.userId;
+    // What this phase learns for later syncs, kept once the snapshot has given its result.
+    const effects: Array<() => void> = [];
     const standing = await reads.standing(userId, requester.deviceId, [IGNORED_USER_LIST, PUSH_RULES]);
     const { positions } = standing;
     const judge = streams && judgeOf(userId, standing.accountData.get(PUSH_RULES));
@@ -243,7 +247,7 @@ export function createSyncService(deps: SyncDeps) {
       },
       clientEvents: createClientEvents({ store: reads, relations: reads, clock }),
       ignoredUsers: ignoredUsersOf(standing.accountData.get(IGNORED_USER_LIST)),
-      sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? sentMembers.forDevice(userId, requester.deviceId, since === undefined) : undefined,
+      sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? deferred(sentMembers.forDevice(userId, requester.deviceId, since === undefined), effects) : undefined,
     };
     const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
     const accountData = accountDataSections(accountDataNews, userId, filter);
@@ -285,7 +289,7 @@ export function createSyncService(deps: SyncDeps) {
         joined.push(roomId);
         joinedAt.set(roomId, plan.membership.position ?? 0);
         if (wantsPresence) {
-          for (const member of await joinedMembers(reads, roomId)) {
+          for (const member of await reads.joinedMembers(roomId, eventsPosition)) {
             presenceOf.add(member);
             if (plan.newlyJoined && since !== undefined) newlyMet.add(member);
           }
@@ -339,8 +343,10 @@ export function createSyncService(deps: SyncDeps) {
           notification_count: (resumeAt?.counts.notification_count ?? 0) + fresh.notification_count,
           highlight_count: (resumeAt?.counts.highlight_count ?? 0) + fresh.highlight_count,
         };
-        if (countsMemo.size >= MAX_RESUMABLE && !countsMemo.has(key)) countsMemo.clear();
-        countsMemo.set(key, { receipt, receiptsAt, readUpTo: from, upTo: eventsPosition, counts });
+        effects.push(() => {
+          if (countsMemo.size >= MAX_RESUMABLE && !countsMemo.has(key)) countsMemo.clear();
+          countsMemo.set(key, { receipt, receiptsAt, readUpTo: from, upTo: eventsPosition, counts });
+        });
         const entry = response.rooms.join[roomId] ?? emptyJoinedRoom(eventsPosition);
         entry.unread_notifications = { ...counts };
         if (response.rooms.join[roomId] === undefined) {
@@ -358,7 +364,7 @@ export function createSyncService(deps: SyncDeps) {
       }
     }
     newlyMet.delete(userId);
-    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition, positions, keyCounts: standing.keyCounts };
+    return { response, token, empty, joined, presenceOf: [...presenceOf], newlyMet: [...newlyMet], rooms, eventsPosition, positions, keyCounts: standing.keyCounts, effects };
   }
 
   /** An entry for a joined room that only has ephemeral news. */
@@ -528,6 +534,7 @@ export function createSyncService(deps: SyncDeps) {
           listener.reset();
           const sequence = listener.readSequence;
           const phase = await store.snapshot((reads) => roomsPhase(reads, requester, request, since, filter));
+          for (const effect of phase.effects) effect();
           listener.addRooms(phase.rooms);
           const { token, added } = await streamsPhase(phase, requester, since, filter);
           phase.response.next_batch = formatStreamToken(token);
@@ -545,6 +552,22 @@ export function createSyncService(deps: SyncDeps) {
 }
 
 export type SyncService = ReturnType<typeof createSyncService>;
+
+/** The device's record of members sent, its new entries held back as effects (kept once the phase is the result). */
+function deferred(record: DeviceSentMembers, effects: Array<() => void>): DeviceSentMembers {
+  const pending = new Map<string, string>();
+  const key = (roomId: string, memberId: string) => `${roomId}\n${memberId}`;
+  return {
+    has: (roomId, memberId, eventId) => {
+      const held = pending.get(key(roomId, memberId));
+      return held === undefined ? record.has(roomId, memberId, eventId) : held === eventId;
+    },
+    remember: (roomId, memberId, eventId) => {
+      pending.set(key(roomId, memberId), eventId);
+      effects.push(() => record.remember(roomId, memberId, eventId));
+    },
+  };
+}
 
 /** The answer to a sync that had nothing new: the token it came with, unchanged. */
 function nothingNew(token: string): SyncResponse {
