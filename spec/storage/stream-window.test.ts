@@ -51,6 +51,7 @@ async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Pr
       for (const id of unique) {
         out[`redactions ${id}`] = [...(await reads.redactionsOf([id])).values()].flatMap(ids);
         out[`children ${id}`] = ids(await reads.childrenOf([id]));
+        out[`state before ${id}`] = [...((await reads.stateBefore(id)) ?? [])].sort();
       }
       return out;
     });

@@ -106,3 +106,27 @@ eachEngine(t, 'an incremental lazy sync sends the members of new senders only', 
   t.equal(gapped.body.rooms.join[roomId].timeline.limited, true);
   t.same(membersIn(gapped.body, roomId), {}, 'no member changed and every sender is known');
 });
+
+eachEngine(t, 'a sync first tried without a transaction and run again in one still sends each lazy member once', async (t, db) => {
+  const { alice, bob, roomId } = await world(t, db);
+  const other = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(other)}`);
+  // Rooms go in room id order: bob speaks in the first, alice in the second. Her own message needs its
+  // transaction id read from the database, which abandons the attempt after the first room was done.
+  const [first, second] = [roomId, other].sort();
+  await say(alice, first!, 1);
+  await say(alice, second!, 1);
+  const short = { room: { timeline: { limit: 1 }, state: { lazy_load_members: true } } };
+  const start = await alice.sync({ filter: short });
+  t.notOk(membersIn(start.body, first!)[bob.user], 'bob has not been sent yet');
+
+  await say(bob, first!, 1);
+  await say(alice, second!, 1);
+  const next = await alice.sync({ since: start.body.next_batch, timeout: 0, filter: short });
+  t.same(membersIn(next.body, first!), { [bob.user]: 'join' }, "bob's membership comes with his message");
+  t.ok(next.body.rooms.join[second!].timeline.events[0].unsigned.transaction_id, 'and alice gets her transaction id');
+
+  await say(bob, first!, 1);
+  const after = await alice.sync({ since: next.body.next_batch, timeout: 0, filter: short });
+  t.same(membersIn(after.body, first!), {}, 'once');
+});

@@ -50,7 +50,8 @@ export const DEFAULT_STREAM_WINDOW_LIMITS: StreamWindowLimits = {
 interface WindowEvent {
   readonly position: number;
   readonly stored: StoredEvent;
-  /** The state group after the event. */
+  /** The state groups before and after the event. */
+  readonly stateBefore: number;
   readonly stateAfter: number;
   /** A redaction or a child relation names the event (at or after it entered the window). */
   referenced: boolean;
@@ -72,6 +73,7 @@ interface MemberChange {
 }
 
 interface WindowRow extends EventRow {
+  readonly state_before: number;
   readonly state_after: number;
   readonly referenced: boolean;
 }
@@ -133,7 +135,7 @@ export class StreamWindow {
   async #load(q: Query, after: number, upTo: number): Promise<void> {
     const rows = await q<WindowRow[]>`
       select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
-        e.soft_failed, e.stream_position, r.room_version, e.state_after,
+        e.soft_failed, e.stream_position, r.room_version, e.state_before, e.state_after,
         (exists (select 1 from events x where x.redacts = e.event_id and x.type = 'm.room.redaction'
             and x.stream_position is not null and not x.soft_failed)
           or exists (select 1 from events x
@@ -159,7 +161,7 @@ export class StreamWindow {
     const stored = cached ?? storedEventFromRow(row);
     if (cached === undefined) this.eventCache.set(stored);
     const position = row.stream_position ?? 0;
-    const entry: WindowEvent = { position, stored, stateAfter: row.state_after, referenced: row.referenced };
+    const entry: WindowEvent = { position, stored, stateBefore: row.state_before, stateAfter: row.state_after, referenced: row.referenced };
     let room = this.#rooms.get(row.room_id);
     if (room === undefined) {
       room = { floor: this.#start, events: [] };
@@ -309,6 +311,11 @@ export class StreamWindow {
         userId: event.stateKey!,
         membership: typeof event.content.membership === 'string' ? event.content.membership : 'leave',
       }));
+  }
+
+  /** The state group before a held event; undefined for one the window does not hold. */
+  stateBeforeGroup(eventId: string): number | undefined {
+    return this.#byId.get(eventId)?.stateBefore;
   }
 
   /** Whether the window knows that no redaction or child relation names the event. */

@@ -158,7 +158,10 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
   };
   return {
     events: rooms.events,
-    stateBefore: rooms.stateBefore,
+    stateBefore: (eventId) => {
+      const group = window?.stateBeforeGroup(eventId);
+      return group === undefined ? rooms.stateBefore(eventId) : loadGroupState(q, cache, group);
+    },
     stateAfter: rooms.stateAfter,
     currentState: rooms.currentState,
     room: rooms.room,
