@@ -119,9 +119,12 @@ export function createPresenceService(deps: PresenceDeps) {
       touchedBySync.set(userId, { state, at: now });
     },
 
-    /** For sync: m.presence events of the users whose presence changed after `since` (since 0: all known). */
-    async presenceSince(userIds: readonly string[], since: number): Promise<PresenceSince> {
-      const position = await store.presenceStreamPosition();
+    /**
+     * For sync: m.presence events of the users whose presence changed after `since` (since 0: all known),
+     * up to `upTo` when given (a position the caller read in its snapshot), else up to the stream's own.
+     */
+    async presenceSince(userIds: readonly string[], since: number, upTo?: number): Promise<PresenceSince> {
+      const position = upTo ?? (await store.presenceStreamPosition());
       if (!enabled || userIds.length === 0 || since >= position) return { position, events: [] };
       const now = clock.now();
       const records = await store.presenceSince(userIds, since, position);

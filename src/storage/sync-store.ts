@@ -115,6 +115,7 @@ interface StandingRow {
   readonly receipts: number;
   readonly to_device: number;
   readonly device_lists: number;
+  readonly presence: number;
   readonly memberships: MemberRow[];
   readonly forgotten: string[];
   /** Account data content is stored as text: json_object_agg keeps it a JSON string per type. */
@@ -174,12 +175,13 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
 
     async positions() {
       // Commits happen in position order (persist-events.ts): no uncommitted event lies below the maximum.
-      const [row] = await q<{ events: number; account_data: number; receipts: number; to_device: number; device_lists: number }[]>`
+      const [row] = await q<{ events: number; account_data: number; receipts: number; to_device: number; device_lists: number; presence: number }[]>`
         select (select coalesce(max(stream_position), 0) from events) as events,
           (select coalesce(max(stream_position), 0) from account_data) as account_data,
           (select coalesce(max(stream_position), 0) from receipts) as receipts,
           (select coalesce(max(position), 0) from to_device_stream) as to_device,
-          (select coalesce(max(position), 0) from device_list_changes) as device_lists`;
+          (select coalesce(max(position), 0) from device_list_changes) as device_lists,
+          (select coalesce(max(stream_position), 0) from presence) as presence`;
       // The snapshot sees every event up to its maximum: the window catches up to it here.
       await window?.catchUp(q, row?.events ?? 0);
       return {
@@ -188,6 +190,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
         receipts: row?.receipts ?? 0,
         toDevice: row?.to_device ?? 0,
         deviceLists: row?.device_lists ?? 0,
+        presence: row?.presence ?? 0,
       };
     },
 
@@ -198,6 +201,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
           (select coalesce(max(stream_position), 0) from receipts) as receipts,
           (select coalesce(max(position), 0) from to_device_stream) as to_device,
           (select coalesce(max(position), 0) from device_list_changes) as device_lists,
+          (select coalesce(max(stream_position), 0) from presence) as presence,
           (select coalesce(json_agg(json_build_object('room_id', c.room_id, 'event_id', c.event_id,
               'stream_position', e.stream_position, 'membership', e.json::jsonb -> 'content' ->> 'membership') order by c.room_id), '[]')
             from current_state c join events e on e.event_id = c.event_id
@@ -215,7 +219,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
       const contents = new Map<string, Readonly<Record<string, unknown>>>();
       for (const [type, content] of Object.entries(row.account_data_contents)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
       return {
-        positions: { events: row.events, accountData: row.account_data, receipts: row.receipts, toDevice: row.to_device, deviceLists: row.device_lists },
+        positions: { events: row.events, accountData: row.account_data, receipts: row.receipts, toDevice: row.to_device, deviceLists: row.device_lists, presence: row.presence },
         memberships: row.memberships.map(membershipRow),
         forgotten: row.forgotten,
         accountData: contents,

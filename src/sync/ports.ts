@@ -86,6 +86,7 @@ export interface SnapshotPositions {
   readonly receipts: number;
   readonly toDevice: number;
   readonly deviceLists: number;
+  readonly presence: number;
 }
 
 export interface SyncStore {
@@ -116,7 +117,8 @@ export interface SyncStreams {
     deleteUpTo(userId: string, deviceId: string, position: number): Promise<void>;
   };
   readonly presence: {
-    presenceSince(userIds: readonly string[], since: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
+    /** Up to `upTo` when given (a position the caller read), else up to the stream's current position. */
+    presenceSince(userIds: readonly string[], since: number, upTo?: number): Promise<{ readonly position: number; readonly events: readonly object[] }>;
     /** The users' m.presence events as they stand, changed lately or not (offline for users never seen). */
     presenceOf(userIds: readonly string[]): Promise<readonly object[]>;
     setFromSync(userId: string, state: 'online' | 'offline' | 'unavailable'): Promise<void>;

@@ -423,8 +423,8 @@ export function createSyncService(deps: SyncDeps) {
     }
 
     if (filter.presence.matches('m.presence', userId)) {
-      const presence = await streams.presence.presenceSince(phase.presenceOf, since?.presence ?? 0);
-      token.presence = presence.position;
+      const presence = await streams.presence.presenceSince(phase.presenceOf, since?.presence ?? 0, phase.positions.presence);
+      token.presence = Math.max(presence.position, since?.presence ?? 0);
       // Users newly sharing a room are sent as they are, changed or not (Synapse does): one per user.
       const met = phase.newlyMet.length === 0 ? [] : await streams.presence.presenceOf(phase.newlyMet);
       const events = [...new Map([...presence.events, ...met].map((event) => [(event as { sender?: string }).sender, event])).values()];
