@@ -71,12 +71,16 @@ class SnapshotNeeded extends Error {
 
 /**
  * The query function of the attempt without a transaction: a statement it would send throws SnapshotNeeded
- * instead. Its helpers (`q.array`, built before the statement) hand their value back unused.
+ * instead. Its helpers (`q.array`, built before the statement) hand their value back unused; it is no
+ * promise (`then` is absent), so nothing awaits it by mistake.
  */
 const SNAPSHOT_NEEDED = new Proxy(() => {
   throw new SnapshotNeeded();
 }, {
-  get: (target, prop) => (prop === 'array' ? (value: unknown) => value : target),
+  get: (target, prop) => {
+    if (prop === 'then') return undefined;
+    return prop === 'array' ? (value: unknown) => value : target;
+  },
 }) as unknown as Query;
 
 /** Joined members per state group (groups never change), bounded by the members it holds in all. */
@@ -210,7 +214,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
             join current_state c on c.room_id = f.room_id and c.type = 'm.room.member' and c.state_key = f.user_id
             where f.user_id = ${userId} and c.event_id = f.membership_event_id) as forgotten,
           (select coalesce(json_object_agg(type, content), '{}') from account_data
-            where user_id = ${userId} and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_contents,
+            where user_id = ${userId} and room_id = '' and type = any(${standingOn.array([...accountDataTypes])}::text[])) as account_data_contents,
           (select coalesce(json_agg(k), '[]') from (${keyCountRows(standingOn, userId, deviceId)}) k) as key_counts`;
       if (row === undefined) throw new Error('the standing read returned no row');
       // The window catches up to the snapshot's maximum, as in positions(). Without a transaction that read

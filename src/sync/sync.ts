@@ -323,13 +323,13 @@ export function createSyncService(deps: SyncDeps) {
       const receiptHolds = (memo: CountsMemo | undefined): memo is CountsMemo =>
         memo !== undefined && (positions.receipts <= memo.receiptsAt || (since !== undefined && memo.receiptsAt >= since.receipts));
       const memoOf = (roomId: string) => countsMemo.get(`${userId}\n${roomId}`);
-      const unknown = counted.filter((roomId) => ownReceipts.has(roomId) || !receiptHolds(memoOf(roomId)));
-      const readUpTo = await reads.readUpTo(userId, unknown);
+      const unknown = new Set(counted.filter((roomId) => ownReceipts.has(roomId) || !receiptHolds(memoOf(roomId))));
+      const readUpTo = await reads.readUpTo(userId, [...unknown]);
       for (const roomId of counted) {
         const key = `${userId}\n${roomId}`;
         const known = countsMemo.get(key);
-        const receipt = unknown.includes(roomId) || !receiptHolds(known) ? (readUpTo.get(roomId) ?? 0) : known.receipt;
-        const receiptsAt = unknown.includes(roomId) ? positions.receipts : Math.max(known?.receiptsAt ?? 0, positions.receipts);
+        const receipt = unknown.has(roomId) || !receiptHolds(known) ? (readUpTo.get(roomId) ?? 0) : known.receipt;
+        const receiptsAt = unknown.has(roomId) ? positions.receipts : Math.max(known?.receiptsAt ?? 0, positions.receipts);
         const from = Math.max(receipt, joinedAt.get(roomId) ?? 0);
         // Counted before from the same receipt: only the events since then are judged.
         const resumeAt = known !== undefined && known.readUpTo === from && known.upTo <= eventsPosition ? known : undefined;
