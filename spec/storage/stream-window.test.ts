@@ -122,11 +122,11 @@ eachEngine(t, 'the window answers woken syncs itself and leaves older questions 
   const position = async () => (await createSyncStore(db.sql, { streamWindow: false }).snapshot((reads) => reads.positions())).events;
   const roomId = await alice.createRoom({ preset: 'public_chat' });
   const start = await position();
-  await window.catchUp(db.sql, start);
+  await window.catchUp(db.sql, start, false);
   await bob.post(`/join/${encodeURIComponent(roomId)}`);
   const hello = (await alice.send(roomId, 'hello', 'a1')).body.event_id as string;
   const now = await position();
-  await window.catchUp(db.sql, now);
+  await window.catchUp(db.sql, now, false);
 
   t.same(window.timeline(roomId, start, now, 10)?.events.map(({ event }) => event.type), ['m.room.member', 'm.room.message'], 'the new events, from memory');
   t.equal(window.timeline(roomId, start - 1, now, 10), undefined, 'reaching below the window: the database answers');
@@ -136,6 +136,22 @@ eachEngine(t, 'the window answers woken syncs itself and leaves older questions 
   t.equal(window.timeline(roomId, now, now + 1, 10), undefined, 'beyond what the window reached: the database answers');
 
   await bob.put(`${roomPath(roomId)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
-  await window.catchUp(db.sql, await position());
+  await window.catchUp(db.sql, await position(), false);
   t.notOk(window.unreferenced(hello), 'a reaction names it: its relations are read from the database');
+});
+
+eachEngine(t, 'a caller holding a connection never waits for a read queued for the pool', async (t, db) => {
+  const { alice } = await world(t, db);
+  const window = new StreamWindow(new EventCache(100), LIMITS);
+  const position = async () => (await createSyncStore(db.sql, { streamWindow: false }).snapshot((reads) => reads.positions())).events;
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  const start = await position();
+  await window.catchUp(db.sql, start, false);
+  await alice.send(roomId, 'hello', 'a1');
+  const now = await position();
+  // A pool read that never gets a connection: every connection is held by callers like the next one.
+  const stuck = (() => new Promise(() => {})) as unknown as Parameters<StreamWindow['catchUp']>[0];
+  void window.catchUp(stuck, now, false);
+  await window.catchUp(db.sql, now, true);
+  t.same(window.timeline(roomId, start, now, 10)?.events.map(({ event }) => event.content.body), ['hello'], 'it read for itself');
 });

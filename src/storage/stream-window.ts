@@ -104,9 +104,14 @@ export class StreamWindow {
 
   /**
    * Brings the window up to `position`, reading what it lacks through `q` (which must see every event up
-   * to `position`: a snapshot that read it as the stream's maximum). Concurrent callers share a read.
+   * to `position`: a snapshot that read it as the stream's maximum).
+   *
+   * `holdsConnection`: the caller reads through a connection of its own (a transaction). Such a caller never
+   * waits for another's read, which may be queued for a pool connection that callers like it all hold:
+   * it reads for itself (a read that finds the window moved on meanwhile is dropped). Callers that hold
+   * none (a statement on the pool) wait for a read under way and share it: the syncs one event wakes.
    */
-  async catchUp(q: Query, position: number): Promise<void> {
+  async catchUp(q: Query, position: number, holdsConnection: boolean): Promise<void> {
     if (this.#reach === undefined) {
       // Nothing is known before the first snapshot: the window begins there.
       this.#reach = position;
@@ -116,14 +121,13 @@ export class StreamWindow {
     }
     while (this.#reach < position) {
       const loading = this.#loading;
-      if (loading !== undefined) {
+      if (loading !== undefined && !holdsConnection) {
         // A failed read is someone else's error: this caller then reads for itself.
         await loading.done.catch(() => undefined);
         continue;
       }
-      const from = this.#reach;
-      const done = this.#load(q, from, position);
-      this.#loading = { upTo: position, done };
+      const done = this.#load(q, this.#reach, position);
+      if (loading === undefined) this.#loading = { upTo: position, done };
       try {
         await done;
       } finally {

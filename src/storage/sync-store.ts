@@ -187,7 +187,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
           (select coalesce(max(position), 0) from device_list_changes) as device_lists,
           (select coalesce(max(stream_position), 0) from presence) as presence`;
       // The snapshot sees every event up to its maximum: the window catches up to it here.
-      await window?.catchUp(q, row?.events ?? 0);
+      await window?.catchUp(q, row?.events ?? 0, true);
       return {
         events: row?.events ?? 0,
         accountData: row?.account_data ?? 0,
@@ -219,7 +219,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
       if (row === undefined) throw new Error('the standing read returned no row');
       // The window catches up to the snapshot's maximum, as in positions(). Without a transaction that read
       // is a statement of its own, which is sound: it reads nothing above the position, all committed.
-      await window?.catchUp(standingOn, row.events);
+      await window?.catchUp(standingOn, row.events, standingOn === q);
       const contents = new Map<string, Readonly<Record<string, unknown>>>();
       for (const [type, content] of Object.entries(row.account_data_contents)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
       return {
