@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { stateKey, type StateMap } from '../events/index.js';
-import type { MembershipRow, Standing, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
+import type { MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
 import type { StoredEvent } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
@@ -112,14 +112,37 @@ interface MemberRow {
   readonly stream_position: number | null;
 }
 
-/** The standing read's row: json columns come back parsed. */
-interface StandingRow {
+/** The streams' maxima, as columns. Each stream commits in position order: nothing below its maximum is missing. */
+function positionColumns(q: Query) {
+  return q`
+    (select coalesce(max(stream_position), 0) from events) as events,
+    (select coalesce(max(stream_position), 0) from account_data) as account_data,
+    (select coalesce(max(stream_position), 0) from receipts) as receipts,
+    (select coalesce(max(position), 0) from to_device_stream) as to_device,
+    (select coalesce(max(position), 0) from device_list_changes) as device_lists,
+    (select coalesce(max(stream_position), 0) from presence) as presence`;
+}
+
+interface PositionRow {
   readonly events: number;
   readonly account_data: number;
   readonly receipts: number;
   readonly to_device: number;
   readonly device_lists: number;
   readonly presence: number;
+}
+
+const snapshotPositions = (row: PositionRow): SnapshotPositions => ({
+  events: row.events,
+  accountData: row.account_data,
+  receipts: row.receipts,
+  toDevice: row.to_device,
+  deviceLists: row.device_lists,
+  presence: row.presence,
+});
+
+/** The standing read's row: json columns come back parsed. */
+interface StandingRow extends PositionRow {
   readonly memberships: MemberRow[];
   readonly forgotten: string[];
   /** Account data content is stored as text: json_object_agg keeps it a JSON string per type. */
@@ -178,34 +201,16 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
     childrenOf: (parentIds, relTypes) => (window !== undefined && parentIds.every((id) => window.unreferenced(id)) ? Promise.resolve([]) : rooms.childrenOf(parentIds, relTypes)),
 
     async positions() {
-      // Commits happen in position order (persist-events.ts): no uncommitted event lies below the maximum.
-      const [row] = await q<{ events: number; account_data: number; receipts: number; to_device: number; device_lists: number; presence: number }[]>`
-        select (select coalesce(max(stream_position), 0) from events) as events,
-          (select coalesce(max(stream_position), 0) from account_data) as account_data,
-          (select coalesce(max(stream_position), 0) from receipts) as receipts,
-          (select coalesce(max(position), 0) from to_device_stream) as to_device,
-          (select coalesce(max(position), 0) from device_list_changes) as device_lists,
-          (select coalesce(max(stream_position), 0) from presence) as presence`;
+      const [row] = await q<PositionRow[]>`select ${positionColumns(q)}`;
+      if (row === undefined) throw new Error('the positions read returned no row');
       // The snapshot sees every event up to its maximum: the window catches up to it here.
-      await window?.catchUp(q, row?.events ?? 0, true);
-      return {
-        events: row?.events ?? 0,
-        accountData: row?.account_data ?? 0,
-        receipts: row?.receipts ?? 0,
-        toDevice: row?.to_device ?? 0,
-        deviceLists: row?.device_lists ?? 0,
-        presence: row?.presence ?? 0,
-      };
+      await window?.catchUp(q, row.events, true);
+      return snapshotPositions(row);
     },
 
     async standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing> {
       const [row] = await standingOn<StandingRow[]>`
-        select (select coalesce(max(stream_position), 0) from events) as events,
-          (select coalesce(max(stream_position), 0) from account_data) as account_data,
-          (select coalesce(max(stream_position), 0) from receipts) as receipts,
-          (select coalesce(max(position), 0) from to_device_stream) as to_device,
-          (select coalesce(max(position), 0) from device_list_changes) as device_lists,
-          (select coalesce(max(stream_position), 0) from presence) as presence,
+        select ${positionColumns(standingOn)},
           (select coalesce(json_agg(json_build_object('room_id', c.room_id, 'event_id', c.event_id,
               'stream_position', e.stream_position, 'membership', e.json::jsonb -> 'content' ->> 'membership') order by c.room_id), '[]')
             from current_state c join events e on e.event_id = c.event_id
@@ -223,7 +228,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
       const contents = new Map<string, Readonly<Record<string, unknown>>>();
       for (const [type, content] of Object.entries(row.account_data_contents)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
       return {
-        positions: { events: row.events, accountData: row.account_data, receipts: row.receipts, toDevice: row.to_device, deviceLists: row.device_lists, presence: row.presence },
+        positions: snapshotPositions(row),
         memberships: row.memberships.map(membershipRow),
         forgotten: row.forgotten,
         accountData: contents,
