@@ -22,6 +22,8 @@ const ids = (events: Iterable<{ event: { eventId: string } }>) => [...events].ma
 interface Probe {
   readonly rooms: readonly string[];
   readonly users: readonly string[];
+  /** Each user's device: whose transaction ids are asked for. */
+  readonly devices?: readonly string[];
 }
 
 /** Every read the window may answer, over every range up to the snapshot's position, in both stores. */
@@ -52,6 +54,10 @@ async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Pr
         out[`redactions ${id}`] = [...(await reads.redactionsOf([id])).values()].flatMap(ids);
         out[`children ${id}`] = ids(await reads.childrenOf([id]));
         out[`state before ${id}`] = [...((await reads.stateBefore(id)) ?? [])].sort();
+        for (const [i, userId] of probe.users.entries()) {
+          const deviceId = probe.devices?.[i];
+          if (deviceId !== undefined) out[`transaction ${id} ${userId}`] = [...(await reads.transactionIds(userId, deviceId, [id]))];
+        }
       }
       return out;
     });
@@ -62,22 +68,24 @@ async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Pr
 async function world(t: Test, db: Database) {
   let now = 1_700_000_000_000;
   const { app } = await appOn(t, db, { clock: { now: () => now++ } });
-  const alice = testClient(app, await registerUser(app, 'alice'));
-  const bob = testClient(app, await registerUser(app, 'bob'));
-  return { alice, bob };
+  const aliceSession = await registerUser(app, 'alice');
+  const bobSession = await registerUser(app, 'bob');
+  const alice = testClient(app, aliceSession);
+  const bob = testClient(app, bobSession);
+  return { alice, bob, devices: [aliceSession.device_id, bobSession.device_id] };
 }
 
 eachEngine(t, 'the window answers as the database does, while it fills, trims and starts again', async (t, db) => {
-  const { alice, bob } = await world(t, db);
+  const { alice, bob, devices } = await world(t, db);
   const windowed = createSyncStore(db.sql, { streamWindow: LIMITS });
   const plain = createSyncStore(db.sql, { streamWindow: false });
   const first = await alice.createRoom({ preset: 'public_chat' });
   // The window starts at its first snapshot: everything before lies below every floor.
-  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user] });
+  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user], devices });
 
   await bob.post(`/join/${encodeURIComponent(first)}`);
   const hello = (await alice.send(first, 'hello', 'a1')).body.event_id as string;
-  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user] });
+  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user], devices });
 
   // A reaction and a redaction name events the window holds; an edit names one it trimmed.
   await bob.put(`${roomPath(first)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
@@ -85,17 +93,17 @@ eachEngine(t, 'the window answers as the database does, while it fills, trims an
   for (let i = 0; i < 5; i++) await (i % 2 ? alice : bob).send(first, `m${i}`, `m${i}`);
   await alice.put(`${roomPath(first)}/redact/${encodeURIComponent(hello)}/x1`, { reason: 'gone' });
   await bob.post(`/join/${encodeURIComponent(second)}`);
-  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user] });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices });
 
   // Bob leaves and comes back: his membership changes are read across the window's member floor.
   await bob.post(`${roomPath(first)}/leave`);
   await bob.post(`/join/${encodeURIComponent(first)}`);
   await alice.put(`${roomPath(second)}/state/m.room.topic/`, { topic: 'news' });
-  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user] });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices });
 
   // More than a catch-up reads at once: the window starts again from there.
   for (let i = 0; i < 14; i++) await alice.send(second, `n${i}`, `n${i}`);
-  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user] });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices });
 });
 
 eachEngine(t, 'snapshots catching up at the same time all get the whole timeline', async (t, db) => {
@@ -117,7 +125,7 @@ eachEngine(t, 'snapshots catching up at the same time all get the whole timeline
 });
 
 eachEngine(t, 'the window answers woken syncs itself and leaves older questions to the database', async (t, db) => {
-  const { alice, bob } = await world(t, db);
+  const { alice, bob, devices } = await world(t, db);
   const window = new StreamWindow(new EventCache(100), LIMITS);
   const position = async () => (await createSyncStore(db.sql, { streamWindow: false }).snapshot((reads) => reads.positions())).events;
   const roomId = await alice.createRoom({ preset: 'public_chat' });
@@ -133,6 +141,9 @@ eachEngine(t, 'the window answers woken syncs itself and leaves older questions 
   t.same(window.membershipChanges(bob.user, start, now)?.map((row) => row.membership), ['join']);
   t.equal(typeof window.stateGroupAt(roomId, now), 'number', 'the state after the newest event, from memory');
   t.ok(window.unreferenced(hello), 'nothing names the message yet');
+  t.same([...(window.transactionIds(alice.user, devices[0]!, [hello]) ?? [])], [[hello, 'a1']], "the sender's device learns its transaction id from memory");
+  t.same([...(window.transactionIds(alice.user, 'OTHER', [hello]) ?? [])], [], 'another device of hers does not');
+  t.same([...(window.transactionIds(bob.user, devices[1]!, [hello]) ?? [])], [], 'nor does another user');
   t.equal(window.timeline(roomId, now, now + 1, 10), undefined, 'beyond what the window reached: the database answers');
 
   await bob.put(`${roomPath(roomId)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });

@@ -55,6 +55,8 @@ interface WindowEvent {
   readonly stateAfter: number;
   /** A redaction or a child relation names the event (at or after it entered the window). */
   referenced: boolean;
+  /** The sender's device and transaction id it was sent with; null for an event sent without one. */
+  readonly transaction: { readonly deviceId: string; readonly txnId: string } | null;
 }
 
 interface RoomWindow {
@@ -76,6 +78,8 @@ interface WindowRow extends EventRow {
   readonly state_before: number;
   readonly state_after: number;
   readonly referenced: boolean;
+  readonly txn_device_id: string | null;
+  readonly txn_id: string | null;
 }
 
 export class StreamWindow {
@@ -144,8 +148,10 @@ export class StreamWindow {
             and x.stream_position is not null and not x.soft_failed)
           or exists (select 1 from events x
             where (x.json::jsonb -> 'content' -> 'm.relates_to' ->> 'event_id') = e.event_id
-              and x.stream_position is not null and not x.soft_failed)) as referenced
+              and x.stream_position is not null and not x.soft_failed)) as referenced,
+        t.device_id as txn_device_id, t.txn_id
       from events e join rooms r on r.room_id = e.room_id
+        left join event_transactions t on t.event_id = e.event_id and t.user_id = e.sender
       where e.stream_position > ${after} and e.stream_position <= ${upTo} and not e.soft_failed
       order by e.stream_position
       limit ${this.limits.catchUp + 1}`;
@@ -165,7 +171,8 @@ export class StreamWindow {
     const stored = cached ?? storedEventFromRow(row);
     if (cached === undefined) this.eventCache.set(stored);
     const position = row.stream_position ?? 0;
-    const entry: WindowEvent = { position, stored, stateBefore: row.state_before, stateAfter: row.state_after, referenced: row.referenced };
+    const transaction = row.txn_device_id === null || row.txn_id === null ? null : { deviceId: row.txn_device_id, txnId: row.txn_id };
+    const entry: WindowEvent = { position, stored, stateBefore: row.state_before, stateAfter: row.state_after, referenced: row.referenced, transaction };
     let room = this.#rooms.get(row.room_id);
     if (room === undefined) {
       room = { floor: this.#start, events: [] };
@@ -320,6 +327,20 @@ export class StreamWindow {
   /** The state group before a held event; undefined for one the window does not hold. */
   stateBeforeGroup(eventId: string): number | undefined {
     return this.#byId.get(eventId)?.stateBefore;
+  }
+
+  /**
+   * The transaction ids the device sent these events with, if the window holds them all (an event it
+   * holds without one was sent without one); undefined when it lacks one of them.
+   */
+  transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Map<string, string> | undefined {
+    const found = new Map<string, string>();
+    for (const eventId of eventIds) {
+      const entry = this.#byId.get(eventId);
+      if (entry === undefined) return undefined;
+      if (entry.stored.event.sender === userId && entry.transaction?.deviceId === deviceId) found.set(eventId, entry.transaction.txnId);
+    }
+    return found;
   }
 
   /** Whether the window knows that no redaction or child relation names the event. */

@@ -354,6 +354,9 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
 
     async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {
       if (eventIds.length === 0) return new Map();
+      // The sender's events are the ones asked about: the window knows their transactions.
+      const held = window?.transactionIds(userId, deviceId, eventIds);
+      if (held !== undefined) return held;
       const rows = await q<{ event_id: string; txn_id: string }[]>`
         select event_id, txn_id from event_transactions
         where user_id = ${userId} and device_id = ${deviceId} and event_id = any(${q.array([...eventIds])}::text[])`;
