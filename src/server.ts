@@ -57,6 +57,7 @@ import {
   createOpenIdTokens,
   createWhois,
   memberProfileLookup,
+  withTokenCache,
 } from './users/index.js';
 import {
   createFederationKeys,
@@ -111,6 +112,7 @@ import { createPushRulesService, createPusherService } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
+import { tokenRevocationsOnBus } from './platform/token-revocations.js';
 import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 
 /**
@@ -298,7 +300,15 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       remote: remoteKeys,
       federateDevices: federationEdus.deviceListChanged,
     });
-    const accountsStore = deviceChangesAnnounced(createAccountsStore(storage.database.sql), keys.announce, log);
+    // Tokens are checked from memory; a write that revokes some forgets them here and, over the bus, elsewhere.
+    let forgetTokensOf: (userId: string) => void = () => undefined;
+    const tokenRevocations = tokenRevocationsOnBus(bus, log, (userId) => forgetTokensOf(userId));
+    closers.push({ name: 'token revocations', close: async () => tokenRevocations.unsubscribe() });
+    const accountsStore = withTokenCache(deviceChangesAnnounced(createAccountsStore(storage.database.sql), keys.announce, log), {
+      now: () => deps.clock.now(),
+      announce: tokenRevocations.announce,
+    });
+    forgetTokensOf = accountsStore.forgetUser;
     const uia = createUia({ store: accountsStore, clock: deps.clock, random: deps.random });
     const passwords = createScryptHasher({ random: deps.random });
     const registrationTokens = createRegistrationTokens({

@@ -13,6 +13,7 @@ import {
   createScryptHasher,
   createSharedSecretRegistration,
   createUia,
+  withTokenCache,
   type ScryptCost,
 } from '../../src/users/index.js';
 import { LOCAL, localKey } from './rooms.js';
@@ -45,9 +46,11 @@ export interface AccountServicesOptions {
 export function accountServices(db: Database, options: AccountServicesOptions = {}) {
   const clock = options.clock ?? fixedClock(1_700_000_000_000);
   const log = silentLogger();
-  const store = options.announceDevices
-    ? deviceChangesAnnounced(createAccountsStore(db.sql), options.announceDevices, log)
-    : createAccountsStore(db.sql);
+  // Tokens are checked through the cache, as in server.ts: every revocation the tests drive goes through it.
+  const store = withTokenCache(
+    options.announceDevices ? deviceChangesAnnounced(createAccountsStore(db.sql), options.announceDevices, log) : createAccountsStore(db.sql),
+    { now: () => clock.now(), announce: async () => undefined },
+  );
   const uia = createUia({ store, clock, random: systemRandom });
   const passwords = createScryptHasher({ random: systemRandom, cost: TEST_SCRYPT_COST });
   const registrationTokens = createRegistrationTokens({

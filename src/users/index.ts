@@ -65,6 +65,7 @@ export {
   type SharedSecretRequest,
 } from './shared-secret.js';
 export { hashAccessToken } from './tokens.js';
+export { DEFAULT_TOKEN_CACHE_ENTRIES, DEFAULT_TOKEN_TTL_MS, withTokenCache, type CachingAccountStore, type TokenCacheOptions } from './token-cache.js';
 export type * from './ports.js';
 export {
   createProfileService,

@@ -1,0 +1,20 @@
+import type { Bus } from './bus.js';
+import type { Logger } from './logger.js';
+
+/** Carries "this user's access tokens changed" between processes, whose token caches then forget them. */
+export const TOKENS_CHANNEL = 'users.tokens';
+
+/**
+ * The announcement half for src/users/token-cache.ts, and the subscription that makes this process forget
+ * what others announce. A failed announcement is logged: the other processes' entries then expire by age.
+ */
+export function tokenRevocationsOnBus(bus: Bus, log: Logger, forgetUser: (userId: string) => void) {
+  const unsubscribe = bus.subscribe(TOKENS_CHANNEL, (message) => {
+    if (typeof message.userId === 'string') forgetUser(message.userId);
+  });
+  return {
+    announce: (userId: string): Promise<void> =>
+      bus.publish(TOKENS_CHANNEL, { userId }).catch((err: unknown) => log.warn({ err, userId }, 'could not announce a token revocation')),
+    unsubscribe,
+  };
+}
