@@ -421,3 +421,27 @@ void eachEngine(t, 'backfilled events go below the timeline, and an outlier amon
   t.same(await store.backwardExtremities(ROOM, 10), [], 'the history now reaches the create event');
   t.equal(await store.eventsStreamPosition(), joinPosition, 'the events stream did not move: sync sees nothing new');
 });
+
+void eachEngine(t, 'what a write transaction that rolls back read or wrote is not remembered', async (t, db) => {
+  const store = createRoomStore(db.sql);
+  const other = '!other:example.org';
+  await t.rejects(
+    store.withRoomWriteLock(other, async (tx) => {
+      await tx.createRoom({ roomId: other, roomVersion: '10', creator: '@alice:example.org' });
+      t.ok(await tx.room(other), 'the transaction sees its own room');
+      const [create] = chain(0, 1, other);
+      await tx.persistEvents(other, [accepted(create!, full(new Map()))]);
+      t.equal((await tx.events(['$create'])).size, 1, 'and its own event');
+      throw new Error('rolled back');
+    }),
+    { message: 'rolled back' },
+  );
+  t.equal(await store.room(other), undefined, 'the room is unknown afterwards');
+  t.equal((await store.events(['$create'])).size, 0, 'so is the event');
+
+  // Committed, both are remembered: a later transaction finds them without reading them again.
+  await store.withRoomWriteLock(other, (tx) => tx.createRoom({ roomId: other, roomVersion: '10', creator: '@alice:example.org' }));
+  t.match(await store.room(other), { roomVersion: '10' });
+  await db.sql`update rooms set room_version = '9' where room_id = ${other}`;
+  t.match(await store.withRoomWriteLock(other, (tx) => tx.room(other)), { roomVersion: '10' }, 'the transaction took the room from memory');
+});

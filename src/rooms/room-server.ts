@@ -21,7 +21,7 @@ import { isUserId, MatrixError, userIdServer } from '../protocol/index.js';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { createRoomDrafts, type CreateRoomOptions } from './create-room.js';
-import type { RoomNotifier, RoomReads, RoomRecord, RoomStore, RoomWrites, TransactionKey } from './ports.js';
+import type { NewEvent, RoomNotifier, RoomReads, RoomRecord, RoomStore, RoomWrites, TransactionKey } from './ports.js';
 
 export interface RoomServerDeps {
   readonly store: RoomStore;
@@ -81,24 +81,23 @@ export function createRoomServer(deps: RoomServerDeps) {
     rules: RoomVersionRules,
     draft: EventDraft,
   ): Promise<{ event: RoomEvent; extremityIds: string[] }> {
-    const extremityIds = roomId === undefined ? [] : await tx.forwardExtremities(roomId);
-    const prevStored = await tx.events(extremityIds);
-    const prevEvents = extremityIds.map((id) => prevStored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined);
-
     const selection = authEventsSelection(
       { type: draft.type, stateKey: draft.stateKey, sender: draft.sender, content: draft.content },
       rules,
     );
     // Room version 12 lists no create event in auth_events, but the rules still read it.
     const wanted: StateKey[] = selection.includes(CREATE_KEY) ? selection : [...selection, CREATE_KEY];
+    // The extremities and the auth state are read together (one round trip on a transaction's connection),
+    // then the events both name at once.
+    const [extremityIds, entries] = roomId === undefined
+      ? [[], new Map<StateKey, string>()]
+      : await Promise.all([tx.forwardExtremities(roomId), tx.currentStateEntries(roomId, wanted)]);
+    const stored = await tx.events([...extremityIds, ...entries.values()]);
+    const prevEvents = extremityIds.map((id) => stored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined);
     const state = new Map<StateKey, RoomEvent>();
-    if (roomId !== undefined) {
-      const entries = await tx.currentStateEntries(roomId, wanted);
-      const stored = await tx.events([...entries.values()]);
-      for (const [key, eventId] of entries) {
-        const event = stored.get(eventId)?.event;
-        if (event) state.set(key, event);
-      }
+    for (const [key, eventId] of entries) {
+      const event = stored.get(eventId)?.event;
+      if (event) state.set(key, event);
     }
     const authEvents = selection.map((key) => state.get(key)).filter((e): e is RoomEvent => e !== undefined);
 
@@ -126,28 +125,40 @@ export function createRoomServer(deps: RoomServerDeps) {
     roomId: string | undefined,
     rules: RoomVersionRules,
     draft: EventDraft,
-    beforePersist?: (event: RoomEvent) => Promise<void>,
+    hooks: {
+      /** Runs before anything of the event is written (creating the room's row, say). */
+      readonly before?: (event: RoomEvent) => Promise<void>;
+      /** A write of the caller's that goes out together with the event's own rows. */
+      readonly alongside?: (event: RoomEvent) => Promise<void>;
+    } = {},
   ): Promise<SentEvent> {
     const { event, extremityIds } = await buildLocal(tx, roomId, rules, draft);
-    await beforePersist?.(event);
+    await hooks.before?.(event);
 
-    const [position] = await tx.persistEvents(event.roomId, [
-      {
-        event,
-        outlier: false,
-        rejectedReason: null,
-        softFailed: false,
-        stateBefore:
-          extremityIds.length === 1
-            ? { kind: 'after-event', eventId: extremityIds[0]!, changes: new Map() }
-            : { kind: 'full', state: extremityIds.length === 0 ? new Map() : await tx.currentState(event.roomId) },
-      },
-    ]);
-    if (position === null || position === undefined) throw new Error(`event ${event.eventId} was stored without a position`);
-    await tx.setForwardExtremities(event.roomId, [event.eventId]);
-    if (event.stateKey !== undefined) {
-      await tx.updateCurrentState(event.roomId, new Map([[stateKey(event.type, event.stateKey), event.eventId]]));
+    const stateBefore: NewEvent['stateBefore'] =
+      extremityIds.length === 1
+        ? { kind: 'after-event', eventId: extremityIds[0]!, changes: new Map() }
+        : { kind: 'full', state: extremityIds.length === 0 ? new Map() : await tx.currentState(event.roomId) };
+    // Storing the event takes the events-stream lock, which every room's writers share until this transaction
+    // commits: the room's other rows go out first, together (one round trip on the transaction's connection,
+    // where they run in order), so the lock is held for as few statements as can be. A whole state is the
+    // exception: storing it reads the extremities as its likeliest parents, so they are replaced after it.
+    const roomRows = () =>
+      Promise.all([
+        tx.setForwardExtremities(event.roomId, [event.eventId]),
+        event.stateKey === undefined ? undefined : tx.updateCurrentState(event.roomId, new Map([[stateKey(event.type, event.stateKey), event.eventId]])),
+        hooks.alongside?.(event),
+      ]);
+    const persist = () => tx.persistEvents(event.roomId, [{ event, outlier: false, rejectedReason: null, softFailed: false, stateBefore }]);
+    let positions: Array<number | null>;
+    if (stateBefore.kind === 'full') {
+      positions = await persist();
+      await roomRows();
+    } else {
+      [, positions] = await Promise.all([roomRows(), persist()]);
     }
+    const [position] = positions;
+    if (position === null || position === undefined) throw new Error(`event ${event.eventId} was stored without a position`);
     return { event, streamPosition: position };
   }
 
@@ -171,8 +182,8 @@ export function createRoomServer(deps: RoomServerDeps) {
         if (key) await tx.recordTransaction(key, same.event.eventId);
         return { sent: same, repeated: true };
       }
-      const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft);
-      if (key) await tx.recordTransaction(key, sent.event.eventId);
+      // The transaction's row goes out with the event's room rows, before the events-stream lock is taken.
+      const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft, key ? { alongside: (event) => tx.recordTransaction(key, event.eventId) } : {});
       return { sent, repeated: false };
     });
     if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition, membersSetBy([outcome.sent.event]));
@@ -211,9 +222,11 @@ export function createRoomServer(deps: RoomServerDeps) {
     const lockId = chosenRoomId ?? `create:${options.creator}`;
     let last = 0;
     const result = await store.withRoomWriteLock(lockId, async (tx) => {
-      const create = await appendLocal(tx, chosenRoomId, rules, createDraft, async (event) => {
-        if (await tx.room(event.roomId)) throw new MatrixError('M_ROOM_IN_USE', 'A room with this id already exists');
-        await tx.createRoom({ roomId: event.roomId, roomVersion: rules.id, creator: options.creator });
+      const create = await appendLocal(tx, chosenRoomId, rules, createDraft, {
+        before: async (event) => {
+          if (await tx.room(event.roomId)) throw new MatrixError('M_ROOM_IN_USE', 'A room with this id already exists');
+          await tx.createRoom({ roomId: event.roomId, roomVersion: rules.id, creator: options.creator });
+        },
       });
       const roomId = create.event.roomId;
       const events = [create.event];

@@ -15,6 +15,38 @@ export interface RoomStoreOptions {
   readonly stateCacheEntries?: number;
   /** The process's cache of events by id, shared with the sync store. Default: one of its own. */
   readonly eventCache?: EventCache;
+  /** Rooms' versions and creators (they never change). Default: one of its own. */
+  readonly roomCache?: RoomCache;
+}
+
+/** Rooms kept at most; beyond it the cache starts empty again. */
+const MAX_CACHED_ROOMS = 100_000;
+
+/** Each room's record (version, creator), read once: a room's row never changes and is never deleted. */
+export class RoomCache {
+  readonly #rooms = new Map<string, RoomRecord>();
+
+  get(roomId: string): RoomRecord | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  set(room: RoomRecord): void {
+    if (this.#rooms.size >= MAX_CACHED_ROOMS) this.#rooms.clear();
+    this.#rooms.set(room.roomId, room);
+  }
+}
+
+interface ReadsOptions {
+  /** Whether what is read goes into the caches: not inside a write transaction, which may roll back. */
+  readonly fill?: boolean;
+  readonly rooms?: RoomCache;
+}
+
+/** What a write transaction's reads take from memory. */
+interface WriteMemory {
+  readonly cache: StateCache;
+  readonly events: EventCache;
+  readonly rooms: RoomCache;
 }
 
 /**
@@ -25,14 +57,15 @@ export interface RoomStoreOptions {
 export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {}): RoomStore {
   const cache = new StateCache(options.stateCacheEntries ?? 200_000);
   const eventCache = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
+  const rooms = options.roomCache ?? new RoomCache();
   return {
-    ...roomReadsOn(sql, cache, eventCache),
+    ...roomReadsOn(sql, cache, eventCache, { rooms }),
     async withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> {
       // Outliers the transaction moves onto the timeline: their cached copies go once it commits.
       const moved: string[] = [];
       const result = await sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
-        return fn(writes(tx, cache, (eventId) => moved.push(eventId)));
+        return fn(writes(tx, { cache, events: eventCache, rooms }, (eventId) => moved.push(eventId)));
       }) as T;
       for (const eventId of moved) eventCache.delete(eventId);
       return result;
@@ -61,7 +94,9 @@ export function roomLockKey(roomId: string): string {
  * The room reads on any query runner: the pool, or a transaction (sync's snapshot reads through it).
  * `events` caches the events read; pass it only where every row read is committed (not in a write).
  */
-export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache): RoomReads {
+export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache, options: ReadsOptions = {}): RoomReads {
+  const fill = options.fill ?? true;
+  const rooms = options.rooms;
   async function groupOf(eventId: string, column: 'state_before' | 'state_after'): Promise<StateMap | undefined> {
     const [row] = await q<{ state_group: number | null }[]>`
       select ${q(column)} as state_group from events where event_id = ${eventId}`;
@@ -71,9 +106,14 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
 
   return {
     async room(roomId: string): Promise<RoomRecord | undefined> {
+      const known = rooms?.get(roomId);
+      if (known !== undefined) return known;
       const [row] = await q<{ room_id: string; room_version: string; creator: string }[]>`
         select room_id, room_version, creator from rooms where room_id = ${roomId}`;
-      return row === undefined ? undefined : { roomId: row.room_id, roomVersion: row.room_version, creator: row.creator };
+      if (row === undefined) return undefined;
+      const room = { roomId: row.room_id, roomVersion: row.room_version, creator: row.creator };
+      if (fill) rooms?.set(room);
+      return room;
     },
 
     async events(eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
@@ -81,7 +121,9 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
       const missing: string[] = [];
       for (const id of new Set(eventIds)) {
         const cached = eventCache?.get(id);
-        if (cached === undefined) missing.push(id);
+        // Without filling (a write transaction) only timeline events are taken: they never change, while an
+        // outlier may be moving onto the timeline in a transaction not yet committed.
+        if (cached === undefined || (!fill && cached.streamPosition === null)) missing.push(id);
         else found.set(id, cached);
       }
       if (missing.length === 0) return found;
@@ -92,7 +134,7 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
         where e.event_id = any(${q.array(missing)}::text[])`;
       for (const row of rows) {
         const event = storedEventFromRow(row);
-        eventCache?.set(event);
+        if (fill) eventCache?.set(event);
         found.set(row.event_id, event);
       }
       return found;
@@ -160,8 +202,10 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
   };
 }
 
-function writes(q: postgres.TransactionSql, cache: StateCache, moved: (eventId: string) => void): RoomWrites {
-  const base = roomReadsOn(q, cache);
+function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId: string) => void): RoomWrites {
+  const { cache } = memory;
+  // Committed things the process knows are taken from memory; nothing read here goes into it (it may roll back).
+  const base = roomReadsOn(q, cache, memory.events, { fill: false, rooms: memory.rooms });
 
   async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
     if (entries.size === 0) return;
