@@ -198,6 +198,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
 
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
+    const sendTimes: number[] = [];
     // One controller per client: a shared signal would collect a listener per request.
     const aborts = users.map(() => new AbortController());
     let running = true;
@@ -232,17 +233,21 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
       const room = i % rooms;
       const sender = users[room * options.roomSize + (Math.floor(i / rooms) % options.roomSize)]!;
       const id = `m${i}`;
-      sentAt.set(id, performance.now());
+      const start = performance.now();
+      sentAt.set(id, start);
       await call(hearth.url, 'PUT', `/rooms/${encodeURIComponent(roomIds[room]!)}/send/m.room.message/${id}`, sender.token, {
         msgtype: 'm.text',
         body: `bench message ${i}`,
         id,
       });
+      sendTimes.push(performance.now() - start);
     });
     await new Promise((done) => setTimeout(done, 2000));
     running = false;
     for (const abort of aborts) abort.abort();
     await Promise.allSettled(polls);
+    // Where the time goes: a send's own answer is part of every delivery's latency.
+    summary('Hearth PUT /send answer', sendTimes, count);
     return { latencies, expected: count * options.roomSize };
   } finally {
     await hearth.stop();
