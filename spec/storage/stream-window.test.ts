@@ -166,3 +166,38 @@ eachEngine(t, 'a caller holding a connection never waits for a read queued for t
   await window.catchUp(db.sql, now, true);
   t.same(window.timeline(roomId, start, now, 10)?.events.map(({ event }) => event.content.body), ['hello'], 'it read for itself');
 });
+
+eachEngine(t, 'standing reads of syncs woken together are one statement, each sync getting its own answers', async (t, db) => {
+  const { alice, bob, devices } = await world(t, db);
+  const store = createSyncStore(db.sql);
+  const alone = await alice.createRoom({ preset: 'private_chat' });
+  const shared = await bob.createRoom({ preset: 'public_chat' });
+  await alice.post(`/join/${encodeURIComponent(shared)}`);
+  await bob.put(`/user/${encodeURIComponent(bob.user)}/account_data/m.ignored_user_list`, { ignored_users: { '@carol:test': {} } });
+  const standing = (userId: string, deviceId: string) =>
+    store.snapshot((reads) => reads.standing(userId, deviceId, ['m.ignored_user_list']));
+  let statements = 0;
+  const counting = new Proxy(db.sql, {
+    apply: (target, self, args) => {
+      statements++;
+      return Reflect.apply(target, self, args);
+    },
+  });
+  const batched = createSyncStore(counting, { streamWindow: LIMITS });
+  const read = (userId: string, deviceId: string) => batched.snapshot((reads) => reads.standing(userId, deviceId, ['m.ignored_user_list']));
+  // The window's first catch-up is a read of its own: out of the way first. Calls of the query function
+  // count statements and the fragments they embed alike: two reads together must cost what one does.
+  await read(alice.user, devices[0]!);
+  statements = 0;
+  await read(alice.user, devices[0]!);
+  const one = statements;
+  statements = 0;
+  const [hers, his] = await Promise.all([read(alice.user, devices[0]!), read(bob.user, devices[1]!)]);
+  t.equal(statements, one, 'one statement for both');
+  t.same(hers.memberships.map((row) => row.roomId).sort(), [alone, shared].sort(), 'she gets her rooms');
+  t.same(his.memberships.map((row) => row.roomId), [shared], 'he gets his');
+  t.equal(hers.accountData.get('m.ignored_user_list'), undefined);
+  t.same(his.accountData.get('m.ignored_user_list'), { ignored_users: { '@carol:test': {} } });
+  t.same(hers, await standing(alice.user, devices[0]!), 'as a read of her own answers');
+  t.same(his, await standing(bob.user, devices[1]!), 'and his');
+});

@@ -16,8 +16,11 @@ interface KeyCountRow {
   readonly count: number;
 }
 
-/** The rows a device's key counts are made of (a fragment: sync's standing read embeds it). */
-export function keyCountRows(tx: Tx, userId: string, deviceId: string) {
+/**
+ * The rows a device's key counts are made of (a fragment: sync's standing read embeds it, naming the user and
+ * device by columns of its own).
+ */
+export function keyCountRows(tx: Tx, userId: string | postgres.Fragment, deviceId: string | postgres.Fragment) {
   return tx<KeyCountRow[]>`
     select 'otk' as kind, algorithm, count(*)::int as count from one_time_keys
     where user_id = ${userId} and device_id = ${deviceId} group by algorithm

@@ -32,7 +32,7 @@ export function createSyncStore(sql: postgres.Sql, options: SyncStoreOptions = {
   const cache = new StateCache(options.stateCacheEntries ?? 100_000);
   const events = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
   const window = options.streamWindow === false ? undefined : new StreamWindow(events, options.streamWindow);
-  const memory: Memory = { cache, events, window, joined: new JoinedMembersMemo() };
+  const memory: Memory = { cache, events, window, joined: new JoinedMembersMemo(), standing: new StandingBatcher(sql) };
   const inTransaction = <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
     sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, memory))) as Promise<T>;
   return {
@@ -60,6 +60,7 @@ interface Memory {
   readonly events: EventCache;
   readonly window: StreamWindow | undefined;
   readonly joined: JoinedMembersMemo;
+  readonly standing: StandingBatcher;
 }
 
 /** Thrown by a read of the attempt without a transaction that needs a statement of its own. */
@@ -141,6 +142,69 @@ const snapshotPositions = (row: PositionRow): SnapshotPositions => ({
   presence: row.presence,
 });
 
+/**
+ * The standing reads of several syncs (user and device each) in one statement: the streams' maxima once, and
+ * each requester's memberships, forgotten rooms, account data of the given types and key counts, in order.
+ */
+async function standingReads(q: Query, requesters: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>, accountDataTypes: readonly string[]): Promise<StandingRow[]> {
+  const rows = await q<Array<StandingRow & { readonly i: number }>>`
+    select w.i, ${positionColumns(q)},
+      (select coalesce(json_agg(json_build_object('room_id', c.room_id, 'event_id', c.event_id,
+          'stream_position', e.stream_position, 'membership', e.json::jsonb -> 'content' ->> 'membership') order by c.room_id), '[]')
+        from current_state c join events e on e.event_id = c.event_id
+        where c.type = 'm.room.member' and c.state_key = w.user_id) as memberships,
+      (select coalesce(json_agg(f.room_id order by f.room_id), '[]') from forgotten_rooms f
+        join current_state c on c.room_id = f.room_id and c.type = 'm.room.member' and c.state_key = f.user_id
+        where f.user_id = w.user_id and c.event_id = f.membership_event_id) as forgotten,
+      (select coalesce(json_object_agg(type, content), '{}') from account_data
+        where user_id = w.user_id and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_contents,
+      (select coalesce(json_agg(k), '[]') from (${keyCountRows(q, q`w.user_id`, q`w.device_id`)}) k) as key_counts
+    from unnest(${q.array(requesters.map((r) => r.userId))}::text[], ${q.array(requesters.map((r) => r.deviceId))}::text[])
+      with ordinality as w (user_id, device_id, i)
+    order by w.i`;
+  return rows;
+}
+
+/** Requesters one batched standing read takes at most. */
+const MAX_STANDING_BATCH = 500;
+
+/**
+ * Gathers the standing reads of the syncs one notice wakes (they ask within the same turn of the event
+ * loop) into one statement on the pool, rather than a statement each. One statement is one snapshot: every
+ * sync of the batch sees the same stream positions, as it would have a moment later.
+ */
+class StandingBatcher {
+  #pending: Array<{
+    readonly userId: string;
+    readonly deviceId: string;
+    readonly types: readonly string[];
+    readonly resolve: (row: StandingRow) => void;
+    readonly reject: (err: unknown) => void;
+  }> = [];
+
+  constructor(private readonly sql: Query) {}
+
+  read(userId: string, deviceId: string, types: readonly string[]): Promise<StandingRow> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => this.#flush());
+      this.#pending.push({ userId, deviceId, types, resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const all = this.#pending;
+    this.#pending = [];
+    for (let start = 0; start < all.length; start += MAX_STANDING_BATCH) {
+      const batch = all.slice(start, start + MAX_STANDING_BATCH);
+      const types = [...new Set(batch.flatMap((entry) => entry.types))];
+      standingReads(this.sql, batch, types).then(
+        (rows) => batch.forEach((entry, i) => (rows[i] === undefined ? entry.reject(new Error('the standing read returned no row')) : entry.resolve(rows[i]))),
+        (err: unknown) => batch.forEach((entry) => entry.reject(err)),
+      );
+    }
+  }
+}
+
 /** The standing read's row: json columns come back parsed. */
 interface StandingRow extends PositionRow {
   readonly memberships: MemberRow[];
@@ -209,24 +273,18 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
     },
 
     async standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing> {
-      const [row] = await standingOn<StandingRow[]>`
-        select ${positionColumns(standingOn)},
-          (select coalesce(json_agg(json_build_object('room_id', c.room_id, 'event_id', c.event_id,
-              'stream_position', e.stream_position, 'membership', e.json::jsonb -> 'content' ->> 'membership') order by c.room_id), '[]')
-            from current_state c join events e on e.event_id = c.event_id
-            where c.type = 'm.room.member' and c.state_key = ${userId}) as memberships,
-          (select coalesce(json_agg(f.room_id order by f.room_id), '[]') from forgotten_rooms f
-            join current_state c on c.room_id = f.room_id and c.type = 'm.room.member' and c.state_key = f.user_id
-            where f.user_id = ${userId} and c.event_id = f.membership_event_id) as forgotten,
-          (select coalesce(json_object_agg(type, content), '{}') from account_data
-            where user_id = ${userId} and room_id = '' and type = any(${standingOn.array([...accountDataTypes])}::text[])) as account_data_contents,
-          (select coalesce(json_agg(k), '[]') from (${keyCountRows(standingOn, userId, deviceId)}) k) as key_counts`;
+      // In a transaction the read is its own; on the pool it joins the other syncs' woken at the same time.
+      const row = standingOn === q
+        ? (await standingReads(q, [{ userId, deviceId }], accountDataTypes))[0]
+        : await memory.standing.read(userId, deviceId, accountDataTypes);
       if (row === undefined) throw new Error('the standing read returned no row');
       // The window catches up to the snapshot's maximum, as in positions(). Without a transaction that read
       // is a statement of its own, which is sound: it reads nothing above the position, all committed.
       await window?.catchUp(standingOn, row.events, standingOn === q);
       const contents = new Map<string, Readonly<Record<string, unknown>>>();
-      for (const [type, content] of Object.entries(row.account_data_contents)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
+      for (const [type, content] of Object.entries(row.account_data_contents)) {
+        if (accountDataTypes.includes(type)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
+      }
       return {
         positions: snapshotPositions(row),
         memberships: row.memberships.map(membershipRow),
