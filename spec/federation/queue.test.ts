@@ -228,6 +228,33 @@ t.test('the federation sender', async (t) => {
     t.same(up.requests.flatMap(bodies), ['before', 'while stopped'], 'nothing lost, nothing twice');
   });
 
+  await eachEngine(t, 'events that go to no other server are looked through once; a crash neither loses nor repeats what went out', async (t, db) => {
+    const world = await sharedRoom(t, db);
+    const fake = fakeClient();
+    const store = createFederationQueueStore(db.sql);
+    const first = newSender(db, world, fake.client);
+    await first.sender.start();
+    await world.say('hello');
+    first.sender.eventsAdvanced();
+    await first.sender.idle();
+    const { roomId: alone } = await world.rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'private_chat' });
+    for (let i = 0; i < 5; i++) await world.rooms.send(alone, { type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body: `alone ${i}` } });
+    first.sender.eventsAdvanced();
+    await first.sender.idle();
+    t.same(fake.requests.flatMap(bodies), ['hello']);
+    const recorded = await store.senderPosition();
+    t.ok(recorded < (await world.store.eventsStreamPosition()), 'the events of the room alone are not recorded one by one');
+
+    // A crash: the first sender is never closed. The second looks through those events again.
+    await world.say('after the crash');
+    const second = newSender(db, world, fake.client);
+    await second.sender.start();
+    await second.sender.idle();
+    t.same(fake.requests.flatMap(bodies), ['hello', 'after the crash'], 'nothing lost, nothing twice');
+    await second.sender.close();
+    t.equal(await store.senderPosition(), await world.store.eventsStreamPosition(), 'a clean stop records how far it looked');
+  });
+
   await eachEngine(t, 'a refused transaction is dropped; refused PDUs are not retried', async (t, db) => {
     const world = await sharedRoom(t, db);
     const fake = fakeClient();

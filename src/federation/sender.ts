@@ -14,6 +14,8 @@ import type { FederationClient, FederationQueueStore, PduForDestination } from '
 
 /** Events read from the stream per step while queuing local events. */
 const EVENTS_PER_STEP = 100;
+/** Events the sender may have looked through beyond its recorded position (see `followed`). */
+const UNRECORDED_EVENTS = 1000;
 
 export interface FederationSenderDeps {
   readonly store: FederationQueueStore;
@@ -90,22 +92,45 @@ export function createFederationSender(deps: FederationSenderDeps) {
     return queue;
   }
 
+  /**
+   * How far the events stream has been looked through (read from the store once), and how far that is
+   * recorded there. Events that go nowhere (rooms of this server alone) move only the first: the record
+   * follows with the next queued PDU, or once it lags UNRECORDED_EVENTS behind. After a restart the sender
+   * looks through those events again and finds again that they go nowhere (an event's destinations follow
+   * from the state around it, which never changes), so nothing is lost or sent twice.
+   */
+  let followed: number | undefined;
+  let recorded = 0;
+
+  /** Records how far the events were looked through, so the next start need not look again (best effort). */
+  async function recordFollowed(): Promise<void> {
+    if (followed === undefined || followed <= recorded) return;
+    try {
+      await store.queuePdus([], followed);
+      recorded = followed;
+    } catch (err) {
+      sendLog.warn({ err }, 'could not record the federation sender position');
+    }
+  }
+
   /** Queues the local events above the sender's position, step by step, then wakes their destinations. */
   async function followEvents(): Promise<void> {
-    const position = await store.senderPosition();
+    if (followed === undefined) {
+      followed = await store.senderPosition();
+      recorded = followed;
+    }
     const woken = new Set<string>();
     try {
-      await queueEventsAfter(position, woken);
+      await queueEventsAfter(woken);
     } finally {
       // Woken once everything is queued, so a backlog goes out in full transactions.
       for (const destination of woken) queueOf(destination).wake();
     }
   }
 
-  async function queueEventsAfter(from: number, woken: Set<string>): Promise<void> {
-    let position = from;
+  async function queueEventsAfter(woken: Set<string>): Promise<void> {
     for (;;) {
-      const events = await store.eventsAfter(position, EVENTS_PER_STEP);
+      const events = await store.eventsAfter(followed!, EVENTS_PER_STEP);
       if (events.length === 0) return;
       const entries: PduForDestination[] = [];
       for (const stored of events) {
@@ -116,8 +141,12 @@ export function createFederationSender(deps: FederationSenderDeps) {
           entries.push({ destination, position: stored.streamPosition, eventId: stored.event.eventId });
         }
       }
-      position = events[events.length - 1]!.streamPosition;
-      await store.queuePdus(entries, position);
+      const upTo = events[events.length - 1]!.streamPosition;
+      if (entries.length > 0 || upTo - recorded >= UNRECORDED_EVENTS) {
+        await store.queuePdus(entries, upTo);
+        recorded = upTo;
+      }
+      followed = upTo;
       for (const entry of entries) woken.add(entry.destination);
       if (events.length < EVENTS_PER_STEP || closed) return;
     }
@@ -246,6 +275,9 @@ export function createFederationSender(deps: FederationSenderDeps) {
       if (!started) return;
       started = false;
       if (following !== undefined) await following;
+      await recordFollowed();
+      // Another process may move the position meanwhile: a new start reads it afresh.
+      followed = undefined;
       const stopping = [...queues.values()];
       queues.clear();
       await Promise.all(stopping.map((q) => q.close()));
@@ -269,6 +301,7 @@ export function createFederationSender(deps: FederationSenderDeps) {
     async close(): Promise<void> {
       closed = true;
       if (following !== undefined) await following;
+      await recordFollowed();
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };
