@@ -445,3 +445,32 @@ void eachEngine(t, 'what a write transaction that rolls back read or wrote is no
   await db.sql`update rooms set room_version = '9' where room_id = ${other}`;
   t.match(await store.withRoomWriteLock(other, (tx) => tx.room(other)), { roomVersion: '10' }, 'the transaction took the room from memory');
 });
+
+void eachEngine(t, 'positions commit in order: a writer in another room waits while one drawn before it is open', async (t, db) => {
+  const store = await newRoom(db);
+  const other = '!other:example.org';
+  await store.withRoomWriteLock(other, (tx) => tx.createRoom({ roomId: other, roomVersion: '10', creator: '@alice:example.org' }));
+  const [create] = chain(0, 1);
+  const [otherCreate] = chain(0, 1, other).map((event) => ({ ...event, eventId: '$other-create' }));
+  let release!: () => void;
+  const held = new Promise<void>((done) => (release = done));
+  let drawn!: () => void;
+  const hasDrawn = new Promise<void>((done) => (drawn = done));
+  const first = store.withRoomWriteLock(ROOM, async (tx) => {
+    const positions = await tx.persistEvents(ROOM, [accepted(create!, full(new Map()))]);
+    drawn();
+    await held;
+    return positions[0]!;
+  });
+  await hasDrawn;
+  let secondDone = false;
+  const second = store.withRoomWriteLock(other, (tx) => tx.persistEvents(other, [accepted(otherCreate!, full(new Map()))])).then((positions) => {
+    secondDone = true;
+    return positions[0]!;
+  });
+  await new Promise((done) => setTimeout(done, 300));
+  t.notOk(secondDone, 'the second writer waits');
+  release();
+  const [one, two] = await Promise.all([first, second]);
+  t.ok(two > one, 'the later writer gets the later position');
+});

@@ -109,12 +109,16 @@ export async function persistEvents(
   if (rows.length === 0) return outcome.map((o) => ('position' in o ? o.position : null));
 
   const drawn = rows.filter((row) => row.positioned && row.input.backfillPosition === undefined).length;
-  const { positions, groupIds } = await drawIds(q, drawn, groups.pendingCount());
+  // Positions are drawn by the insert itself, under the events-stream lock it takes first, unless outliers
+  // move onto the timeline (their update draws too, and positions must follow the batch's order across
+  // both): the lock is then held from that statement to the commit, not for a round trip more.
+  const fused = drawn > 0 && !rows.some((row) => row.move);
+  const { positions, groupIds } = fused ? { positions: [], groupIds: await drawGroupIds(q, groups.pendingCount()) } : await drawIds(q, drawn, groups.pendingCount());
   const { resolve: resolveGroup, writes: groupWrites } = groups.assign(groupIds);
 
   const c: EventColumns = {
     id: [], type: [], stateKey: [], sender: [], depth: [], ts: [], redacts: [], prev: [], auth: [], json: [],
-    outlier: [], rejected: [], softFailed: [], position: [], before: [], after: [],
+    outlier: [], rejected: [], softFailed: [], position: [], draw: [], before: [], after: [],
   };
   const edges = { prev: [] as string[], event: [] as string[] };
   // Where each statement's rows end (exclusive), and its edges with them.
@@ -125,7 +129,9 @@ export async function persistEvents(
   let nextPosition = 0;
   for (const { input, before, after, positioned, move } of rows) {
     const { event } = input;
-    const position = positioned ? (input.backfillPosition ?? positions[nextPosition++]!) : null;
+    const draw = fused && positioned && input.backfillPosition === undefined;
+    // A position the insert draws is learnt from its answer (below).
+    const position = positioned && !draw ? (input.backfillPosition ?? positions[nextPosition++]!) : null;
     positionOfRow.push(position);
     if (move) {
       moves.id.push(event.eventId);
@@ -155,6 +161,7 @@ export async function persistEvents(
     c.rejected.push(input.rejectedReason);
     c.softFailed.push(input.softFailed);
     c.position.push(position);
+    c.draw.push(draw);
     c.before.push(before === null ? null : resolveGroup(before.id));
     c.after.push(after === null ? null : resolveGroup(after.id));
     for (const prev of event.prevEvents) {
@@ -178,8 +185,15 @@ export async function persistEvents(
     from unnest(${q.array(moves.id)}::text[], ${q.array(moves.position)}::int8[], ${q.array(moves.before)}::int8[],
       ${q.array(moves.after)}::int8[]) as m (id, position, before, after)
     where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
-  await Promise.all([...groupWrites(), ...insertEvents, ...moveOutliers]);
+  const [inserted] = await Promise.all([Promise.all(insertEvents), ...groupWrites(), ...moveOutliers]);
   for (const id of moves.id) moved(id);
+  if (fused) {
+    const drawnPositions = new Map<string, number>();
+    for (const rowsOfStatement of inserted) for (const row of rowsOfStatement) if (row.stream_position !== null) drawnPositions.set(row.event_id, row.stream_position);
+    rows.forEach(({ input }, i) => {
+      if (positionOfRow[i] === null) positionOfRow[i] = drawnPositions.get(input.event.eventId) ?? null;
+    });
+  }
 
   return outcome.map((o) => ('position' in o ? o.position : (positionOfRow[o.row] ?? null)));
 }
@@ -188,33 +202,48 @@ export async function persistEvents(
 interface EventColumns {
   id: string[]; type: string[]; stateKey: (string | null)[]; sender: string[]; depth: number[]; ts: number[];
   redacts: (string | null)[]; prev: string[]; auth: string[]; json: string[]; outlier: boolean[];
-  rejected: (string | null)[]; softFailed: boolean[]; position: (number | null)[]; before: (number | null)[];
-  after: (number | null)[];
+  rejected: (string | null)[]; softFailed: boolean[]; position: (number | null)[];
+  /** The insert draws the row's position (position is null then). */
+  draw: boolean[];
+  before: (number | null)[]; after: (number | null)[];
 }
 
 function sliceColumns(columns: EventColumns, start: number, end: number): EventColumns {
   return Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, (values as unknown[]).slice(start, end)])) as unknown as EventColumns;
 }
 
-/** Inserts events and their prev edges in one statement. */
+/**
+ * Inserts events and their prev edges in one statement; answers each event's position. Rows marked `draw`
+ * get the next events-stream positions, in the rows' order (the function scan feeds them in array order),
+ * after the statement has taken the events-stream lock: the uncorrelated condition is a one-time filter,
+ * evaluated before the first row.
+ */
 function insertEventRows(q: Query, roomId: string, c: EventColumns, edges: { prev: string[]; event: string[] }) {
-  return q`
+  const lock = c.draw.includes(true)
+    ? q`where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${EVENTS_STREAM_LOCK_ID}))`
+    : q``;
+  return q<{ event_id: string; stream_position: number | null }[]>`
     with inserted as (
       insert into events (event_id, room_id, type, state_key, sender, depth, origin_server_ts, redacts, prev_events,
         auth_events, json, outlier, rejected_reason, soft_failed, stream_position, state_before, state_after)
       select id, ${roomId}, type, state_key, sender, depth, ts, redacts, prev::text[], auth::text[], json, outlier,
-      rejected, soft_failed, position, before, after
+      rejected, soft_failed, case when draw then nextval('events_stream_seq') else position end, before, after
     from unnest(${q.array(c.id)}::text[], ${q.array(c.type)}::text[], ${q.array(c.stateKey)}::text[],
       ${q.array(c.sender)}::text[], ${q.array(c.depth)}::int8[], ${q.array(c.ts)}::int8[], ${q.array(c.redacts)}::text[],
       ${q.array(c.prev)}::text[], ${q.array(c.auth)}::text[], ${q.array(c.json)}::text[], ${q.array(c.outlier)}::bool[],
       ${q.array(c.rejected)}::text[], ${q.array(c.softFailed)}::bool[], ${q.array(c.position)}::int8[],
-      ${q.array(c.before)}::int8[], ${q.array(c.after)}::int8[])
+      ${q.array(c.draw)}::bool[], ${q.array(c.before)}::int8[], ${q.array(c.after)}::int8[])
       as u (id, type, state_key, sender, depth, ts, redacts, prev, auth, json, outlier, rejected, soft_failed,
-        position, before, after)
+        position, draw, before, after)
+    ${lock}
+      returning event_id, stream_position
+    ),
+    edges as (
+      insert into event_edges (prev_event_id, event_id)
+      select * from unnest(${q.array(edges.prev)}::text[], ${q.array(edges.event)}::text[])
+      on conflict do nothing
     )
-    insert into event_edges (prev_event_id, event_id)
-    select * from unnest(${q.array(edges.prev)}::text[], ${q.array(edges.event)}::text[])
-    on conflict do nothing`;
+    select event_id, stream_position from inserted`;
 }
 
 function stateKeyOfEvent(event: NewEvent['event']): StateKey | undefined {
@@ -275,6 +304,13 @@ async function drawIds(q: Query, positions: number, groups: number): Promise<{ p
     select 'g', nextval('state_group_seq') from generate_series(1, ${groups})`;
   const pick = (kind: 'p' | 'g') => rows.filter((row) => row.kind === kind).map((row) => row.id).sort((a, b) => a - b);
   return { positions: pick('p'), groupIds: pick('g') };
+}
+
+/** Draws `count` state group ids, ascending; no lock is needed for them. */
+async function drawGroupIds(q: Query, count: number): Promise<number[]> {
+  if (count === 0) return [];
+  const rows = await q<{ id: number }[]>`select nextval('state_group_seq') as id from generate_series(1, ${count})`;
+  return rows.map((row) => row.id).sort((a, b) => a - b);
 }
 
 /** The states after the room's forward extremities: the likeliest close parents for a whole new state. */
