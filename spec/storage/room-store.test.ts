@@ -474,3 +474,28 @@ void eachEngine(t, 'positions commit in order: a writer in another room waits wh
   const [one, two] = await Promise.all([first, second]);
   t.ok(two > one, 'the later writer gets the later position');
 });
+
+void eachEngine(t, 'the last events of a transaction commit with their own statements; a failure before them writes nothing', async (t, db) => {
+  const store = await newRoom(db);
+  const [create, a, b] = chain(2, 5);
+  const [position] = await store.withRoomWriteLock(ROOM, async (tx) => {
+    const positions = await tx.persistEvents(ROOM, [accepted(create!, full(new Map()))], { last: true });
+    t.throws(() => tx.setForwardExtremities(ROOM, ['$create']), /has committed/, 'nothing may use the transaction after');
+    return positions;
+  });
+  t.equal(await store.eventsStreamPosition(), position, 'committed');
+
+  // A row written before the events fails (no such room): the commit that went out with them rolls back.
+  await t.rejects(
+    store.withRoomWriteLock(ROOM, async (tx) => {
+      const failing = tx.setForwardExtremities('!nowhere:example.org', ['$e1']);
+      const persisted = tx.persistEvents(ROOM, [accepted(a!, after('$create'))], { last: true });
+      await Promise.all([failing, persisted]);
+    }),
+    { code: '23503' },
+  );
+  t.equal((await store.events(['$e1'])).size, 0, 'the event is not stored');
+  t.equal(await store.eventsStreamPosition(), position, 'and the stream did not move');
+  const [later] = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(b!, after('$create'))], { last: true }));
+  t.ok(later! > position!, 'the room still takes events');
+});

@@ -176,6 +176,15 @@ export interface TransactionKey {
   readonly txnId: string;
 }
 
+export interface PersistOptions {
+  /**
+   * Nothing follows in this transaction: it commits together with the events' own statements (one round trip),
+   * so the events-stream lock they take is released without waiting for their answer to come back first.
+   * The transaction's writes may not be used after.
+   */
+  readonly last?: boolean;
+}
+
 export interface RoomWrites extends RoomReads {
   createRoom(room: RoomRecord): Promise<void>;
   /**
@@ -183,7 +192,7 @@ export interface RoomWrites extends RoomReads {
    * before + the event). Returns the stream positions given (null for outliers and rejected events).
    * Storing an event id that is already stored changes nothing and returns its existing position.
    */
-  persistEvents(roomId: string, events: readonly NewEvent[]): Promise<Array<number | null>>;
+  persistEvents(roomId: string, events: readonly NewEvent[], options?: PersistOptions): Promise<Array<number | null>>;
   setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void>;
   /** Replaces the current state with the given map; only the changed entries are written. */
   setCurrentState(roomId: string, state: StateMap): Promise<void>;

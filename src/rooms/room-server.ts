@@ -130,6 +130,8 @@ export function createRoomServer(deps: RoomServerDeps) {
       readonly before?: (event: RoomEvent) => Promise<void>;
       /** A write of the caller's that goes out together with the event's own rows. */
       readonly alongside?: (event: RoomEvent) => Promise<void>;
+      /** Nothing follows in the transaction: it may commit with the event's statements (PersistOptions.last). */
+      readonly last?: boolean;
     } = {},
   ): Promise<SentEvent> {
     const { event, extremityIds } = await buildLocal(tx, roomId, rules, draft);
@@ -149,13 +151,14 @@ export function createRoomServer(deps: RoomServerDeps) {
         event.stateKey === undefined ? undefined : tx.updateCurrentState(event.roomId, new Map([[stateKey(event.type, event.stateKey), event.eventId]])),
         hooks.alongside?.(event),
       ]);
-    const persist = () => tx.persistEvents(event.roomId, [{ event, outlier: false, rejectedReason: null, softFailed: false, stateBefore }]);
+    const persist = (last: boolean) =>
+      tx.persistEvents(event.roomId, [{ event, outlier: false, rejectedReason: null, softFailed: false, stateBefore }], { last });
     let positions: Array<number | null>;
     if (stateBefore.kind === 'full') {
-      positions = await persist();
+      positions = await persist(false);
       await roomRows();
     } else {
-      [, positions] = await Promise.all([roomRows(), persist()]);
+      [, positions] = await Promise.all([roomRows(), persist(hooks.last === true)]);
     }
     const [position] = positions;
     if (position === null || position === undefined) throw new Error(`event ${event.eventId} was stored without a position`);
@@ -183,7 +186,10 @@ export function createRoomServer(deps: RoomServerDeps) {
         return { sent: same, repeated: true };
       }
       // The transaction's row goes out with the event's room rows, before the events-stream lock is taken.
-      const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft, key ? { alongside: (event) => tx.recordTransaction(key, event.eventId) } : {});
+      const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft, {
+        ...(key ? { alongside: (event: RoomEvent) => tx.recordTransaction(key, event.eventId) } : {}),
+        last: true,
+      });
       return { sent, repeated: false };
     });
     if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition, membersSetBy([outcome.sent.event]));

@@ -76,6 +76,20 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
   return client;
 }
 
+/** Transactions whose COMMIT went out early (`commitNow`): `begin` sends none of its own. */
+const committedEarly = new WeakSet<object>();
+
+/**
+ * Sends COMMIT on a transaction of `begin` now, after the statements already sent and with them (postgres.js
+ * writes what is issued in one turn together): the last statements' answers need not come back before the
+ * commit goes out. Issue it in the same turn as those statements, and nothing after it. Should one of them
+ * fail, the server answers the COMMIT of the failed transaction with a rollback, so nothing is half-written.
+ */
+export function commitNow(tx: postgres.TransactionSql): Promise<unknown> {
+  committedEarly.add(tx);
+  return tx.unsafe('commit');
+}
+
 /**
  * `sql.begin` that reserves an idle connection before it sends BEGIN. postgres.js 3.4.9's own begin can
  * write BEGIN without reserving the connection when that connection's pipeline or socket buffer is full
@@ -100,7 +114,7 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
         if (readOnly) await begun;
         // As postgres.js: a callback may return an array of queries to run (pipelined) in the transaction.
         const result = Array.isArray(outcome) ? await Promise.all(outcome) : outcome;
-        await connection.unsafe('commit');
+        if (!committedEarly.has(connection)) await connection.unsafe('commit');
         return result;
       } catch (err) {
         // A broken connection cannot roll back; the server ends its transaction when it goes.

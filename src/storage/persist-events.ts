@@ -44,8 +44,13 @@ export async function persistEvents(
   roomId: string,
   events: readonly NewEvent[],
   moved: (eventId: string) => void = () => {},
+  /** Sends the transaction's COMMIT: given, it goes out with the last statements (see PersistOptions.last). */
+  commit?: () => Promise<unknown>,
 ): Promise<Array<number | null>> {
-  if (events.length === 0) return [];
+  if (events.length === 0) {
+    await commit?.();
+    return [];
+  }
   for (const { event } of events) {
     if (event.roomId !== roomId) throw new Error(`event ${event.eventId} belongs to ${event.roomId}, not ${roomId}`);
   }
@@ -106,7 +111,10 @@ export async function persistEvents(
     outcome.push({ row: rows.length });
     rows.push({ input, before, after, positioned, move });
   }
-  if (rows.length === 0) return outcome.map((o) => ('position' in o ? o.position : null));
+  if (rows.length === 0) {
+    await commit?.();
+    return outcome.map((o) => ('position' in o ? o.position : null));
+  }
 
   const drawn = rows.filter((row) => row.positioned && row.input.backfillPosition === undefined).length;
   // Positions are drawn by the insert itself, under the events-stream lock it takes first, unless outliers
@@ -185,7 +193,8 @@ export async function persistEvents(
     from unnest(${q.array(moves.id)}::text[], ${q.array(moves.position)}::int8[], ${q.array(moves.before)}::int8[],
       ${q.array(moves.after)}::int8[]) as m (id, position, before, after)
     where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
-  const [inserted] = await Promise.all([Promise.all(insertEvents), ...groupWrites(), ...moveOutliers]);
+  // In this order on the connection: the commit, if it is sent here, after everything else.
+  const [inserted] = await Promise.all([Promise.all(insertEvents), ...groupWrites(), ...moveOutliers, ...(commit ? [commit()] : [])]);
   for (const id of moves.id) moved(id);
   if (fused) {
     const drawnPositions = new Map<string, number>();

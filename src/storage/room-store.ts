@@ -5,6 +5,7 @@ import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, Transac
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
+import { commitNow } from './client.js';
 import { persistEvents } from './persist-events.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
 import { forgetRoom, timelineReads } from './room-timeline.js';
@@ -204,6 +205,8 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
 
 function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId: string) => void): RoomWrites {
   const { cache } = memory;
+  /** The transaction went out with its last events (persistEvents with `last`): nothing more may use it. */
+  let committed = false;
   // Committed things the process knows are taken from memory; nothing read here goes into it (it may roll back).
   const base = roomReadsOn(q, cache, memory.events, { fill: false, rooms: memory.rooms });
 
@@ -218,7 +221,7 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId
         where current_state.event_id <> excluded.event_id`;
   }
 
-  return {
+  const methods: RoomWrites = {
     ...base,
 
     async createRoom(room: RoomRecord): Promise<void> {
@@ -227,7 +230,11 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId
         values (${room.roomId}, ${room.roomVersion}, ${room.creator})`;
     },
 
-    persistEvents: (roomId, events) => persistEvents(q, cache, roomId, events, moved),
+    persistEvents: (roomId, events, options) => {
+      if (!options?.last) return persistEvents(q, cache, roomId, events, moved);
+      committed = true;
+      return persistEvents(q, cache, roomId, events, moved, () => commitNow(q));
+    },
 
     async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {
       const ids = q.array([...new Set(eventIds)]);
@@ -270,6 +277,17 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId
         values (${key.userId}, ${key.deviceId}, ${key.roomId}, ${key.txnId}, ${eventId})`;
     },
   };
+  // After an early commit a further use would run outside the transaction: it is refused instead.
+  return new Proxy(methods, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (committed) throw new Error(`the room write transaction has committed; ${String(prop)} cannot use it`);
+        return (value as (...args: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 interface StateRow {
