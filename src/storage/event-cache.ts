@@ -9,7 +9,8 @@ export const DEFAULT_EVENT_CACHE_SIZE = 20_000;
  * backfilled moves onto the timeline, and the room store drops it here once that commits. Another
  * process may keep its outlier copy for a while; it then reads that event as outside the timeline (an
  * /event of it answers M_NOT_FOUND) until the entry ages out. Only committed rows go in: readers inside
- * a write transaction do not fill it, so a rolled-back event can never be served.
+ * a write transaction do not fill it, so a rolled-back event can never be served. They do take timeline
+ * events from it (an outlier there may be moving onto the timeline in a transaction of their own).
  */
 export class EventCache {
   readonly #events = new Map<string, StoredEvent>();

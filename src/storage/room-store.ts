@@ -93,7 +93,8 @@ export function roomLockKey(roomId: string): string {
 
 /**
  * The room reads on any query runner: the pool, or a transaction (sync's snapshot reads through it).
- * `events` caches the events read; pass it only where every row read is committed (not in a write).
+ * `events` caches the events read, and `options.rooms` the rooms: inside a write transaction, whose rows may
+ * roll back, pass `fill: false`, and they are only consulted (for timeline events and rooms, which never change).
  */
 export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache, options: ReadsOptions = {}): RoomReads {
   const fill = options.fill ?? true;
