@@ -5,6 +5,15 @@ import { StorageError } from './errors.js';
 import { ADVISORY_LOCK_NAMESPACE, EVENTS_STREAM_LOCK_ID } from './migrate.js';
 import { createGroupWriter, type GroupRef, type Query, type StateCache } from './state-groups.js';
 
+export interface PersistHooks {
+  /** Hears each outlier moved onto the timeline (its cached copies are stale once the transaction commits). */
+  readonly moved?: (eventId: string) => void;
+  /** Hears the state groups before and after each event stored with them (what the caller may remember once committed). */
+  readonly stored?: (eventId: string, before: number, after: number) => void;
+  /** Sends the transaction's COMMIT: given, it goes out with the last statements (see PersistOptions.last). */
+  readonly commit?: () => Promise<unknown>;
+}
+
 /** What persisting needs to know about an event already stored: its position and its state groups. */
 interface KnownEvent {
   readonly position: number | null;
@@ -43,10 +52,9 @@ export async function persistEvents(
   cache: StateCache,
   roomId: string,
   events: readonly NewEvent[],
-  moved: (eventId: string) => void = () => {},
-  /** Sends the transaction's COMMIT: given, it goes out with the last statements (see PersistOptions.last). */
-  commit?: () => Promise<unknown>,
+  hooks: PersistHooks = {},
 ): Promise<Array<number | null>> {
+  const { commit } = hooks;
   if (events.length === 0) {
     await commit?.();
     return [];
@@ -195,7 +203,12 @@ export async function persistEvents(
     where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
   // In this order on the connection: the commit, if it is sent here, after everything else.
   const [inserted] = await Promise.all([Promise.all(insertEvents), ...groupWrites(), ...moveOutliers, ...(commit ? [commit()] : [])]);
-  for (const id of moves.id) moved(id);
+  for (const id of moves.id) hooks.moved?.(id);
+  if (hooks.stored) {
+    for (const { input, before, after } of rows) {
+      if (before !== null && after !== null) hooks.stored(input.event.eventId, resolveGroup(before.id), resolveGroup(after.id));
+    }
+  }
   if (fused) {
     const drawnPositions = new Map<string, number>();
     for (const rowsOfStatement of inserted) for (const row of rowsOfStatement) if (row.stream_position !== null) drawnPositions.set(row.event_id, row.stream_position);

@@ -6,7 +6,7 @@ import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import { commitNow } from './client.js';
-import { persistEvents } from './persist-events.js';
+import { persistEvents, type PersistHooks } from './persist-events.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
 import { forgetRoom, timelineReads } from './room-timeline.js';
 import { relationReads } from './relations.js';
@@ -37,10 +37,34 @@ export class RoomCache {
   }
 }
 
+/** Events whose state groups are kept at most; beyond it the memo starts empty again. */
+const MAX_EVENT_GROUPS = 100_000;
+
+/**
+ * The state groups before and after the events this process stored lately, so that asking for the state
+ * around one (the federation sender does, for every event it looks through) needs no statement. An event's
+ * groups never change once it has them.
+ */
+class EventGroups {
+  readonly #groups = new Map<string, { readonly before: number; readonly after: number }>();
+
+  get(eventId: string, column: 'state_before' | 'state_after'): number | undefined {
+    const groups = this.#groups.get(eventId);
+    return groups === undefined ? undefined : column === 'state_before' ? groups.before : groups.after;
+  }
+
+  set(eventId: string, before: number, after: number): void {
+    if (this.#groups.size >= MAX_EVENT_GROUPS) this.#groups.clear();
+    this.#groups.set(eventId, { before, after });
+  }
+}
+
 interface ReadsOptions {
   /** Whether what is read goes into the caches: not inside a write transaction, which may roll back. */
   readonly fill?: boolean;
   readonly rooms?: RoomCache;
+  /** Consulted only (filled after commits by withRoomWriteLock). */
+  readonly groups?: EventGroups;
 }
 
 /** What a write transaction's reads take from memory. */
@@ -48,6 +72,7 @@ interface WriteMemory {
   readonly cache: StateCache;
   readonly events: EventCache;
   readonly rooms: RoomCache;
+  readonly groups: EventGroups;
 }
 
 /**
@@ -59,16 +84,21 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
   const cache = new StateCache(options.stateCacheEntries ?? 200_000);
   const eventCache = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
   const rooms = options.roomCache ?? new RoomCache();
+  const groups = new EventGroups();
   return {
-    ...roomReadsOn(sql, cache, eventCache, { rooms }),
+    ...roomReadsOn(sql, cache, eventCache, { rooms, groups }),
     async withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> {
-      // Outliers the transaction moves onto the timeline: their cached copies go once it commits.
+      // Outliers the transaction moves onto the timeline: their cached copies go once it commits. The state
+      // groups of the events it stores are remembered then.
       const moved: string[] = [];
+      const stored: Array<readonly [string, number, number]> = [];
+      const hooks: PersistHooks = { moved: (eventId) => moved.push(eventId), stored: (eventId, before, after) => stored.push([eventId, before, after]) };
       const result = await sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
-        return fn(writes(tx, { cache, events: eventCache, rooms }, (eventId) => moved.push(eventId)));
+        return fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks));
       }) as T;
       for (const eventId of moved) eventCache.delete(eventId);
+      for (const [eventId, before, after] of stored) groups.set(eventId, before, after);
       return result;
     },
     forgetRoom: (userId, roomId, membershipEventId) => forgetRoom(sql, userId, roomId, membershipEventId),
@@ -100,6 +130,8 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
   const fill = options.fill ?? true;
   const rooms = options.rooms;
   async function groupOf(eventId: string, column: 'state_before' | 'state_after'): Promise<StateMap | undefined> {
+    const known = options.groups?.get(eventId, column);
+    if (known !== undefined) return loadGroupState(q, cache, known);
     const [row] = await q<{ state_group: number | null }[]>`
       select ${q(column)} as state_group from events where event_id = ${eventId}`;
     if (row?.state_group === undefined || row.state_group === null) return undefined;
@@ -204,12 +236,12 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
   };
 }
 
-function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId: string) => void): RoomWrites {
+function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistHooks): RoomWrites {
   const { cache } = memory;
   /** The transaction went out with its last events (persistEvents with `last`): nothing more may use it. */
   let committed = false;
   // Committed things the process knows are taken from memory; nothing read here goes into it (it may roll back).
-  const base = roomReadsOn(q, cache, memory.events, { fill: false, rooms: memory.rooms });
+  const base = roomReadsOn(q, cache, memory.events, { fill: false, rooms: memory.rooms, groups: memory.groups });
 
   async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
     if (entries.size === 0) return;
@@ -232,9 +264,9 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, moved: (eventId
     },
 
     persistEvents: (roomId, events, options) => {
-      if (!options?.last) return persistEvents(q, cache, roomId, events, moved);
+      if (!options?.last) return persistEvents(q, cache, roomId, events, hooks);
       committed = true;
-      return persistEvents(q, cache, roomId, events, moved, () => commitNow(q));
+      return persistEvents(q, cache, roomId, events, { ...hooks, commit: () => commitNow(q) });
     },
 
     async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {
