@@ -132,9 +132,11 @@ export function createRoomServer(deps: RoomServerDeps) {
       readonly alongside?: (event: RoomEvent) => Promise<void>;
       /** Nothing follows in the transaction: it may commit with the event's statements (PersistOptions.last). */
       readonly last?: boolean;
+      /** The event already being built (buildLocal on the same transaction): the caller started it early. */
+      readonly built?: ReturnType<typeof buildLocal>;
     } = {},
   ): Promise<SentEvent> {
-    const { event, extremityIds } = await buildLocal(tx, roomId, rules, draft);
+    const { event, extremityIds } = await (hooks.built ?? buildLocal(tx, roomId, rules, draft));
     await hooks.before?.(event);
 
     const stateBefore: NewEvent['stateBefore'] =
@@ -173,8 +175,14 @@ export function createRoomServer(deps: RoomServerDeps) {
     const key = options.txn && { ...options.txn, roomId };
     const outcome = await store.withRoomWriteLock(roomId, async (tx) => {
       const room = await roomOrThrow(tx, roomId);
+      const rules = rulesFor(room.roomVersion);
       await options.precondition?.(tx);
-      const seen = key && (await tx.transactionEvent(key));
+      // A message (no state to compare, no precondition) is built while the transaction id is looked up: the
+      // reads of both go out together. A retransmission, which is rare, drops the event built.
+      const seenRead = key && tx.transactionEvent(key);
+      const built = draft.stateKey === undefined && options.precondition === undefined ? buildLocal(tx, roomId, rules, draft) : undefined;
+      built?.catch(() => undefined);
+      const seen = await seenRead;
       if (seen !== undefined) {
         const stored = (await tx.events([seen])).get(seen);
         if (!stored || stored.streamPosition === null) throw new Error(`transaction event ${seen} is not in the timeline`);
@@ -186,8 +194,9 @@ export function createRoomServer(deps: RoomServerDeps) {
         return { sent: same, repeated: true };
       }
       // The transaction's row goes out with the event's room rows, before the events-stream lock is taken.
-      const sent = await appendLocal(tx, roomId, rulesFor(room.roomVersion), draft, {
+      const sent = await appendLocal(tx, roomId, rules, draft, {
         ...(key ? { alongside: (event: RoomEvent) => tx.recordTransaction(key, event.eventId) } : {}),
+        ...(built ? { built } : {}),
         last: true,
       });
       return { sent, repeated: false };

@@ -110,6 +110,16 @@ t.test('send is idempotent per device and transaction id', async (t) => {
     const elsewhere = await alice.send(otherRoom, 'once', 'txn1');
     t.equal(elsewhere.status, 200);
     t.not(elsewhere.body.event_id, first.body.event_id, 'the same txnId on another room path is a new request');
+
+    // The first request went through, its answer was lost, and she left before retrying: the retry still
+    // gets her message back (a new one would be refused), and nothing new is sent.
+    const before = (await alice.get(`${room(otherRoom)}/messages?dir=b&limit=50`)).body.chunk.length;
+    await alice.post(`${room(otherRoom)}/leave`, {});
+    const retried = await alice.send(otherRoom, 'once', 'txn1');
+    t.same([retried.status, retried.body.event_id], [200, elsewhere.body.event_id]);
+    const refused = await alice.send(otherRoom, 'new', 'txn3');
+    t.same([refused.status, refused.body.errcode], [403, 'M_FORBIDDEN'], 'a new message is refused');
+    t.equal((await alice.get(`${room(otherRoom)}/messages?dir=b&limit=50`)).body.chunk.length, before + 1, 'only her leave was added');
   });
 });
 
