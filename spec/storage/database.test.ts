@@ -1,6 +1,7 @@
 import t from 'tap';
 import { silentLogger } from '../../src/platform/logger.js';
 import { openDatabase, StorageError } from '../../src/storage/index.js';
+import { beginLocked } from '../../src/storage/client.js';
 import { eachEngine } from '../helpers/database.js';
 
 const log = silentLogger();
@@ -50,6 +51,34 @@ void eachEngine(t, 'transactions commit together or not at all', async (t, db) =
   );
   t.same(await db.sql`select k from pairs order by k`, [{ k: 'a' }, { k: 'b' }], 'the failed transaction left no trace');
   t.same(await db.sql`select 1 as ok`, [{ ok: 1 }], 'the connection is usable after a rollback');
+});
+
+void eachEngine(t, 'a transaction begun with its lock holds it to the end, and writes all or nothing', async (t, db) => {
+  await db.sql`create table locked_log (n int)`;
+  t.throws(() => beginLocked(db.sql, '1; drop table locked_log', async () => undefined), /bigint/, 'a key must be a number');
+  let release!: () => void;
+  const held = new Promise<void>((done) => (release = done));
+  const order: string[] = [];
+  const first = beginLocked(db.sql, '42', async (tx) => {
+    await tx`insert into locked_log values (1)`;
+    order.push('first in');
+    await held;
+    order.push('first out');
+  });
+  await new Promise((done) => setTimeout(done, 50));
+  const second = beginLocked(db.sql, '42', async (tx) => {
+    order.push('second in');
+    await tx`insert into locked_log values (2)`;
+  });
+  await new Promise((done) => setTimeout(done, 200));
+  release();
+  await Promise.all([first, second]);
+  t.same(order, ['first in', 'first out', 'second in'], 'the second waited for the first to end');
+  await t.rejects(beginLocked(db.sql, '42', async (tx) => {
+    await tx`insert into locked_log values (3)`;
+    throw new Error('no');
+  }), { message: 'no' });
+  t.same((await db.sql<{ n: number }[]>`select n from locked_log order by n`).map((row) => row.n), [1, 2], 'the failed one left nothing');
 });
 
 void eachEngine(t, 'queries from many callers at once all complete', async (t, db) => {

@@ -5,7 +5,7 @@ import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, Transac
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
-import { commitNow } from './client.js';
+import { beginLocked, commitNow } from './client.js';
 import { persistEvents, type PersistHooks } from './persist-events.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
 import { forgetRoom, timelineReads } from './room-timeline.js';
@@ -93,10 +93,8 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
       const moved: string[] = [];
       const stored: Array<readonly [string, number, number]> = [];
       const hooks: PersistHooks = { moved: (eventId) => moved.push(eventId), stored: (eventId, before, after) => stored.push([eventId, before, after]) };
-      const result = await sql.begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(${roomLockKey(roomId)}::int8)`;
-        return fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks));
-      }) as T;
+      // The room's lock is taken with BEGIN, in the same round trip.
+      const result = await beginLocked(sql, roomLockKey(roomId), (tx) => fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks)));
       for (const eventId of moved) eventCache.delete(eventId);
       for (const [eventId, before, after] of stored) groups.set(eventId, before, after);
       return result;
