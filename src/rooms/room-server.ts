@@ -184,6 +184,8 @@ export function createRoomServer(deps: RoomServerDeps) {
       built?.catch(() => undefined);
       const seen = await seenRead;
       if (seen !== undefined) {
+        // Its reads finish inside the transaction, before the connection goes back to the pool.
+        await built?.catch(() => undefined);
         const stored = (await tx.events([seen])).get(seen);
         if (!stored || stored.streamPosition === null) throw new Error(`transaction event ${seen} is not in the timeline`);
         return { sent: { event: stored.event, streamPosition: stored.streamPosition }, repeated: true };
