@@ -257,6 +257,10 @@ for (const engine of engines()) {
 
       // The new device takes the cross-signing keys from secret storage (Bob types his recovery key) and
       // signs itself; Alice hears of it again through device_lists.
+      // Only once the new device has its user's public cross-signing keys (its first /keys/query, which the
+      // SDK sends after the first sync) can it check the private ones from secret storage against them.
+      await until(bob2, "bob's cross-signing keys known to his new device", async () =>
+        (await crypto(bob2!).getCrossSigningStatus()).publicKeysOnDevice ? true : undefined);
       await crypto(bob2).bootstrapCrossSigning({});
       t.ok(await crypto(bob2).isCrossSigningReady(), "bob's second device has the cross-signing keys");
       const status = await until(alice, "bob's second device signed by bob, at alice", async () => {
