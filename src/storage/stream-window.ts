@@ -55,8 +55,11 @@ interface WindowEvent {
   readonly stateAfter: number;
   /** A redaction or a child relation names the event (at or after it entered the window). */
   referenced: boolean;
-  /** The sender's device and transaction id it was sent with; null for an event sent without one. */
-  readonly transaction: { readonly deviceId: string; readonly txnId: string } | null;
+  /**
+   * The sender's devices and the transaction ids it was sent with (more than one when a repeated state
+   * request of the same content was answered with it); empty for an event sent without one.
+   */
+  readonly transactions: readonly WindowTransaction[];
 }
 
 interface RoomWindow {
@@ -78,8 +81,12 @@ interface WindowRow extends EventRow {
   readonly state_before: number;
   readonly state_after: number;
   readonly referenced: boolean;
-  readonly txn_device_id: string | null;
-  readonly txn_id: string | null;
+  readonly transactions: WindowTransaction[] | null;
+}
+
+interface WindowTransaction {
+  readonly deviceId: string;
+  readonly txnId: string;
 }
 
 export class StreamWindow {
@@ -149,9 +156,9 @@ export class StreamWindow {
           or exists (select 1 from events x
             where (x.json::jsonb -> 'content' -> 'm.relates_to' ->> 'event_id') = e.event_id
               and x.stream_position is not null and not x.soft_failed)) as referenced,
-        t.device_id as txn_device_id, t.txn_id
+        (select json_agg(json_build_object('deviceId', t.device_id, 'txnId', t.txn_id)) from event_transactions t
+          where t.event_id = e.event_id and t.user_id = e.sender) as transactions
       from events e join rooms r on r.room_id = e.room_id
-        left join event_transactions t on t.event_id = e.event_id and t.user_id = e.sender
       where e.stream_position > ${after} and e.stream_position <= ${upTo} and not e.soft_failed
       order by e.stream_position
       limit ${this.limits.catchUp + 1}`;
@@ -171,8 +178,7 @@ export class StreamWindow {
     const stored = cached ?? storedEventFromRow(row);
     if (cached === undefined) this.eventCache.set(stored);
     const position = row.stream_position ?? 0;
-    const transaction = row.txn_device_id === null || row.txn_id === null ? null : { deviceId: row.txn_device_id, txnId: row.txn_id };
-    const entry: WindowEvent = { position, stored, stateBefore: row.state_before, stateAfter: row.state_after, referenced: row.referenced, transaction };
+    const entry: WindowEvent = { position, stored, stateBefore: row.state_before, stateAfter: row.state_after, referenced: row.referenced, transactions: row.transactions ?? [] };
     let room = this.#rooms.get(row.room_id);
     if (room === undefined) {
       room = { floor: this.#start, events: [] };
@@ -330,15 +336,21 @@ export class StreamWindow {
   }
 
   /**
-   * The transaction ids the device sent these events with, if the window holds them all (an event it
-   * holds without one was sent without one); undefined when it lacks one of them.
+   * The transaction ids the device sent these events with, if the window holds them all (a message it
+   * holds without one was sent without one); undefined when it lacks one of them, or when a state event
+   * has none for the device (one may have been recorded since).
    */
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Map<string, string> | undefined {
     const found = new Map<string, string>();
     for (const eventId of eventIds) {
       const entry = this.#byId.get(eventId);
       if (entry === undefined) return undefined;
-      if (entry.stored.event.sender === userId && entry.transaction?.deviceId === deviceId) found.set(eventId, entry.transaction.txnId);
+      if (entry.stored.event.sender !== userId) continue;
+      const transaction = entry.transactions.find((t) => t.deviceId === deviceId);
+      if (transaction !== undefined) found.set(eventId, transaction.txnId);
+      // A state request repeating the current content is answered with the existing event, and its
+      // transaction recorded then, after the event entered the window: only the database knows those.
+      else if (entry.stored.event.stateKey !== undefined) return undefined;
     }
     return found;
   }
