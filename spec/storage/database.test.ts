@@ -1,8 +1,8 @@
 import t from 'tap';
 import { silentLogger } from '../../src/platform/logger.js';
 import { openDatabase, StorageError } from '../../src/storage/index.js';
-import { beginLocked, Gate } from '../../src/storage/client.js';
-import { eachEngine, testDatabase } from '../helpers/database.js';
+import { beginLocked } from '../../src/storage/client.js';
+import { eachEngine } from '../helpers/database.js';
 
 const log = silentLogger();
 
@@ -82,48 +82,6 @@ void eachEngine(t, 'a transaction begun with its lock holds it to the end, and w
     throw new Error('no');
   }), { message: 'no' });
   t.same((await db.sql<{ n: number }[]>`select n from locked_log order by n`).map((row) => row.n), [1, 2], 'the failed one left nothing');
-});
-
-t.test('a gate lets its limit in and the rest in order of arrival', async (t) => {
-  const gate = new Gate(2);
-  const order: string[] = [];
-  const enter = (name: string) => gate.enter().then(() => order.push(name));
-  await Promise.all([enter('a'), enter('b')]);
-  const waiting = [enter('c'), enter('d')];
-  await new Promise((done) => setImmediate(done));
-  t.same(order, ['a', 'b'], 'two are in, two wait');
-  t.equal(gate.waiting, 2);
-  gate.leave();
-  await waiting[0];
-  t.same(order, ['a', 'b', 'c'], 'the first to wait is the first in');
-  const late = enter('e');
-  gate.leave();
-  await waiting[1];
-  gate.leave();
-  await late;
-  t.same(order, ['a', 'b', 'c', 'd', 'e'], 'a place freed goes to the one waiting, not to a later arrival');
-  t.throws(() => new Gate(0), /at least one/);
-});
-
-t.test('transactions hold at most half the pool: a plain statement still runs while they wait', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, async (t) => {
-  const db = await testDatabase(t, { engine: 'postgres' });
-  // The test pool has 6 connections: 3 transactions at once.
-  let release!: () => void;
-  const held = new Promise<void>((done) => (release = done));
-  const started: number[] = [];
-  const transactions = [1, 2, 3, 4].map((n) =>
-    db.sql.begin(async (tx) => {
-      started.push(n);
-      await tx`select 1`;
-      await held;
-    }));
-  await new Promise((done) => setTimeout(done, 100));
-  t.same(started, [1, 2, 3], 'the fourth transaction waits at the gate');
-  const [row] = await db.sql<{ ok: number }[]>`select 1 as ok`;
-  t.equal(row?.ok, 1, 'a statement outside a transaction found a connection');
-  release();
-  await Promise.all(transactions);
-  t.same(started, [1, 2, 3, 4], 'the fourth ran once one ended');
 });
 
 void eachEngine(t, 'queries from many callers at once all complete', async (t, db) => {

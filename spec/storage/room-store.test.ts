@@ -341,7 +341,12 @@ t.test('writers of a busy room wait their turn without holding up other rooms', 
       await held;
     }));
   await new Promise((done) => setTimeout(done, 100));
-  // The pool's transactions (3 of its 6 connections) would all be taken by writers of the busy room.
+  // Had they waited on the room's lock in the database, they would hold five of the pool's six connections.
+  const [waiting] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from pg_locks
+    where locktype = 'advisory' and not granted
+      and database = (select oid from pg_database where datname = current_database())`;
+  t.equal(waiting?.n, 0, 'the others wait in the process, not on the database lock');
   await t.resolves(store.withRoomWriteLock('!elsewhere:example.org', (tx) => tx.forwardExtremities('!elsewhere:example.org')), 'another room is not held up');
   t.same(order, ['in 1'], 'one writer of the busy room is in');
   release();

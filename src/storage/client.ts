@@ -73,7 +73,6 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
   // type, which describes the same object minus the extra `sql.typed.int8` helper.
   const client = sql as unknown as postgres.Sql;
   client.begin = reservingBegin(client);
-  transactionGates.set(client, new Gate(Math.ceil(options.max / 2)));
   return client;
 }
 
@@ -120,81 +119,30 @@ export function beginLocked<T>(sql: postgres.Sql, lockKey: string, fn: (tx: post
   return transaction(sql, `begin; select pg_advisory_xact_lock(${lockKey}::int8)`, fn as unknown as (tx: postgres.ReservedSql) => unknown) as Promise<T>;
 }
 
-/**
- * Lets at most `limit` callers in at once; the others wait their turn, in order of arrival. Transactions pass
- * one (see `transactionGates`).
- */
-export class Gate {
-  #inside = 0;
-  readonly #waiting: Array<() => void> = [];
-
-  constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`a gate lets at least one caller in, not ${limit}`);
-  }
-
-  /** How many callers wait to come in (for tests and metrics). */
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-
-  /** Resolves once the caller is in; call `leave` exactly once after. */
-  enter(): Promise<void> {
-    if (this.#inside < this.limit) {
-      this.#inside++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  leave(): void {
-    const next = this.#waiting.shift();
-    // The place passes straight to the next in line, so no later arrival can take it first.
-    if (next) next();
-    else this.#inside--;
-  }
-}
-
-/**
- * At most half a client's connections (rounded up) are held by transactions at once. Statements outside a
- * transaction (every /sync read) then always find a connection. Without the gate, a burst of sends reserved
- * the whole pool: each held its connection across its round trips, the reads that deliver messages queued
- * behind them, the event loop fell behind, every round trip took longer and the transactions held their
- * connections longer still. The sync-latency bench showed it as 30 transactions waiting for a connection
- * and a backlog of seconds. Transactions that wait at the gate hold nothing; those of one room wait on its
- * lock in the database anyway.
- */
-const transactionGates = new WeakMap<postgres.Sql, Gate>();
-
 /** Runs `fn` in a transaction opened by `opening` on a reserved connection; commits, or rolls back on error. */
 async function transaction(sql: postgres.Sql, opening: string, fn: (tx: postgres.ReservedSql) => unknown): Promise<unknown> {
-  const gate = transactionGates.get(sql);
-  await gate?.enter();
+  const connection = await sql.reserve();
   try {
-    const connection = await sql.reserve();
+    // BEGIN goes out with the transaction's first statements, not a round trip ahead of them: the server
+    // runs them after it (and after the lock, when there is one). Should BEGIN or the lock fail, what
+    // follows fails as part of an aborted transaction, or before BEGIN took effect as the connection broke.
+    const begun = connection.unsafe(opening);
+    begun.catch(() => undefined);
     try {
-      // BEGIN goes out with the transaction's first statements, not a round trip ahead of them: the server
-      // runs them after it (and after the lock, when there is one). Should BEGIN or the lock fail, what
-      // follows fails as part of an aborted transaction, or before BEGIN took effect as the connection broke.
-      const begun = connection.unsafe(opening);
-      begun.catch(() => undefined);
-      try {
-        const outcome = await fn(connection);
-        await begun;
-        // As postgres.js: a callback may return an array of queries to run (pipelined) in the transaction.
-        const result = Array.isArray(outcome) ? await Promise.all(outcome) : outcome;
-        if (!committedEarly.has(connection)) await connection.unsafe('commit');
-        return result;
-      } catch (err) {
-        // A broken connection cannot roll back; the server ends its transaction when it goes.
-        await connection.unsafe('rollback').catch(() => undefined);
-        // When BEGIN or the lock failed, that is the cause to report, not the aborted statements after it.
-        throw await begun.then(() => err, (failed: unknown) => failed);
-      }
-    } finally {
-      connection.release();
+      const outcome = await fn(connection);
+      await begun;
+      // As postgres.js: a callback may return an array of queries to run (pipelined) in the transaction.
+      const result = Array.isArray(outcome) ? await Promise.all(outcome) : outcome;
+      if (!committedEarly.has(connection)) await connection.unsafe('commit');
+      return result;
+    } catch (err) {
+      // A broken connection cannot roll back; the server ends its transaction when it goes.
+      await connection.unsafe('rollback').catch(() => undefined);
+      // When BEGIN or the lock failed, that is the cause to report, not the aborted statements after it.
+      throw await begun.then(() => err, (failed: unknown) => failed);
     }
   } finally {
-    gate?.leave();
+    connection.release();
   }
 }
 

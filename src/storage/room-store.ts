@@ -86,8 +86,8 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
   const rooms = options.roomCache ?? new RoomCache();
   const groups = new EventGroups();
   // This process's writers of one room take turns here before the room's lock in the database: waiting
-  // their turn holds no connection and no place at the transaction gate (client.ts), so a busy room cannot
-  // hold up writers of other rooms. The database's lock still orders them against other processes.
+  // their turn holds no connection, so the writers of a busy room cannot take the whole pool and hold up
+  // every other statement. The database's lock still orders them against other processes.
   const turns = new Turns();
   return {
     ...roomReadsOn(sql, cache, eventCache, { rooms, groups }),
