@@ -55,7 +55,7 @@ export async function testDatabase(t: Test, options: TestDatabaseOptions = {}): 
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('testDatabase({ engine: "postgres" }) needs DATABASE_URL');
   const name = await createPostgresDatabase(url, migrated);
-  const db = await openDatabase({ url: withDatabase(url, name), dataDir: '', poolSize: 6, log: silentLogger() });
+  const db = await openDatabase({ url: withDatabase(url, name), dataDir: '', poolSize: 4, log: silentLogger() });
   t.teardown(async () => {
     await db.close();
     await dropPostgresDatabase(url, name);

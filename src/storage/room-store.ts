@@ -85,13 +85,9 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
   const eventCache = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
   const rooms = options.roomCache ?? new RoomCache();
   const groups = new EventGroups();
-  // This process's writers of one room take turns here before the room's lock in the database: waiting
-  // their turn holds no connection, so the writers of a busy room cannot take the whole pool and hold up
-  // every other statement. The database's lock still orders them against other processes.
-  const turns = new Turns();
   return {
     ...roomReadsOn(sql, cache, eventCache, { rooms, groups }),
-    withRoomWriteLock: <T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> => turns.run(roomId, async () => {
+    async withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> {
       // Outliers the transaction moves onto the timeline: their cached copies go once it commits. The state
       // groups of the events it stores are remembered then.
       const moved: string[] = [];
@@ -102,7 +98,7 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
       for (const eventId of moved) eventCache.delete(eventId);
       for (const [eventId, before, after] of stored) groups.set(eventId, before, after);
       return result;
-    }),
+    },
     forgetRoom: (userId, roomId, membershipEventId) => forgetRoom(sql, userId, roomId, membershipEventId),
     async backfillPositions(count: number): Promise<number[]> {
       if (count <= 0) return [];
@@ -118,24 +114,6 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
  * below. Two rooms sharing a key only take turns needlessly. The two-int4 keys (migrate.ts) are a separate
  * key space, so they cannot collide with these.
  */
-/** Runs callbacks of one key one at a time, in the order they came; callbacks of different keys run freely. */
-export class Turns {
-  /** The last callback queued per key (settled or not); a key goes once its last callback has run. */
-  readonly #last = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.#last.get(key);
-    const result = before === undefined ? fn() : before.then(fn, fn);
-    // What follows waits for this one to settle, whatever its outcome.
-    const settled = result.then(() => undefined, () => undefined);
-    this.#last.set(key, settled);
-    void settled.then(() => {
-      if (this.#last.get(key) === settled) this.#last.delete(key);
-    });
-    return result;
-  }
-}
-
 export function roomLockKey(roomId: string): string {
   const hash = createHash('sha256').update(roomId).digest().readUInt32BE(0);
   return ((BigInt(ADVISORY_LOCK_NAMESPACE) << 32n) | BigInt(hash)).toString();
