@@ -110,7 +110,8 @@ async function startHearth(dir: string, databaseUrl: string | null, profile: str
     ].join('\n'),
   );
   const profiling = profile === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
-  const child: ChildProcess = spawn(process.execPath, [...profiling, '--import', 'tsx', join(ROOT, 'src/main.ts'), 'start', '--config', config], {
+  // The flags of `npm start` and bin/hearth.js.
+  const child: ChildProcess = spawn(process.execPath, ['--min-semi-space-size=16', ...profiling, '--import', 'tsx', join(ROOT, 'src/main.ts'), 'start', '--config', config], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HEARTH_LOG_LEVEL: process.env.HEARTH_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
