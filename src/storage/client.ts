@@ -101,7 +101,7 @@ export function commitNow(tx: postgres.TransactionSql): Promise<unknown> {
 function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
   const begin = async (...args: unknown[]): Promise<unknown> => {
     const [options, fn] = (typeof args[0] === 'string' ? args : ['', args[0]]) as [string, (tx: postgres.ReservedSql) => unknown];
-    return transaction(sql, `begin ${options}`, fn);
+    return transaction(sql, `begin ${options}`, /\bread only\b/.test(options), fn);
   };
   // The driver's type has overloads (options first or not) and a TransactionSql argument; the reserved
   // connection has all of TransactionSql that Hearth uses (not savepoint or prepare, which it never calls).
@@ -111,26 +111,26 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
 /**
  * A write transaction that holds the transaction-scoped advisory lock `lockKey` (a bigint, as digits) from
  * its start: BEGIN and the lock go out as one message of the simple protocol, which runs them in order and
- * stops at the first error.
+ * stops at the first error, so they cost one round trip, not two.
  */
 export function beginLocked<T>(sql: postgres.Sql, lockKey: string, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
   if (!/^-?[0-9]{1,19}$/.test(lockKey)) throw new Error(`an advisory lock key is a bigint, not ${JSON.stringify(lockKey)}`);
   // The reserved connection serves all of TransactionSql that Hearth uses (as in reservingBegin).
-  return transaction(sql, `begin; select pg_advisory_xact_lock(${lockKey}::int8)`, fn as unknown as (tx: postgres.ReservedSql) => unknown) as Promise<T>;
+  return transaction(sql, `begin; select pg_advisory_xact_lock(${lockKey}::int8)`, false, fn as unknown as (tx: postgres.ReservedSql) => unknown) as Promise<T>;
 }
 
 /** Runs `fn` in a transaction opened by `opening` on a reserved connection; commits, or rolls back on error. */
-async function transaction(sql: postgres.Sql, opening: string, fn: (tx: postgres.ReservedSql) => unknown): Promise<unknown> {
+async function transaction(sql: postgres.Sql, opening: string, readOnly: boolean, fn: (tx: postgres.ReservedSql) => unknown): Promise<unknown> {
   const connection = await sql.reserve();
   try {
-    // BEGIN goes out with the transaction's first statements, not a round trip ahead of them: the server
-    // runs them after it (and after the lock, when there is one). Should BEGIN or the lock fail, what
-    // follows fails as part of an aborted transaction, or before BEGIN took effect as the connection broke.
+    // A read-only transaction's BEGIN goes out with its first read, not a round trip ahead of it: were
+    // it to fail, the reads would run outside a transaction, which for reads costs nothing but the error.
     const begun = connection.unsafe(opening);
-    begun.catch(() => undefined);
+    if (readOnly) begun.catch(() => undefined);
+    else await begun;
     try {
       const outcome = await fn(connection);
-      await begun;
+      if (readOnly) await begun;
       // As postgres.js: a callback may return an array of queries to run (pipelined) in the transaction.
       const result = Array.isArray(outcome) ? await Promise.all(outcome) : outcome;
       if (!committedEarly.has(connection)) await connection.unsafe('commit');
@@ -138,8 +138,7 @@ async function transaction(sql: postgres.Sql, opening: string, fn: (tx: postgres
     } catch (err) {
       // A broken connection cannot roll back; the server ends its transaction when it goes.
       await connection.unsafe('rollback').catch(() => undefined);
-      // When BEGIN or the lock failed, that is the cause to report, not the aborted statements after it.
-      throw await begun.then(() => err, (failed: unknown) => failed);
+      throw err;
     }
   } finally {
     connection.release();
