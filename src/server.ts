@@ -1,5 +1,6 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { ResolvedConfig } from './platform/config/index.js';
@@ -609,7 +610,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         key: await readFile(config.listen.tls.key_file),
       },
     });
-    closers.push({ name: 'http', close: () => closeApp(app) });
+    const closeApp = appCloser(app);
+    closers.push({ name: 'http', close: closeApp });
     // Closers run last-first: waiting long-polls end before the app waits for its requests to finish.
     closers.push({ name: 'sync notifier', close: async () => syncNotifier.close() });
     // Started without waiting: a backlog from before a restart is queued and sent while the server already answers.
@@ -649,17 +651,31 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 const IDLE_SWEEP_MS = 100;
 
 /**
- * Closes the app. Node closes the keep-alive connections idle when close starts; one still answering a request
- * (another server's transaction, a long-poll) would then stay open for its keep-alive timeout (72 s) and hold
- * the shutdown, so idle connections are swept until every request is answered.
+ * How the app closes, set up when it is built: it counts the requests in flight from then on. Node closes
+ * the keep-alive connections idle when close starts; one still answering a request (another server's
+ * transaction, a long-poll) would then stay open for its keep-alive timeout (72 s) and hold the shutdown,
+ * so idle connections are swept until every request is answered. A connection that has sent no request yet
+ * (a client's spare one, opened ahead of need) never counts as idle in Node: it would hold the shutdown until
+ * its headers timeout, so once no request is in flight every connection left is closed.
  */
-async function closeApp(app: FastifyInstance): Promise<void> {
-  const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
-  try {
-    await app.close();
-  } finally {
-    clearInterval(sweep);
-  }
+function appCloser(app: FastifyInstance): () => Promise<void> {
+  let inFlight = 0;
+  app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    inFlight++;
+    // 'close' follows the last byte sent, and a connection lost before it.
+    response.once('close', () => inFlight--);
+  });
+  return async () => {
+    const sweep = setInterval(() => {
+      if (inFlight === 0) app.server.closeAllConnections();
+      else app.server.closeIdleConnections();
+    }, IDLE_SWEEP_MS);
+    try {
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+    }
+  };
 }
 
 /** The configured limits, or none when rate_limits.enabled is false. */
