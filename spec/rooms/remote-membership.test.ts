@@ -5,7 +5,7 @@ import { getRoomVersion, redactEvent, stateKey, type PduJson, type RoomEvent } f
 import { FederationRequestError } from '../../src/federation/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { MatrixError, type UserId } from '../../src/protocol/index.js';
+import { MatrixError, RelayedMatrixError, type UserId } from '../../src/protocol/index.js';
 import { createRemoteMembership, type FederationRequests } from '../../src/rooms/remote-membership.js';
 import { createRoomStore } from '../../src/storage/index.js';
 import { eachEngine } from '../helpers/database.js';
@@ -21,8 +21,11 @@ const rob = `@rob:${REMOTE}`;
 const bob = `@bob:${LOCAL}`;
 const NOW = 1_700_000_000_000;
 
-/** The resident server's room: create, rob's join, power levels, a public join rule; each signed by remote.test. */
-function residentRoom(roomId: string) {
+/**
+ * The resident server's room: create, rob's join, power levels, a public join rule; each signed by remote.test.
+ * `createVersion`: what the create event says the room's version is (the events are built as version 10).
+ */
+function residentRoom(roomId: string, createVersion = '10') {
   const state = new Map<string, RoomEvent>();
   const events: RoomEvent[] = [];
   const add = (draft: EventDraft, auth: readonly string[]) => {
@@ -35,7 +38,7 @@ function residentRoom(roomId: string) {
     return event;
   };
   const k = (type: string, key = '') => stateKey(type, key);
-  add({ type: 'm.room.create', stateKey: '', sender: rob, content: { room_version: '10', creator: rob } }, []);
+  add({ type: 'm.room.create', stateKey: '', sender: rob, content: { room_version: createVersion, creator: rob } }, []);
   add({ type: 'm.room.member', stateKey: rob, sender: rob, content: { membership: 'join' } }, [k('m.room.create')]);
   add({ type: 'm.room.power_levels', stateKey: '', sender: rob, content: { users: { [rob]: 100 } } }, [k('m.room.create'), k('m.room.member', rob)]);
   add({ type: 'm.room.join_rules', stateKey: '', sender: rob, content: { join_rule: 'public' } }, [k('m.room.create'), k('m.room.member', rob), k('m.room.power_levels')]);
@@ -164,6 +167,41 @@ t.test('remote membership', async (t) => {
     t.equal(await store.room(roomId), undefined);
   });
 
+  await eachEngine(t, 'make_join without room_version, then a create event of a version this server does not know: M_UNSUPPORTED_ROOM_VERSION', async (t, db) => {
+    // sytest's "rejects m.room.create events with an unknown room version": the template cites events by
+    // bare id, which versions 1 and 2 cannot, so the join is sent; the create event in the answer refuses it.
+    const room = residentRoom(roomId, 'org.example.99');
+    const sent: unknown[] = [];
+    const { store, remote, seen, notified } = world(t, db, (_destination, method, path, body) => {
+      if (method === 'GET' && path.startsWith('/_matrix/federation/v1/make_join/')) return { event: room.template(bob, 'join') };
+      if (method === 'PUT' && path.startsWith('/_matrix/federation/v2/send_join/')) {
+        sent.push(body);
+        return { origin: REMOTE, state: [...room.state.values()].map((e) => e.pdu), auth_chain: room.events.map((e) => e.pdu) };
+      }
+      throw new Error(`unexpected ${method} ${path}`);
+    });
+    const err = await remote.join(bob as never, roomId, []).catch((e: unknown) => e);
+    t.match(err, { errcode: 'M_UNSUPPORTED_ROOM_VERSION', status: 400, message: /org\.example\.99/ });
+    t.same(seen, [`GET ${REMOTE} /_matrix/federation/v1/make_join`, `PUT ${REMOTE} /_matrix/federation/v2/send_join`]);
+    t.same((sent[0] as { auth_events: unknown }).auth_events, room.template(bob, 'join').auth_events, 'the join cites the auth events as the template gave them');
+    t.equal(await store.room(roomId), undefined, 'nothing stored');
+    t.same(notified, []);
+  });
+
+  await eachEngine(t, 'make_join without room_version and [id, hashes] references is room version 1', async (t, db) => {
+    const { remote, seen } = world(t, db, (_destination, method, path) => {
+      if (method === 'GET' && path.startsWith('/_matrix/federation/v1/make_join/')) {
+        // A version 1 template: the event fills in; its join then fails for want of a real room behind it.
+        return { event: { type: 'm.room.member', state_key: bob, sender: bob, room_id: roomId, content: { membership: 'join' }, depth: 2, prev_events: [['$a:remote.test', {}]], auth_events: [['$a:remote.test', {}]] } };
+      }
+      if (method === 'PUT' && path.startsWith('/_matrix/federation/v2/send_join/')) return { state: [], auth_chain: [] };
+      throw new Error(`unexpected ${method} ${path}`);
+    });
+    const err = await remote.join(bob as never, roomId, []).catch((e: unknown) => e);
+    t.match(err, { errcode: 'M_UNKNOWN', status: 502, message: /no m\.room\.create/ }, 'the template was a valid version 1 event and was sent');
+    t.match(seen.at(-1), /send_join$/);
+  });
+
   await eachEngine(t, 'the resident server\'s refusal reaches the client with its message; no server gives M_NOT_FOUND', async (t, db) => {
     const { remote } = world(t, db, () => {
       throw new FederationRequestError(REMOTE, 'remote', 'refused', { remoteStatus: 403, remoteErrcode: 'M_FORBIDDEN', remoteError: 'You are banned from this room' });
@@ -178,6 +216,54 @@ t.test('remote membership', async (t) => {
     t.match((refusal as MatrixError).toJSON(), { room_version: 'org.example.99' }, 'naming the version the resident server gave');
     const unknownVersion = world(t, db, () => ({ room_version: 'org.example.99', event: {} }));
     t.match(await unknownVersion.remote.join(bob as never, roomId, []).catch((e: unknown) => e), { errcode: 'M_UNSUPPORTED_ROOM_VERSION' });
+  });
+
+  await eachEngine(t, 'any other client error of the resident server reaches the client with its errcode and status', async (t, db) => {
+    // sytest's "Outbound federation passes make_join failures through to the client".
+    const refusing = world(t, db, () => {
+      throw new FederationRequestError(REMOTE, 'remote', 'refused', { remoteStatus: 400, remoteErrcode: 'M_TEST_ERROR_CODE', remoteError: 'denied!' });
+    });
+    const err = await refusing.remote.join(bob as never, roomId, []).catch((e: unknown) => e);
+    t.type(err, RelayedMatrixError);
+    t.match(err, { status: 400, errcode: 'M_UNKNOWN', remoteErrcode: 'M_TEST_ERROR_CODE', message: 'denied!' });
+    t.same((err as MatrixError).toJSON(), { errcode: 'M_TEST_ERROR_CODE', error: 'denied!' }, 'the body carries the remote errcode');
+    t.match(await refusing.remote.knock(bob as never, roomId, []).catch((e: unknown) => e), { status: 400, remoteErrcode: 'M_TEST_ERROR_CODE' }, 'a knock too');
+
+    // The first server cannot be reached, the second refuses: the refusal is what the client hears.
+    const mixed = world(t, db, (destination) => {
+      if (destination === 'down.test') throw new FederationRequestError(destination, 'unreachable', 'no route');
+      throw new FederationRequestError(destination, 'remote', 'refused', { remoteStatus: 404, remoteErrcode: 'M_NOT_FOUND', remoteError: 'Unknown room' });
+    });
+    t.match(await mixed.remote.join(bob as never, roomId, ['down.test']).catch((e: unknown) => e), { status: 404, errcode: 'M_NOT_FOUND', message: 'Unknown room' });
+    t.same(mixed.seen.map((line) => line.split(' ')[1]), ['down.test', REMOTE]);
+
+    // Not relayed: a 401 (our signature, not the client's token), a missing endpoint, a server unreachable.
+    for (const failure of [
+      new FederationRequestError(REMOTE, 'remote', 'no', { remoteStatus: 401, remoteErrcode: 'M_UNAUTHORIZED' }),
+      new FederationRequestError(REMOTE, 'remote', 'no', { remoteStatus: 400, remoteErrcode: 'M_UNRECOGNIZED' }),
+      new FederationRequestError(REMOTE, 'remote', 'no', { remoteStatus: 500, remoteErrcode: 'M_UNKNOWN' }),
+      new FederationRequestError(REMOTE, 'unreachable', 'no route'),
+    ]) {
+      const { remote } = world(t, db, () => { throw failure; });
+      const answered = await remote.join(bob as never, roomId, []).catch((e: unknown) => e);
+      t.notOk(answered instanceof RelayedMatrixError, failure.message);
+      t.match(answered, { errcode: 'M_NOT_FOUND', status: 404 });
+    }
+  });
+
+  await eachEngine(t, 'withdrawing a knock that the resident server refuses with another error is done here alone', async (t, db) => {
+    const normal = resident();
+    let refuseLeave = false;
+    const { store, remote } = world(t, db, (destination, method, path, body) => {
+      if (refuseLeave && path.startsWith('/_matrix/federation/v1/make_leave/')) {
+        throw new FederationRequestError(REMOTE, 'remote', 'no', { remoteStatus: 400, remoteErrcode: 'M_TEST_ERROR_CODE' });
+      }
+      return normal(destination, method, path, body);
+    });
+    await remote.knock(bob as never, roomId, []);
+    refuseLeave = true;
+    await remote.leave(bob as never, roomId);
+    t.match(await membershipOf(store, bob), { event: { content: { membership: 'leave' } } });
   });
 
   await eachEngine(t, 'a knock is kept with the stripped state; withdrawing it goes through make_leave and send_leave', async (t, db) => {

@@ -113,6 +113,37 @@ function statusFor(errcode: Errcode, requested: number | undefined): number {
   throw new TypeError(`${errcode} cannot be answered with HTTP ${requested}`);
 }
 
+/** Whether `code` is one of the errcodes Hearth itself emits (a key of ERRCODE_STATUS). */
+export function isErrcode(code: string): code is Errcode {
+  return Object.hasOwn(ERRCODE_STATUS, code);
+}
+
+/**
+ * Another homeserver's refusal, passed on to our client as that server gave it (Synapse does so when the
+ * servers asked for a join template all refuse). Its errcode may be one Hearth never emits, and its status
+ * is the remote's own, so neither comes from the table. Only a client error is relayed, and not 401, which
+ * a client would read as its own access token being refused.
+ */
+export class RelayedMatrixError extends MatrixError {
+  /** The errcode as the remote sent it; `errcode` is the same when Hearth knows it, else M_UNKNOWN. */
+  readonly remoteErrcode: string;
+  override readonly status: number;
+
+  constructor(remoteErrcode: string, message: string, status: number, options: Omit<MatrixErrorOptions, 'status'> = {}) {
+    if (!Number.isInteger(status) || status < 400 || status > 499 || status === 401) {
+      throw new TypeError(`HTTP ${status} is not a remote client error that can be relayed`);
+    }
+    super(isErrcode(remoteErrcode) ? remoteErrcode : 'M_UNKNOWN', message, options);
+    this.name = 'RelayedMatrixError';
+    this.remoteErrcode = remoteErrcode;
+    this.status = status;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), errcode: this.remoteErrcode };
+  }
+}
+
 export function isMatrixError(value: unknown): value is MatrixError {
   return value instanceof MatrixError;
 }

@@ -1,4 +1,4 @@
-export { MatrixError, AuthRequiredError, ERRCODE_STATUS, isMatrixError } from './errors.js';
+export { MatrixError, AuthRequiredError, ERRCODE_STATUS, isErrcode, isMatrixError, RelayedMatrixError } from './errors.js';
 export type { AuthFlowsBody, Errcode, MatrixErrorOptions } from './errors.js';
 export {
   parseServerName, isServerName, splitServerName, isIpLiteral, MAX_SERVER_NAME_LENGTH,

@@ -14,11 +14,11 @@ import {
   STRIPPED_STATE_TYPES,
 } from '../events/index.js';
 import type { HttpMethod } from '../protocol/endpoint.js';
-import { isUserId, MatrixError, serverNameOf, userIdServer, type RoomId, type UserId } from '../protocol/index.js';
+import { isUserId, MatrixError, RelayedMatrixError, serverNameOf, userIdServer, type RoomId, type UserId } from '../protocol/index.js';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { KeyLookup, RoomNotifier, RoomReads, RoomStore } from './ports.js';
-import { checkAuthChain, passOnRefusal, RemoteAnswerError, signatureProblem, verifiedPdus } from './remote-pdus.js';
+import { checkAuthChain, passOnRefusal, relayedRefusal, RemoteAnswerError, signatureProblem, verifiedPdus } from './remote-pdus.js';
 
 /**
  * The client side of federated membership: a local user joins, knocks on, leaves or rejects an invite to a
@@ -61,6 +61,12 @@ const SUPPORTED_VERSIONS = [...ROOM_VERSIONS.keys()];
 const TIMEOUT_MS = 30_000;
 /** The room versions the v1 invite API can carry (it has no room_version: the invitee assumes 1 or 2). */
 const V1_INVITE_ROOM_VERSIONS: ReadonlySet<string> = new Set(['1', '2']);
+/**
+ * A make_* answer without room_version whose template cites events by bare id: not 1 or 2, whatever the
+ * spec's default says. The first version of that event format is assumed so the event can be sent; the
+ * create event in the send_join answer then says what the room really is (Dendrite reads it the same way).
+ */
+const ID_REFERENCES_VERSION = '4';
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 const enc = encodeURIComponent;
@@ -122,15 +128,16 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
       ...(kind === 'leave' ? {} : { query: { ver: SUPPORTED_VERSIONS } }),
       timeoutMs: TIMEOUT_MS,
     });
-    const version = typeof answer.room_version === 'string' ? answer.room_version : '1';
+    const version = typeof answer.room_version === 'string' ? answer.room_version : citesBareIds(answer.event) ? ID_REFERENCES_VERSION : '1';
     const rules = getRoomVersion(version);
     if (!rules) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `Room ${roomId} has version ${version}, which this server does not support`);
     return { template: answer.event, rules };
   }
 
   /**
-   * Asks each server in turn; the first that answers wins. A refusal (M_FORBIDDEN) is passed on with the
-   * resident server's message; a version this server cannot handle stops the attempt; else M_NOT_FOUND.
+   * Asks each server in turn; the first that answers wins. The first refusal is passed on as the resident
+   * server gave it (M_FORBIDDEN with its message, any other 4xx errcode with its status too); a version this
+   * server cannot handle stops the attempt; a bad answer is 502; else (no server reached) M_NOT_FOUND.
    */
   async function tryServers<T>(servers: readonly string[], what: string, roomId: string, attempt: (server: string) => Promise<T>): Promise<T> {
     if (servers.length === 0) throw new MatrixError('M_NOT_FOUND', `No server to ask about room ${roomId}; give one with server_name or via`);
@@ -149,7 +156,7 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
           );
         }
         if (err instanceof MatrixError && err.errcode === 'M_UNSUPPORTED_ROOM_VERSION') throw err;
-        refusal ??= passOnRefusal(err, `${server} refused to let you ${what}`);
+        refusal ??= passOnRefusal(err, `${server} refused to let you ${what}`) ?? relayedRefusal(err, `${server} refused to let you ${what}`);
         if (err instanceof RemoteAnswerError) badAnswer ??= err;
         log.info({ roomId, server, what, reason: err instanceof Error ? err.message : String(err) }, 'remote membership attempt failed');
       }
@@ -229,6 +236,7 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     const create = state.find((event) => event.type === 'm.room.create' && event.stateKey === '');
     if (!create) throw new RemoteAnswerError(server, 'the room state has no m.room.create event');
     const createVersion = typeof create.content.room_version === 'string' ? create.content.room_version : '1';
+    if (!getRoomVersion(createVersion)) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `Room ${roomId} has version ${createVersion}, which this server does not support`);
     if (createVersion !== rules.id) throw new RemoteAnswerError(server, `the room's create event says version ${createVersion}, make_join said ${rules.id}`);
     const unique = new Map<string, RoomEvent>();
     for (const event of [...authChain, ...state]) unique.set(event.eventId, event);
@@ -263,7 +271,9 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
         return { event: ours, version: rules.id };
       }));
     } catch (err) {
-      if (!current || !(err instanceof MatrixError) || err.errcode !== 'M_NOT_FOUND') throw err;
+      // No server reached, or one refused for a reason other than M_FORBIDDEN: the user is rid of the invite anyway.
+      const noneTookIt = err instanceof RelayedMatrixError || (err instanceof MatrixError && err.errcode === 'M_NOT_FOUND');
+      if (!current || !noneTookIt) throw err;
       const room = await store.room(roomId);
       const rules = room && getRoomVersion(room.roomVersion);
       if (!rules) throw err;
@@ -413,6 +423,13 @@ interface StrippedEvent {
 function v1Answer(answer: unknown): Record<string, unknown> | undefined {
   const container = Array.isArray(answer) ? answer[1] : answer;
   return isPlainObject(container) ? container : undefined;
+}
+
+/** Whether a template cites its prev_events or auth_events by bare event id (room versions 3 on), not [id, hashes]. */
+function citesBareIds(template: unknown): boolean {
+  if (!isPlainObject(template)) return false;
+  const refs = [template.prev_events, template.auth_events].flatMap((list) => (Array.isArray(list) ? list : []));
+  return refs.length > 0 && refs.every((ref) => typeof ref === 'string');
 }
 
 /** A server that does not know the endpoint: 404, or M_UNRECOGNIZED with whatever status. */

@@ -10,7 +10,7 @@ import {
   type RoomEvent,
   type RoomVersionRules,
 } from '../events/index.js';
-import { MatrixError } from '../protocol/index.js';
+import { MatrixError, RelayedMatrixError } from '../protocol/index.js';
 import type { KeyLookup } from './ports.js';
 
 /**
@@ -121,4 +121,15 @@ export function passOnRefusal(err: unknown, fallback: string): MatrixError | und
   const remote = err as { remoteErrcode?: string; remoteError?: string };
   if (remote.remoteErrcode === 'M_FORBIDDEN') return new MatrixError('M_FORBIDDEN', remote.remoteError ?? fallback);
   return undefined;
+}
+
+/**
+ * Any other client error a resident server answered with (a 4xx with an errcode), passed on as it was given
+ * when no server would do what was asked, as Synapse does. Not relayed: 401, which is about this server's
+ * signature, not the client; and M_UNRECOGNIZED, a server without the endpoint, which says nothing of the room.
+ */
+export function relayedRefusal(err: unknown, fallback: string): RelayedMatrixError | undefined {
+  const { remoteStatus: status, remoteErrcode: errcode, remoteError } = err as { remoteStatus?: number; remoteErrcode?: string; remoteError?: string };
+  if (status === undefined || errcode === undefined || status < 400 || status > 499 || status === 401 || errcode === 'M_UNRECOGNIZED') return undefined;
+  return new RelayedMatrixError(errcode, remoteError ?? `${fallback} (${errcode})`, status);
 }
