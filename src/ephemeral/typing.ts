@@ -162,17 +162,18 @@ export function createTypingService(deps: TypingDeps) {
     },
 
     /**
-     * For sync: the rooms among `roomIds` whose typers changed after `since`, with who types now. Since 0
-     * (or a position from before this process started): every room where someone types.
+     * For sync: the rooms among `roomIds` whose typers changed after `since`, with who types now (an empty
+     * list where everyone stopped). An initial sync (null), or a position from before this process started:
+     * every room where someone types. A position of 0 is a sync from before anyone typed: it is told of
+     * typing that started and stopped since, as any other.
      */
-    typingSince(roomIds: readonly string[], since: number): TypingSince {
+    typingSince(roomIds: readonly string[], since: number | null): TypingSince {
       expireDue();
-      const from = since > position ? 0 : since;
+      const initial = since === null || since > position;
       const changes = new Map<string, string[]>();
       for (const roomId of roomIds) {
         const room = rooms.get(roomId);
-        if (room === undefined || room.changed <= from) continue;
-        if (from === 0 && room.typers.size === 0) continue;
+        if (room === undefined || (initial ? room.typers.size === 0 : room.changed <= since)) continue;
         changes.set(roomId, [...room.typers.keys()]);
       }
       return { position, rooms: changes };

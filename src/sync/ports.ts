@@ -104,7 +104,8 @@ export interface SyncStore {
  */
 export interface SyncStreams {
   readonly typing: {
-    typingSince(roomIds: readonly string[], since: number): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
+    /** `since` null: an initial sync, told only where someone types. */
+    typingSince(roomIds: readonly string[], since: number | null): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
   };
   readonly receipts: {
     /** Up to `upTo` when given (a position the caller read), else up to the stream's current position. */

@@ -18,11 +18,11 @@ void eachEngine(t, 'a joined user types; sync sees who types, what changed since
   clock.advance(1); // v12 room ids come from the create event: another millisecond, another room
   const quiet = await alice.createRoom();
 
-  t.same(ephemeral.typing.typingSince([roomId], 0).rooms, new Map(), 'nobody types at first');
+  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map(), 'nobody types at first');
   const res = await alice.call('PUT', typingPath(roomId, alice.userId), { typing: true, timeout: 10_000 });
   t.equal(res.status, 200);
   t.same(res.body, {});
-  const afterAlice = ephemeral.typing.typingSince([roomId, quiet], 0);
+  const afterAlice = ephemeral.typing.typingSince([roomId, quiet], null);
   t.same(afterAlice.rooms, new Map([[roomId, [alice.userId]]]), 'an initial sync sees alice typing, only where she types');
   t.ok(afterAlice.position > 0);
 
@@ -42,12 +42,30 @@ void eachEngine(t, 'a joined user types; sync sees who types, what changed since
   await bob.call('PUT', typingPath(roomId, bob.userId), { typing: false });
   const stopped = ephemeral.typing.typingSince([roomId], expired.position);
   t.same(stopped.rooms, new Map([[roomId, []]]), 'a sync that saw bob typing is told nobody types now');
-  t.same(ephemeral.typing.typingSince([roomId], 0).rooms, new Map(), 'an initial sync is told nothing');
+  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map(), 'an initial sync is told nothing');
 
   await busSettled();
   t.ok(heard.length >= 3, 'each change was announced on the bus');
   t.match(heard[0], [TYPING_CHANNEL, { position: String(afterAlice.position), rooms: [roomId], typing: { roomId, userId: alice.userId } }]);
   t.ok(heard.every(([, message]) => typeof message.position === 'string'), 'positions travel as strings');
+});
+
+void eachEngine(t, 'a sync from before anyone typed is told that typing stopped', async (t, db) => {
+  const { app } = await appOn(t, db);
+  const alice = clientOf(app, await registerUser(app, 'alice'));
+  const bob = clientOf(app, await registerUser(app, 'bob'));
+  const roomId = await alice.createRoom();
+  await bob.join(roomId);
+  // Bob's token holds the typing stream at its start: nobody has typed on this server yet.
+  const initial = await bob.call('GET', '/sync?timeout=0');
+  const since = (initial.body as { next_batch: string }).next_batch;
+
+  await alice.call('PUT', typingPath(roomId, alice.userId), { typing: true, timeout: 30_000 });
+  await alice.call('PUT', typingPath(roomId, alice.userId), { typing: false });
+  const later = await bob.call('GET', `/sync?timeout=0&since=${encodeURIComponent(since)}`);
+  const ephemeral = (later.body as { rooms?: { join?: Record<string, { ephemeral: { events: unknown[] } }> } }).rooms?.join?.[roomId]?.ephemeral.events;
+  // The token is older than both changes: the answer says who types now (nobody), as for any older token.
+  t.same(ephemeral, [{ type: 'm.typing', content: { user_ids: [] } }]);
 });
 
 void eachEngine(t, 'a timer ends typing for an idle sync, and announces it', async (t, db) => {
@@ -83,5 +101,5 @@ void eachEngine(t, 'refusals: typing for another user, in a room not joined, a b
   const noTyping = await alice.call('PUT', typingPath(roomId, alice.userId), { timeout: 1000 });
   t.equal(noTyping.status, 400);
   t.equal(noTyping.body.errcode, 'M_BAD_JSON');
-  t.same(ephemeral.typing.typingSince([roomId], 0).rooms, new Map(), 'nobody was marked typing');
+  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map(), 'nobody was marked typing');
 });
