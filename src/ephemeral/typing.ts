@@ -163,17 +163,18 @@ export function createTypingService(deps: TypingDeps) {
 
     /**
      * For sync: the rooms among `roomIds` whose typers changed after `since`, with who types now (an empty
-     * list where everyone stopped). An initial sync (null), or a position from before this process started:
-     * every room where someone types. A position of 0 is a sync from before anyone typed: it is told of
-     * typing that started and stopped since, as any other.
+     * list where everyone stopped). A position of 0 is a sync from before anyone typed: it is told of typing
+     * that started and stopped since, as any other. An initial sync (null), or a position from before this
+     * process started, is told of every room where anyone typed since then, as Synapse tells it: a client
+     * that saw someone typing through an earlier session learns that they stopped.
      */
     typingSince(roomIds: readonly string[], since: number | null): TypingSince {
       expireDue();
-      const initial = since === null || since > position;
+      const from = since === null || since > position ? 0 : since;
       const changes = new Map<string, string[]>();
       for (const roomId of roomIds) {
         const room = rooms.get(roomId);
-        if (room === undefined || (initial ? room.typers.size === 0 : room.changed <= since)) continue;
+        if (room === undefined || room.changed <= from) continue;
         changes.set(roomId, [...room.typers.keys()]);
       }
       return { position, rooms: changes };

@@ -104,7 +104,7 @@ export interface SyncStore {
  */
 export interface SyncStreams {
   readonly typing: {
-    /** `since` null: an initial sync, told only where someone types. */
+    /** `since` null: an initial sync. */
     typingSince(roomIds: readonly string[], since: number | null): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
   };
   readonly receipts: {

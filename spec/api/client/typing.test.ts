@@ -42,7 +42,8 @@ void eachEngine(t, 'a joined user types; sync sees who types, what changed since
   await bob.call('PUT', typingPath(roomId, bob.userId), { typing: false });
   const stopped = ephemeral.typing.typingSince([roomId], expired.position);
   t.same(stopped.rooms, new Map([[roomId, []]]), 'a sync that saw bob typing is told nobody types now');
-  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map(), 'an initial sync is told nothing');
+  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map([[roomId, []]]), 'an initial sync is told nobody types where typing stopped');
+  t.same(ephemeral.typing.typingSince([quiet], null).rooms, new Map(), 'and nothing of a room where nobody typed');
 
   await busSettled();
   t.ok(heard.length >= 3, 'each change was announced on the bus');
