@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import WebSocket from 'ws';
+import { measureCpu } from './lib/cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const GOAL_P99_MS = 25;
@@ -93,6 +94,7 @@ async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => 
 
 interface HearthProcess {
   readonly url: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -129,6 +131,7 @@ async function startHearth(dir: string, databaseUrl: string | null, profile: str
   });
   return {
     url,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGINT');
       await once(child, 'exit');
@@ -240,6 +243,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     await new Promise((done) => setTimeout(done, 1000));
 
     const count = options.rate * options.seconds;
+    const cpu = measureCpu(hearth.pid, 'Hearth');
     sendingFrom = performance.now();
     await paced(count, options.rate, async (i) => {
       const room = i % rooms;
@@ -255,6 +259,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
       sendTimes.push(performance.now() - start);
     });
     await new Promise((done) => setTimeout(done, 2000));
+    const used = cpu();
     running = false;
     for (const abort of aborts) abort.abort();
     await Promise.allSettled(polls);
@@ -262,6 +267,14 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     summary('Hearth PUT /send answer', sendTimes, count);
     const p99s = bySecond.map((second) => percentile([...second].sort((a, b) => a - b), 99).toFixed(0));
     console.log(`  p99 by second of sending: ${p99s.join(' ')} ms`);
+    if (used !== null) {
+      // The sending seconds and the two after them, in which the last deliveries arrive.
+      console.log(`  ${used.line}`);
+      console.log(
+        `  Hearth CPU per message: ${((used.serverSeconds * 1000) / count).toFixed(2)} ms ` +
+          `(${((used.serverSeconds * 1000) / (count * options.roomSize)).toFixed(2)} ms per delivery, sends included)`,
+      );
+    }
     return { latencies, expected: count * options.roomSize };
   } finally {
     await hearth.stop();
