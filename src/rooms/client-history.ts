@@ -106,7 +106,8 @@ export function createClientHistory(deps: ClientHistoryDeps) {
     const memberEvent = await currentMember(roomId, caller.userId);
     const membership = memberEvent?.event.content.membership;
     if (membership === 'join') return { roomId, upTo: undefined, memberEvent };
-    if ((membership === 'leave' || membership === 'ban') && memberEvent?.streamPosition != null) {
+    // A user who left reads up to their leave; a banned one was put out, and reads nothing more (Synapse's rule).
+    if (membership === 'leave' && memberEvent?.streamPosition != null) {
       return { roomId, upTo: memberEvent.streamPosition, memberEvent };
     }
     const visibilityId = (await store.currentStateEntries(roomId, [VISIBILITY_KEY])).get(VISIBILITY_KEY);

@@ -25,9 +25,9 @@ export interface RoomMember {
 
 /**
  * What clients read of rooms: state, the rooms they are in, who is joined. Members read the current
- * state; a user who left or was banned reads the state as it was when they left (the spec's rule for
- * /state); anyone reads a world-readable room's current state; anyone else is refused, as is a room
- * this server does not hold.
+ * state; a user who left reads the state as it was when they left (the spec's rule for /state); anyone
+ * reads a world-readable room's current state; anyone else is refused, as is a room this server does not
+ * hold. A banned user has not left but was put out: refused, as Synapse refuses them.
  */
 export function createClientRoomReads(deps: ClientRoomReadsDeps) {
   const { store, clock } = deps;
@@ -60,7 +60,7 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
     const member = (await store.room(roomId)) ? await membershipEvent(roomId, caller.userId) : undefined;
     const membership = member?.content.membership;
     if (membership === 'join') return store.currentState(roomId);
-    if (!joinedOnly && member && (membership === 'leave' || membership === 'ban')) {
+    if (!joinedOnly && member && membership === 'leave') {
       const state = await store.stateAfter(member.eventId);
       if (state) return state;
     }

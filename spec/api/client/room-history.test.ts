@@ -131,6 +131,13 @@ t.test('members, forget and timestamp_to_event', async (t) => {
     t.same(await bob.post(`${room(roomId)}/forget`), { status: 200, body: {} });
     t.same((await bob.get(`${room(roomId)}/messages?dir=b`)).body.errcode, 'M_FORBIDDEN', 'a forgotten room is closed');
 
+    // A banned member reads no more of the room: not its history, not its members (a departed one could).
+    await carol.post(`${room(roomId)}/join`);
+    t.equal((await carol.get(`${room(roomId)}/messages?dir=b`)).status, 200);
+    await alice.post(`${room(roomId)}/ban`, { user_id: carol.user });
+    t.same((await carol.get(`${room(roomId)}/messages?dir=b`)).body.errcode, 'M_FORBIDDEN', 'a banned member is refused the history');
+    t.same((await carol.get(`${room(roomId)}/members`)).body.errcode, 'M_FORBIDDEN');
+
     const ts = await alice.get(`/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/timestamp_to_event?ts=0&dir=f`);
     t.equal(ts.status, 200);
     t.match(ts.body, { event_id: /^\$/, origin_server_ts: Number });

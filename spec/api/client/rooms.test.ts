@@ -171,6 +171,13 @@ t.test('a member who left reads the state as it was when they left', async (t) =
     t.same((await bob.get(`${room(roomId)}/joined_members`)).body.errcode, 'M_FORBIDDEN', 'joined_members is for members only');
     t.same((await bob.get('/joined_rooms')).body, { joined_rooms: [] });
     t.same(Object.keys((await alice.get(`${room(roomId)}/joined_members`)).body.joined), [alice.user]);
+
+    // Banned, not departed: the room's state is closed to them until they are unbanned.
+    await bob.post(`${room(roomId)}/join`);
+    await alice.post(`${room(roomId)}/ban`, { user_id: bob.user, reason: 'spam' });
+    const banned = await bob.get(`${room(roomId)}/state/m.room.topic`);
+    t.same([banned.status, banned.body.errcode], [403, 'M_FORBIDDEN']);
+    t.same((await bob.get(`${room(roomId)}/state`)).body.errcode, 'M_FORBIDDEN');
   });
 });
 
