@@ -50,6 +50,7 @@ export function roomWorld(t: Test, db: Database) {
 /**
  * A member event of a remote.test user (join by default), signed by remote.test on top of the room's head
  * and received through the pipeline as if it came over federation. Throws unless it is accepted.
+ * `extraContent` adds to the content (a displayname, say).
  */
 export async function remoteMembership(
   world: ReturnType<typeof roomWorld>,
@@ -57,10 +58,11 @@ export async function remoteMembership(
   userId: string,
   membership = 'join',
   now = 1_700_000_100_000,
+  extraContent: Record<string, unknown> = {},
 ): Promise<RoomEvent> {
   const room = await world.store.room(roomId);
   const rules = getRoomVersion(room!.roomVersion)!;
-  const draft: EventDraft = { type: 'm.room.member', stateKey: userId, sender: userId, content: { membership } };
+  const draft: EventDraft = { type: 'm.room.member', stateKey: userId, sender: userId, content: { ...extraContent, membership } };
   const head = (await world.store.forwardExtremities(roomId))[0]!;
   const state = await world.store.currentState(roomId);
   const authIds = authEventsSelection(draft, rules).map((key) => state.get(key)).filter((id): id is string => id !== undefined);

@@ -2,8 +2,8 @@ import { MatrixError, type UserId } from '../protocol/index.js';
 import type { Requester } from './ports.js';
 
 /**
- * The user directory (client-server API, "User Directory"): local users the searcher can see through
- * rooms, found by user id or display name. Remote users need federation and are not searched yet.
+ * The user directory (client-server API, "User Directory"): the users the searcher can see through rooms,
+ * local and remote, found by user id or display name.
  */
 
 export interface UserDirectoryEntry {
@@ -14,10 +14,11 @@ export interface UserDirectoryEntry {
 
 export interface UserDirectoryStore {
   /**
-   * Local, active users whose user id or display name contains `term` (case-insensitively), among the
-   * others the searcher shares a room with and those joined to a room with a public join rule or
-   * world_readable history (Synapse's rule); the searcher only through the latter, as in Synapse. Prefix
-   * matches first. At most `limit`.
+   * Users (local ones not deactivated) whose user id or display name contains `term` (case-insensitively),
+   * among the others the searcher shares a room with and those joined to a room with a public join rule or
+   * world_readable history (Synapse's rule); the searcher only through the latter, as in Synapse. Only rooms
+   * a local user is still joined to count: a room the server has left is no longer followed. Prefix matches
+   * first. At most `limit`.
    */
   searchUsers(searcher: UserId, term: string, limit: number): Promise<UserDirectoryEntry[]>;
 }

@@ -2,6 +2,7 @@ import t from 'tap';
 import { eachEngine } from '../../helpers/database.js';
 import { enc, threeUsers } from '../../helpers/directory-client.js';
 import { roomPath } from '../../helpers/client.js';
+import { REMOTE, remoteMembership, roomWorld } from '../../helpers/rooms.js';
 
 t.test('user search finds room-mates and members of public rooms, not strangers', async (t) => {
   await eachEngine(t, 'user directory', async (t, db) => {
@@ -67,5 +68,27 @@ t.test('users leave the directory when they leave its last open room or the room
     await setState(closed, 'm.room.history_visibility', { history_visibility: 'shared' });
     t.same(await ids(carol), [], 'unlisted once the room is neither joinable nor world_readable');
     t.same(await ids(alice), [bob.user], 'room-mates still see each other');
+  });
+});
+
+t.test('remote members are found by their member event, until the last local member leaves the room', async (t) => {
+  await eachEngine(t, 'user directory', async (t, db) => {
+    const { alice, carol } = await threeUsers(t, db);
+    const world = roomWorld(t, db);
+    const ringo = `@ringo:${REMOTE}`;
+    const search = async (term: string) => (await carol.post('/user_directory/search', { search_term: term })).body.results;
+
+    const roomId = await alice.createRoom({ preset: 'public_chat' });
+    await remoteMembership(world, roomId, ringo, 'join', 1_700_000_100_000, { displayname: 'Ringo Starr', avatar_url: 'mxc://remote.test/ringo' });
+    t.same(await search('starr'), [{ user_id: ringo, display_name: 'Ringo Starr', avatar_url: 'mxc://remote.test/ringo' }],
+      'a remote member of a public room is found by the display name of their join');
+    t.same((await search('RINGO')).map((r: { user_id: string }) => r.user_id), [ringo], 'and by user id');
+
+    await remoteMembership(world, roomId, ringo, 'join', 1_700_000_200_000, { displayname: 'Richard Starkey' });
+    t.same(await search('starkey'), [{ user_id: ringo, display_name: 'Richard Starkey' }], 'a new join event renames them');
+    t.same(await search('starr'), [], 'the old name no longer matches');
+
+    await alice.post(`${roomPath(roomId)}/leave`);
+    t.same(await search('ringo'), [], 'gone once the server has left the room, though its last state lists them joined');
   });
 });
