@@ -163,14 +163,13 @@ export function createTypingService(deps: TypingDeps) {
 
     /**
      * For sync: the rooms among `roomIds` whose typers changed after `since`, with who types now (an empty
-     * list where everyone stopped). A position of 0 is a sync from before anyone typed: it is told of typing
-     * that started and stopped since, as any other. An initial sync (null), or a position from before this
-     * process started, is told of every room where anyone typed since then, as Synapse tells it: a client
-     * that saw someone typing through an earlier session learns that they stopped.
+     * list where everyone stopped). Since 0 (an initial sync, or one from before anyone typed) or a position
+     * from before this process started: every room where anyone typed since the process started, as Synapse
+     * answers, so a client that saw someone typing through an earlier token learns that they stopped.
      */
-    typingSince(roomIds: readonly string[], since: number | null): TypingSince {
+    typingSince(roomIds: readonly string[], since: number): TypingSince {
       expireDue();
-      const from = since === null || since > position ? 0 : since;
+      const from = since > position ? 0 : since;
       const changes = new Map<string, string[]>();
       for (const roomId of roomIds) {
         const room = rooms.get(roomId);

@@ -119,7 +119,7 @@ export function createLegacyReads(deps: LegacySyncDeps) {
         accountData: positions.accountData,
         ...(streams
           ? {
-              typing: streams.typing.typingSince([], null).position,
+              typing: streams.typing.typingSince([], 0).position,
               receipts: (await streams.receipts.receiptsSince(userId, [], 0)).position,
               presence: (await streams.presence.presenceSince([], 0)).position,
             }

@@ -104,8 +104,7 @@ export interface SyncStore {
  */
 export interface SyncStreams {
   readonly typing: {
-    /** `since` null: an initial sync. */
-    typingSince(roomIds: readonly string[], since: number | null): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
+    typingSince(roomIds: readonly string[], since: number): { readonly position: number; readonly rooms: ReadonlyMap<string, readonly string[]> };
   };
   readonly receipts: {
     /** Up to `upTo` when given (a position the caller read), else up to the stream's current position. */

@@ -391,7 +391,7 @@ export function createSyncService(deps: SyncDeps) {
       phase.response.account_data.events = events;
     }
 
-    const typing = streams.typing.typingSince(phase.joined, since?.typing ?? null);
+    const typing = streams.typing.typingSince(phase.joined, since?.typing ?? 0);
     token.typing = typing.position;
     for (const [roomId, userIds] of typing.rooms) {
       if (!filter.ephemeral.matches('m.typing', userId)) break;

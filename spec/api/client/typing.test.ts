@@ -18,11 +18,11 @@ void eachEngine(t, 'a joined user types; sync sees who types, what changed since
   clock.advance(1); // v12 room ids come from the create event: another millisecond, another room
   const quiet = await alice.createRoom();
 
-  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map(), 'nobody types at first');
+  t.same(ephemeral.typing.typingSince([roomId], 0).rooms, new Map(), 'nobody types at first');
   const res = await alice.call('PUT', typingPath(roomId, alice.userId), { typing: true, timeout: 10_000 });
   t.equal(res.status, 200);
   t.same(res.body, {});
-  const afterAlice = ephemeral.typing.typingSince([roomId, quiet], null);
+  const afterAlice = ephemeral.typing.typingSince([roomId, quiet], 0);
   t.same(afterAlice.rooms, new Map([[roomId, [alice.userId]]]), 'an initial sync sees alice typing, only where she types');
   t.ok(afterAlice.position > 0);
 
@@ -42,8 +42,8 @@ void eachEngine(t, 'a joined user types; sync sees who types, what changed since
   await bob.call('PUT', typingPath(roomId, bob.userId), { typing: false });
   const stopped = ephemeral.typing.typingSince([roomId], expired.position);
   t.same(stopped.rooms, new Map([[roomId, []]]), 'a sync that saw bob typing is told nobody types now');
-  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map([[roomId, []]]), 'an initial sync is told nobody types where typing stopped');
-  t.same(ephemeral.typing.typingSince([quiet], null).rooms, new Map(), 'and nothing of a room where nobody typed');
+  t.same(ephemeral.typing.typingSince([roomId], 0).rooms, new Map([[roomId, []]]), 'an initial sync is told nobody types where typing stopped');
+  t.same(ephemeral.typing.typingSince([quiet], 0).rooms, new Map(), 'and nothing of a room where nobody typed');
 
   await busSettled();
   t.ok(heard.length >= 3, 'each change was announced on the bus');
@@ -102,5 +102,5 @@ void eachEngine(t, 'refusals: typing for another user, in a room not joined, a b
   const noTyping = await alice.call('PUT', typingPath(roomId, alice.userId), { timeout: 1000 });
   t.equal(noTyping.status, 400);
   t.equal(noTyping.body.errcode, 'M_BAD_JSON');
-  t.same(ephemeral.typing.typingSince([roomId], null).rooms, new Map(), 'nobody was marked typing');
+  t.same(ephemeral.typing.typingSince([roomId], 0).rooms, new Map(), 'nobody was marked typing');
 });
