@@ -32,6 +32,7 @@ import {
   createRemotePublicRooms,
   createClientRooms,
   createMemberProfiles,
+  createGuestAccess,
   createReceivePipeline,
   createRoomServer,
   type RoomServer,
@@ -405,7 +406,12 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       })),
     });
     // Remote PDUs (federation /send, joins, backfill) enter the rooms through this one pipeline.
-    const receivePipeline = createReceivePipeline({ store: roomStore, keys: keyLookupOf(keyring), notifier: roomNotifier, log });
+    // Guests are this server's to police: a room that stops admitting them (here or elsewhere) makes them leave.
+    const isLocalGuest = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true;
+    const guestAccess = createGuestAccess({ store: roomStore, isLocalGuest, leave: (roomId, userId) => rooms.leave(roomId, userId), log });
+    const receivePipeline = createReceivePipeline({
+      store: roomStore, keys: keyLookupOf(keyring), notifier: roomNotifier, log, afterAccepted: (event) => guestAccess.afterEvent(event),
+    });
     // Gaps before a remote PDU are filled from its sender; history before our join, from a server in the room.
     const gapFiller = createGapFiller({ client: federationClient, pipeline: receivePipeline, rooms: roomStore, log });
     const backfiller = createBackfiller({
@@ -559,7 +565,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         remote: remoteMembership,
         backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
         // A room that stops admitting guests makes them leave.
-        isLocalGuest: async (userId) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true,
+        isLocalGuest,
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
       }),
       aliases,

@@ -1,27 +1,12 @@
 import t from 'tap';
 import { registerUser } from '../helpers/app.js';
-import { roomPath, testClient, type TestClient } from '../helpers/client.js';
+import { eventually, memberOf, roomPath, testClient } from '../helpers/client.js';
 import { startFederationPair } from '../helpers/federation-pair.js';
 
 /**
  * Two real Hearths federating over loopback HTTPS: users of B join, are invited to, reject and leave rooms
  * that live on A, and see it all in /sync as a user of A's would.
  */
-
-/** Polls until `check` returns a value (or `ms` pass): federation delivers in the background. */
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 15_000): Promise<T | undefined> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-const memberOf = async (client: TestClient, roomId: string, userId: string) => {
-  const res = await client.get(`${roomPath(roomId)}/state/m.room.member/${encodeURIComponent(userId)}`);
-  return res.status === 200 ? (res.body.membership as string) : undefined;
-};
 
 t.test('two federating servers', async (t) => {
   const { a, b } = await startFederationPair(t);

@@ -49,6 +49,22 @@ export type TestClient = ReturnType<typeof testClient>;
 
 export const roomPath = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;
 
+/** Polls until `check` returns a value (or `ms` pass): federation delivers in the background. */
+export async function eventually<T>(check: () => Promise<T | undefined>, ms = 15_000): Promise<T | undefined> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A user's membership in a room as the client reads it from the room's state; undefined when refused. */
+export async function memberOf(client: TestClient, roomId: string, userId: string): Promise<string | undefined> {
+  const res = await client.get(`${roomPath(roomId)}/state/m.room.member/${encodeURIComponent(userId)}`);
+  return res.status === 200 ? (res.body.membership as string) : undefined;
+}
+
 /** The app with alice, bob and carol registered; the clock ticks on every read so rooms made back to back differ. */
 export async function threeUsers(t: Test, db: Database) {
   let now = 1_700_000_000_000;

@@ -134,6 +134,21 @@ t.test('remote membership', async (t) => {
     t.same([...(await forgedName.store.currentStateEntries(roomId, [nameKey])).keys()], [], 'the forged m.room.name is not in the state');
   });
 
+  await eachEngine(t, 'a guest let into a room without guest access by a resident that does not police guests leaves at once, refused', async (t, db) => {
+    // The resident's room has no m.room.guest_access (so it does not admit guests) and lets any join in.
+    const sent: unknown[] = [];
+    const lenient = resident();
+    const { store, remote, seen } = world(t, db, (destination, method, path, body) => {
+      if (path.includes('/send_join/')) sent.push(body);
+      return lenient(destination, method, path, body);
+    });
+    const refused = await remote.join(bob as never, roomId, [], {}, { guest: true }).catch((err: unknown) => err);
+    t.ok(refused instanceof MatrixError && refused.errcode === 'M_FORBIDDEN', `refused: ${String(refused)}`);
+    t.match(sent, [{ content: { membership: 'join', kind: 'guest' } }], 'the join said it was a guest\'s');
+    t.same(seen.slice(-2), [`GET ${REMOTE} /_matrix/federation/v1/make_leave`, `PUT ${REMOTE} /_matrix/federation/v2/send_leave`], 'and the guest left the resident\'s room');
+    t.notOk(await store.room(roomId), 'nothing of the room is stored');
+  });
+
   await eachEngine(t, 'a resident without send_join v2 is joined through v1', async (t, db) => {
     const v2 = resident();
     const v1Only: Handler = (destination, method, path, body) => {

@@ -1,4 +1,4 @@
-import { parseStateKey, stateKey } from '../events/index.js';
+import { stateKey } from '../events/index.js';
 import {
   isMatrixError,
   MatrixError,
@@ -19,8 +19,7 @@ import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 import { createRoomUpgrades } from './upgrade.js';
 import type { RemoteMembership } from './remote-membership.js';
-
-const GUEST_LIKE = /^@[0-9]+:/;
+import { admitsGuests, createGuestAccess } from './guest-access.js';
 
 /** Who is asking: the authenticated user and device (the access token's Requester fits). */
 export interface Caller {
@@ -67,6 +66,8 @@ export interface ClientRoomWritesDeps {
 export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
   const { rooms, store, serverName, aliases } = deps;
   const upgrades = createRoomUpgrades(deps);
+  const isLocalGuest = deps.isLocalGuest;
+  const guestAccess = isLocalGuest && createGuestAccess({ store, isLocalGuest, leave: (roomId, userId) => rooms.leave(roomId, userId) });
 
   function needsFederation(what: string): never {
     throw new MatrixError('M_FORBIDDEN', `${what}, and federation is not available on this server yet`);
@@ -134,26 +135,6 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     const current = id === undefined ? undefined : (await store.events([id])).get(id)?.event;
     if (current === undefined || current.sender !== sender) return undefined;
     return canonicalJsonBytes(current.content).equals(canonicalJsonBytes(content)) ? id : undefined;
-  }
-
-  /**
-   * The spec's guest access rule: once a room's m.room.guest_access stops being can_join, the server
-   * makes the guests in it leave (as Synapse does, each guest leaving by itself).
-   */
-  async function guestsLeave(roomId: RoomId): Promise<void> {
-    const isLocalGuest = deps.isLocalGuest;
-    if (isLocalGuest === undefined) return;
-    const memberIds = [...(await store.currentState(roomId))]
-      .filter(([key]) => parseStateKey(key)[0] === 'm.room.member')
-      .map(([, eventId]) => eventId);
-    const members = await store.events(memberIds);
-    for (const { event } of members.values()) {
-      if (event.content.membership !== 'join' || event.stateKey === undefined) continue;
-      // Guests have numeric localparts (and only they do), so other members cost no lookup.
-      if (!GUEST_LIKE.test(event.stateKey) || !(await isLocalGuest(event.stateKey))) continue;
-      // The state change stands whatever happens here; a guest that cannot be moved out stays for now.
-      await rooms.leave(roomId, event.stateKey).catch(() => undefined);
-    }
   }
 
   async function createRoom(caller: Caller, request: ClientCreateRoom): Promise<string> {
@@ -241,14 +222,15 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       if (await goesRemote(target)) {
         const { membership: _m, third_party_signed: _s, ...extra } = content;
         try {
-          return await deps.remote!.join(caller.userId as UserId, parseRoomId(target), via, extra);
+          // A guest joins only rooms that admit guests; the resident server's state decides (remote-membership.ts).
+          return await deps.remote!.join(caller.userId as UserId, parseRoomId(target), via, extra, { guest: caller.isGuest === true });
         } catch (err) {
           // A room held here that no server elsewhere knows: joined here, as before federation.
           if (!(isMatrixError(err) && err.errcode === 'M_NOT_FOUND' && (await store.room(target)))) throw err;
         }
       }
       const roomId = await heldRoom(target, 'not-found');
-      if (caller.isGuest && (await currentContent(roomId, 'm.room.guest_access'))?.guest_access !== 'can_join') {
+      if (caller.isGuest && !admitsGuests(await currentContent(roomId, 'm.room.guest_access'))) {
         throw new MatrixError('M_FORBIDDEN', `Room ${roomId} does not admit guests (m.room.guest_access is not can_join); register a full account to join it`);
       }
       const { membership: _membership, third_party_signed: _signed, ...extra } = content;
@@ -311,7 +293,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       const same = type === 'm.room.member' ? undefined : await sameState(room, type, key, caller.userId, content);
       if (same !== undefined) return same;
       const sent = await rooms.send(room, { type, stateKey: key, sender: caller.userId, content });
-      if (type === 'm.room.guest_access' && key === '' && content.guest_access !== 'can_join') await guestsLeave(room);
+      if (guestAccess) await guestAccess.afterEvent(sent.event);
       return sent.event.eventId;
     },
 

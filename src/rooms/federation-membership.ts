@@ -27,6 +27,7 @@ import type { FederationReads, JoinState } from './federation-reads.js';
 import type { KeyLookup, RoomNotifier, RoomRecord, RoomStore, StoredEvent } from './ports.js';
 import type { ReceiveOutcome, ReceivePipeline } from './receive.js';
 import type { RoomServer } from './room-server.js';
+import { admitsGuests } from './guest-access.js';
 import { serverAclAllows } from './server-acl.js';
 
 /**
@@ -81,6 +82,7 @@ export interface InviteRequest {
 const CREATE_KEY = stateKey('m.room.create', '');
 const JOIN_RULES_KEY = stateKey('m.room.join_rules', '');
 const ACL_KEY = stateKey('m.room.server_acl', '');
+const GUEST_ACCESS_KEY = stateKey('m.room.guest_access', '');
 
 
 /** Our room, which the asking server may reach: it exists, its ACL lets the origin in, a local user is joined. */
@@ -264,6 +266,10 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
   async function sendMembership(origin: string, roomIdValue: string, eventIdValue: string, json: unknown, membership: HandshakeMembership) {
     const room = await residentRoom(origin, roomIdValue);
     const event = parseMembershipEvent(origin, room, eventIdValue, json, membership);
+    // Guests are their server's notion; one that marks its guest's join (as Synapse does) is told the room's rule.
+    if (membership === 'join' && event.content.kind === 'guest' && !admitsGuests(await contentAt(room.state, GUEST_ACCESS_KEY))) {
+      throw new MatrixError('M_FORBIDDEN', `Room ${room.roomId} does not admit guests (m.room.guest_access is not can_join)`);
+    }
     let pdu = event.pdu;
     let countersigned = false;
     const authoriser = event.content.join_authorised_via_users_server;

@@ -1,4 +1,5 @@
 export { createRoomServer, type RoomServer, type RoomServerDeps, type SendOptions, type SentEvent } from './room-server.js';
+export { createGuestAccess, admitsGuests, type GuestAccess, type GuestAccessDeps } from './guest-access.js';
 export { createReceivePipeline, type ReceiveOutcome, type ReceivePipeline, type ReceiveDeps, type ReceiveOptions } from './receive.js';
 export { createRoomDrafts, type CreateRoomOptions, type InitialStateEvent, type RoomPreset } from './create-room.js';
 export type * from './ports.js';

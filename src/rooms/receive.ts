@@ -64,6 +64,11 @@ export interface ReceiveDeps {
   readonly keys: KeyLookup;
   readonly notifier: RoomNotifier;
   readonly log: Logger;
+  /**
+   * What follows from an event accepted into the room's present (not backfill, not outliers), once it is
+   * stored and announced: a revoked m.room.guest_access makes this server's guests leave (guest-access.ts).
+   */
+  readonly afterAccepted?: (event: RoomEvent) => Promise<void>;
 }
 
 const CREATE_KEY = stateKey('m.room.create', '');
@@ -105,6 +110,8 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       options.outlier === true ? persistOutlier(tx, event, rules) : persistChecked(tx, event, rules, options));
     if (outcome.status === 'accepted' && options.backfillPosition === undefined) {
       deps.notifier.eventsPersisted(roomId, outcome.streamPosition, event.type === 'm.room.member' && event.stateKey !== undefined ? [event.stateKey] : []);
+      // The event is in; a consequence that fails is logged, not turned into a refusal of the event.
+      await deps.afterAccepted?.(event).catch((err: unknown) => log.warn({ err, roomId, eventId: event.eventId }, 'consequence of an accepted pdu failed'));
     }
     if (outcome.status === 'rejected' || outcome.status === 'soft-failed') {
       log.info({ roomId, eventId: event.eventId, origin, reason: outcome.reason }, `pdu ${outcome.status}`);

@@ -18,6 +18,7 @@ import { isUserId, MatrixError, RelayedMatrixError, serverNameOf, userIdServer, 
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { KeyLookup, RoomNotifier, RoomReads, RoomStore } from './ports.js';
+import { admitsGuests } from './guest-access.js';
 import { checkAuthChain, passOnRefusal, relayedRefusal, RemoteAnswerError, signatureProblem, verifiedPdus } from './remote-pdus.js';
 
 /**
@@ -168,19 +169,22 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
   }
 
   /** A local user joins a room held elsewhere: make_join, send_join, check the answer, store the room. */
-  async function join(userId: UserId, roomId: string, via: readonly string[], extra: Readonly<Record<string, unknown>> = {}): Promise<string> {
+  async function join(userId: UserId, roomId: string, via: readonly string[], extra: Readonly<Record<string, unknown>> = {}, options: { readonly guest?: boolean } = {}): Promise<string> {
     const servers = await candidates(roomId, userId, via);
     const profile = (await deps.memberProfile?.(userId)) ?? {};
+    // A guest's join says so (as Synapse marks it), so that a resident server can refuse it before it is in.
+    const content = { ...profile, ...extra, ...(options.guest === true ? { kind: 'guest' } : {}) };
     // Where a join's time goes, for the log line below (bench/remote-join.ts reads it): the last attempt's.
     const timings = { fetchMs: 0, verifyMs: 0, resolveMs: 0, persistMs: 0 };
     const joined = await tryServers(servers, 'join', roomId, async (server) => {
       const started = performance.now();
       const { template, rules } = await makeTemplate(server, 'join', roomId, userId);
-      const ours = fillTemplate(server, template, rules, roomId, userId, 'join', { ...profile, ...extra });
+      const ours = fillTemplate(server, template, rules, roomId, userId, 'join', content);
       const answer = await sendJoin(server, roomId, ours);
       timings.fetchMs = performance.now() - started;
       return { server, rules, ...(await checkJoinAnswer(server, answer, ours, rules, roomId, timings)) };
     });
+    if (options.guest === true && !admitsGuests(guestSetting(joined))) await refuseGuest(userId, roomId, joined.server);
     const persistStarted = performance.now();
     const position = await store.withRoomWriteLock(roomId, async (tx) => {
       const room = await tx.room(roomId);
@@ -199,6 +203,12 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     deps.notifier.eventsPersisted(roomId, position, [userId]);
     log.info({ roomId, userId, server: joined.server, stateEvents: joined.state.size, timings: roundedTimings(timings) }, 'joined remote room');
     return roomId;
+  }
+
+  /** The m.room.guest_access content in a checked send_join answer's state, if any. */
+  function guestSetting(joined: { readonly state: ReadonlyMap<StateKey, string>; readonly outliers: readonly RoomEvent[] }): Readonly<Record<string, unknown>> | undefined {
+    const id = joined.state.get(stateKey('m.room.guest_access', ''));
+    return id === undefined ? undefined : joined.outliers.find((event) => event.eventId === id)?.content;
   }
 
   /**
@@ -253,6 +263,29 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     return { join, create, outliers, state: stateIds as ReadonlyMap<StateKey, string> };
   }
 
+  /** make_leave and send_leave through one server: the leave it took. */
+  async function leaveThrough(server: string, userId: UserId, roomId: string, content: Record<string, unknown>): Promise<{ event: RoomEvent; version: string }> {
+    const { template, rules } = await makeTemplate(server, 'leave', roomId, userId);
+    const ours = fillTemplate(server, template, rules, roomId, userId, 'leave', content);
+    await federation.request(server, 'PUT', `/_matrix/federation/v2/send_leave/${enc(roomId)}/${enc(ours.eventId)}`, { body: ours.pdu as Record<string, unknown>, timeoutMs: TIMEOUT_MS });
+    return { event: ours, version: rules.id };
+  }
+
+  /**
+   * The resident server let a guest of this server into a room whose state does not admit guests (it cannot
+   * tell guests apart, or does not police them): the guest leaves again at once, and the join is refused.
+   */
+  async function refuseGuest(userId: UserId, roomId: string, server: string): Promise<never> {
+    try {
+      const { event, version } = await leaveThrough(server, userId, roomId, {});
+      // An invite held here gives way to the leave; a room not held here stays unknown.
+      if (await store.room(roomId)) await storeOwnMembership(userId, roomId, event, version, '');
+    } catch (err) {
+      log.warn({ err, roomId, userId, server }, 'a guest let into a room that does not admit guests could not leave it');
+    }
+    throw new MatrixError('M_FORBIDDEN', `Room ${roomId} does not admit guests (m.room.guest_access is not can_join); register a full account to join it`);
+  }
+
   /**
    * A user of this server only invited to (or knocking on) a room held elsewhere leaves: make_leave and
    * send_leave through the inviting server, then the leave is stored so /sync moves the room to leave. When
@@ -264,12 +297,7 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     let event: RoomEvent;
     let version: string;
     try {
-      ({ event, version } = await tryServers(await candidates(roomId, userId, via), 'leave', roomId, async (server) => {
-        const { template, rules } = await makeTemplate(server, 'leave', roomId, userId);
-        const ours = fillTemplate(server, template, rules, roomId, userId, 'leave', content);
-        await federation.request(server, 'PUT', `/_matrix/federation/v2/send_leave/${enc(roomId)}/${enc(ours.eventId)}`, { body: ours.pdu as Record<string, unknown>, timeoutMs: TIMEOUT_MS });
-        return { event: ours, version: rules.id };
-      }));
+      ({ event, version } = await tryServers(await candidates(roomId, userId, via), 'leave', roomId, (server) => leaveThrough(server, userId, roomId, content)));
     } catch (err) {
       // No server reached, or one refused for a reason other than M_FORBIDDEN: the user is rid of the invite anyway.
       const noneTookIt = err instanceof RelayedMatrixError || (err instanceof MatrixError && err.errcode === 'M_NOT_FOUND');
