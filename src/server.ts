@@ -565,7 +565,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         remote: remoteMembership,
         backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
         // A room that stops admitting guests makes them leave.
-        isLocalGuest,
+        guestAccess,
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
       }),
       aliases,

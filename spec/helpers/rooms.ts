@@ -4,6 +4,7 @@ import { fixedClock, systemRandom, type Clock, type Random } from '../../src/pla
 import { silentLogger } from '../../src/platform/logger.js';
 import { createRoomServer, type RoomServerDeps } from '../../src/rooms/room-server.js';
 import { createReceivePipeline } from '../../src/rooms/receive.js';
+import { createGuestAccess } from '../../src/rooms/guest-access.js';
 import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
 import { createDirectoryStore, createRoomStore } from '../../src/storage/index.js';
 import { createClientRooms } from '../../src/rooms/index.js';
@@ -91,5 +92,6 @@ export function clientRooms(
     ...(memberProfile ? { memberProfile } : {}),
   });
   const directory = createDirectoryStore(db.sql);
-  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory, ...(isLocalGuest ? { isLocalGuest } : {}), ...(ignoredUsers ? { ignoredUsers } : {}) });
+  const guestAccess = isLocalGuest && createGuestAccess({ store, isLocalGuest, leave: (roomId, userId) => rooms.leave(roomId, userId) });
+  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory, ...(guestAccess ? { guestAccess } : {}), ...(ignoredUsers ? { ignoredUsers } : {}) });
 }

@@ -19,7 +19,7 @@ import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 import { createRoomUpgrades } from './upgrade.js';
 import type { RemoteMembership } from './remote-membership.js';
-import { admitsGuests, createGuestAccess } from './guest-access.js';
+import { admitsGuests, type GuestAccess } from './guest-access.js';
 
 /** Who is asking: the authenticated user and device (the access token's Requester fits). */
 export interface Caller {
@@ -52,8 +52,8 @@ export interface ClientRoomWritesDeps {
   /** createRoom's visibility: public publishes the room; an upgrade moves the listing. */
   readonly directory: Pick<RoomDirectoryStore, 'setPublished' | 'isPublished'>;
   readonly clock: Clock;
-  /** Whether a user is a guest account of this server; absent: guests are never made to leave. */
-  readonly isLocalGuest?: (userId: string) => Promise<boolean>;
+  /** Makes this server's guests leave a room that stops admitting them (guest-access.ts); absent: they never are. */
+  readonly guestAccess?: Pick<GuestAccess, 'afterEvent'>;
   /** Memberships in rooms held elsewhere (src/rooms/remote-membership.ts); absent: such requests are refused. */
   readonly remote?: Pick<RemoteMembership, 'hasLocalMember' | 'resolveAlias' | 'join' | 'knock' | 'leave' | 'invite' | 'ownMemberEvent'>;
 }
@@ -66,8 +66,7 @@ export interface ClientRoomWritesDeps {
 export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
   const { rooms, store, serverName, aliases } = deps;
   const upgrades = createRoomUpgrades(deps);
-  const isLocalGuest = deps.isLocalGuest;
-  const guestAccess = isLocalGuest && createGuestAccess({ store, isLocalGuest, leave: (roomId, userId) => rooms.leave(roomId, userId) });
+  const { guestAccess } = deps;
 
   function needsFederation(what: string): never {
     throw new MatrixError('M_FORBIDDEN', `${what}, and federation is not available on this server yet`);
