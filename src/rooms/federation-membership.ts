@@ -27,7 +27,7 @@ import type { FederationReads, JoinState } from './federation-reads.js';
 import type { KeyLookup, RoomNotifier, RoomRecord, RoomStore, StoredEvent } from './ports.js';
 import type { ReceiveOutcome, ReceivePipeline } from './receive.js';
 import type { RoomServer } from './room-server.js';
-import { admitsGuests } from './guest-access.js';
+import { admitsGuests, GUEST_ACCESS_KEY } from './guest-access.js';
 import { serverAclAllows } from './server-acl.js';
 
 /**
@@ -82,7 +82,6 @@ export interface InviteRequest {
 const CREATE_KEY = stateKey('m.room.create', '');
 const JOIN_RULES_KEY = stateKey('m.room.join_rules', '');
 const ACL_KEY = stateKey('m.room.server_acl', '');
-const GUEST_ACCESS_KEY = stateKey('m.room.guest_access', '');
 
 
 /** Our room, which the asking server may reach: it exists, its ACL lets the origin in, a local user is joined. */

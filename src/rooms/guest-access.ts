@@ -9,7 +9,8 @@ import type { RoomReads } from './ports.js';
  * Synapse does, each guest leaving by itself), whether the change was sent here or came over federation.
  */
 
-const GUEST_ACCESS_KEY = stateKey('m.room.guest_access', '');
+/** The state entry that holds a room's guest access setting. */
+export const GUEST_ACCESS_KEY = stateKey('m.room.guest_access', '');
 /** Guests have numeric localparts (and only they do), so other members cost no lookup. */
 const GUEST_LIKE = /^@[0-9]+:/;
 

@@ -18,7 +18,7 @@ import { isUserId, MatrixError, RelayedMatrixError, serverNameOf, userIdServer, 
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { KeyLookup, RoomNotifier, RoomReads, RoomStore } from './ports.js';
-import { admitsGuests } from './guest-access.js';
+import { admitsGuests, GUEST_ACCESS_KEY } from './guest-access.js';
 import { checkAuthChain, passOnRefusal, relayedRefusal, RemoteAnswerError, signatureProblem, verifiedPdus } from './remote-pdus.js';
 
 /**
@@ -207,7 +207,7 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
 
   /** The m.room.guest_access content in a checked send_join answer's state, if any. */
   function guestSetting(joined: { readonly state: ReadonlyMap<StateKey, string>; readonly outliers: readonly RoomEvent[] }): Readonly<Record<string, unknown>> | undefined {
-    const id = joined.state.get(stateKey('m.room.guest_access', ''));
+    const id = joined.state.get(GUEST_ACCESS_KEY);
     return id === undefined ? undefined : joined.outliers.find((event) => event.eventId === id)?.content;
   }
 
