@@ -183,6 +183,11 @@ export interface PersistOptions {
    * The transaction's writes may not be used after.
    */
   readonly last?: boolean;
+  /**
+   * The events were built by this server just now, with ids never given before, in a room the transaction
+   * has read: the store need not look for them (or the room) before writing.
+   */
+  readonly fresh?: boolean;
 }
 
 export interface RoomWrites extends RoomReads {

@@ -154,7 +154,7 @@ export function createRoomServer(deps: RoomServerDeps) {
         hooks.alongside?.(event),
       ]);
     const persist = (last: boolean) =>
-      tx.persistEvents(event.roomId, [{ event, outlier: false, rejectedReason: null, softFailed: false, stateBefore }], { last });
+      tx.persistEvents(event.roomId, [{ event, outlier: false, rejectedReason: null, softFailed: false, stateBefore }], { last, fresh: true });
     let positions: Array<number | null>;
     if (stateBefore.kind === 'full') {
       positions = await persist(false);

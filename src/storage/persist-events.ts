@@ -12,6 +12,10 @@ export interface PersistHooks {
   readonly stored?: (eventId: string, before: number, after: number) => void;
   /** Sends the transaction's COMMIT: given, it goes out with the last statements (see PersistOptions.last). */
   readonly commit?: () => Promise<unknown>;
+  /** The events were built here just now (PersistOptions.fresh): none can be stored already. */
+  readonly fresh?: boolean;
+  /** The state groups of an event stored before, when the process remembers them (no statement needed). */
+  readonly groupsOf?: (eventId: string) => { readonly before: number; readonly after: number } | undefined;
 }
 
 /** What persisting needs to know about an event already stored: its position and its state groups. */
@@ -68,7 +72,7 @@ export async function persistEvents(
     wanted.add(event.eventId);
     if (stateBefore !== null && stateBefore.kind !== 'full') wanted.add(stateBefore.eventId);
   }
-  const known = await knownEvents(q, cache, roomId, [...wanted]);
+  const known = (hooks.fresh === true ? rememberedEvents(cache, events, hooks.groupsOf) : undefined) ?? (await knownEvents(q, cache, roomId, [...wanted]));
 
   const groups = createGroupWriter(q, cache, roomId);
   let candidates: GroupRef[] | undefined;
@@ -307,6 +311,30 @@ async function knownEvents(q: Query, cache: StateCache, roomId: string, eventIds
     if (row.event_id !== null) {
       known.set(row.event_id, { position: row.stream_position, movable: row.movable === true, before: ref(row.before), after: ref(row.after) });
     }
+  }
+  return known;
+}
+
+/**
+ * What knownEvents would find, from memory alone, for fresh events (none is stored) whose state inputs
+ * name events the process remembers the groups of; undefined if any is not remembered. The room's row
+ * was read by the caller in the same transaction (a room is never deleted).
+ */
+function rememberedEvents(cache: StateCache, events: readonly NewEvent[], groupsOf: PersistHooks['groupsOf']): Map<string, KnownEvent> | undefined {
+  const known = new Map<string, KnownEvent>();
+  for (const { stateBefore } of events) {
+    if (stateBefore === null || stateBefore.kind === 'full' || known.has(stateBefore.eventId)) continue;
+    if (events.some(({ event }) => event.eventId === stateBefore.eventId)) continue;
+    const groups = groupsOf?.(stateBefore.eventId);
+    const before = groups && cache.chainOf(groups.before);
+    const after = groups && cache.chainOf(groups.after);
+    if (groups === undefined || before === undefined || after === undefined) return undefined;
+    known.set(stateBefore.eventId, {
+      position: null,
+      movable: false,
+      before: { id: groups.before, chain: before },
+      after: { id: groups.after, chain: after },
+    });
   }
   return known;
 }

@@ -48,6 +48,10 @@ const MAX_EVENT_GROUPS = 100_000;
 class EventGroups {
   readonly #groups = new Map<string, { readonly before: number; readonly after: number }>();
 
+  of(eventId: string): { readonly before: number; readonly after: number } | undefined {
+    return this.#groups.get(eventId);
+  }
+
   get(eventId: string, column: 'state_before' | 'state_after'): number | undefined {
     const groups = this.#groups.get(eventId);
     return groups === undefined ? undefined : column === 'state_before' ? groups.before : groups.after;
@@ -262,9 +266,10 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
     },
 
     persistEvents: (roomId, events, options) => {
-      if (!options?.last) return persistEvents(q, cache, roomId, events, hooks);
+      const known: PersistHooks = options?.fresh ? { ...hooks, fresh: true, groupsOf: (eventId) => memory.groups.of(eventId) } : hooks;
+      if (!options?.last) return persistEvents(q, cache, roomId, events, known);
       committed = true;
-      return persistEvents(q, cache, roomId, events, { ...hooks, commit: () => commitNow(q) });
+      return persistEvents(q, cache, roomId, events, { ...known, commit: () => commitNow(q) });
     },
 
     async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { parseStateKey, stateKey, type StateMap } from '../events/index.js';
+import { stateKey } from '../events/index.js';
 import type { ClientEvent, StoredEvent } from '../rooms/index.js';
 import type { SyncReads } from './ports.js';
 
@@ -25,19 +25,23 @@ export interface NotificationCounts {
   highlight_count: number;
 }
 
-async function roomFacts(reads: SyncReads, state: StateMap, userId: string): Promise<RoomPushFacts> {
-  const memberIds = [...state].filter(([key]) => parseStateKey(key)[0] === 'm.room.member').map(([, id]) => id);
+/**
+ * The room's facts at `position`: the joined count from the members the store keeps per state group (a
+ * woken sync of a big room must not look through every member event), the user's own display name and
+ * the power levels from their two events.
+ */
+async function roomFacts(reads: SyncReads, roomId: string, position: number, userId: string): Promise<RoomPushFacts> {
+  const [state, joined] = await Promise.all([reads.stateAtPosition(roomId, position), reads.joinedMembers(roomId, position)]);
+  const memberId = state.get(stateKey('m.room.member', userId));
   const powerId = state.get(stateKey('m.room.power_levels', ''));
-  const stored = await reads.events(powerId === undefined ? memberIds : [...memberIds, powerId]);
-  let memberCount = 0;
-  let displayName: string | null = null;
-  for (const id of memberIds) {
-    const member = stored.get(id)?.event;
-    if (member?.content.membership !== 'join') continue;
-    memberCount++;
-    if (member.stateKey === userId && typeof member.content.displayname === 'string') displayName = member.content.displayname;
-  }
-  return { memberCount, displayName, powerLevels: powerId === undefined ? undefined : stored.get(powerId)?.event.content };
+  const stored = await reads.events([memberId, powerId].filter((id): id is string => id !== undefined));
+  const member = memberId === undefined ? undefined : stored.get(memberId)?.event;
+  const name = member?.content.membership === 'join' ? member.content.displayname : undefined;
+  return {
+    memberCount: joined.length,
+    displayName: typeof name === 'string' ? name : null,
+    powerLevels: powerId === undefined ? undefined : stored.get(powerId)?.event.content,
+  };
 }
 
 /** The counts for one joined room, from the events after `readUpTo` up to `upTo`. */
@@ -50,7 +54,7 @@ export async function notificationCounts(
   const { events } = await reads.timeline(room.roomId, room.readUpTo, room.upTo, MAX_COUNTED);
   const unread = events.filter(({ event }) => event.sender !== room.userId);
   if (unread.length === 0) return { notification_count: 0, highlight_count: 0 };
-  const facts = await roomFacts(reads, await reads.stateAtPosition(room.roomId, room.upTo), room.userId);
+  const facts = await roomFacts(reads, room.roomId, room.upTo, room.userId);
   let notifications = 0;
   let highlights = 0;
   for (const event of await serve(unread)) {

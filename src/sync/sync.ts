@@ -89,6 +89,9 @@ export const MAX_SYNC_TIMEOUT_MS = 10 * 60_000;
 /** Clients whose resume point a process keeps (see `resumable`). */
 const MAX_RESUMABLE = 100_000;
 
+/** Filters a process keeps normalised. */
+const MAX_FILTERS = 10_000;
+
 /** Where a client's last sync left off. */
 interface Resumable {
   readonly token: string;
@@ -149,10 +152,23 @@ export function createSyncService(deps: SyncDeps) {
   const { store, notifier, clock, streams } = deps;
   const sentMembers = new SentMembers();
 
+  /**
+   * Filters as normalised before: inline ones by their text, stored ones by user and id (a stored filter
+   * never changes). A client sends the same filter with every long-poll.
+   */
+  const filters = new Map<string, SyncFilter>();
+  const noFilter = syncFilter(undefined);
+
   async function filterFor(requester: Requester, param: string | undefined): Promise<SyncFilter> {
-    if (param === undefined) return syncFilter(undefined);
-    const json = param.trimStart().startsWith('{') ? parseInlineFilter(param) : await deps.storedFilter(requester, param);
-    return syncFilter(json);
+    if (param === undefined) return noFilter;
+    const inline = param.trimStart().startsWith('{');
+    const key = inline ? param : `${requester.userId}\n${param}`;
+    const known = filters.get(key);
+    if (known !== undefined) return known;
+    const filter = syncFilter(inline ? parseInlineFilter(param) : await deps.storedFilter(requester, param));
+    if (filters.size >= MAX_FILTERS) filters.clear();
+    filters.set(key, filter);
+    return filter;
   }
 
   /** The membership of the user in each room at the since-token, for the rooms whose membership changed. */
