@@ -321,3 +321,47 @@ eachEngine(t, 'unread notification counts follow push rules and read receipts', 
   const fresh = await alice.sync({ timeout: 0 });
   t.same(fresh.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'an initial sync agrees');
 });
+
+eachEngine(t, 'unread counts judge each event by the room as it is: its joined members and the user\'s display name', async (t, db) => {
+  const { app, alice, bob } = await world(t, db);
+  const carol = testClient(app, await registerUser(app, 'carol'));
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  await alice.put(`/profile/${encodeURIComponent(alice.user)}/displayname`, { displayname: 'Alicia' });
+  // Highlights in a room of exactly two members, and where the user's display name is said.
+  const put = (id: string, condition: object) =>
+    alice.put(`/pushrules/global/override/${id}`, { conditions: [condition], actions: ['notify', { set_tweak: 'highlight' }] });
+  t.equal((await put('two', { kind: 'room_member_count', is: '==2' })).status, 200);
+  t.equal((await put('named', { kind: 'contains_display_name' })).status, 200);
+
+  const start = (await alice.sync()).body.next_batch;
+  await bob.send(roomId, 'just us two', 'b1');
+  const two = await alice.sync({ since: start, timeout: 0 });
+  t.same(two.body.rooms.join[roomId].unread_notifications, { notification_count: 1, highlight_count: 1 }, 'two members: the rule holds');
+
+  await carol.post(`/join/${encodeURIComponent(roomId)}`);
+  await bob.send(roomId, 'three of us now', 'b2');
+  const three = await alice.sync({ since: two.body.next_batch, timeout: 0 });
+  t.same(three.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 1 }, 'three members: it no longer does');
+
+  await bob.send(roomId, 'Alicia, are you there?', 'b3');
+  const named = await alice.sync({ since: three.body.next_batch, timeout: 0 });
+  t.same(named.body.rooms.join[roomId].unread_notifications, { notification_count: 3, highlight_count: 2 }, 'the display name highlights');
+});
+
+eachEngine(t, 'a stored filter id is the user\'s own, sync after sync', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  for (const body of ['one', 'two', 'three', 'four']) await alice.send(roomId, body, `t-${body}`);
+  const upload = async (client: typeof alice, limit: number) =>
+    (await client.post(`/user/${encodeURIComponent(client.user)}/filter`, { room: { timeline: { limit } } })).body.filter_id as string;
+  const [aliceFilter, bobFilter] = [await upload(alice, 1), await upload(bob, 3)];
+  t.equal(aliceFilter, bobFilter, 'both users\' first filters have the same id');
+  for (let round = 0; round < 2; round++) {
+    const mine = await alice.sync({ filter: aliceFilter });
+    const theirs = await bob.sync({ filter: bobFilter });
+    t.same(bodies(mine.body.rooms.join[roomId].timeline.events), ['four'], `round ${round}: alice's filter gives one event`);
+    t.same(bodies(theirs.body.rooms.join[roomId].timeline.events), ['two', 'three', 'four'], `round ${round}: bob's gives three`);
+  }
+});
