@@ -40,7 +40,10 @@ t.test('on PostgreSQL one process at a time holds the role, and it passes on whe
   // The holder's connection dies (its process crashed, or the database dropped it): the lock goes with it.
   await first.sql`select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and objid = ${FEDERATION_SENDER_LOCK_ID}`;
   t.equal(await b.held(), false, 'the holder notices it lost the role');
+  t.equal(await b.held(), false, 'and asking again is answered too (the dead connection is not used again)');
   t.equal(await a.tryAcquire(), true, 'and the other process can take it');
+  t.equal(await b.tryAcquire(), false, 'the old holder, on a new connection, is told no');
+  t.equal(await b.held(), false);
   await a.release();
   await first.close();
   firstOpen = false;

@@ -16,6 +16,11 @@ import { openEmbedded } from './embedded.js';
 export interface Database {
   readonly sql: postgres.Sql;
   readonly engine: 'postgres' | 'embedded';
+  /**
+   * PostgreSQL only: a client of one connection of its own, outside the pool, for a session that must
+   * outlive no failure of its connection (the leader lock's). The caller ends it.
+   */
+  readonly openSession?: () => postgres.Sql;
   close(): Promise<void>;
 }
 
@@ -41,7 +46,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     log.info({ engine: 'embedded', dataDir: options.dataDir }, 'database open');
     return db;
   }
-  const sql = createClient({ kind: 'url', url: options.url }, { max: options.poolSize ?? 10, log });
+  const url = options.url;
+  const sql = createClient({ kind: 'url', url }, { max: options.poolSize ?? 10, log });
   try {
     await probe(sql, 'PostgreSQL');
   } catch (err) {
@@ -53,6 +59,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     sql,
     engine: 'postgres',
+    openSession: () => createClient({ kind: 'url', url }, { max: 1, log }),
     close: () => (closing ??= sql.end({ timeout: 5 })),
   };
 }
