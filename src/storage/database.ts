@@ -17,8 +17,8 @@ export interface Database {
   readonly sql: postgres.Sql;
   readonly engine: 'postgres' | 'embedded';
   /**
-   * PostgreSQL only: a client of one connection of its own, outside the pool, for a session that must
-   * outlive no failure of its connection (the leader lock's). The caller ends it.
+   * PostgreSQL only: a client of one connection of its own, outside the pool, for session state that lives
+   * and dies with its connection (the leader lock's advisory lock). The caller ends it.
    */
   readonly openSession?: () => postgres.Sql;
   close(): Promise<void>;

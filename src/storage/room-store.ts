@@ -266,10 +266,10 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
     },
 
     persistEvents: (roomId, events, options) => {
-      const known: PersistHooks = options?.fresh ? { ...hooks, fresh: true, groupsOf: (eventId) => memory.groups.of(eventId) } : hooks;
-      if (!options?.last) return persistEvents(q, cache, roomId, events, known);
+      const persistHooks: PersistHooks = options?.fresh ? { ...hooks, fresh: true, groupsOf: (eventId) => memory.groups.of(eventId) } : hooks;
+      if (!options?.last) return persistEvents(q, cache, roomId, events, persistHooks);
       committed = true;
-      return persistEvents(q, cache, roomId, events, { ...known, commit: () => commitNow(q) });
+      return persistEvents(q, cache, roomId, events, { ...persistHooks, commit: () => commitNow(q) });
     },
 
     async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {
