@@ -83,6 +83,7 @@ import {
   createLoginTokensStore,
   DEFAULT_EVENT_CACHE_SIZE,
   EventCache,
+  StreamWindow,
   createAccountsStore,
   createInstanceRepository,
   createRoomStore,
@@ -208,7 +209,9 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     // One cache of events by id for the room server's reads and /sync's: stored events never change.
     const eventCache = new EventCache(DEFAULT_EVENT_CACHE_SIZE);
-    const roomStore = createRoomStore(storage.database.sql, { eventCache });
+    // /sync's window on the newest events, handed the events this process commits as they commit.
+    const streamWindow = new StreamWindow(eventCache);
+    const roomStore = createRoomStore(storage.database.sql, { eventCache, streamWindow });
     const userData = accountDataAnnounced(createUserDataStore(storage.database.sql), bus, log);
     const syncNotifier = new SyncNotifier();
     const stopWakeups = wakeSyncOnBus(bus, syncNotifier);
@@ -544,7 +547,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       accountData: createAccountDataService({ store: userData }),
       filters,
       sync: createSyncService({
-        store: createSyncStore(storage.database.sql, { eventCache }),
+        store: createSyncStore(storage.database.sql, { eventCache, streamWindow }),
         notifier: syncNotifier,
         clock: deps.clock,
         storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),

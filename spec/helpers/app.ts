@@ -13,7 +13,7 @@ import { directoryDeps } from './directory.js';
 import { ephemeralServices } from './ephemeral.js';
 import { memberProfileLookup, type FilterService } from '../../src/users/index.js';
 import type { Clock } from '../../src/platform/clock.js';
-import { createSyncStore, createUserDataStore } from '../../src/storage/index.js';
+import { createSyncStore, createUserDataStore, DEFAULT_EVENT_CACHE_SIZE, EventCache, StreamWindow } from '../../src/storage/index.js';
 import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier, type SyncStreams } from '../../src/sync/index.js';
 import { createMemoryBus } from '../../src/platform/bus.js';
 import { roomNotifierOnBus } from '../../src/platform/stream-notices.js';
@@ -66,6 +66,8 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     announceTo: (userId, position) => streamNotifierOnBus(bus, silentLogger(), 'deviceLists')({ position, users: [userId] }),
   });
   const syncNotifier = new SyncNotifier();
+  // As in server.ts: one stream window, handed the events the room store commits and read by /sync.
+  const streamWindow = new StreamWindow(new EventCache(DEFAULT_EVENT_CACHE_SIZE));
   // As in server.ts: every stream announces itself on the bus, and the bus wakes waiting syncs.
   wakeSyncOnBus(bus, syncNotifier);
   const wiring = { userData: accountDataAnnounced(createUserDataStore(db.sql), bus, silentLogger()), roomNotifier: roomNotifierOnBus(bus, silentLogger()) };
@@ -87,11 +89,12 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
       db, services.clock, memberProfileLookup(wiring.userData), wiring.roomNotifier,
       async (userId) => isUserId(userId) && (await services.store.user(userId))?.isGuest === true,
       async (userId) => (isUserId(userId) ? ignoredUsersOf(await wiring.userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+      streamWindow,
     ),
     ...userData,
     ...directoryDeps(db, services.clock, wiring),
     ...ephemeral.deps,
-    sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules, keys: { deviceKeyCounts: keys.deviceKeyCounts } }),
+    sync: syncService(db, services.clock, userData.filters, syncNotifier, { ...ephemeral.deps, pushRules, keys: { deviceKeyCounts: keys.deviceKeyCounts } }, streamWindow),
     legacy: createLegacySync({
       store: createSyncStore(db.sql),
       rooms: createRoomStore(db.sql),
@@ -132,7 +135,7 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
       : null,
   });
   t.teardown(() => app.close());
-  return { app, db, syncNotifier, ephemeral, ...services };
+  return { app, db, syncNotifier, streamWindow, ephemeral, ...services };
 }
 
 /** Registers a user through the real UIA flow (m.login.dummy) and returns the new session. */
@@ -148,9 +151,9 @@ export async function registerUser(app: FastifyInstance, username: string, passw
 }
 
 /** /sync on a test database, as server.ts wires it (the notifier is woken by the caller's room notifier). */
-export function syncService(db: Database, clock: Clock, filters: FilterService, notifier = new SyncNotifier(), streams?: SyncStreams) {
+export function syncService(db: Database, clock: Clock, filters: FilterService, notifier = new SyncNotifier(), streams?: SyncStreams, streamWindow?: StreamWindow) {
   return createSyncService({
-    store: createSyncStore(db.sql),
+    store: createSyncStore(db.sql, streamWindow ? { streamWindow } : {}),
     notifier,
     clock,
     ...(streams ? { streams } : {}),

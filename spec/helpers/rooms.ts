@@ -10,7 +10,7 @@ import { createDirectoryStore, createRoomStore } from '../../src/storage/index.j
 import { createClientRooms } from '../../src/rooms/index.js';
 import { buildEvent, type EventDraft } from '../../src/events/builder.js';
 import { authEventsSelection, getRoomVersion, type RoomEvent } from '../../src/events/index.js';
-import type { Database } from '../../src/storage/index.js';
+import type { Database, StreamWindow } from '../../src/storage/index.js';
 
 export const LOCAL = 'hearth.test';
 export const REMOTE = 'remote.test';
@@ -85,8 +85,9 @@ export function clientRooms(
   notifier: RoomServerDeps['notifier'] = { eventsPersisted: () => undefined },
   isLocalGuest?: (userId: string) => Promise<boolean>,
   ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>,
+  streamWindow?: StreamWindow,
 ) {
-  const store = createRoomStore(db.sql);
+  const store = createRoomStore(db.sql, streamWindow ? { streamWindow } : {});
   const rooms = createRoomServer({
     store, notifier, log: silentLogger(), clock, random: systemRandom, serverName: LOCAL, signingKey: localKey,
     ...(memberProfile ? { memberProfile } : {}),

@@ -7,6 +7,7 @@ import type { SyncReads, SyncStore } from '../../src/sync/index.js';
 import type { Database } from '../../src/storage/index.js';
 import { EventCache } from '../../src/storage/event-cache.js';
 import { StreamWindow } from '../../src/storage/stream-window.js';
+import { clientRooms } from '../helpers/rooms.js';
 
 /**
  * The stream window (src/storage/stream-window.ts) answers sync's reads from memory. Whatever it holds,
@@ -200,4 +201,45 @@ eachEngine(t, 'standing reads of syncs woken together are one statement, each sy
   t.same(his.accountData.get('m.ignored_user_list'), { ignored_users: { '@carol:test': {} } });
   t.same(hers, await standing(alice.user, devices[0]!), 'as a read of her own answers');
   t.same(his, await standing(bob.user, devices[1]!), 'and his');
+});
+
+eachEngine(t, 'the events this process commits enter the window as they commit: a woken sync reads none back', async (t, db) => {
+  let now = 1_700_000_000_000;
+  const { app, streamWindow } = await appOn(t, db, { clock: { now: () => now++ } });
+  const aliceSession = await registerUser(app, 'alice');
+  const alice = testClient(app, aliceSession);
+  const bob = testClient(app, await registerUser(app, 'bob'));
+  const position = async () => (await createSyncStore(db.sql, { streamWindow: false }).snapshot((reads) => reads.positions())).events;
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  t.equal(streamWindow.reach, -1, 'before the first snapshot the window holds nothing, and takes nothing in');
+  const start = await position();
+  await streamWindow.catchUp(db.sql, start, false);
+
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const hello = (await alice.send(roomId, 'hello', 'a1')).body.event_id as string;
+  const end = await position();
+  t.equal(streamWindow.reach, end, 'the window reached the new events as they committed');
+  const noRead = (() => {
+    throw new Error('the window read the database');
+  }) as unknown as Parameters<StreamWindow['catchUp']>[0];
+  await streamWindow.catchUp(noRead, end, false);
+  t.same(streamWindow.timeline(roomId, start, end, 10)?.events.map(({ event }) => event.type), ['m.room.member', 'm.room.message'], 'the timeline, from memory');
+  t.same(streamWindow.membershipChanges(bob.user, start, end)?.map((row) => row.membership), ['join']);
+  t.same([...(streamWindow.transactionIds(alice.user, aliceSession.device_id, [hello]) ?? [])], [[hello, 'a1']], 'with the sender\'s transaction id');
+  t.ok(streamWindow.unreferenced(hello));
+  await bob.put(`${roomPath(roomId)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
+  t.notOk(streamWindow.unreferenced(hello), 'a reaction committed here marks what it names');
+
+  // Another writer's event (another process, say) leaves a gap: what follows waits for a read.
+  const elsewhere = clientRooms(db);
+  await elsewhere.sendMessage({ userId: bob.user, deviceId: 'ELSEWHERE' }, roomId, 'm.room.message', undefined, { msgtype: 'm.text', body: 'from elsewhere' });
+  await alice.send(roomId, 'after the gap', 'a2');
+  const later = await position();
+  t.equal(streamWindow.reach, later - 2, 'the window stops before the gap');
+  await streamWindow.catchUp(db.sql, later, false);
+  t.same(
+    streamWindow.timeline(roomId, end, later, 10)?.events.map(({ event }) => event.content.body ?? event.content['m.relates_to']),
+    [{ rel_type: 'm.annotation', event_id: hello, key: '👍' }, 'from elsewhere', 'after the gap'],
+    'a catch-up reads the rest',
+  );
 });

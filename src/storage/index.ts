@@ -31,6 +31,7 @@ export { createToDeviceStore } from './to-device-store.js';
 export { createPresenceStore } from './presence-store.js';
 export { createSyncStore, type SyncStoreOptions } from './sync-store.js';
 export { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
+export { StreamWindow } from './stream-window.js';
 export { createDirectoryStore } from './directory-store.js';
 export { createReportStore } from './reports-store.js';
 export { createUserDirectoryStore } from './user-directory-store.js';

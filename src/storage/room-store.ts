@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/index.js';
+import { parseStateKey, stateKey, type RoomEvent, type StateKey, type StateMap } from '../events/index.js';
 import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, TransactionKey } from '../rooms/index.js';
+import type { CommittedEvent, StreamWindow, WindowTransaction } from './stream-window.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
 import { ADVISORY_LOCK_NAMESPACE } from './migrate.js';
@@ -18,6 +19,8 @@ export interface RoomStoreOptions {
   readonly eventCache?: EventCache;
   /** Rooms' versions and creators (they never change). Default: one of its own. */
   readonly roomCache?: RoomCache;
+  /** /sync's stream window (the sync store's), handed the local events this store commits. Default: none. */
+  readonly streamWindow?: StreamWindow;
 }
 
 /** Rooms kept at most; beyond it the cache starts empty again. */
@@ -97,10 +100,12 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
       const moved: string[] = [];
       const stored: Array<readonly [string, number, number]> = [];
       const hooks: PersistHooks = { moved: (eventId) => moved.push(eventId), stored: (eventId, before, after) => stored.push([eventId, before, after]) };
+      const fresh: FreshWrites = { events: [], transactions: new Map() };
       // The room's lock is taken with BEGIN, in the same round trip.
-      const result = await beginLocked(sql, roomLockKey(roomId), (tx) => fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks)));
+      const result = await beginLocked(sql, roomLockKey(roomId), (tx) => fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks, fresh)));
       for (const eventId of moved) eventCache.delete(eventId);
       for (const [eventId, before, after] of stored) groups.set(eventId, before, after);
+      if (options.streamWindow !== undefined && fresh.events.length > 0) options.streamWindow.append(committedEvents(fresh, groups, rooms));
       return result;
     },
     forgetRoom: (userId, roomId, membershipEventId) => forgetRoom(sql, userId, roomId, membershipEventId),
@@ -238,7 +243,37 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
   };
 }
 
-function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistHooks): RoomWrites {
+/** What a write transaction stored of its own making: fresh events and the client transactions that sent them. */
+interface FreshWrites {
+  readonly events: Array<{ readonly event: RoomEvent; readonly position: number }>;
+  /** By event id: the client transactions recorded for it (the window keeps its sender's). */
+  readonly transactions: Map<string, Array<WindowTransaction & { readonly userId: string }>>;
+}
+
+/**
+ * The fresh events of a committed transaction as the stream window keeps them, in position order; they
+ * stop at the first one whose room or state groups the process does not know (the window then reads it).
+ */
+function committedEvents(fresh: FreshWrites, groups: EventGroups, rooms: RoomCache): CommittedEvent[] {
+  const result: CommittedEvent[] = [];
+  for (const { event, position } of [...fresh.events].sort((a, b) => a.position - b.position)) {
+    const room = rooms.get(event.roomId);
+    const states = groups.of(event.eventId);
+    if (room === undefined || states === undefined) break;
+    result.push({
+      position,
+      stored: { event, roomVersion: room.roomVersion, outlier: false, rejectedReason: null, softFailed: false, streamPosition: position },
+      stateBefore: states.before,
+      stateAfter: states.after,
+      transactions: (fresh.transactions.get(event.eventId) ?? [])
+        .filter((transaction) => transaction.userId === event.sender)
+        .map(({ deviceId, txnId }) => ({ deviceId, txnId })),
+    });
+  }
+  return result;
+}
+
+function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistHooks, fresh: FreshWrites): RoomWrites {
   const { cache } = memory;
   /** The transaction went out with its last events (persistEvents with `last`): nothing more may use it. */
   let committed = false;
@@ -265,11 +300,17 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
         values (${room.roomId}, ${room.roomVersion}, ${room.creator})`;
     },
 
-    persistEvents: (roomId, events, options) => {
+    async persistEvents(roomId, events, options) {
       const persistHooks: PersistHooks = options?.fresh ? { ...hooks, fresh: true, groupsOf: (eventId) => memory.groups.of(eventId) } : hooks;
-      if (!options?.last) return persistEvents(q, cache, roomId, events, persistHooks);
-      committed = true;
-      return persistEvents(q, cache, roomId, events, { ...persistHooks, commit: () => commitNow(q) });
+      if (options?.last) committed = true;
+      const positions = await persistEvents(q, cache, roomId, events, options?.last ? { ...persistHooks, commit: () => commitNow(q) } : persistHooks);
+      if (options?.fresh) {
+        events.forEach(({ event, outlier, rejectedReason }, i) => {
+          const position = positions[i];
+          if (!outlier && rejectedReason === null && position !== null && position !== undefined && position > 0) fresh.events.push({ event, position });
+        });
+      }
+      return positions;
     },
 
     async setForwardExtremities(roomId: string, eventIds: readonly string[]): Promise<void> {
@@ -311,6 +352,7 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
       await q`
         insert into event_transactions (user_id, device_id, room_id, txn_id, event_id)
         values (${key.userId}, ${key.deviceId}, ${key.roomId}, ${key.txnId}, ${eventId})`;
+      fresh.transactions.set(eventId, [...(fresh.transactions.get(eventId) ?? []), { deviceId: key.deviceId, txnId: key.txnId, userId: key.userId }]);
     },
   };
   // After an early commit a further use would run outside the transaction: it is refused instead.

@@ -84,9 +84,18 @@ interface WindowRow extends EventRow {
   readonly transactions: WindowTransaction[] | null;
 }
 
-interface WindowTransaction {
+export interface WindowTransaction {
   readonly deviceId: string;
   readonly txnId: string;
+}
+
+/** An event this process has just committed, fresh (built here): what the window keeps of it. */
+export interface CommittedEvent {
+  readonly position: number;
+  readonly stored: StoredEvent;
+  readonly stateBefore: number;
+  readonly stateAfter: number;
+  readonly transactions: readonly WindowTransaction[];
 }
 
 export class StreamWindow {
@@ -168,30 +177,59 @@ export class StreamWindow {
       this.#restart(upTo);
       return;
     }
-    for (const row of rows) this.#add(row);
+    for (const row of rows) {
+      const cached = this.eventCache.get(row.event_id);
+      const stored = cached ?? storedEventFromRow(row);
+      if (cached === undefined) this.eventCache.set(stored);
+      this.#add({
+        position: row.stream_position ?? 0,
+        stored,
+        stateBefore: row.state_before,
+        stateAfter: row.state_after,
+        referenced: row.referenced,
+        transactions: row.transactions ?? [],
+      });
+    }
     this.#reach = upTo;
     this.#trim();
   }
 
-  #add(row: WindowRow): void {
-    const cached = this.eventCache.get(row.event_id);
-    const stored = cached ?? storedEventFromRow(row);
-    if (cached === undefined) this.eventCache.set(stored);
-    const position = row.stream_position ?? 0;
-    const entry: WindowEvent = { position, stored, stateBefore: row.state_before, stateAfter: row.state_after, referenced: row.referenced, transactions: row.transactions ?? [] };
-    let room = this.#rooms.get(row.room_id);
+  /**
+   * Takes in events this process has just committed, in position order, as long as each directly follows
+   * what the window holds (reach + 1): then no snapshot has to read them back. Nothing can name a fresh
+   * event before it commits, so it enters unreferenced. A gap (another writer's event, a position drawn
+   * by a transaction that rolled back), a window not begun yet or a catch-up under way: the rest is left
+   * to the next catch-up, which reads the database.
+   */
+  append(events: readonly CommittedEvent[]): void {
+    if (this.#reach === undefined || this.#loading !== undefined) return;
+    let added = false;
+    for (const committed of events) {
+      if (committed.position !== this.#reach + 1) break;
+      this.eventCache.set(committed.stored);
+      this.#add({ ...committed, referenced: false });
+      this.#reach = committed.position;
+      added = true;
+    }
+    if (added) this.#trim();
+  }
+
+  #add(entry: WindowEvent): void {
+    const { stored } = entry;
+    const { event } = stored;
+    let room = this.#rooms.get(event.roomId);
     if (room === undefined) {
       room = { floor: this.#start, events: [] };
     } else {
       // Re-inserted: the map's order is the rooms' order of last activity.
-      this.#rooms.delete(row.room_id);
+      this.#rooms.delete(event.roomId);
     }
-    this.#rooms.set(row.room_id, room);
+    this.#rooms.set(event.roomId, room);
     room.events.push(entry);
-    this.#byId.set(row.event_id, entry);
+    this.#byId.set(event.eventId, entry);
     this.#total++;
     if (room.events.length > this.limits.roomEvents) this.#drop(room, room.events.length - this.limits.roomEvents);
-    const { event } = stored;
+    const { position } = entry;
     for (const target of [event.redacts, relatedId(event.content)]) {
       const named = target === undefined ? undefined : this.#byId.get(target);
       if (named !== undefined) named.referenced = true;

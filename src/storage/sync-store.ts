@@ -17,10 +17,11 @@ export interface SyncStoreOptions {
   readonly eventCache?: EventCache;
   /**
    * Keep the newest stretch of the events stream in memory (stream-window.ts), so a woken sync reads its
-   * timelines, membership changes and state positions from it: false for none, or the window's limits.
+   * timelines, membership changes and state positions from it: false for none, the window's limits, or
+   * a window made by the caller (shared with the room store, which hands it the events it commits).
    * Default: a window with DEFAULT_STREAM_WINDOW_LIMITS.
    */
-  readonly streamWindow?: false | StreamWindowLimits;
+  readonly streamWindow?: false | StreamWindowLimits | StreamWindow;
 }
 
 /**
@@ -31,7 +32,8 @@ export interface SyncStoreOptions {
 export function createSyncStore(sql: postgres.Sql, options: SyncStoreOptions = {}): SyncStore {
   const cache = new StateCache(options.stateCacheEntries ?? 100_000);
   const events = options.eventCache ?? new EventCache(DEFAULT_EVENT_CACHE_SIZE);
-  const window = options.streamWindow === false ? undefined : new StreamWindow(events, options.streamWindow);
+  const given = options.streamWindow;
+  const window = given === false ? undefined : given instanceof StreamWindow ? given : new StreamWindow(events, given);
   const memory: Memory = { cache, events, window, joined: new JoinedMembersMemo(), standing: new StandingBatcher(sql) };
   const inTransaction = <T>(fn: (reads: SyncReads) => Promise<T>): Promise<T> =>
     sql.begin('isolation level repeatable read read only', (tx) => fn(syncReads(tx, memory))) as Promise<T>;
