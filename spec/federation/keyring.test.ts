@@ -159,12 +159,62 @@ t.test('keys come through a notary when the server does not answer, and this ser
   t.same(notary.seen.at(-1)!.body, { server_keys: { [offline]: { [remoteKey.keyId]: { minimum_valid_until_ts: NOW } } } },
     'the notary is asked for the key, valid until when it is needed');
 
-  const [answer] = await keyring.notaryQuery({ [offline]: NOW });
+  const [answer] = await keyring.notaryQuery({ [offline]: { keys: {}, minimum: NOW } });
   t.ok(answer, 'this server hands on the stored answer');
   t.ok(verifyJsonSignature(answer!, offline, remoteKey.keyId, remoteKey.publicKey), "with the origin's own signature");
   t.ok(verifyJsonSignature(answer!, 'local.test', localKey.keyId, localKey.publicKey), 'countersigned by this server');
   t.notOk((answer!.signatures as Record<string, unknown>)[notaryName], "without the other notary's signature");
-  t.same(await keyring.notaryQuery({ 'unknown.test:1': undefined, 'not a name': undefined }), [], 'servers with no answer are left out');
-  const [own] = await keyring.notaryQuery({ 'local.test': undefined });
+  t.same(await keyring.notaryQuery({ 'unknown.test:1': { keys: {} }, 'not a name': { keys: {} } }), [], 'servers with no answer are left out');
+  const [own] = await keyring.notaryQuery({ 'local.test': { keys: {} } });
   t.ok(verifyJsonSignature(own!, 'local.test', localKey.keyId, localKey.publicKey), "this server's own keys, signed");
+});
+
+t.test('as a notary: each key keeps the answer that vouched for it, an expired answer beats none, and a stale one is refetched', async (t) => {
+  const db = await testDatabase(t);
+  const first = testKey('first', 11);
+  const second = testKey('second', 12);
+  // What the origin publishes next: an answer, or a refusal.
+  let publish: ((name: string) => Record<string, unknown>) | 'refuse' = (name) => keyPublication(name, first, NOW - DAY);
+  const origin = await remote(t, (name) => (request) => {
+    if (request.url !== '/_matrix/key/v2/server') return undefined;
+    return publish === 'refuse' ? { status: 400, json: {} } : { json: publish(name) };
+  });
+  const fetches = () => origin.seen.filter((request) => request.url === '/_matrix/key/v2/server').length;
+  const { client } = testFederationClient(t);
+  // A refetch interval that never lets the keyring's own lookups fetch again: the notary asks regardless.
+  const keyring = createKeyring({
+    serverName: 'local.test',
+    ownKeys: createServerKeysService({ serverName: 'local.test', signingKey: localKey, oldVerifyKeys: {}, validForMs: DAY, clock: fixedClock(NOW) }),
+    signingKey: localKey,
+    oldVerifyKeys: {},
+    store: createServerKeysStore(db.sql),
+    client,
+    clock: fixedClock(NOW),
+    log: silentLogger(),
+    trustedKeyServers: [],
+    refetchIntervalMs: DAY,
+  });
+  const keysIn = (answers: Record<string, unknown>[]) => answers.map((answer) => Object.keys(answer.verify_keys as object));
+
+  t.same(keysIn(await keyring.notaryQuery({ [origin.name]: { keys: { [first.keyId]: undefined } } })), [[first.keyId]],
+    'an answer that expired a day ago is handed on when it is all the origin has');
+  t.equal(fetches(), 1);
+
+  publish = (name) => keyPublication(name, second, NOW - DAY + 1000);
+  t.same(keysIn(await keyring.notaryQuery({ [origin.name]: { keys: { [first.keyId]: NOW } } })), [[first.keyId]],
+    'asked for a fresher first key, the origin is asked again; its answer names only a second key');
+  t.equal(fetches(), 2, 'straight away: a query that asks for more than is stored is not held back');
+  t.same(keysIn(await keyring.notaryQuery({ [origin.name]: { keys: { [first.keyId]: NOW - DAY } } })), [[first.keyId]],
+    'the first key still has the answer that vouched for it');
+  t.equal(fetches(), 2, 'which satisfies the query: no fetch');
+  t.same(keysIn(await keyring.notaryQuery({ [origin.name]: { keys: {} } })).sort(), [[first.keyId], [second.keyId]].sort(),
+    'no key named: every stored answer');
+  t.equal(fetches(), 3, 'none of them valid now: the origin was asked again first');
+
+  publish = 'refuse';
+  const [kept] = await keyring.notaryQuery({ [origin.name]: { keys: { [first.keyId]: NOW + DAY } } });
+  t.equal(fetches(), 4, 'the origin is asked, and refuses');
+  t.equal(kept?.valid_until_ts, NOW - DAY, 'the stored answer is given all the same');
+  t.ok(verifyJsonSignature(kept!, origin.name, first.keyId, first.publicKey), "with the origin's signature");
+  t.ok(verifyJsonSignature(kept!, 'local.test', localKey.keyId, localKey.publicKey), 'countersigned');
 });

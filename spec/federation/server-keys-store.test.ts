@@ -15,9 +15,9 @@ void eachEngine(t, 'a key validity is never shortened, a retired key ends at exp
   await store.saveKeyResponse(answer(2000, null, 'first'), 1);
   await store.saveKeyResponse(answer(1500, null, 'shorter'), 2);
   t.same(await store.serverKeys('remote.test'), [{ keyId: 'ed25519:a', key: 'AAAA', validUntilTs: 2000, expiredTs: null }]);
-  t.same((await store.keyResponse('remote.test'))?.json, { tag: 'first' }, 'a shorter-lived answer does not replace the stored one');
+  t.same((await store.keyResponses('remote.test')).map((r) => r.json), [{ tag: 'first' }], 'a shorter-lived answer does not replace the stored one');
   await store.saveKeyResponse(answer(3000, 1800, 'retired'), 3);
   t.same(await store.serverKeys('remote.test'), [{ keyId: 'ed25519:a', key: 'AAAA', validUntilTs: 1800, expiredTs: 1800 }]);
-  t.same(await store.keyResponse('remote.test'), { json: { tag: 'retired' }, validUntilTs: 3000, fetchedTs: 3 });
-  t.equal(await store.keyResponse('other.test'), undefined);
+  t.same(await store.keyResponses('remote.test'), [{ keyId: 'ed25519:a', json: { tag: 'retired' }, validUntilTs: 3000, fetchedTs: 3 }]);
+  t.same(await store.keyResponses('other.test'), []);
 });

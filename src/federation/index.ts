@@ -40,7 +40,7 @@ export {
 } from './client.js';
 export { checkServerKeyResponse, KeyResponseError, MAX_KEY_VALIDITY_MS, type CheckedKeyResponse, type ServerKeyEntry } from './key-response.js';
 export type { ServerKeyStore, StoredKeyResponse } from './ports.js';
-export { createKeyring, keyLookupOf, type Keyring, type KeyringDeps, type KeyOptions, type TrustedKeyServer } from './keyring.js';
+export { createKeyring, keyLookupOf, type Keyring, type KeyringDeps, type KeyOptions, type NotaryCriteria, type TrustedKeyServer } from './keyring.js';
 export { createFederationSender, type FederationSender, type FederationSenderDeps } from './sender.js';
 export { DEFAULT_BACKOFF, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, type BackoffPolicy } from './queue.js';
 export type { DestinationState, FederationQueueStore, PduForDestination, QueuedBatch, QueuedEdu, QueuedPdu } from './sender-ports.js';

@@ -10,7 +10,7 @@ import type { Logger } from '../platform/logger.js';
 import type { KeyLookup, VerifyKey } from '../rooms/ports.js';
 import type { FederationClient } from './client.js';
 import { checkServerKeyResponse, type ServerKeyEntry } from './key-response.js';
-import type { ServerKeyStore } from './ports.js';
+import type { ServerKeyStore, StoredKeyResponse } from './ports.js';
 import type { ServerKeysService } from './server-keys.js';
 
 /** A notary this server asks for keys; its own keys are pinned when given, fetched from it otherwise. */
@@ -51,6 +51,7 @@ export function createKeyring(deps: KeyringDeps) {
   const cache = new Map<string, Map<string, Entry>>();
   const lastFetch = new Map<string, number>();
   const inFlight = new Map<string, Promise<void>>();
+  const notaryFetches = new Map<string, Promise<boolean>>();
 
   const own = new Map<string, Entry>([[deps.signingKey.keyId, { key: deps.signingKey.publicKey, validUntilTs: Number.POSITIVE_INFINITY, expiredTs: null }]]);
   for (const [keyId, old] of Object.entries(deps.oldVerifyKeys)) {
@@ -183,34 +184,55 @@ export function createKeyring(deps: KeyringDeps) {
     },
 
     /**
-     * The notary's answer for some servers: each server's newest signed key publication (refetched when the
-     * stored one is not valid until `minimumValidUntilTs`), countersigned by this server. Servers with no
-     * answer at all are left out.
+     * The notary's answer for some servers: for each key asked about (any key, when none is named), the
+     * newest signed answer of its server that lists it, countersigned by this server. The server is asked
+     * again, once at a time, when an asked-about key is unknown or its answer is not valid until the time
+     * asked (now by default); if that fails or brings nothing better, the stored answers are given all the
+     * same (a stale answer still lets old events be checked). Servers with no answer at all are left out.
      */
-    async notaryQuery(criteria: Readonly<Record<string, number | undefined>>): Promise<Record<string, unknown>[]> {
+    async notaryQuery(criteria: Readonly<Record<string, NotaryCriteria>>): Promise<Record<string, unknown>[]> {
       const now = deps.clock.now();
       const results: Record<string, unknown>[] = [];
-      for (const [serverName, minimum] of Object.entries(criteria).slice(0, MAX_NOTARY_SERVERS_PER_QUERY)) {
+      for (const [serverName, asked] of Object.entries(criteria).slice(0, MAX_NOTARY_SERVERS_PER_QUERY)) {
         if (!isServerName(serverName)) continue;
         if (serverName === deps.serverName) {
           results.push(deps.ownKeys.serverKeys());
           continue;
         }
-        const wanted = minimum ?? now;
-        let stored = await deps.store.keyResponse(serverName);
-        if (stored === undefined || stored.validUntilTs < wanted) {
-          const last = lastFetch.get(serverName);
-          if (last === undefined || now - last >= refetchIntervalMs) {
-            lastFetch.set(serverName, now);
-            if (await fetchDirect(serverName)) stored = await deps.store.keyResponse(serverName);
-          }
-        }
-        // A stale answer still lets old events be checked, so it is given when nothing newer can be had.
-        if (stored !== undefined) results.push(signJson(stored.json, deps.serverName, deps.signingKey));
+        const wanted = Object.entries(asked.keys);
+        const answers = (stored: readonly StoredKeyResponse[]) =>
+          wanted.length === 0 ? stored : stored.filter((answer) => Object.hasOwn(asked.keys, answer.keyId));
+        const satisfied = (stored: readonly StoredKeyResponse[]) =>
+          wanted.length === 0
+            ? stored.some((answer) => answer.validUntilTs >= (asked.minimum ?? now))
+            : wanted.every(([keyId, minimum]) => stored.some((answer) => answer.keyId === keyId && answer.validUntilTs >= (minimum ?? now)));
+        let stored = await deps.store.keyResponses(serverName);
+        if (!satisfied(stored) && (await fetchForNotary(serverName))) stored = await deps.store.keyResponses(serverName);
+        // Several keys may share one answer: each answer goes out once.
+        const distinct = new Map(answers(stored).map((answer) => [JSON.stringify(answer.json), answer.json]));
+        for (const json of distinct.values()) results.push(signJson(json, deps.serverName, deps.signingKey));
       }
       return results;
     },
   };
+
+  /** Fetches the server's keys for a notary query, one fetch at a time per server; true if it answered. */
+  function fetchForNotary(serverName: string): Promise<boolean> {
+    let pending = notaryFetches.get(serverName);
+    if (pending === undefined) {
+      pending = fetchDirect(serverName).finally(() => notaryFetches.delete(serverName));
+      notaryFetches.set(serverName, pending);
+    }
+    return pending;
+  }
+}
+
+/** What a notary query asks of one server. */
+export interface NotaryCriteria {
+  /** The key ids asked about, each with the time it should be valid until (now when absent); none: any key. */
+  readonly keys: Readonly<Record<string, number | undefined>>;
+  /** With no key named: the time some answer should be valid until (now when absent). */
+  readonly minimum?: number;
 }
 
 export type Keyring = ReturnType<typeof createKeyring>;

@@ -2,6 +2,8 @@
 import type { CheckedKeyResponse, ServerKeyEntry } from './key-response.js';
 
 export interface StoredKeyResponse {
+  /** The key the answer is kept for (one it lists). */
+  readonly keyId: string;
   readonly json: Readonly<Record<string, unknown>>;
   readonly validUntilTs: number;
   readonly fetchedTs: number;
@@ -12,9 +14,10 @@ export interface ServerKeyStore {
   serverKeys(serverName: string): Promise<ServerKeyEntry[]>;
   /**
    * Records a checked answer in one transaction: its keys (a key's validity is never shortened, an old
-   * key's is its expired_ts) and, when it is valid as long as the stored one or longer, the answer itself.
+   * key's is its expired_ts) and the answer itself, kept for each key it lists (current or old) unless that
+   * key's stored answer is valid longer.
    */
   saveKeyResponse(response: CheckedKeyResponse, fetchedTs: number): Promise<void>;
-  /** The newest stored answer of the server, for notary replies. */
-  keyResponse(serverName: string): Promise<StoredKeyResponse | undefined>;
+  /** The server's stored answers, one per key (several keys may share one), for notary replies. */
+  keyResponses(serverName: string): Promise<StoredKeyResponse[]>;
 }

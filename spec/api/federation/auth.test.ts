@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { encodeBase64, signBytes, signingKeyFromSeed, verifyJsonSignature } from '../../../src/crypto/index.js';
-import { createServerKeysService, formatXMatrix, signRequest, type Keyring } from '../../../src/federation/index.js';
+import { createServerKeysService, formatXMatrix, signRequest, type Keyring, type NotaryCriteria } from '../../../src/federation/index.js';
 import { createHttpApp } from '../../../src/api/plumbing/http-app.js';
 import { route } from '../../../src/api/plumbing/route.js';
 import { federationRoute, installFederationAuth } from '../../../src/api/federation/auth.js';
@@ -145,7 +145,7 @@ t.test('the notary endpoints answer with countersigned keys', async (t) => {
   const clock = fixedClock(NOW);
   const ourKey = signingKeyFromSeed('own', new Uint8Array(32).fill(8));
   const ownKeys = createServerKeysService({ serverName: OURS, signingKey: ourKey, oldVerifyKeys: {}, validForMs: 3600_000, clock });
-  const asked: Array<Record<string, number | undefined>> = [];
+  const asked: Array<Readonly<Record<string, NotaryCriteria>>> = [];
   const server = await createHttpApp({ log: silentLogger(), maxJsonBodyBytes: 65536, trustProxy: false }, async (app) => {
     await app.register(keyQueryRoutes({
       notaryQuery: async (criteria) => {
@@ -163,7 +163,10 @@ t.test('the notary endpoints answer with countersigned keys', async (t) => {
     server_keys: { 'a.test': { 'ed25519:x': { minimum_valid_until_ts: 10 }, 'ed25519:y': { minimum_valid_until_ts: 20 } }, 'b.test': {} },
   } });
   t.same(post.json(), { server_keys: [] });
-  t.same(asked, [{ [OURS]: NOW + 5 }, { 'a.test': 20, 'b.test': undefined }], 'the most demanding minimum per server; none: now');
+  t.same(asked, [
+    { [OURS]: { keys: {}, minimum: NOW + 5 } },
+    { 'a.test': { keys: { 'ed25519:x': 10, 'ed25519:y': 20 } }, 'b.test': { keys: {} } },
+  ], 'each key asked about with its own minimum; none named: any key');
   const byId = await server.inject({ method: 'GET', url: `/_matrix/key/v2/query/${OURS}/${encodeURIComponent(ourKey.keyId)}` });
   t.equal(byId.statusCode, 200, 'the deprecated form with a key id is answered');
   t.same(byId.json(), get.json(), 'with the same publication');

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { bulkQueryServerKeys, queryServerKeys, queryServerKeysById } from '../../protocol/endpoints/keys.js';
-import type { Keyring } from '../../federation/index.js';
+import type { Keyring, NotaryCriteria } from '../../federation/index.js';
 import { route } from '../plumbing/route.js';
 
 /**
@@ -9,20 +9,23 @@ import { route } from '../plumbing/route.js';
  */
 export function keyQueryRoutes(keyring: Pick<Keyring, 'notaryQuery'>) {
   return async (app: FastifyInstance): Promise<void> => {
+    // GET names no key (its deprecated form names one, but its answer holds all the server's keys).
     route(app, queryServerKeys, async ({ params, query }) => ({
-      server_keys: await keyring.notaryQuery({ [params.serverName]: query.minimum_valid_until_ts }),
+      server_keys: await keyring.notaryQuery({ [params.serverName]: anyKey(query.minimum_valid_until_ts) }),
     }));
     route(app, queryServerKeysById, async ({ params, query }) => ({
-      server_keys: await keyring.notaryQuery({ [params.serverName]: query.minimum_valid_until_ts }),
+      server_keys: await keyring.notaryQuery({ [params.serverName]: anyKey(query.minimum_valid_until_ts) }),
     }));
     route(app, bulkQueryServerKeys, async ({ body }) => {
-      const criteria: Record<string, number | undefined> = {};
+      const criteria: Record<string, NotaryCriteria> = {};
       for (const [serverName, keys] of Object.entries(body.server_keys)) {
-        // Several key ids: the answer must satisfy the most demanding one.
-        const minimums = Object.values(keys).map((k) => k.minimum_valid_until_ts).filter((ts): ts is number => ts !== undefined);
-        criteria[serverName] = minimums.length === 0 ? undefined : Math.max(...minimums);
+        criteria[serverName] = { keys: Object.fromEntries(Object.entries(keys).map(([keyId, k]) => [keyId, k.minimum_valid_until_ts])) };
       }
       return { server_keys: await keyring.notaryQuery(criteria) };
     });
   };
+}
+
+function anyKey(minimum: number | undefined): NotaryCriteria {
+  return minimum === undefined ? { keys: {} } : { keys: {}, minimum };
 }
