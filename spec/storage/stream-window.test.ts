@@ -229,6 +229,10 @@ eachEngine(t, 'the events this process commits enter the window as they commit: 
   t.ok(streamWindow.unreferenced(hello));
   await bob.put(`${roomPath(roomId)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
   t.notOk(streamWindow.unreferenced(hello), 'a reaction committed here marks what it names');
+  const other = await alice.createRoom({ preset: 'public_chat' });
+  const created = await position();
+  t.equal(streamWindow.reach, created, 'a room created here enters whole');
+  t.equal(streamWindow.timeline(other, start, created, 50)?.events[0]?.event.type, 'm.room.create', 'from its create event on, from memory');
 
   // Another writer's event (another process, say) leaves a gap: what follows waits for a read.
   const elsewhere = clientRooms(db);

@@ -100,11 +100,12 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
       const moved: string[] = [];
       const stored: Array<readonly [string, number, number]> = [];
       const hooks: PersistHooks = { moved: (eventId) => moved.push(eventId), stored: (eventId, before, after) => stored.push([eventId, before, after]) };
-      const fresh: FreshWrites = { events: [], transactions: new Map() };
+      const fresh: FreshWrites = { events: [], rooms: new Map(), transactions: new Map() };
       // The room's lock is taken with BEGIN, in the same round trip.
       const result = await beginLocked(sql, roomLockKey(roomId), (tx) => fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks, fresh)));
       for (const eventId of moved) eventCache.delete(eventId);
       for (const [eventId, before, after] of stored) groups.set(eventId, before, after);
+      for (const room of fresh.rooms.values()) rooms.set(room);
       if (options.streamWindow !== undefined && fresh.events.length > 0) options.streamWindow.append(committedEvents(fresh, groups, rooms));
       return result;
     },
@@ -243,9 +244,11 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
   };
 }
 
-/** What a write transaction stored of its own making: fresh events and the client transactions that sent them. */
+/** What a write transaction made and learnt, kept once it commits: fresh events, rooms, client transactions. */
 interface FreshWrites {
   readonly events: Array<{ readonly event: RoomEvent; readonly position: number }>;
+  /** The rooms the transaction read or created: known to exist once it commits. */
+  readonly rooms: Map<string, RoomRecord>;
   /** By event id: the client transactions recorded for it (the window keeps its sender's). */
   readonly transactions: Map<string, Array<WindowTransaction & { readonly userId: string }>>;
 }
@@ -294,10 +297,17 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
   const methods: RoomWrites = {
     ...base,
 
+    async room(roomId: string): Promise<RoomRecord | undefined> {
+      const room = await base.room(roomId);
+      if (room !== undefined) fresh.rooms.set(roomId, room);
+      return room;
+    },
+
     async createRoom(room: RoomRecord): Promise<void> {
       await q`
         insert into rooms (room_id, room_version, creator)
         values (${room.roomId}, ${room.roomVersion}, ${room.creator})`;
+      fresh.rooms.set(room.roomId, room);
     },
 
     async persistEvents(roomId, events, options) {

@@ -12,7 +12,9 @@ import type { Query } from './state-groups.js';
  * p first brings the window up to p with one statement (`reach`), which the syncs one event wakes share.
  * Events commit in position order (persist-events.ts), so once the window holds every event up to p it
  * never misses one below p; this holds for events written by any process. Backfilled events carry negative
- * positions and soft-failed ones are never served: neither enters.
+ * positions and soft-failed ones are never served: neither enters. The one shortcut: the events this
+ * process builds are handed over as they commit (`append`) when they directly follow the window's reach,
+ * which then needs no statement to reach them.
  *
  * What the window holds of a room: every event with a position above the room's `floor` (the window's start
  * for a room it has not trimmed). A question reaching below a floor is not answered here (undefined): the
