@@ -22,7 +22,7 @@ const DAY = 24 * 3600_000;
 const localKey = testKey('local', 1);
 const remoteKey = testKey('remote', 2);
 
-function keyringOn(db: Database, client: FederationClient, clock = fixedClock(NOW), trustedKeyServers: TrustedKeyServer[] = []) {
+function keyringOn(db: Database, client: FederationClient, clock = fixedClock(NOW), trustedKeyServers: TrustedKeyServer[] = [], refetchIntervalMs = 0) {
   return createKeyring({
     serverName: 'local.test',
     ownKeys: createServerKeysService({ serverName: 'local.test', signingKey: localKey, oldVerifyKeys: {}, validForMs: DAY, clock }),
@@ -33,7 +33,7 @@ function keyringOn(db: Database, client: FederationClient, clock = fixedClock(NO
     clock,
     log: silentLogger(),
     trustedKeyServers,
-    refetchIntervalMs: 0,
+    refetchIntervalMs,
   });
 }
 
@@ -112,6 +112,17 @@ t.test('keys fetched directly are checked, cached, persisted and served to the r
   t.same((await keyring.keyValidAt(server.name, remoteKey.keyId, clock.now()))?.validUntilTs, clock.now() + MAX_KEY_VALIDITY_MS,
     'an expired key is refetched; validity capped at seven days');
   t.equal(server.seen.length, fetches + 1);
+});
+
+t.test('callers asking at once for an unknown server\'s key all wait for the one fetch', async (t) => {
+  const db = await testDatabase(t);
+  const server = await remote(t, (name) => (request) => (request.url === '/_matrix/key/v2/server' ? { json: keyPublication(name, remoteKey, NOW + DAY) } : undefined));
+  const { client } = testFederationClient(t);
+  // As in production: a server fetched from lately is not asked again at once.
+  const keyring = keyringOn(db, client, fixedClock(NOW), [], 60_000);
+  const keys = await Promise.all([1, 2, 3].map(() => keyring.verifyKey(server.name, remoteKey.keyId)));
+  t.same(keys.map((key) => key?.validUntilTs), [NOW + DAY, NOW + DAY, NOW + DAY], 'every caller gets the key (the events of one send_join answer)');
+  t.equal(server.seen.length, 1, 'from one fetch');
 });
 
 t.test('key answers that are forged, for another server, or expired are not believed', async (t) => {

@@ -83,11 +83,12 @@ export function createKeyring(deps: KeyringDeps) {
   /** Fetches the server's keys: directly, then through each notary until `keyId` is valid at `validAt`. */
   async function refresh(serverName: string, keyId: string, validAt: number, options: KeyOptions): Promise<void> {
     if (serverName === deps.serverName || !isServerName(serverName)) return;
-    const now = deps.clock.now();
-    const last = lastFetch.get(serverName);
-    if (last !== undefined && now - last < refetchIntervalMs) return;
+    // A fetch under way is waited for: callers asking at once (the events of one answer) all see its keys.
     let pending = inFlight.get(serverName);
     if (pending === undefined) {
+      const now = deps.clock.now();
+      const last = lastFetch.get(serverName);
+      if (last !== undefined && now - last < refetchIntervalMs) return;
       lastFetch.set(serverName, now);
       pending = fetchAll(serverName, keyId, validAt, options).finally(() => inFlight.delete(serverName));
       inFlight.set(serverName, pending);
