@@ -193,18 +193,7 @@ t.test('as a notary: each key keeps the answer that vouched for it, an expired a
   const fetches = () => origin.seen.filter((request) => request.url === '/_matrix/key/v2/server').length;
   const { client } = testFederationClient(t);
   // A refetch interval that never lets the keyring's own lookups fetch again: the notary asks regardless.
-  const keyring = createKeyring({
-    serverName: 'local.test',
-    ownKeys: createServerKeysService({ serverName: 'local.test', signingKey: localKey, oldVerifyKeys: {}, validForMs: DAY, clock: fixedClock(NOW) }),
-    signingKey: localKey,
-    oldVerifyKeys: {},
-    store: createServerKeysStore(db.sql),
-    client,
-    clock: fixedClock(NOW),
-    log: silentLogger(),
-    trustedKeyServers: [],
-    refetchIntervalMs: DAY,
-  });
+  const keyring = keyringOn(db, client, fixedClock(NOW), [], DAY);
   const keysIn = (answers: Record<string, unknown>[]) => answers.map((answer) => Object.keys(answer.verify_keys as object));
 
   t.same(keysIn(await keyring.notaryQuery({ [origin.name]: { keys: { [first.keyId]: undefined } } })), [[first.keyId]],
