@@ -270,6 +270,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       announce: announceQueuedOnBus(bus, log),
       // Servers newly sharing a room get its local members' presence (the presence service, made below).
       presenceOf: async (userIds) => (await presence.presenceOf(userIds)).map((event) => ({ ...event.content, user_id: event.sender })),
+      // The events this process commits are in /sync's window already: no statement reads them back.
+      recentEvents: (after, upTo, limit) => streamWindow.eventsAfter(after, upTo, limit),
     });
     // The EDUs (receipts, presence, device lists, signing keys, to-device) local changes produce.
     const federationEdus = createEduProducers({

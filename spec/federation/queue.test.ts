@@ -3,10 +3,13 @@ import { createFederationSender, type FederationSenderDeps } from '../../src/fed
 import { FederationRequestError, type FederationClient, type FederationRequestOptions } from '../../src/federation/index.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createFederationQueueStore } from '../../src/storage/federation-queue-store.js';
-import type { Database } from '../../src/storage/index.js';
+import { createRoomStore, type Database } from '../../src/storage/index.js';
+import { EventCache } from '../../src/storage/event-cache.js';
+import { StreamWindow } from '../../src/storage/stream-window.js';
+import { createRoomServer } from '../../src/rooms/room-server.js';
 import { eachEngine } from '../helpers/database.js';
 import { manualScheduler } from '../helpers/ephemeral.js';
-import { counterRandom, LOCAL, REMOTE, remoteMembership, roomWorld } from '../helpers/rooms.js';
+import { counterRandom, LOCAL, localKey, REMOTE, remoteMembership, roomWorld } from '../helpers/rooms.js';
 
 const alice = '@alice:hearth.test';
 const rob = '@rob:remote.test';
@@ -54,8 +57,8 @@ const unreachable = async () => {
 };
 
 /** A room alice created on this server, which rob from remote.test joined over federation. */
-async function sharedRoom(t: Test, db: Database) {
-  const world = roomWorld(t, db);
+async function sharedRoom(t: Test, db: Database, streamWindow?: StreamWindow) {
+  const world = roomWorld(t, db, streamWindow === undefined ? {} : { streamWindow });
   const { roomId } = await world.rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'public_chat' });
   const join = await remoteMembership(world, roomId, rob);
   const say = (body: string) => world.rooms.send(roomId, { type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body } });
@@ -66,7 +69,7 @@ function newSender(
   db: Database,
   world: ReturnType<typeof roomWorld>,
   client: FederationClient,
-  options: Partial<Pick<FederationSenderDeps, 'maxPdus' | 'maxEdus' | 'announce' | 'presenceOf'>> = {},
+  options: Partial<Pick<FederationSenderDeps, 'maxPdus' | 'maxEdus' | 'announce' | 'presenceOf' | 'recentEvents' | 'store'>> = {},
 ) {
   const scheduler = manualScheduler();
   const sender = createFederationSender({
@@ -125,6 +128,51 @@ t.test('the federation sender', async (t) => {
     sender.eventsAdvanced();
     await sender.idle();
     t.same(fake.requests.slice(2).map((r) => r.destination).sort(), [REMOTE, 'third.test'], 'the withdrawn invite reaches the invitee\'s server');
+  });
+
+  await eachEngine(t, "the events this process commits are taken from /sync's stream window; another writer's are read", async (t, db) => {
+    const window = new StreamWindow(new EventCache(100));
+    const world = await sharedRoom(t, db, window);
+    const fake = fakeClient();
+    const store = createFederationQueueStore(db.sql);
+    let reads = 0;
+    const { sender } = newSender(db, world, fake.client, {
+      store: { ...store, eventsAfter: (position, limit) => (reads++, store.eventsAfter(position, limit)) },
+      recentEvents: (after, upTo, limit) => window.eventsAfter(after, upTo, limit),
+    });
+    await sender.start();
+    await sender.idle();
+    // The window begins at the first snapshot that reads the stream (a /sync's): here, now.
+    await window.catchUp(db.sql, world.positions.at(-1)!, false);
+    const atStart = reads;
+
+    await world.say('hello');
+    sender.eventsAdvanced(world.positions.at(-1));
+    await sender.idle();
+    t.same(fake.requests.map(bodies), [['hello']], 'it went to remote.test');
+    t.equal(reads, atStart, 'without reading the stream back');
+
+    // Another process's write: this one's window lacks it (a gap), so the stream is read.
+    const elsewhere = createRoomServer({
+      store: createRoomStore(db.sql),
+      notifier: { eventsPersisted: (_roomId, position) => void world.positions.push(position) },
+      log: silentLogger(),
+      clock: world.clock,
+      random: counterRandom(),
+      serverName: LOCAL,
+      signingKey: localKey,
+    });
+    await elsewhere.send(world.roomId, { type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body: 'from elsewhere' } });
+    sender.eventsAdvanced(world.positions.at(-1));
+    await sender.idle();
+    t.same(fake.requests.slice(1).map(bodies), [['from elsewhere']], 'it went too');
+    t.ok(reads > atStart, 'read from the database');
+    t.equal(window.reach, world.positions.at(-2), 'the window stopped before the gap');
+
+    await world.say('after the gap');
+    sender.eventsAdvanced(world.positions.at(-1));
+    await sender.idle();
+    t.same(fake.requests.slice(2).map(bodies), [['after the gap']], 'nothing lost, nothing twice');
   });
 
   await eachEngine(t, 'catches up from the stream on start, at most 50 PDUs and 100 EDUs a transaction, one at a time', async (t, db) => {

@@ -36,8 +36,8 @@ export const keyring: KeyLookup = {
   },
 };
 
-export function roomWorld(t: Test, db: Database) {
-  const store: RoomStore = createRoomStore(db.sql);
+export function roomWorld(t: Test, db: Database, options: { readonly streamWindow?: StreamWindow } = {}) {
+  const store: RoomStore = createRoomStore(db.sql, options.streamWindow === undefined ? {} : { streamWindow: options.streamWindow });
   const clock = fixedClock(1_700_000_000_000);
   const positions: number[] = [];
   const notifier = { eventsPersisted: (_roomId: string, position: number) => void positions.push(position) };

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { appOn, registerUser } from '../helpers/app.js';
 import { eachEngine } from '../helpers/database.js';
 import { roomPath, testClient } from '../helpers/client.js';
-import { createSyncStore } from '../../src/storage/index.js';
+import { createFederationQueueStore, createSyncStore } from '../../src/storage/index.js';
 import type { SyncReads, SyncStore } from '../../src/sync/index.js';
 import type { Database } from '../../src/storage/index.js';
 import { EventCache } from '../../src/storage/event-cache.js';
@@ -16,7 +16,7 @@ import { clientRooms } from '../helpers/rooms.js';
  */
 
 // Small limits, so that trimming, emptying rooms, dropping member events and restarting all happen.
-const LIMITS = { roomEvents: 4, totalEvents: 9, rooms: 50, memberEvents: 5, catchUp: 12 };
+const LIMITS = { roomEvents: 4, totalEvents: 9, rooms: 50, memberEvents: 5, catchUp: 12, tail: 6 };
 
 const ids = (events: Iterable<{ event: { eventId: string } }>) => [...events].map(({ event }) => event.eventId);
 
@@ -27,8 +27,11 @@ interface Probe {
   readonly devices?: readonly string[];
 }
 
-/** Every read the window may answer, over every range up to the snapshot's position, in both stores. */
-async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Probe): Promise<void> {
+/**
+ * Every read the window may answer, over every range up to the snapshot's position, in both stores. With
+ * `window` (the windowed store's), its stream tail too, against the federation sender's read of the stream.
+ */
+async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Probe, window?: { readonly it: StreamWindow; readonly db: Database }): Promise<void> {
   const read = <T>(store: SyncStore, fn: (reads: SyncReads, position: number) => Promise<T>) =>
     store.snapshot(async (reads) => fn(reads, (await reads.standing(probe.users[0]!, 'NONE', [])).positions.events));
   const answers = (store: SyncStore) =>
@@ -64,6 +67,21 @@ async function compare(t: Test, windowed: SyncStore, plain: SyncStore, probe: Pr
     });
   const [mine, truth] = [await answers(windowed), await answers(plain)];
   t.same(mine, truth, `every answer at position ${String(truth.position)} is the database's`);
+  if (window === undefined) return;
+  const stream = createFederationQueueStore(window.db.sql);
+  const reach = window.it.reach;
+  let answered = 0;
+  for (let after = 0; after <= reach; after++) {
+    for (const limit of [1, 3, 50]) {
+      const held = window.it.eventsAfter(after, reach, limit);
+      if (held === undefined) continue;
+      answered++;
+      const read = await stream.eventsAfter(after, limit);
+      t.same(held.map((e) => [e.event.eventId, e.streamPosition]), read.map((e) => [e.event.eventId, e.streamPosition]), `the stream after ${after}, at most ${limit}, is the database's`);
+    }
+  }
+  t.ok(answered > 0, `the tail answers from memory (${answered} reads)`);
+  t.equal(window.it.eventsAfter(reach - 1, reach + 1, 50), undefined, 'beyond what the window reached: the database answers');
 }
 
 async function world(t: Test, db: Database) {
@@ -78,15 +96,17 @@ async function world(t: Test, db: Database) {
 
 eachEngine(t, 'the window answers as the database does, while it fills, trims and starts again', async (t, db) => {
   const { alice, bob, devices } = await world(t, db);
-  const windowed = createSyncStore(db.sql, { streamWindow: LIMITS });
+  const it = new StreamWindow(new EventCache(100), LIMITS);
+  const windowed = createSyncStore(db.sql, { streamWindow: it });
   const plain = createSyncStore(db.sql, { streamWindow: false });
   const first = await alice.createRoom({ preset: 'public_chat' });
   // The window starts at its first snapshot: everything before lies below every floor.
   await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user], devices });
+  const window = { it, db };
 
   await bob.post(`/join/${encodeURIComponent(first)}`);
   const hello = (await alice.send(first, 'hello', 'a1')).body.event_id as string;
-  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user], devices });
+  await compare(t, windowed, plain, { rooms: [first], users: [alice.user, bob.user], devices }, window);
 
   // A reaction and a redaction name events the window holds; an edit names one it trimmed.
   await bob.put(`${roomPath(first)}/send/m.reaction/r1`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: hello, key: '👍' } });
@@ -94,17 +114,17 @@ eachEngine(t, 'the window answers as the database does, while it fills, trims an
   for (let i = 0; i < 5; i++) await (i % 2 ? alice : bob).send(first, `m${i}`, `m${i}`);
   await alice.put(`${roomPath(first)}/redact/${encodeURIComponent(hello)}/x1`, { reason: 'gone' });
   await bob.post(`/join/${encodeURIComponent(second)}`);
-  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices }, window);
 
   // Bob leaves and comes back: his membership changes are read across the window's member floor.
   await bob.post(`${roomPath(first)}/leave`);
   await bob.post(`/join/${encodeURIComponent(first)}`);
   await alice.put(`${roomPath(second)}/state/m.room.topic/`, { topic: 'news' });
-  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices }, window);
 
   // More than a catch-up reads at once: the window starts again from there.
   for (let i = 0; i < 14; i++) await alice.send(second, `n${i}`, `n${i}`);
-  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices });
+  await compare(t, windowed, plain, { rooms: [first, second], users: [alice.user, bob.user], devices }, window);
 });
 
 eachEngine(t, 'snapshots catching up at the same time all get the whole timeline', async (t, db) => {

@@ -21,7 +21,10 @@ export function announceQueuedOnBus(bus: Bus, log: Logger) {
  * sent. Only the sending process acts on them. Returns the unsubscriber.
  */
 export function federationSenderOnBus(bus: Bus, sender: FederationSender, log: Logger): () => void {
-  const stopEvents = bus.subscribe(EVENTS_CHANNEL, () => sender.eventsAdvanced());
+  const stopEvents = bus.subscribe(EVENTS_CHANNEL, (message) => {
+    const position = typeof message.position === 'string' ? Number(message.position) : NaN;
+    sender.eventsAdvanced(Number.isSafeInteger(position) ? position : undefined);
+  });
   const stopQueued = bus.subscribe(FEDERATION_QUEUED_CHANNEL, (message) => {
     const { destinations, reachable } = message as { destinations?: unknown; reachable?: unknown };
     if (!Array.isArray(destinations)) return;

@@ -11,6 +11,7 @@ import {
 } from './queue.js';
 import { createDestinationFinder, serverOfUser, type DestinationReads } from './sender-destinations.js';
 import type { FederationClient, FederationQueueStore, PduForDestination } from './sender-ports.js';
+import type { TimelineEvent } from '../rooms/index.js';
 
 /** Events read from the stream per step while queuing local events. */
 const EVENTS_PER_STEP = 100;
@@ -44,6 +45,12 @@ export interface FederationSenderDeps {
    * each other online. Absent: nothing is sent on joins.
    */
   readonly presenceOf?: (userIds: readonly string[]) => Promise<ReadonlyArray<Readonly<Record<string, unknown>> & { readonly user_id: string }>>;
+  /**
+   * The events after `after` (at most `limit`, in stream order) from memory, when it holds them all up to
+   * `upTo`, a position the stream is known to have reached: /sync's stream window, which the room store
+   * feeds as it commits. Undefined, or absent: the store is read.
+   */
+  readonly recentEvents?: (after: number, upTo: number, limit: number) => readonly TimelineEvent[] | undefined;
 }
 
 /**
@@ -101,6 +108,8 @@ export function createFederationSender(deps: FederationSenderDeps) {
    */
   let followed: number | undefined;
   let recorded = 0;
+  /** The furthest position the events stream is known to have reached (eventsAdvanced); -1: none heard. */
+  let heard = -1;
 
   /** Records how far the events were looked through, so the next start need not look again (best effort). */
   async function recordFollowed(): Promise<void> {
@@ -130,7 +139,7 @@ export function createFederationSender(deps: FederationSenderDeps) {
 
   async function queueEventsAfter(woken: Set<string>): Promise<void> {
     for (;;) {
-      const events = await store.eventsAfter(followed!, EVENTS_PER_STEP);
+      const events = (heard > followed! ? deps.recentEvents?.(followed!, heard, EVENTS_PER_STEP) : undefined) ?? (await store.eventsAfter(followed!, EVENTS_PER_STEP));
       if (events.length === 0) return;
       const entries: PduForDestination[] = [];
       for (const stored of events) {
@@ -167,8 +176,12 @@ export function createFederationSender(deps: FederationSenderDeps) {
     }
   }
 
-  /** Runs followEvents once at a time; a notice that arrives meanwhile makes it run again after. */
-  function eventsAdvanced(): void {
+  /**
+   * Runs followEvents once at a time; a notice that arrives meanwhile makes it run again after. `position`:
+   * where the stream now reaches, when the notice says.
+   */
+  function eventsAdvanced(position?: number): void {
+    if (position !== undefined && position > heard) heard = position;
     if (!started || closed) return;
     if (following !== undefined) {
       streamAdvancedMeanwhile = true;

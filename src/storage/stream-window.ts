@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../rooms/index.js';
+import type { StoredEvent, TimelineEvent } from '../rooms/index.js';
 import type { MembershipRow, TimelinePage } from '../sync/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import type { EventCache } from './event-cache.js';
@@ -39,6 +39,8 @@ export interface StreamWindowLimits {
   readonly memberEvents: number;
   /** Events one catch-up reads at most; a longer gap starts the window afresh where the caller stands. */
   readonly catchUp: number;
+  /** The newest events kept in stream order, whatever their room, for readers following the whole stream. */
+  readonly tail: number;
 }
 
 export const DEFAULT_STREAM_WINDOW_LIMITS: StreamWindowLimits = {
@@ -47,6 +49,7 @@ export const DEFAULT_STREAM_WINDOW_LIMITS: StreamWindowLimits = {
   rooms: 100_000,
   memberEvents: 20_000,
   catchUp: 5_000,
+  tail: 1_000,
 };
 
 interface WindowEvent {
@@ -111,6 +114,9 @@ export class StreamWindow {
   readonly #members = new Map<string, MemberChange[]>();
   #memberFloor = 0;
   #memberTotal = 0;
+  /** The newest events of every room in stream order: all those above `#tailFloor` (up to reach). */
+  #tail: WindowEvent[] = [];
+  #tailFloor = 0;
   /** The catch-up under way, and the position it brings the window to. */
   #loading: { readonly upTo: number; readonly done: Promise<void> } | undefined;
 
@@ -139,6 +145,7 @@ export class StreamWindow {
       this.#reach = position;
       this.#start = position;
       this.#memberFloor = position;
+      this.#tailFloor = position;
       return;
     }
     while (this.#reach < position) {
@@ -228,6 +235,7 @@ export class StreamWindow {
     }
     this.#rooms.set(event.roomId, room);
     room.events.push(entry);
+    this.#tail.push(entry);
     this.#byId.set(event.eventId, entry);
     this.#total++;
     if (room.events.length > this.limits.roomEvents) this.#drop(room, room.events.length - this.limits.roomEvents);
@@ -246,6 +254,11 @@ export class StreamWindow {
   }
 
   #trim(): void {
+    // Halved at a time, so that the splice is paid once per half a tail.
+    if (this.#tail.length > this.limits.tail) {
+      const dropped = this.#tail.splice(0, this.#tail.length - Math.ceil(this.limits.tail / 2));
+      this.#tailFloor = dropped.at(-1)!.position;
+    }
     if (this.#rooms.size > this.limits.rooms) {
       this.#restart(this.reach);
       return;
@@ -281,6 +294,8 @@ export class StreamWindow {
     this.#rooms.clear();
     this.#byId.clear();
     this.#members.clear();
+    this.#tail = [];
+    this.#tailFloor = position;
     this.#total = 0;
     this.#memberTotal = 0;
     this.#start = position;
@@ -295,6 +310,24 @@ export class StreamWindow {
   /** The held events of the room in (after, upTo], oldest first. */
   #range(room: RoomWindow, after: number, upTo: number): WindowEvent[] {
     return room.events.filter((entry) => entry.position > after && entry.position <= upTo);
+  }
+
+  /**
+   * The events of every room after a position, in stream order, at most `limit` (for a reader following
+   * the whole stream: the federation sender), if the window holds them all and reaches `upTo`, a position
+   * the stream is known to have reached; else undefined (the caller reads the database).
+   */
+  eventsAfter(after: number, upTo: number, limit: number): TimelineEvent[] | undefined {
+    if (this.#reach === undefined || upTo > this.#reach || after < this.#tailFloor) return undefined;
+    const found: TimelineEvent[] = [];
+    // From the end: a follower is seldom far behind.
+    let i = this.#tail.length;
+    while (i > 0 && this.#tail[i - 1]!.position > after) i--;
+    for (; i < this.#tail.length && found.length < limit; i++) {
+      const entry = this.#tail[i]!;
+      found.push(entry.stored.streamPosition === entry.position ? (entry.stored as TimelineEvent) : { ...entry.stored, streamPosition: entry.position });
+    }
+    return found;
   }
 
   /** The sync store's timeline read, when the window holds the answer. */
