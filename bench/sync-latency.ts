@@ -2,7 +2,7 @@
  * Send-to-delivery latency of chat messages through /sync long-polls, next to a raw WebSocket broadcast of
  * the same messages to the same clients, both measured in this run.
  *
- *   npm run bench -- sync-latency [--clients 1000] [--rate 200] [--seconds 10] [--room-size 10] [--profile DIR]
+ *   npm run bench -- sync-latency [--clients 1000] [--rate 200] [--seconds 10] [--warmup 3] [--room-size 10] [--profile DIR]
  *
  * Hearth runs as its own process (`hearth start`, as a person runs it) on PostgreSQL when DATABASE_URL is
  * set (a scratch database, dropped afterwards), else on the embedded engine. `clients` users each hold one
@@ -10,6 +10,10 @@
  * `rate` messages a second for `seconds` seconds. A message's latency, per recipient, runs from the start of
  * its PUT /send to the moment that recipient's /sync answer with it has been read. The baseline does the same
  * over bare sockets (bench/lib/ws-broadcast-server.ts): no storage, no auth, no event format.
+ *
+ * The same load runs first for `warmup` seconds, reported on its own: the first seconds of load on a process
+ * just started (code paths setup did not run are still in V8's slower tiers, caches are cold) are slower than
+ * the steady state a running server lives in, and the figures measured after it are the steady state's.
  *
  * Goal (issue 4): p99 under 25 ms with 1,000 long-polling clients at 200 messages/s on PostgreSQL.
  */
@@ -32,6 +36,8 @@ interface Options {
   readonly clients: number;
   readonly rate: number;
   readonly seconds: number;
+  /** Seconds of the same load sent first, reported apart (0: none). */
+  readonly warmup: number;
   readonly roomSize: number;
   /** Write a V8 CPU profile of the Hearth process into this folder (open it in Chrome's DevTools). */
   readonly profile: string | null;
@@ -51,9 +57,16 @@ function parseOptions(args: readonly string[]): Options {
     clients: value('clients', 1000),
     rate: value('rate', 200),
     seconds: value('seconds', 10),
+    warmup: args.includes('--warmup') ? nonNegative('warmup', args) : 3,
     roomSize: value('room-size', 10),
     profile: profile === null ? null : resolve(profile),
   };
+}
+
+function nonNegative(name: string, args: readonly string[]): number {
+  const parsed = Number(args[args.indexOf(`--${name}`) + 1]);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${name} takes a whole number of seconds`);
+  return parsed;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -204,12 +217,16 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     });
     console.log(`  set up in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
 
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    const sendTimes: number[] = [];
-    // Deliveries by the second of the run their message was sent in: a queue building up shows as a rise.
-    const bySecond: number[][] = Array.from({ length: options.seconds }, () => []);
-    let sendingFrom = Infinity;
+    // Each delivery is counted in the phase its message was sent in.
+    interface Phase {
+      readonly latencies: number[];
+      readonly sendTimes: number[];
+      /** Deliveries by the second of the phase their message was sent in: a queue building up shows as a rise. */
+      readonly bySecond: number[][];
+      from: number;
+    }
+    const newPhase = (seconds: number): Phase => ({ latencies: [], sendTimes: [], bySecond: Array.from({ length: seconds }, () => []), from: Infinity });
+    const sentAt = new Map<string, { readonly at: number; readonly phase: Phase }>();
     // One controller per client: a shared signal would collect a listener per request.
     const aborts = users.map(() => new AbortController());
     let running = true;
@@ -231,8 +248,8 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
           for (const event of room.timeline.events) {
             const sent = event.type === 'm.room.message' && event.content.id !== undefined ? sentAt.get(event.content.id) : undefined;
             if (sent !== undefined) {
-              latencies.push(now - sent);
-              bySecond[Math.floor((sent - sendingFrom) / 1000)]?.push(now - sent);
+              sent.phase.latencies.push(now - sent.at);
+              sent.phase.bySecond[Math.floor((sent.at - sent.phase.from) / 1000)]?.push(now - sent.at);
             }
           }
         }
@@ -242,31 +259,50 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     const polls = users.map((_, i) => poll(i));
     await new Promise((done) => setTimeout(done, 1000));
 
+    /** Sends `rate` messages a second for `seconds` seconds, each message's id prefixed with `tag`. */
+    const sendPhase = async (tag: string, seconds: number): Promise<Phase> => {
+      const phase = newPhase(seconds);
+      phase.from = performance.now();
+      await paced(options.rate * seconds, options.rate, async (i) => {
+        const room = i % rooms;
+        const sender = users[room * options.roomSize + (Math.floor(i / rooms) % options.roomSize)]!;
+        const id = `${tag}${i}`;
+        const start = performance.now();
+        sentAt.set(id, { at: start, phase });
+        await call(hearth.url, 'PUT', `/rooms/${encodeURIComponent(roomIds[room]!)}/send/m.room.message/${id}`, sender.token, {
+          msgtype: 'm.text',
+          body: `bench message ${i}`,
+          id,
+        });
+        phase.sendTimes.push(performance.now() - start);
+      });
+      return phase;
+    };
+    const bySecond = (phase: Phase) => phase.bySecond.map((second) => percentile([...second].sort((a, b) => a - b), 99).toFixed(0)).join(' ');
+
+    // A process just started runs the send and the woken-sync paths for the first time here (setup ran
+    // others), in V8's slower tiers, with its caches cold: the first seconds of load are reported apart.
+    let cold: Phase | null = null;
+    if (options.warmup > 0) {
+      cold = await sendPhase('w', options.warmup);
+      await new Promise((done) => setTimeout(done, 3000));
+    }
     const count = options.rate * options.seconds;
     const cpu = measureCpu(hearth.pid, 'Hearth');
-    sendingFrom = performance.now();
-    await paced(count, options.rate, async (i) => {
-      const room = i % rooms;
-      const sender = users[room * options.roomSize + (Math.floor(i / rooms) % options.roomSize)]!;
-      const id = `m${i}`;
-      const start = performance.now();
-      sentAt.set(id, start);
-      await call(hearth.url, 'PUT', `/rooms/${encodeURIComponent(roomIds[room]!)}/send/m.room.message/${id}`, sender.token, {
-        msgtype: 'm.text',
-        body: `bench message ${i}`,
-        id,
-      });
-      sendTimes.push(performance.now() - start);
-    });
+    const measured = await sendPhase('m', options.seconds);
     await new Promise((done) => setTimeout(done, 2000));
     const used = cpu();
     running = false;
     for (const abort of aborts) abort.abort();
     await Promise.allSettled(polls);
+    if (cold !== null) {
+      console.log(`first ${options.warmup} s of load on the fresh process (not in the figures below):`);
+      summary('  /sync long-poll', cold.latencies, options.rate * options.warmup * options.roomSize);
+      console.log(`  p99 by second: ${bySecond(cold)} ms`);
+    }
     // Where the time goes: a send's own answer is part of every delivery's latency.
-    summary('Hearth PUT /send answer', sendTimes, count);
-    const p99s = bySecond.map((second) => percentile([...second].sort((a, b) => a - b), 99).toFixed(0));
-    console.log(`  p99 by second of sending: ${p99s.join(' ')} ms`);
+    summary('Hearth PUT /send answer', measured.sendTimes, count);
+    console.log(`  p99 by second of sending: ${bySecond(measured)} ms`);
     if (used !== null) {
       // The sending seconds and the two after them, in which the last deliveries arrive.
       console.log(`  ${used.line}`);
@@ -275,7 +311,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
           `(${((used.serverSeconds * 1000) / (count * options.roomSize)).toFixed(2)} ms per delivery, sends included)`,
       );
     }
-    return { latencies, expected: count * options.roomSize };
+    return { latencies: measured.latencies, expected: count * options.roomSize };
   } finally {
     await hearth.stop();
     rmSync(dir, { recursive: true, force: true });
