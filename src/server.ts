@@ -29,6 +29,7 @@ import {
 import {
   createFederationMembership,
   createFederationReads,
+  createErasedUsers,
   createRemotePublicRooms,
   createClientRooms,
   createMemberProfiles,
@@ -116,6 +117,7 @@ import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-lim
 import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
 import { tokenRevocationsOnBus } from './platform/token-revocations.js';
+import { erasuresOnBus } from './platform/erasures.js';
 import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 
 /**
@@ -316,6 +318,11 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       announce: tokenRevocations.announce,
     });
     forgetTokensOf = accountsStore.forgetUser;
+    // Erased accounts, whose events are served redacted (src/rooms/erasure.ts): few, read on every event
+    // served, so kept in memory; another process's erasure arrives over the bus.
+    const erased = createErasedUsers(await accountsStore.erasedUsers());
+    const erasures = erasuresOnBus(bus, log, (userId) => erased.add(userId));
+    closers.push({ name: 'erasures', close: async () => erasures.unsubscribe() });
     const uia = createUia({ store: accountsStore, clock: deps.clock, random: deps.random });
     const passwords = createScryptHasher({ random: deps.random });
     const registrationTokens = createRegistrationTokens({
@@ -371,6 +378,10 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         leave: (roomId, userId) => rooms.leave(roomId, userId),
       },
       log,
+      erased: (userId) => {
+        erased.add(userId);
+        void erasures.announce(userId);
+      },
     });
     const sharedSecretRegistration = createSharedSecretRegistration({
       nonces: accountsStore,
@@ -521,7 +532,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const federationMembership = createFederationMembership({
       store: roomStore,
       receive: receivePipeline,
-      reads: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name }),
+      reads: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name, erased }),
       keys: keyLookupOf(keyring),
       notifier: roomNotifier,
       restrictedJoinAuthoriser: (roomId, userId) => rooms.restrictedJoinAuthoriser(roomId, userId),
@@ -554,6 +565,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         clock: deps.clock,
         storedFilter: (requester, filterId) => filters.get(requester, requester.userId, filterId),
         streams: { typing, receipts, toDevice, presence, pushRules, keys: { deviceKeyCounts: keys.deviceKeyCounts } },
+        erased,
       }),
       legacy: createLegacySync({
         // Its snapshots read memberships, positions and account data only: no state worth caching.
@@ -563,6 +575,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         clock: deps.clock,
         streams: { typing, receipts, presence },
         directory: directoryStore,
+        erased,
       }),
       defaultRoomVersion: String(config.default_room_version),
       rooms: createClientRooms({
@@ -572,6 +585,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         // A room that stops admitting guests makes them leave.
         guestAccess,
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+        erased,
       }),
       aliases,
       roomDirectory,
@@ -590,7 +604,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         log,
         verifyDeviceKeys: config.e2ee.verify_device_keys,
       }),
-      search: createSearchService({ search: createSearchStore(storage.database.sql), store: roomStore, clock: deps.clock }),
+      search: createSearchService({ search: createSearchStore(storage.database.sql), store: roomStore, clock: deps.clock, erased }),
       reports,
       userDirectory: createUserDirectory({ store: createUserDirectoryStore(storage.database.sql) }),
       typing,
@@ -603,7 +617,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       federationTransactions,
       federationMembership,
       federationReads: {
-        rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name }),
+        rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name, erased }),
         profiles: createFederationProfiles({ profiles, serverName: config.server_name }),
         keys: createFederationKeys({ keys, positions: createDeviceListPositions(storage.database.sql), serverName: config.server_name }),
         clock: deps.clock,

@@ -85,9 +85,9 @@ export function deviceChangesAnnounced<S extends DeviceWrites>(
       const before = await deviceIdsOf(userId);
       return told(userId, before)(await store.setPassword(userId, hash, logoutExcept));
     },
-    deactivateUser: async (userId) => {
+    deactivateUser: async (userId, erase) => {
       const before = await deviceIdsOf(userId);
-      return told(userId, before)(await store.deactivateUser(userId));
+      return told(userId, before)(await store.deactivateUser(userId, erase));
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { ErasedUsers } from './erasure.js';
 import { parseStateKey, stateKey, type StateKey, type StateMap } from '../events/index.js';
 import { formatPaginationToken, MatrixError, parseEventId, parsePaginationToken, parseRoomId, type RoomId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -27,6 +28,8 @@ export interface ClientHistoryDeps {
    * events; true when there is more to read. Asked when a backwards page reaches the oldest event held.
    */
   readonly backfill?: (roomId: RoomId, wanted: number) => Promise<boolean>;
+  /** Erased accounts, whose events are served redacted to who was not in the room then (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 export interface MessagesQuery {
@@ -73,7 +76,7 @@ const isMemberKey = (key: StateKey) => parseStateKey(key)[0] === 'm.room.member'
 export function createClientHistory(deps: ClientHistoryDeps) {
   const { store } = deps;
   const visibility = createVisibility({ store });
-  const clientEvents = createClientEvents({ store, clock: deps.clock, relations: store });
+  const clientEvents = createClientEvents({ store, clock: deps.clock, relations: store, ...(deps.erased ? { erased: deps.erased } : {}) });
   /** The request's filter, also dropping the messages (not the state events) of users the caller ignores. */
   async function eventFilter(caller: Caller, param: string | undefined): Promise<RoomEventFilter> {
     const filter = parseRoomEventFilter(param);

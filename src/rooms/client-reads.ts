@@ -1,3 +1,4 @@
+import type { ErasedUsers } from './erasure.js';
 import { parseStateKey, stateKey, type RoomEvent, type StateMap } from '../events/index.js';
 import { MatrixError, parseRoomId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -15,6 +16,8 @@ export interface ClientRoomReadsDeps {
     'room' | 'currentState' | 'currentStateEntries' | 'events' | 'stateAfter' | 'roomsWithMembership' | 'redactionsOf' | 'statesAround'
   >;
   readonly clock: Clock;
+  /** Erased accounts, whose events are served redacted to who was not in the room then (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 /** A joined member's profile in the room: null where their member event has none (as Synapse answers). */
@@ -32,7 +35,7 @@ export interface RoomMember {
 export function createClientRoomReads(deps: ClientRoomReadsDeps) {
   const { store, clock } = deps;
 
-  const clientEvents = createClientEvents({ store, clock });
+  const clientEvents = createClientEvents({ store, clock, ...(deps.erased ? { erased: deps.erased } : {}) });
 
   async function storedOf(state: StateMap): Promise<StoredEvent[]> {
     const stored = await store.events([...state.values()]);
@@ -71,7 +74,7 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
 
   return {
     async state(caller: Caller, roomId: string): Promise<ClientEvent[]> {
-      return clientEvents.serve(await storedOf(await visibleState(caller, roomId)));
+      return clientEvents.serve(await storedOf(await visibleState(caller, roomId)), { viewer: caller.userId });
     },
 
     /** One state entry: its content, or the whole client event; M_NOT_FOUND when the room has none. */
@@ -80,7 +83,7 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
       const stored = eventId === undefined ? undefined : (await store.events([eventId])).get(eventId);
       if (!stored) throw new MatrixError('M_NOT_FOUND', `The room has no ${type} state with key '${key}'`);
       // Served as redacted as /state serves it: a redacted topic has no topic left.
-      const [event] = await clientEvents.serve([stored]);
+      const [event] = await clientEvents.serve([stored], { viewer: caller.userId });
       return format === 'event' ? { ...event! } : event!.content;
     },
 

@@ -2,6 +2,7 @@ import { getRoomVersion, parseStateKey, redactEvent, stateKey, type PduJson, typ
 import { isUserId, MatrixError, parseEventId, parseRoomAlias, parseRoomId, serverNameOf, userIdServer } from '../protocol/index.js';
 import { authChain } from '../state/index.js';
 import type { AliasStore, MembershipChange, RoomReads, StoredEvent } from './ports.js';
+import type { ErasedUsers } from './erasure.js';
 import { createClientEvents } from './redactions.js';
 import { serverAclAllows } from './server-acl.js';
 import { historyVisibilityOf, mayUserSee, type VisibilityState } from './visibility.js';
@@ -30,6 +31,8 @@ export interface FederationReadsDeps {
   readonly store: FederationRoomReads;
   readonly aliases: Pick<AliasStore, 'alias'>;
   readonly serverName: string;
+  /** Erased accounts: their events go to other servers redacted (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 export interface MissingEventsQuery {
@@ -168,12 +171,17 @@ export function createFederationReads(deps: FederationReadsDeps) {
     return verdict;
   }
 
-  /** The PDUs in the order given, redacted where a redaction applies or `hidden` names them. */
+  /**
+   * The PDUs in the order given, redacted where a redaction applies, `hidden` names them or their sender's
+   * account was erased (a server cannot tell which of its users were in the room when they were sent).
+   */
   async function serve(events: readonly StoredEvent[], hidden: ReadonlySet<string> = new Set()): Promise<PduJson[]> {
     const redacted = await redactedIds(events);
+    const erased = deps.erased?.any === true ? deps.erased : undefined;
     return events.map(({ event, roomVersion }) => {
       const rules = getRoomVersion(roomVersion);
-      if (rules && (redacted.has(event.eventId) || hidden.has(event.eventId))) return redactEvent(event.pdu, rules);
+      const prune = redacted.has(event.eventId) || hidden.has(event.eventId) || erased?.isErased(event.sender) === true;
+      if (rules && prune) return redactEvent(event.pdu, rules);
       return event.pdu;
     });
   }

@@ -68,3 +68,4 @@ export {
 export { createRemoteMembership, type FederationRequests, type RemoteMembership, type RemoteMembershipDeps } from './remote-membership.js';
 export { RemoteAnswerError } from './remote-pdus.js';
 export { createRemotePublicRooms, type DirectoryQueries, type RemotePublicRooms } from './directory-federation.js';
+export { createErasedUsers, type ErasedUsers } from './erasure.js';

@@ -10,6 +10,7 @@ import {
 import type { Clock } from '../platform/clock.js';
 import { createAggregations, type Aggregation, type AggregationReads } from './aggregations.js';
 import { toClientEvent, type ClientEvent, type ClientUnsigned } from './client-event.js';
+import type { ErasedUsers } from './erasure.js';
 import type { RoomReads, StoredEvent } from './ports.js';
 
 /**
@@ -58,6 +59,8 @@ export interface ClientEventsDeps {
   readonly clock: Clock;
   /** The reads bundled aggregations need; without them events are served without unsigned["m.relations"]. */
   readonly relations?: AggregationReads;
+  /** Erased accounts, whose events go redacted to who was not in the room then (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 export interface ServeOptions {
@@ -65,7 +68,8 @@ export interface ServeOptions {
   readonly transactionIds?: ReadonlyMap<string, string>;
   /**
    * Who the events are served to: bundled aggregations count only the children they may see (and say whether
-   * they took part in a thread). Without it no aggregations are bundled.
+   * they took part in a thread), and an erased user's events are served whole only if the viewer was joined
+   * when they were sent. Without it no aggregations are bundled and erased users' events go redacted.
    */
   readonly viewer?: string;
 }
@@ -137,6 +141,28 @@ export function createClientEvents(deps: ClientEventsDeps) {
     return allowed;
   }
 
+  /**
+   * The events sent by erased users that the viewer gets redacted: those sent while the viewer was not
+   * joined (Synapse's rule), or all of them when the viewer is not known.
+   */
+  async function erasedForViewer(events: readonly Servable[], viewer: string | undefined): Promise<Set<string>> {
+    const hidden = new Set<string>();
+    const { erased } = deps;
+    if (erased === undefined || !erased.any) return hidden;
+    const ids = events.filter(({ event }) => erased.isErased(event.sender)).map(({ event }) => event.eventId);
+    if (ids.length === 0 || viewer === undefined) return new Set(ids);
+    const memberKey = stateKey('m.room.member', viewer);
+    const states = await store.statesAround(ids, [memberKey]);
+    const memberIds = [...states.values()].flatMap(({ before }) => before.get(memberKey) ?? []);
+    const members = await store.events(memberIds);
+    for (const id of ids) {
+      const memberId = states.get(id)?.before.get(memberKey);
+      const membership = memberId === undefined ? undefined : members.get(memberId)?.event.content.membership;
+      if (membership !== 'join') hidden.add(id);
+    }
+    return hidden;
+  }
+
   const redactedIds = async (events: readonly StoredEvent[]) => new Set((await appliedRedactions(events)).keys());
   const aggregate = deps.relations && createAggregations({ store: deps.relations, redactedIds });
 
@@ -165,7 +191,7 @@ export function createClientEvents(deps: ClientEventsDeps) {
   }
 
   async function serveAll(events: readonly Servable[], options: ServeOptions & { nested?: boolean }): Promise<ClientEvent[]> {
-    const applied = await appliedRedactions(events);
+    const [applied, erased] = await Promise.all([appliedRedactions(events), erasedForViewer(events, options.viewer)]);
     const relations = options.viewer === undefined
       ? new Map<string, BundledRelations>()
       : await bundles(events, applied, options.viewer, options.nested === true);
@@ -173,6 +199,11 @@ export function createClientEvents(deps: ClientEventsDeps) {
     return events.map(({ event, roomVersion }) => {
       const transactionId = options.transactionIds?.get(event.eventId);
       const redaction = applied.get(event.eventId);
+      if (!redaction && erased.has(event.eventId)) {
+        const rules = getRoomVersion(roomVersion);
+        // Pruned as a redaction would, with no redaction to name: nothing was redacted by anyone.
+        if (rules) return toClientEvent(redactedView(event, rules), { now, ...(transactionId === undefined ? {} : { transactionId }) });
+      }
       const rules = redaction && getRoomVersion(roomVersion);
       if (!redaction || !rules) {
         const served = toClientEvent(event, { now, ...(transactionId === undefined ? {} : { transactionId }) });
@@ -197,6 +228,8 @@ export function createClientEvents(deps: ClientEventsDeps) {
     serve: (events: readonly Servable[], options: ServeOptions = {}): Promise<ClientEvent[]> => serveAll(events, options),
     /** The ids of the events a redaction applies to. */
     redactedIds,
+    /** The ids of the events the viewer gets redacted because their sender's account was erased. */
+    erasedFor: (events: readonly Servable[], viewer: string): Promise<Set<string>> => erasedForViewer(events, viewer),
   };
 }
 

@@ -82,7 +82,7 @@ export function createContextReader(deps: ContextDeps) {
     async contextOf(userId: string, scope: RoomScope, result: TimelineEvent, request: ContextRequest, filter: RoomEventFilter): Promise<ResultContext> {
       const before = await side(userId, scope, result.streamPosition - 1, 'b', request.before, filter);
       const after = await side(userId, scope, result.streamPosition, 'f', request.after, filter);
-      const [eventsBefore, eventsAfter] = await Promise.all([clientEvents.serve(before.events), clientEvents.serve(after.events)]);
+      const [eventsBefore, eventsAfter] = await Promise.all([clientEvents.serve(before.events, { viewer: userId }), clientEvents.serve(after.events, { viewer: userId })]);
       const senders = new Set([...before.events, result, ...after.events].map((e) => e.event.sender));
       return {
         start: formatPaginationToken(before.next),

@@ -1,3 +1,4 @@
+import type { ErasedUsers } from '../rooms/erasure.js';
 import { stateKey, type StateMap } from '../events/index.js';
 import type { Clock } from '../platform/clock.js';
 import { MatrixError } from '../protocol/index.js';
@@ -59,6 +60,8 @@ export interface SearchDeps {
   readonly search: SearchStore;
   readonly store: SearchRoomReads;
   readonly clock: Clock;
+  /** Erased accounts, whose events are served redacted to who was not in the room then (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 const TYPE_OF_KEY: Readonly<Record<SearchKey, string>> = {
@@ -79,7 +82,7 @@ function clamp(value: number | undefined, fallback: number, max: number): number
 export function createSearchService(deps: SearchDeps) {
   const { search, store } = deps;
   const visibility = createVisibility({ store });
-  const clientEvents = createClientEvents({ store, clock: deps.clock });
+  const clientEvents = createClientEvents({ store, clock: deps.clock, ...(deps.erased ? { erased: deps.erased } : {}) });
   const contexts = createContextReader({ store, visibility, clientEvents });
 
   /** Rooms the user is in, and those they left or were banned from (up to then), minus forgotten ones. */
@@ -116,12 +119,15 @@ export function createSearchService(deps: SearchDeps) {
       const ids = await visibility.visibleIds(userId, roomId, list.map((hit) => hit.event));
       visible.push(...list.filter((hit) => ids.has(hit.event.eventId)));
     }
-    const served = await clientEvents.serve(visible);
-    // A redacted event has lost the text that matched: it is not a result.
-    return new Map(served.filter((event) => event.unsigned.redacted_because === undefined).map((event) => [event.event_id, event]));
+    const [served, erased] = await Promise.all([clientEvents.serve(visible, { viewer: userId }), clientEvents.erasedFor(visible, userId)]);
+    // A redacted event has lost the text that matched: it is not a result (nor one served redacted because
+    // its sender's account was erased).
+    return new Map(
+      served.filter((event) => event.unsigned.redacted_because === undefined && !erased.has(event.event_id)).map((event) => [event.event_id, event]),
+    );
   }
 
-  async function roomState(scope: RoomScope): Promise<ClientEvent[]> {
+  async function roomState(userId: string, scope: RoomScope): Promise<ClientEvent[]> {
     let state: StateMap | undefined;
     if (scope.upTo === undefined) {
       state = await store.currentState(scope.roomId);
@@ -131,7 +137,7 @@ export function createSearchService(deps: SearchDeps) {
     }
     const ids = [...(state ?? new Map<string, string>()).values()];
     const stored = await store.events(ids);
-    return clientEvents.serve(ids.map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined));
+    return clientEvents.serve(ids.map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined), { viewer: userId });
   }
 
   return {
@@ -208,7 +214,7 @@ export function createSearchService(deps: SearchDeps) {
       let state: Record<string, ClientEvent[]> | undefined;
       if (criteria.include_state === true) {
         state = {};
-        for (const roomId of new Set(results.map((r) => r.hit.event.roomId))) state[roomId] = await roomState(scopes.get(roomId)!);
+        for (const roomId of new Set(results.map((r) => r.hit.event.roomId))) state[roomId] = await roomState(caller.userId, scopes.get(roomId)!);
       }
 
       return {

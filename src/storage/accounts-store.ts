@@ -217,14 +217,19 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       })) as number | null;
     },
 
-    async deactivateUser(userId: UserId) {
+    async deactivateUser(userId: UserId, erase = false) {
       return (await sql.begin(async (tx) => {
-        await tx`update users set deactivated = true where user_id = ${userId}`;
+        await tx`update users set deactivated = true, erased = erased or ${erase} where user_id = ${userId}`;
         const position = await devicesRemoved(tx, userId, null);
         await tx`delete from devices where user_id = ${userId}`;
         await tx`update profiles set displayname = null, avatar_url = null where user_id = ${userId}`;
         return position;
       })) as number | null;
+    },
+
+    async erasedUsers(): Promise<UserId[]> {
+      const rows = await sql<{ user_id: UserId }[]>`select user_id from users where erased`;
+      return rows.map((row) => row.user_id);
     },
 
     async upgradeGuest(userId: UserId, passwordHash: string, session: NewDeviceSession | null, nowMs: number): Promise<boolean> {

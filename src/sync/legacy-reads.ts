@@ -1,3 +1,4 @@
+import type { ErasedUsers } from '../rooms/erasure.js';
 import { parseStateKey, stateKey } from '../events/index.js';
 import { MatrixError, parseRoomId, type StreamToken } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -33,12 +34,14 @@ export interface LegacySyncDeps {
   readonly streams?: Pick<SyncStreams, 'typing' | 'receipts' | 'presence'>;
   /** Whether a room is in the public directory: initialSync's `visibility`. */
   readonly directory?: { isPublished(roomId: string): Promise<boolean> };
+  /** Erased accounts, whose events are served redacted to who was not in the room then (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 export function createLegacyReads(deps: LegacySyncDeps) {
   const { rooms, streams } = deps;
   const visibility = createVisibility({ store: rooms });
-  const clientEvents = createClientEvents({ store: rooms, clock: deps.clock, relations: rooms });
+  const clientEvents = createClientEvents({ store: rooms, clock: deps.clock, relations: rooms, ...(deps.erased ? { erased: deps.erased } : {}) });
 
   async function visible<E extends StoredEvent>(userId: string, roomId: string, events: readonly E[]): Promise<E[]> {
     if (events.length === 0) return [];

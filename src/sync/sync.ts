@@ -1,3 +1,4 @@
+import type { ErasedUsers } from '../rooms/erasure.js';
 import { stateKey } from '../events/index.js';
 import { formatPaginationToken, formatStreamToken, parseStreamToken, ZERO_STREAM_TOKEN, type StreamName, type StreamToken } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -78,6 +79,8 @@ export interface SyncDeps {
   readonly storedFilter: (requester: Requester, filterId: string) => Promise<Readonly<Record<string, unknown>>>;
   /** The streams outside the rooms tables; without them (some unit tests) those sections stay empty. */
   readonly streams?: SyncStreams;
+  /** Erased accounts, whose events are served redacted to who was not in the room then (src/rooms/erasure.ts). */
+  readonly erased?: ErasedUsers;
 }
 
 /** The account data type push rules are kept under (src/push). */
@@ -261,7 +264,7 @@ export function createSyncService(deps: SyncDeps) {
         const ids = await visibility.visibleIds(user, roomId, events.map(({ event }) => event));
         return events.filter(({ event }) => ids.has(event.eventId));
       },
-      clientEvents: createClientEvents({ store: reads, relations: reads, clock }),
+      clientEvents: createClientEvents({ store: reads, relations: reads, clock, ...(deps.erased ? { erased: deps.erased } : {}) }),
       ignoredUsers: ignoredUsersOf(standing.accountData.get(IGNORED_USER_LIST)),
       sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? deferred(sentMembers.forDevice(userId, requester.deviceId, since === undefined), effects) : undefined,
     };

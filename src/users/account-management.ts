@@ -22,6 +22,8 @@ export interface AccountManagementDeps {
   readonly passwords: PasswordHasher;
   readonly rooms: AccountRooms;
   readonly log: Logger;
+  /** Told of an account deactivated with erasure, once stored: every process must serve its events redacted. */
+  readonly erased?: (userId: string) => void;
 }
 
 export function createAccountManagement(deps: AccountManagementDeps) {
@@ -63,14 +65,17 @@ export function createAccountManagement(deps: AccountManagementDeps) {
 
     /**
      * POST /account/deactivate: the account can no longer log in, every device and token goes, the profile
-     * is cleared, and the user leaves their rooms. The user id is never handed out again.
+     * is cleared, and the user leaves their rooms. The user id is never handed out again. With `erase`, the
+     * user's events are from now on served redacted to whoever was not in the room when they were sent, and
+     * to other servers (src/rooms/erasure.ts).
      */
-    async deactivate(requester: Requester, auth: AuthDict | undefined): Promise<void> {
+    async deactivate(requester: Requester, auth: AuthDict | undefined, erase = false): Promise<void> {
       await confirm(requester, 'POST /account/deactivate', DEACTIVATE_FLOWS, auth);
-      await store.deactivateUser(requester.userId);
+      await store.deactivateUser(requester.userId, erase);
+      if (erase) deps.erased?.(requester.userId);
       // After the account is closed, so a failure here leaves no way back in; the leaves are best effort.
       await leaveAllRooms(requester);
-      log.info({ userId: requester.userId }, 'account deactivated');
+      log.info({ userId: requester.userId, erase }, 'account deactivated');
     },
   };
 }

@@ -99,10 +99,12 @@ export interface AccountStore {
   /** Sets the password hash and, unless `logoutExcept` is undefined, deletes every other device, in one transaction. */
   setPassword(userId: UserId, passwordHash: string, logoutExcept: DeviceId | undefined): Promise<number | null>;
   /**
-   * Marks the account deactivated, deletes every device and token and clears the profile, in one
-   * transaction. The row stays, so the user id is never handed out again.
+   * Marks the account deactivated (and erased, with `erase`), deletes every device and token and clears the
+   * profile, in one transaction. The row stays, so the user id is never handed out again.
    */
-  deactivateUser(userId: UserId): Promise<number | null>;
+  deactivateUser(userId: UserId, erase?: boolean): Promise<number | null>;
+  /** Every account deactivated with erasure. */
+  erasedUsers(): Promise<UserId[]>;
   /**
    * Turns the guest into a full account with this password and, unless `session` is null, starts a new
    * device for it, in one transaction. false when the user is not (or no longer) a live guest.

@@ -130,7 +130,7 @@ export function withTokenCache<S extends AccountStore>(store: S, options: TokenC
     deleteDevices: (userId, deviceIds) => revoking(userId, () => store.deleteDevices(userId, deviceIds)),
     deleteAllDevices: (userId) => revoking(userId, () => store.deleteAllDevices(userId)),
     setPassword: (userId, passwordHash, logoutExcept) => revoking(userId, () => store.setPassword(userId, passwordHash, logoutExcept)),
-    deactivateUser: (userId) => revoking(userId, () => store.deactivateUser(userId)),
+    deactivateUser: (userId, erase) => revoking(userId, () => store.deactivateUser(userId, erase)),
     upgradeGuest: (userId, passwordHash, session, nowMs) => revoking(userId, () => store.upgradeGuest(userId, passwordHash, session, nowMs)),
   };
 }

@@ -12,7 +12,7 @@ export function accountManagementRoutes(management: AccountManagement) {
     });
 
     route(app, deactivateAccount, async ({ requester, body }) => {
-      await management.deactivate(requester, body.auth);
+      await management.deactivate(requester, body.auth, body.erase === true);
       // No identity server bindings are kept, so there is nothing to unbind.
       return { id_server_unbind_result: 'no-support' as const };
     });
