@@ -49,6 +49,8 @@ export function redactedView(event: RoomEvent, rules: RoomVersionRules): RoomEve
   };
 }
 
+const NONE_ERASED: ReadonlySet<string> = new Set();
+
 /** An event to serve: the room version says how to redact it. */
 export type Servable = Pick<StoredEvent, 'event' | 'roomVersion'>;
 
@@ -145,7 +147,7 @@ export function createClientEvents(deps: ClientEventsDeps) {
    * The events sent by erased users that the viewer gets redacted: those sent while the viewer was not
    * joined (Synapse's rule), or all of them when the viewer is not known.
    */
-  async function erasedForViewer(events: readonly Servable[], viewer: string | undefined): Promise<Set<string>> {
+  async function erasedForViewer(events: readonly Servable[], viewer: string | undefined): Promise<ReadonlySet<string>> {
     const hidden = new Set<string>();
     const { erased } = deps;
     if (erased === undefined || !erased.any) return hidden;
@@ -191,7 +193,10 @@ export function createClientEvents(deps: ClientEventsDeps) {
   }
 
   async function serveAll(events: readonly Servable[], options: ServeOptions & { nested?: boolean }): Promise<ClientEvent[]> {
-    const [applied, erased] = await Promise.all([appliedRedactions(events), erasedForViewer(events, options.viewer)]);
+    // Nothing to ask while no account is erased (nearly always): no second read in flight.
+    const [applied, erased] = deps.erased?.any === true
+      ? await Promise.all([appliedRedactions(events), erasedForViewer(events, options.viewer)])
+      : [await appliedRedactions(events), NONE_ERASED];
     const relations = options.viewer === undefined
       ? new Map<string, BundledRelations>()
       : await bundles(events, applied, options.viewer, options.nested === true);
@@ -229,7 +234,7 @@ export function createClientEvents(deps: ClientEventsDeps) {
     /** The ids of the events a redaction applies to. */
     redactedIds,
     /** The ids of the events the viewer gets redacted because their sender's account was erased. */
-    erasedFor: (events: readonly Servable[], viewer: string): Promise<Set<string>> => erasedForViewer(events, viewer),
+    erasedFor: (events: readonly Servable[], viewer: string): Promise<ReadonlySet<string>> => erasedForViewer(events, viewer),
   };
 }
 
