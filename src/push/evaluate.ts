@@ -50,7 +50,9 @@ export function ruleMatches(kind: PushRuleKind, rule: PushRule, event: PushEvent
   switch (kind) {
     case 'override':
     case 'underride':
-      return (rule.conditions ?? []).every((condition) => conditionMatches(condition, event, context));
+      // A loop, not every(): this runs for each rule, event and member woken.
+      for (const condition of rule.conditions ?? []) if (!conditionMatches(condition, event, context)) return false;
+      return true;
     case 'content': {
       const body = propertyAt(event, 'content.body');
       return typeof rule.pattern === 'string' && typeof body === 'string' && globMatchesWords(rule.pattern, body);

@@ -30,10 +30,20 @@ export function splitPropertyPath(path: string): string[] {
   return parts;
 }
 
+/** Paths split once: push rules name the same few paths for every event they are evaluated against. */
+const splitPaths = new Map<string, readonly string[]>();
+const SPLIT_PATHS_LIMIT = 1000;
+
 /** The value at a property path of the event; ABSENT when any step is missing or not an object. */
 export function propertyAt(event: unknown, path: string): unknown {
+  let names = splitPaths.get(path);
+  if (names === undefined) {
+    if (splitPaths.size >= SPLIT_PATHS_LIMIT) splitPaths.clear();
+    names = splitPropertyPath(path);
+    splitPaths.set(path, names);
+  }
   let value: unknown = event;
-  for (const name of splitPropertyPath(path)) {
+  for (const name of names) {
     if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, name)) return ABSENT;
     value = (value as Record<string, unknown>)[name];
   }
@@ -43,8 +53,11 @@ export function propertyAt(event: unknown, path: string): unknown {
 /** Characters outside [A-Za-z0-9_] are word boundaries, as the spec defines them. */
 const BOUNDARY = '[^A-Za-z0-9_]';
 
-const cache = new Map<string, RegExp>();
+/** Compiled patterns, one cache per kind of match, keyed by the glob or text itself. */
 const CACHE_LIMIT = 1000;
+const wholeGlobs = new Map<string, RegExp>();
+const wordGlobs = new Map<string, RegExp>();
+const wordTexts = new Map<string, RegExp>();
 
 /** `*` matches any run of characters, `?` exactly one; everything else is literal. */
 function globSource(glob: string): string {
@@ -61,31 +74,38 @@ function globSource(glob: string): string {
   return source;
 }
 
-/** The cached regex for the key; `source` builds its pattern only when it is not cached yet. */
-function compiled(key: string, source: () => string): RegExp {
-  let regex = cache.get(key);
+/**
+ * The cached regex for the pattern; `source` builds its regex source only when it is not cached yet. Push
+ * rules are evaluated for every event and member: no key or closure is built per call.
+ */
+function compiled(cache: Map<string, RegExp>, pattern: string, source: (pattern: string) => string): RegExp {
+  let regex = cache.get(pattern);
   if (regex === undefined) {
     if (cache.size >= CACHE_LIMIT) cache.clear();
-    regex = new RegExp(source(), 'ius');
-    cache.set(key, regex);
+    regex = new RegExp(source(pattern), 'ius');
+    cache.set(pattern, regex);
   }
   return regex;
 }
 
+const wholeSource = (glob: string) => `^${globSource(glob)}$`;
+const wordsSource = (glob: string) => `(?:^|${BOUNDARY})${globSource(glob)}(?:${BOUNDARY}|$)`;
+const textSource = (text: string) => {
+  const literal = [...text].map((char) => char.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('');
+  return `(?:^|${BOUNDARY})${literal}(?:${BOUNDARY}|$)`;
+};
+
 /** Whether the glob matches the whole value, case-insensitively. */
 export function globMatches(glob: string, value: string): boolean {
-  return compiled(`whole:${glob}`, () => `^${globSource(glob)}$`).test(value);
+  return compiled(wholeGlobs, glob, wholeSource).test(value);
 }
 
 /** Whether the glob matches a substring of the value that starts and ends at a word boundary. */
 export function globMatchesWords(glob: string, value: string): boolean {
-  return compiled(`words:${glob}`, () => `(?:^|${BOUNDARY})${globSource(glob)}(?:${BOUNDARY}|$)`).test(value);
+  return compiled(wordGlobs, glob, wordsSource).test(value);
 }
 
 /** Whether the literal text occurs in the value between word boundaries (display name mentions). */
 export function textMatchesWords(text: string, value: string): boolean {
-  return compiled(`text:${text}`, () => {
-    const literal = [...text].map((char) => char.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('');
-    return `(?:^|${BOUNDARY})${literal}(?:${BOUNDARY}|$)`;
-  }).test(value);
+  return compiled(wordTexts, text, textSource).test(value);
 }
