@@ -6,7 +6,7 @@ import { startFederationPair } from '../helpers/federation-pair.js';
 /**
  * Erasure (POST /account/deactivate with erase: true) on two real Hearths: the erased user's messages are
  * served redacted to users who were not in the room when they were sent, and to servers that come later;
- * those who were there keep them whole. A restart forgets nothing.
+ * those who were there keep them whole, and state the user set stays. A restart forgets nothing.
  */
 
 const erase = async (client: TestClient, username: string) => {
@@ -42,6 +42,7 @@ t.test('an erased user\'s messages', async (t) => {
 
   const roomId = await creator.createRoom({ preset: 'public_chat' });
   t.equal((await member.post(`/join/${encodeURIComponent(roomId)}`)).status, 200);
+  t.equal((await creator.put(`${roomPath(roomId)}/state/m.room.topic`, { topic: 'Plans' })).status, 200);
   const sent = await creator.send(roomId, 'the secret plan', 'm1');
   const eventId = sent.body.event_id as string;
   t.equal((await joiner.post(`/join/${encodeURIComponent(roomId)}`)).status, 200);
@@ -54,6 +55,7 @@ t.test('an erased user\'s messages', async (t) => {
   t.same(await servedTo(joiner, roomId, eventId), { sync: {}, messages: {}, event: {}, context: {} }, 'who joined after it sees it redacted everywhere');
   const redacted = await joiner.get(`${roomPath(roomId)}/event/${encodeURIComponent(eventId)}`);
   t.equal(redacted.body.unsigned?.redacted_because, undefined, 'with no redaction named: nobody redacted it');
+  t.same((await joiner.get(`${roomPath(roomId)}/state/m.room.topic`)).body, { topic: 'Plans' }, 'the topic the user set stays the room\'s');
   t.equal((await searchFor(member, 'secret')).length, 1, 'search finds it for the member');
   t.same(await searchFor(joiner, 'secret'), [], 'and not for the joiner: the text is not theirs to read');
 

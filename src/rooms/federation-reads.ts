@@ -172,15 +172,16 @@ export function createFederationReads(deps: FederationReadsDeps) {
   }
 
   /**
-   * The PDUs in the order given, redacted where a redaction applies, `hidden` names them or their sender's
-   * account was erased (a server cannot tell which of its users were in the room when they were sent).
+   * The PDUs in the order given, redacted where a redaction applies, `hidden` names them or, for messages
+   * (not state), their sender's account was erased: a server cannot tell which of its users were in the
+   * room when they were sent.
    */
   async function serve(events: readonly StoredEvent[], hidden: ReadonlySet<string> = new Set()): Promise<PduJson[]> {
     const redacted = await redactedIds(events);
     const erased = deps.erased?.any === true ? deps.erased : undefined;
     return events.map(({ event, roomVersion }) => {
       const rules = getRoomVersion(roomVersion);
-      const prune = redacted.has(event.eventId) || hidden.has(event.eventId) || erased?.isErased(event.sender) === true;
+      const prune = redacted.has(event.eventId) || hidden.has(event.eventId) || (event.stateKey === undefined && erased?.isErased(event.sender) === true);
       if (rules && prune) return redactEvent(event.pdu, rules);
       return event.pdu;
     });

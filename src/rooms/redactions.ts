@@ -145,13 +145,14 @@ export function createClientEvents(deps: ClientEventsDeps) {
 
   /**
    * The events sent by erased users that the viewer gets redacted: those sent while the viewer was not
-   * joined (Synapse's rule), or all of them when the viewer is not known.
+   * joined (Synapse's rule), or all of them when the viewer is not known. Messages only: a room's name,
+   * topic or power levels stay whole, or a room would lose them when the user who set them leaves so.
    */
   async function erasedForViewer(events: readonly Servable[], viewer: string | undefined): Promise<ReadonlySet<string>> {
     const hidden = new Set<string>();
     const { erased } = deps;
     if (erased === undefined || !erased.any) return hidden;
-    const ids = events.filter(({ event }) => erased.isErased(event.sender)).map(({ event }) => event.eventId);
+    const ids = events.filter(({ event }) => event.stateKey === undefined && erased.isErased(event.sender)).map(({ event }) => event.eventId);
     if (ids.length === 0 || viewer === undefined) return new Set(ids);
     const memberKey = stateKey('m.room.member', viewer);
     const states = await store.statesAround(ids, [memberKey]);
