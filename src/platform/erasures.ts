@@ -1,5 +1,6 @@
 import type { Bus } from './bus.js';
 import type { Logger } from './logger.js';
+import { userNoticesOnBus } from './user-notices.js';
 
 /** Carries "this account was erased" between processes, each of which keeps the erased users in memory. */
 export const ERASURES_CHANNEL = 'users.erased';
@@ -9,12 +10,5 @@ export const ERASURES_CHANNEL = 'users.erased';
  * processes announce. A failed announcement is logged: the others learn of the erasure at their next start.
  */
 export function erasuresOnBus(bus: Bus, log: Logger, erased: (userId: string) => void) {
-  const unsubscribe = bus.subscribe(ERASURES_CHANNEL, (message) => {
-    if (typeof message.userId === 'string') erased(message.userId);
-  });
-  return {
-    announce: (userId: string): Promise<void> =>
-      bus.publish(ERASURES_CHANNEL, { userId }).catch((err: unknown) => log.warn({ err, userId }, 'could not announce an erased account')),
-    unsubscribe,
-  };
+  return userNoticesOnBus(bus, log, ERASURES_CHANNEL, 'an erased account', erased);
 }

@@ -1,5 +1,6 @@
 import type { Bus } from './bus.js';
 import type { Logger } from './logger.js';
+import { userNoticesOnBus } from './user-notices.js';
 
 /** Carries "this user's access tokens changed" between processes, whose token caches then forget them. */
 export const TOKENS_CHANNEL = 'users.tokens';
@@ -9,12 +10,5 @@ export const TOKENS_CHANNEL = 'users.tokens';
  * what others announce. A failed announcement is logged: the other processes' entries then expire by age.
  */
 export function tokenRevocationsOnBus(bus: Bus, log: Logger, forgetUser: (userId: string) => void) {
-  const unsubscribe = bus.subscribe(TOKENS_CHANNEL, (message) => {
-    if (typeof message.userId === 'string') forgetUser(message.userId);
-  });
-  return {
-    announce: (userId: string): Promise<void> =>
-      bus.publish(TOKENS_CHANNEL, { userId }).catch((err: unknown) => log.warn({ err, userId }, 'could not announce a token revocation')),
-    unsubscribe,
-  };
+  return userNoticesOnBus(bus, log, TOKENS_CHANNEL, 'a token revocation', forgetUser);
 }
