@@ -1,4 +1,3 @@
-import type { ErasedUsers } from '../rooms/erasure.js';
 import { stateKey, type StateMap } from '../events/index.js';
 import type { Clock } from '../platform/clock.js';
 import { MatrixError } from '../protocol/index.js';
@@ -8,6 +7,7 @@ import {
   parseRoomEventFilter,
   type Caller,
   type ClientEvent,
+  type ErasedUsers,
   type RoomEventFilter,
   type StoredEvent,
 } from '../rooms/index.js';

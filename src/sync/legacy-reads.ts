@@ -1,4 +1,3 @@
-import type { ErasedUsers } from '../rooms/erasure.js';
 import { parseStateKey, stateKey } from '../events/index.js';
 import { MatrixError, parseRoomId, type StreamToken } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -7,6 +6,7 @@ import {
   createVisibility,
   historyVisibilityOf,
   type ClientEvent,
+  type ErasedUsers,
   type RoomReads,
   type StoredEvent,
   type TimelineEvent,

@@ -1,8 +1,7 @@
-import type { ErasedUsers } from '../rooms/erasure.js';
 import { stateKey } from '../events/index.js';
 import { formatPaginationToken, formatStreamToken, parseStreamToken, ZERO_STREAM_TOKEN, type StreamName, type StreamToken } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
-import { createClientEvents, createVisibility, type StoredEvent } from '../rooms/index.js';
+import { createClientEvents, createVisibility, type ErasedUsers, type StoredEvent } from '../rooms/index.js';
 import type { Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';

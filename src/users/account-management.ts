@@ -66,8 +66,8 @@ export function createAccountManagement(deps: AccountManagementDeps) {
     /**
      * POST /account/deactivate: the account can no longer log in, every device and token goes, the profile
      * is cleared, and the user leaves their rooms. The user id is never handed out again. With `erase`, the
-     * user's events are from now on served redacted to whoever was not in the room when they were sent, and
-     * to other servers (src/rooms/erasure.ts).
+     * user's messages are from now on served redacted to whoever was not in the room when they were sent,
+     * and to other servers (src/rooms/erasure.ts).
      */
     async deactivate(requester: Requester, auth: AuthDict | undefined, erase = false): Promise<void> {
       await confirm(requester, 'POST /account/deactivate', DEACTIVATE_FLOWS, auth);
