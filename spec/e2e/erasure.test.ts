@@ -45,6 +45,11 @@ t.test('an erased user\'s messages', async (t) => {
   t.equal((await creator.put(`${roomPath(roomId)}/state/m.room.topic`, { topic: 'Plans' })).status, 200);
   const sent = await creator.send(roomId, 'the secret plan', 'm1');
   const eventId = sent.body.event_id as string;
+  const mention = { msgtype: 'm.text', body: 'over to you', 'm.mentions': { user_ids: [member.user] } };
+  t.equal((await creator.put(`${roomPath(roomId)}/send/m.room.message/m2`, mention)).status, 200);
+  const highlights = async (client: TestClient) =>
+    (await client.sync({ filter: { room: { timeline: { limit: 1 } } } })).body.rooms?.join?.[roomId]?.unread_notifications?.highlight_count as number | undefined;
+  t.equal(await highlights(member), 1, 'the mention of the member highlights');
   t.equal((await joiner.post(`/join/${encodeURIComponent(roomId)}`)).status, 200);
   const whole = { msgtype: 'm.text', body: 'the secret plan' };
   t.same(await servedTo(joiner, roomId, eventId), { sync: whole, messages: whole, event: whole, context: whole }, 'before erasure, a later joiner sees it (shared history)');
@@ -78,6 +83,8 @@ t.test('an erased user\'s messages', async (t) => {
     const memberAfter = testClient(again.app, await loginAs(again.app, 'member'));
     t.same((await joinerAfter.get(`${roomPath(roomId)}/event/${encodeURIComponent(eventId)}`)).body.content, {}, 'still redacted for the joiner');
     t.same((await memberAfter.get(`${roomPath(roomId)}/event/${encodeURIComponent(eventId)}`)).body.content, whole, 'still whole for the member');
+    // A new process counts unread notifications afresh: the mention is judged whole for the member.
+    t.equal(await highlights(memberAfter), 1, 'and the mention still highlights for them');
   });
 });
 

@@ -74,6 +74,8 @@ export interface ServeOptions {
    * when they were sent. Without it no aggregations are bundled and erased users' events go redacted.
    */
   readonly viewer?: string;
+  /** false: no bundled aggregations even with a viewer (events read, not shown: unread counts). */
+  readonly bundle?: boolean;
 }
 
 /** unsigned["m.relations"] as served (client-server API, "Aggregations of child events"). */
@@ -198,7 +200,7 @@ export function createClientEvents(deps: ClientEventsDeps) {
     const [applied, erased] = deps.erased?.any === true
       ? await Promise.all([appliedRedactions(events), erasedForViewer(events, options.viewer)])
       : [await appliedRedactions(events), NONE_ERASED];
-    const relations = options.viewer === undefined
+    const relations = options.viewer === undefined || options.bundle === false
       ? new Map<string, BundledRelations>()
       : await bundles(events, applied, options.viewer, options.nested === true);
     const now = clock.now();

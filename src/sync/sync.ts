@@ -351,7 +351,7 @@ export function createSyncService(deps: SyncDeps) {
         const from = Math.max(receipt, joinedAt.get(roomId) ?? 0);
         // Counted before from the same receipt: only the events since then are judged.
         const resumeAt = known !== undefined && known.readUpTo === from && known.upTo <= eventsPosition ? known : undefined;
-        const fresh = resumeAt?.upTo === eventsPosition ? { notification_count: 0, highlight_count: 0 } : await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events), {
+        const fresh = resumeAt?.upTo === eventsPosition ? { notification_count: 0, highlight_count: 0 } : await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events, { viewer: userId, bundle: false }), {
           roomId,
           userId,
           readUpTo: resumeAt?.upTo ?? from,
