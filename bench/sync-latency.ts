@@ -44,10 +44,10 @@ interface Options {
 }
 
 function parseOptions(args: readonly string[]): Options {
-  const value = (name: string, fallback: number) => {
+  const value = (name: string, fallback: number, least = 1) => {
     const index = args.indexOf(`--${name}`);
     const parsed = index < 0 ? fallback : Number(args[index + 1]);
-    if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${name} takes a positive integer`);
+    if (!Number.isInteger(parsed) || parsed < least) throw new Error(`--${name} takes an integer of at least ${least}`);
     return parsed;
   };
   const profileAt = args.indexOf('--profile');
@@ -57,16 +57,10 @@ function parseOptions(args: readonly string[]): Options {
     clients: value('clients', 1000),
     rate: value('rate', 200),
     seconds: value('seconds', 10),
-    warmup: args.includes('--warmup') ? nonNegative('warmup', args) : 3,
+    warmup: value('warmup', 3, 0),
     roomSize: value('room-size', 10),
     profile: profile === null ? null : resolve(profile),
   };
-}
-
-function nonNegative(name: string, args: readonly string[]): number {
-  const parsed = Number(args[args.indexOf(`--${name}`) + 1]);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${name} takes a whole number of seconds`);
-  return parsed;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
