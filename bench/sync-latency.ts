@@ -2,7 +2,7 @@
  * Send-to-delivery latency of chat messages through /sync long-polls, next to a raw WebSocket broadcast of
  * the same messages to the same clients, both measured in this run.
  *
- *   npm run bench -- sync-latency [--clients 1000] [--rate 200] [--seconds 10] [--warmup 3] [--room-size 10] [--profile DIR]
+ *   npm run bench -- sync-latency [--clients 1000] [--rate 200] [--seconds 10] [--warmup 3] [--room-size 10] [--push-rules] [--profile DIR]
  *
  * Hearth runs as its own process (`hearth start`, as a person runs it) on PostgreSQL when DATABASE_URL is
  * set (a scratch database, dropped afterwards), else on the embedded engine. `clients` users each hold one
@@ -14,6 +14,9 @@
  * The same load runs first for `warmup` seconds, reported on its own: the first seconds of load on a process
  * just started (code paths setup did not run are still in V8's slower tiers, caches are cold) are slower than
  * the steady state a running server lives in, and the figures measured after it are the steady state's.
+ *
+ * `--push-rules`: every user first changes a push rule (adds a keyword), as a client's notification settings
+ * do, so each woken sync has the user's own m.push_rules to judge the new message by.
  *
  * Goal (issue 4): p99 under 25 ms with 1,000 long-polling clients at 200 messages/s on PostgreSQL.
  */
@@ -39,6 +42,8 @@ interface Options {
   /** Seconds of the same load sent first, reported apart (0: none). */
   readonly warmup: number;
   readonly roomSize: number;
+  /** Each user has a push rule of their own (m.push_rules account data). */
+  readonly pushRules: boolean;
   /** Write a V8 CPU profile of the Hearth process into this folder (open it in Chrome's DevTools). */
   readonly profile: string | null;
 }
@@ -59,6 +64,7 @@ function parseOptions(args: readonly string[]): Options {
     seconds: value('seconds', 10),
     warmup: value('warmup', 3, 0),
     roomSize: value('room-size', 10),
+    pushRules: args.includes('--push-rules'),
     profile: profile === null ? null : resolve(profile),
   };
 }
@@ -193,6 +199,9 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     const users: Account[] = [];
     await inBatches([...Array(options.clients).keys()], 16, async (i) => {
       users[i] = await register(hearth.url, `user${i}`);
+      if (options.pushRules) {
+        await call(hearth.url, 'PUT', `/pushrules/global/content/bench-keyword`, users[i]!.token, { pattern: 'hearth', actions: ['notify', { set_tweak: 'highlight' }] });
+      }
     });
     const roomIds: string[] = [];
     await inBatches([...Array(rooms).keys()], 8, async (r) => {
@@ -374,7 +383,8 @@ export default async function syncLatency(args: string[]): Promise<void> {
   setGlobalDispatcher(new Agent({ connections: null, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 }));
   console.log(
     `sync-latency: ${options.clients} clients in ${rooms} rooms of ${options.roomSize}, ` +
-      `${options.rate} messages/s for ${options.seconds} s (${options.rate * options.roomSize} deliveries/s)`,
+      `${options.rate} messages/s for ${options.seconds} s (${options.rate * options.roomSize} deliveries/s)` +
+      (options.pushRules ? ', each user with a push rule of their own' : ''),
   );
   const raw = await rawRun(options, rooms);
   const rawFigures = summary('raw ws broadcast', raw.latencies, raw.expected);
