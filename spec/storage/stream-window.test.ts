@@ -221,6 +221,20 @@ eachEngine(t, 'standing reads of syncs woken together are one statement, each sy
   t.same(his.accountData.get('m.ignored_user_list'), { ignored_users: { '@carol:test': {} } });
   t.same(hers, await standing(alice.user, devices[0]!), 'as a read of her own answers');
   t.same(his, await standing(bob.user, devices[1]!), 'and his');
+
+  // A sync holding the account data as of a position asks only for what was written after it.
+  t.equal(hers.accountDataAt, 0, 'she has none of the asked account data');
+  t.ok(his.accountDataAt > 0, 'he has');
+  const held = (userId: string, deviceId: string, after: number) =>
+    batched.snapshot((reads) => reads.standing(userId, deviceId, ['m.ignored_user_list'], after));
+  const [unchanged, whole] = await Promise.all([held(bob.user, devices[1]!, his.accountDataAt), held(bob.user, devices[1]!, his.accountDataAt - 1)]);
+  t.same([...unchanged.accountData], [], 'nothing written since: no contents');
+  t.equal(unchanged.accountDataAt, his.accountDataAt, 'and the same position');
+  t.same(whole.accountData, his.accountData, 'in the same batch, a sync holding less gets the contents');
+  await bob.put(`/user/${encodeURIComponent(bob.user)}/account_data/m.ignored_user_list`, { ignored_users: {} });
+  const rewritten = await held(bob.user, devices[1]!, his.accountDataAt);
+  t.same(rewritten.accountData.get('m.ignored_user_list'), { ignored_users: {} }, 'a write since: its contents');
+  t.ok(rewritten.accountDataAt > his.accountDataAt, 'at its position');
 });
 
 eachEngine(t, 'the events this process commits enter the window as they commit: a woken sync reads none back', async (t, db) => {

@@ -349,6 +349,38 @@ eachEngine(t, 'unread counts judge each event by the room as it is: its joined m
   t.same(named.body.rooms.join[roomId].unread_notifications, { notification_count: 3, highlight_count: 2 }, 'the display name highlights');
 });
 
+eachEngine(t, 'push rules and ignored users changed between syncs hold from the next sync on', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const start = (await alice.sync()).body.next_batch;
+  await bob.send(roomId, 'one', 'b1');
+  const first = await alice.sync({ since: start, timeout: 0 });
+  t.same(first.body.rooms.join[roomId].unread_notifications, { notification_count: 1, highlight_count: 0 }, 'a message notifies');
+
+  // Muted: a room rule with no actions, as clients set to mute a room.
+  t.equal((await alice.put(`/pushrules/global/room/${encodeURIComponent(roomId)}`, { actions: [] })).status, 200);
+  await bob.send(roomId, 'two', 'b2');
+  const muted = await alice.sync({ since: first.body.next_batch, timeout: 0 });
+  t.same(muted.body.rooms.join[roomId].unread_notifications, { notification_count: 1, highlight_count: 0 }, 'after muting, a message adds nothing');
+
+  t.equal((await alice.delete(`/pushrules/global/room/${encodeURIComponent(roomId)}`)).status, 200);
+  await bob.send(roomId, 'three', 'b3');
+  const unmuted = await alice.sync({ since: muted.body.next_batch, timeout: 0 });
+  t.same(unmuted.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'unmuted, it counts again');
+
+  const ignore = (users: object) => alice.put(`/user/${encodeURIComponent(alice.user)}/account_data/m.ignored_user_list`, { ignored_users: users });
+  await ignore({ [bob.user]: {} });
+  await bob.send(roomId, 'four', 'b4');
+  const ignored = await alice.sync({ since: unmuted.body.next_batch, timeout: 0 });
+  t.same(ignored.body.rooms.join[roomId]?.timeline?.events ?? [], [], 'once he is ignored, his message is left out');
+
+  await ignore({});
+  await bob.send(roomId, 'five', 'b5');
+  const heard = await alice.sync({ since: ignored.body.next_batch, timeout: 0 });
+  t.same(heard.body.rooms.join[roomId].timeline.events.map((e: any) => e.content.body), ['five'], 'no longer ignored, he is heard');
+});
+
 eachEngine(t, 'a stored filter id is the user\'s own, sync after sync', async (t, db) => {
   const { alice, bob } = await world(t, db);
   const roomId = await alice.createRoom({ preset: 'public_chat' });

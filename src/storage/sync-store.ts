@@ -148,7 +148,7 @@ const snapshotPositions = (row: PositionRow): SnapshotPositions => ({
  * The standing reads of several syncs (user and device each) in one statement: the streams' maxima once, and
  * each requester's memberships, forgotten rooms, account data of the given types and key counts, in order.
  */
-async function standingReads(q: Query, requesters: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>, accountDataTypes: readonly string[]): Promise<StandingRow[]> {
+async function standingReads(q: Query, requesters: readonly StandingRequest[], accountDataTypes: readonly string[]): Promise<StandingRow[]> {
   const rows = await q<Array<StandingRow & { readonly i: number }>>`
     select w.i, ${positionColumns(q)},
       (select coalesce(json_agg(json_build_object('room_id', c.room_id, 'event_id', c.event_id,
@@ -159,10 +159,14 @@ async function standingReads(q: Query, requesters: ReadonlyArray<{ readonly user
         join current_state c on c.room_id = f.room_id and c.type = 'm.room.member' and c.state_key = f.user_id
         where f.user_id = w.user_id and c.event_id = f.membership_event_id) as forgotten,
       (select coalesce(json_object_agg(type, content), '{}') from account_data
-        where user_id = w.user_id and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_contents,
+        where user_id = w.user_id and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])
+          and stream_position > w.account_data_after) as account_data_contents,
+      (select coalesce(json_object_agg(type, stream_position), '{}') from account_data
+        where user_id = w.user_id and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_positions,
       (select coalesce(json_agg(k), '[]') from (${keyCountRows(q, q`w.user_id`, q`w.device_id`)}) k) as key_counts
-    from unnest(${q.array(requesters.map((r) => r.userId))}::text[], ${q.array(requesters.map((r) => r.deviceId))}::text[])
-      with ordinality as w (user_id, device_id, i)
+    from unnest(${q.array(requesters.map((r) => r.userId))}::text[], ${q.array(requesters.map((r) => r.deviceId))}::text[],
+        ${q.array(requesters.map((r) => r.accountDataAfter))}::bigint[])
+      with ordinality as w (user_id, device_id, account_data_after, i)
     order by w.i`;
   return rows;
 }
@@ -176,9 +180,7 @@ const MAX_STANDING_BATCH = 500;
  * sync of the batch sees the same stream positions, as it would have a moment later.
  */
 class StandingBatcher {
-  #pending: Array<{
-    readonly userId: string;
-    readonly deviceId: string;
+  #pending: Array<StandingRequest & {
     readonly types: readonly string[];
     readonly resolve: (row: StandingRow) => void;
     readonly reject: (err: unknown) => void;
@@ -186,10 +188,10 @@ class StandingBatcher {
 
   constructor(private readonly sql: Query) {}
 
-  read(userId: string, deviceId: string, types: readonly string[]): Promise<StandingRow> {
+  read(request: StandingRequest, types: readonly string[]): Promise<StandingRow> {
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) setImmediate(() => this.#flush());
-      this.#pending.push({ userId, deviceId, types, resolve, reject });
+      this.#pending.push({ ...request, types, resolve, reject });
     });
   }
 
@@ -207,12 +209,21 @@ class StandingBatcher {
   }
 }
 
+/** Whose standing a read is for, and the account-data position up to which the caller holds the contents. */
+interface StandingRequest {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly accountDataAfter: number;
+}
+
 /** The standing read's row: json columns come back parsed. */
 interface StandingRow extends PositionRow {
   readonly memberships: MemberRow[];
   readonly forgotten: string[];
   /** Account data content is stored as text: json_object_agg keeps it a JSON string per type. */
   readonly account_data_contents: Record<string, string>;
+  /** Per type the user has, the position of its latest write. */
+  readonly account_data_positions: Record<string, number | string>;
   readonly key_counts: Parameters<typeof keyCountsFrom>[0];
 }
 
@@ -274,24 +285,31 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
       return snapshotPositions(row);
     },
 
-    async standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing> {
+    async standing(userId: string, deviceId: string, accountDataTypes: readonly string[], accountDataAfter = 0): Promise<Standing> {
       // In a transaction the read is its own; on the pool it joins the other syncs' woken at the same time.
+      const request: StandingRequest = { userId, deviceId, accountDataAfter };
       const row = standingOn === q
-        ? (await standingReads(q, [{ userId, deviceId }], accountDataTypes))[0]
-        : await memory.standing.read(userId, deviceId, accountDataTypes);
+        ? (await standingReads(q, [request], accountDataTypes))[0]
+        : await memory.standing.read(request, accountDataTypes);
       if (row === undefined) throw new Error('the standing read returned no row');
       // The window catches up to the snapshot's maximum, as in positions(). Without a transaction that read
       // is a statement of its own, which is sound: it reads nothing above the position, all committed.
       await window?.catchUp(standingOn, row.events, standingOn === q);
+      // A batch asks for the types of all its syncs: each takes its own.
       const contents = new Map<string, Readonly<Record<string, unknown>>>();
       for (const [type, content] of Object.entries(row.account_data_contents)) {
         if (accountDataTypes.includes(type)) contents.set(type, JSON.parse(content) as Record<string, unknown>);
+      }
+      let accountDataAt = 0;
+      for (const [type, position] of Object.entries(row.account_data_positions)) {
+        if (accountDataTypes.includes(type)) accountDataAt = Math.max(accountDataAt, Number(position));
       }
       return {
         positions: snapshotPositions(row),
         memberships: row.memberships.map(membershipRow),
         forgotten: row.forgotten,
         accountData: contents,
+        accountDataAt,
         keyCounts: keyCountsFrom(row.key_counts),
       };
     },

@@ -34,8 +34,10 @@ export interface SyncReads
   /**
    * What every sync reads first, in one statement: the positions (as `positions`), the user's memberships
    * (as `currentMemberships`), forgotten rooms, the named global account data and the device's key counts.
+   * Of the account data, only the contents written after the account-data position `accountDataAfter` are
+   * read (default 0: all): a caller holding them as of that position asks for nothing unchanged.
    */
-  standing(userId: string, deviceId: string, accountDataTypes: readonly string[]): Promise<Standing>;
+  standing(userId: string, deviceId: string, accountDataTypes: readonly string[], accountDataAfter?: number): Promise<Standing>;
   /** The user's membership in every room whose current state has one. */
   currentMemberships(userId: string): Promise<MembershipRow[]>;
   /** The user's member events with positions in (after, upTo], in stream order. */
@@ -69,8 +71,10 @@ export interface Standing {
   readonly memberships: readonly MembershipRow[];
   /** The rooms the user forgot since they left (forgottenRooms). */
   readonly forgotten: readonly string[];
-  /** The contents of the asked global account-data types the user has. */
+  /** The contents of the asked global account-data types the user has, written after `accountDataAfter`. */
   readonly accountData: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  /** The account-data position of the latest write of the asked types (0: the user has none). */
+  readonly accountDataAt: number;
   readonly keyCounts: DeviceKeyCounts;
 }
 

@@ -248,9 +248,11 @@ export function createSyncService(deps: SyncDeps) {
     const userId = requester.userId;
     // What this phase learns for later syncs, kept once the snapshot has given its result.
     const effects: Array<() => void> = [];
-    const standing = await reads.standing(userId, requester.deviceId, [IGNORED_USER_LIST, PUSH_RULES]);
+    const held = standingData.get(userId);
+    const standing = await reads.standing(userId, requester.deviceId, STANDING_ACCOUNT_DATA, held?.at ?? 0);
+    const own = standingDataFrom(userId, held, standing);
     const { positions } = standing;
-    const judge = streams && judgeOf(userId, standing.accountData.get(PUSH_RULES));
+    const judge = own.judge();
     const eventsPosition = positions.events;
     const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: positions.accountData, deviceLists: positions.deviceLists };
     const visibility = createVisibility({ store: reads });
@@ -264,7 +266,7 @@ export function createSyncService(deps: SyncDeps) {
         return events.filter(({ event }) => ids.has(event.eventId));
       },
       clientEvents: createClientEvents({ store: reads, relations: reads, clock, ...(deps.erased ? { erased: deps.erased } : {}) }),
-      ignoredUsers: ignoredUsersOf(standing.accountData.get(IGNORED_USER_LIST)),
+      ignoredUsers: own.ignoredUsers(),
       sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? deferred(sentMembers.forDevice(userId, requester.deviceId, since === undefined), effects) : undefined,
     };
     const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
@@ -480,19 +482,22 @@ export function createSyncService(deps: SyncDeps) {
   }
 
   /**
-   * The user's push rules as a judge, from the m.push_rules content the snapshot read: built again only
-   * when that content changed.
+   * Per user, the global account data every sync needs (push rules, ignored users) as of an account-data
+   * position, with what is made of it: a woken sync's standing read asks only for what was written since,
+   * nearly always nothing, and the push judge is built again only when the rules changed.
    */
-  const judges = new Map<string, { readonly rules: string; readonly judge: PushJudge }>();
-  function judgeOf(userId: string, content: Readonly<Record<string, unknown>> | undefined): PushJudge | undefined {
-    if (!streams) return undefined;
-    const rules = JSON.stringify(content ?? null);
-    const known = judges.get(userId);
-    if (known?.rules === rules) return known.judge;
-    const judge = streams.pushRules.judgeFrom(userId, content);
-    if (judges.size >= MAX_RESUMABLE && known === undefined) judges.clear();
-    judges.set(userId, { rules, judge });
-    return judge;
+  const standingData = new Map<string, StandingAccountData>();
+  function standingDataFrom(userId: string, held: StandingAccountData | undefined, standing: Standing): StandingAccountData {
+    // The same position: nothing written since. Behind it: a sync whose snapshot is older than the one
+    // held; the rules held are the newer, and no older ones are at hand.
+    if (held !== undefined && standing.accountDataAt <= held.at) return held;
+    const contents = new Map(held?.contents);
+    for (const [type, content] of standing.accountData) contents.set(type, content);
+    const fresh = new StandingAccountData(standing.accountDataAt, contents, (content) => streams?.pushRules.judgeFrom(userId, content));
+    if (standingData.size >= MAX_RESUMABLE && !standingData.has(userId)) standingData.clear();
+    const current = standingData.get(userId);
+    if (current === undefined || current.at < fresh.at) standingData.set(userId, fresh);
+    return fresh;
   }
 
   function remember(key: string, memo: Resumable): void {
@@ -570,6 +575,32 @@ export function createSyncService(deps: SyncDeps) {
 }
 
 export type SyncService = ReturnType<typeof createSyncService>;
+
+/** The global account data types every sync reads (StandingAccountData). */
+const STANDING_ACCOUNT_DATA = [IGNORED_USER_LIST, PUSH_RULES];
+
+/** A user's push rules and ignored users as of an account-data position, each worked out once, when first needed. */
+class StandingAccountData {
+  #judge: PushJudge | undefined | null = null;
+  #ignored: ReadonlySet<string> | null = null;
+
+  constructor(
+    readonly at: number,
+    readonly contents: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+    private readonly judgeFrom: (content: Readonly<Record<string, unknown>> | undefined) => PushJudge | undefined,
+  ) {}
+
+  /** The user's push rules as a judge of events (none without the push service). */
+  judge(): PushJudge | undefined {
+    if (this.#judge === null) this.#judge = this.judgeFrom(this.contents.get(PUSH_RULES));
+    return this.#judge;
+  }
+
+  ignoredUsers(): ReadonlySet<string> {
+    if (this.#ignored === null) this.#ignored = ignoredUsersOf(this.contents.get(IGNORED_USER_LIST));
+    return this.#ignored;
+  }
+}
 
 /** The device's record of members sent, its new entries held back as effects (kept once the phase is the result). */
 function deferred(record: DeviceSentMembers, effects: Array<() => void>): DeviceSentMembers {
