@@ -3,6 +3,7 @@ import type { Requester } from '../users/index.js';
 import type { TimelineEvent } from '../rooms/index.js';
 import { createLegacyReads, legacyPresence, type LegacySyncDeps } from './legacy-reads.js';
 import { MAX_SYNC_TIMEOUT_MS } from './sync.js';
+import type { HangUpWatch } from './ports.js';
 
 /**
  * GET /events, the v1 event stream (dropped from the spec with r0's v1 forms; Synapse still serves it
@@ -19,7 +20,8 @@ export interface EventsRequest {
   readonly roomId?: string;
   /** At most this many room events; the end token then stops after the last one given. */
   readonly limit?: number;
-  readonly signal?: AbortSignal;
+  /** A waiting long-poll stops waiting when the client goes away. */
+  readonly hangUp?: HangUpWatch;
 }
 
 export interface EventsResponse {
@@ -104,7 +106,7 @@ export function createLegacyEvents(deps: LegacySyncDeps) {
       const limit = Math.min(Math.max(request.limit ?? DEFAULT_EVENTS_LIMIT, 1), DEFAULT_EVENTS_LIMIT);
       const deadline = clock.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
       const listener = notifier.listen(requester.userId);
-      request.signal?.addEventListener('abort', () => listener.close(), { once: true });
+      const unwatch = request.hangUp?.(() => listener.close());
       try {
         for (;;) {
           listener.reset();
@@ -116,6 +118,7 @@ export function createLegacyEvents(deps: LegacySyncDeps) {
           }
         }
       } finally {
+        unwatch?.();
         listener.close();
       }
     },

@@ -30,113 +30,128 @@ export interface SyncListener {
   close(): void;
 }
 
-interface Entry {
-  readonly userId: string;
-  readonly rooms: Set<string>;
-  woken: boolean;
+/** What the notifier and its listeners share: who listens for what, and the notices so far. */
+class Registry {
+  readonly byUser = new Map<string, Set<Listener>>();
+  readonly byRoom = new Map<string, Set<Listener>>();
+  closed = false;
+  sequence = 0;
+  /** The sequence number of the latest notice per room (one number per room that ever had one). */
+  readonly lastNotice = new Map<string, number>();
+  /** The same per user. */
+  readonly lastUserNotice = new Map<string, number>();
+}
+
+/** One waiting or reading sync: a class, not a bundle of closures, as every long-poll makes one. */
+class Listener implements SyncListener {
+  readonly rooms = new Set<string>();
+  woken = false;
   /** The notice sequence number when the current read began. */
   since: number;
-  resolve: ((woken: boolean) => void) | undefined;
+  resolve: ((woken: boolean) => void) | undefined = undefined;
+  #closed = false;
+
+  constructor(
+    private readonly registry: Registry,
+    readonly userId: string,
+  ) {
+    this.since = registry.sequence;
+    add(registry.byUser, userId, this);
+  }
+
+  wait(timeoutMs: number): Promise<boolean> {
+    if (this.woken) return Promise.resolve(true);
+    if (this.#closed || this.registry.closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (woken: boolean) => {
+        clearTimeout(timer);
+        this.resolve = undefined;
+        resolve(woken);
+      };
+      this.resolve = finish;
+    });
+  }
+
+  reset(): void {
+    this.woken = false;
+    this.since = this.registry.sequence;
+  }
+
+  addRooms(rooms: Iterable<string>): void {
+    if (this.#closed) return;
+    for (const room of rooms) {
+      if (this.rooms.has(room)) continue;
+      this.rooms.add(room);
+      add(this.registry.byRoom, room, this);
+      if ((this.registry.lastNotice.get(room) ?? 0) > this.since) this.woken = true;
+    }
+  }
+
+  get readSequence(): number {
+    return this.since;
+  }
+
+  resume(sequence: number, rooms: Iterable<string>): void {
+    this.since = sequence;
+    this.woken = (this.registry.lastUserNotice.get(this.userId) ?? 0) > sequence;
+    this.addRooms(rooms);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    remove(this.registry.byUser, this.userId, this);
+    for (const room of this.rooms) remove(this.registry.byRoom, room, this);
+    this.resolve?.(false);
+    this.resolve = undefined;
+  }
 }
 
 export class SyncNotifier {
-  readonly #byUser = new Map<string, Set<Entry>>();
-  readonly #byRoom = new Map<string, Set<Entry>>();
-  #closed = false;
-  #sequence = 0;
-  /** The sequence number of the latest notice per room (one number per room that ever had one). */
-  readonly #lastNotice = new Map<string, number>();
-  /** The same per user. */
-  readonly #lastUserNotice = new Map<string, number>();
+  readonly #registry = new Registry();
 
   /** Ends every wait (unwoken) and every later one at once: the server is shutting down. */
   close(): void {
-    this.#closed = true;
-    for (const entries of this.#byUser.values()) {
-      for (const entry of entries) entry.resolve?.(false);
+    this.#registry.closed = true;
+    for (const listeners of this.#registry.byUser.values()) {
+      for (const listener of listeners) listener.resolve?.(false);
     }
   }
 
   /** How many syncs are waiting or reading (for metrics and tests). */
   get listeners(): number {
     let count = 0;
-    for (const set of this.#byUser.values()) count += set.size;
+    for (const set of this.#registry.byUser.values()) count += set.size;
     return count;
   }
 
   notify(notice: StreamNotice): void {
-    const sequence = ++this.#sequence;
+    const registry = this.#registry;
+    const sequence = ++registry.sequence;
     for (const room of notice.rooms ?? []) {
-      this.#lastNotice.set(room, sequence);
-      this.#wakeAll(this.#byRoom.get(room));
+      registry.lastNotice.set(room, sequence);
+      wakeAll(registry.byRoom.get(room));
     }
     for (const user of notice.users ?? []) {
-      this.#lastUserNotice.set(user, sequence);
-      this.#wakeAll(this.#byUser.get(user));
+      registry.lastUserNotice.set(user, sequence);
+      wakeAll(registry.byUser.get(user));
     }
   }
 
   listen(userId: string): SyncListener {
-    const entry: Entry = { userId, rooms: new Set(), woken: false, since: this.#sequence, resolve: undefined };
-    add(this.#byUser, userId, entry);
-    let closed = false;
-    const addRooms = (rooms: Iterable<string>) => {
-      if (closed) return;
-      for (const room of rooms) {
-        if (entry.rooms.has(room)) continue;
-        entry.rooms.add(room);
-        add(this.#byRoom, room, entry);
-        if ((this.#lastNotice.get(room) ?? 0) > entry.since) entry.woken = true;
-      }
-    };
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      remove(this.#byUser, userId, entry);
-      for (const room of entry.rooms) remove(this.#byRoom, room, entry);
-      entry.resolve?.(false);
-      entry.resolve = undefined;
-    };
-    return {
-      wait: (timeoutMs) => {
-        if (entry.woken) return Promise.resolve(true);
-        if (closed || this.#closed || timeoutMs <= 0) return Promise.resolve(false);
-        return new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => finish(false), timeoutMs);
-          const finish = (woken: boolean) => {
-            clearTimeout(timer);
-            entry.resolve = undefined;
-            resolve(woken);
-          };
-          entry.resolve = finish;
-        });
-      },
-      reset: () => {
-        entry.woken = false;
-        entry.since = this.#sequence;
-      },
-      addRooms,
-      get readSequence() {
-        return entry.since;
-      },
-      resume: (sequence, rooms) => {
-        entry.since = sequence;
-        entry.woken = (this.#lastUserNotice.get(userId) ?? 0) > sequence;
-        addRooms(rooms);
-      },
-      close,
-    };
-  }
-
-  #wakeAll(entries: Set<Entry> | undefined): void {
-    for (const entry of entries ?? []) {
-      entry.woken = true;
-      entry.resolve?.(true);
-    }
+    return new Listener(this.#registry, userId);
   }
 }
 
-function add(index: Map<string, Set<Entry>>, key: string, entry: Entry): void {
+function wakeAll(listeners: Set<Listener> | undefined): void {
+  for (const listener of listeners ?? []) {
+    listener.woken = true;
+    listener.resolve?.(true);
+  }
+}
+
+function add(index: Map<string, Set<Listener>>, key: string, entry: Listener): void {
   let set = index.get(key);
   if (set === undefined) {
     set = new Set();
@@ -145,7 +160,7 @@ function add(index: Map<string, Set<Entry>>, key: string, entry: Entry): void {
   set.add(entry);
 }
 
-function remove(index: Map<string, Set<Entry>>, key: string, entry: Entry): void {
+function remove(index: Map<string, Set<Listener>>, key: string, entry: Listener): void {
   const set = index.get(key);
   if (set === undefined) return;
   set.delete(entry);

@@ -66,6 +66,12 @@ export interface SyncReads
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
 }
 
+/**
+ * How a long-poll hears that its client hung up: runs `stop` once the connection closes, and returns what
+ * stops watching (called when the poll is answered: with keep-alive the connection outlives it).
+ */
+export type HangUpWatch = (stop: () => void) => () => void;
+
 export interface Standing {
   readonly positions: SnapshotPositions;
   readonly memberships: readonly MembershipRow[];

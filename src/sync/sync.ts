@@ -5,7 +5,7 @@ import { createClientEvents, createVisibility, type ErasedUsers, type StoredEven
 import type { Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';
-import type { DeviceKeyCounts, MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
+import type { DeviceKeyCounts, HangUpWatch, MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type StateAfterKey, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers, type DeviceSentMembers } from './sent-members.js';
@@ -33,8 +33,8 @@ export interface SyncRequest {
    * `org.matrix.msc4222.state_after` for a client that asked by the unstable name (matrix-js-sdk).
    */
   readonly useStateAfter?: StateAfterKey | false;
-  /** Aborted when the client goes away: a waiting long-poll stops waiting. */
-  readonly signal?: AbortSignal;
+  /** A waiting long-poll stops waiting when the client goes away. */
+  readonly hangUp?: HangUpWatch;
 }
 
 interface AccountDataEvent {
@@ -546,7 +546,7 @@ export function createSyncService(deps: SyncDeps) {
       }
       const key = `${requester.userId}\n${requester.deviceId}`;
       const listener = notifier.listen(requester.userId);
-      request.signal?.addEventListener('abort', () => listener.close(), { once: true });
+      const unwatch = request.hangUp?.(() => listener.close());
       try {
         const memo = resumable.get(key);
         if (memo !== undefined && since !== undefined && !request.fullState && memo.token === request.since && memo.filter === request.filter) {
@@ -568,6 +568,7 @@ export function createSyncService(deps: SyncDeps) {
           }
         }
       } finally {
+        unwatch?.();
         listener.close();
       }
     },

@@ -9,7 +9,7 @@ export function syncRoutes(service: SyncService) {
   return async (app: FastifyInstance): Promise<void> => {
     // A client that hangs up ends its long-poll.
     route(app, sync, ({ requester, query, request }) =>
-      untilHangUp(request, (signal) =>
+      untilHangUp(request, (hangUp) =>
         service.sync(requester, {
           since: query.since,
           timeoutMs: query.timeout,
@@ -18,7 +18,7 @@ export function syncRoutes(service: SyncService) {
           setPresence: query.set_presence,
           // Asked by MSC4222's unstable name, the answer uses its name too (matrix-js-sdk reads only that one).
           useStateAfter: query.use_state_after ? 'state_after' : query['org.matrix.msc4222.use_state_after'] ? 'org.matrix.msc4222.state_after' : false,
-          signal,
+          hangUp,
         })));
   };
 }

@@ -1,17 +1,15 @@
 import type { FastifyRequest } from 'fastify';
+import type { HangUpWatch } from '../../sync/index.js';
 
 /**
- * Runs a long-poll with a signal that aborts when the client hangs up. The socket outlives the request
- * with keep-alive, so the listener goes when the request is answered.
+ * Runs a long-poll with a watch on the client hanging up. The socket outlives the request with keep-alive,
+ * so a listener goes once its poll is answered. A plain listener, not an AbortController: every long-poll
+ * makes one, and an AbortSignal with its listener costs a couple of KB that live as long as the poll.
  */
-export async function untilHangUp<T>(request: FastifyRequest, poll: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const gone = new AbortController();
+export function untilHangUp<T>(request: FastifyRequest, poll: (hangUp: HangUpWatch) => Promise<T>): Promise<T> {
   const socket = request.raw.socket;
-  const hangUp = () => gone.abort();
-  socket.once('close', hangUp);
-  try {
-    return await poll(gone.signal);
-  } finally {
-    socket.off('close', hangUp);
-  }
+  return poll((stop) => {
+    socket.on('close', stop);
+    return () => socket.off('close', stop);
+  });
 }
