@@ -98,6 +98,8 @@ export function createLegacyEvents(deps: LegacySyncDeps) {
 
   return {
     async events(requester: Requester, request: EventsRequest): Promise<EventsResponse> {
+      // A client on the event stream is connected as one on /sync is: online (Synapse marks it so too).
+      await streams?.presence.setFromSync(requester.userId, 'online');
       const scope = await scopeOf(requester.userId, request.roomId);
       const asked = { ...scope, all: request.roomId === undefined };
       // The stream never carries to-device messages: its tokens leave that position alone.

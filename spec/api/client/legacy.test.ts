@@ -45,6 +45,22 @@ t.test('the v1 event stream: a token now, then what happens after it', async (t)
   });
 });
 
+t.test('a client on the event stream is online, as one on /sync is', async (t) => {
+  await eachEngine(t, 'presence', async (t, db) => {
+    const { alice, bob } = await threeUsers(t, db);
+    const roomId = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(`${roomPath(roomId)}/join`);
+    const before = await bob.get(`/presence/${encodeURIComponent(alice.user)}/status`);
+    t.equal(before.body.presence, 'offline', 'never connected: offline');
+
+    t.equal((await events(alice)).status, 200);
+    const after = await bob.get(`/presence/${encodeURIComponent(alice.user)}/status`);
+    t.equal(after.body.presence, 'online', 'after one poll of the event stream: online');
+    const own = await alice.sync({ set_presence: 'offline' });
+    t.match(own.body.presence.events.find((e: any) => e.sender === alice.user), { content: { presence: 'online' } }, 'and her initial sync tells her so');
+  });
+});
+
 t.test('the event stream in pages: a limit stops the end token after the last event given', async (t) => {
   await eachEngine(t, 'paging', async (t, db) => {
     const { alice } = await threeUsers(t, db);
