@@ -516,6 +516,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         typing,
         receipts: { store: createReceiptsStore(storage.database.sql), notify: streamNotifierOnBus(bus, log, 'receipts') },
         presence: config.presence.enabled ? { store: createPresenceStore(storage.database.sql), notify: streamNotifierOnBus(bus, log, 'presence') } : null,
+        joiningThrough: (server) => remoteMembership.joiningThrough(server),
         toDevice: { notify: streamNotifierOnBus(bus, log, 'toDevice') },
         deviceLists: { announce: keys.announce, remoteUpdate: remoteKeys.remoteUpdate },
         store: inboundStore,

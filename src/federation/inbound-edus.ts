@@ -32,6 +32,11 @@ export interface InboundEduDeps {
   readonly receipts: { readonly store: Pick<ReceiptStore, 'putReceipt'>; readonly notify: StreamNotifier };
   /** null when presence is disabled (config presence.enabled): m.presence is ignored. */
   readonly presence: { readonly store: Pick<PresenceStore, 'putPresence'>; readonly notify: StreamNotifier } | null;
+  /**
+   * Whether a local user is joining a room through the server right now. Its members' presence comes
+   * as soon as it has let the join in, often before this server has written the room: it is kept.
+   */
+  readonly joiningThrough?: (server: string) => boolean;
   readonly toDevice: { readonly notify: (notice: { readonly position: number; readonly users: readonly string[] }) => void };
   /** Tells the syncs of the user's room-mates that the user's device list moved (the keys service's announce). */
   readonly deviceLists: {
@@ -104,7 +109,8 @@ export function createInboundEdus(deps: InboundEduDeps) {
       if (!isPlainObject(update) || !ofOrigin(update.user_id, origin)) continue;
       const userId = update.user_id as string;
       const state = update.presence;
-      if (typeof state !== 'string' || !PRESENCE_STATES.has(state) || !(await knownUser(userId))) continue;
+      if (typeof state !== 'string' || !PRESENCE_STATES.has(state)) continue;
+      if (deps.joiningThrough?.(origin) !== true && !(await knownUser(userId))) continue;
       const ago = typeof update.last_active_ago === 'number' && Number.isSafeInteger(update.last_active_ago) ? Math.max(0, update.last_active_ago) : 0;
       const statusMsg = typeof update.status_msg === 'string' ? update.status_msg : null;
       const position = await deps.presence.store.putPresence(userId, state as PresenceState, statusMsg, clock.now() - ago);

@@ -76,6 +76,18 @@ const memberKey = (userId: string) => stateKey('m.room.member', userId);
 export function createRemoteMembership(deps: RemoteMembershipDeps) {
   const { store, federation, log, serverName } = deps;
 
+  /**
+   * The servers a join is going through right now, with how many joins each: until the join's state is
+   * written, nothing here shares a room with their users, though those servers already treat this one as
+   * a room-mate (their members' presence comes at once).
+   */
+  const joiningThrough = new Map<string, number>();
+  const through = (server: string, step: 1 | -1) => {
+    const count = (joiningThrough.get(server) ?? 0) + step;
+    if (count > 0) joiningThrough.set(server, count);
+    else joiningThrough.delete(server);
+  };
+
   /** Whether a local user is joined to the room: then the room is ours too and memberships are local events. */
   function hasLocalMember(roomId: string): Promise<boolean> {
     return store.hasJoinedMember(roomId, serverName);
@@ -176,6 +188,22 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     const content = { ...profile, ...extra, ...(options.guest === true ? { kind: 'guest' } : {}) };
     // Where a join's time goes, for the log line below (bench/remote-join.ts reads it): the last attempt's.
     const timings = { fetchMs: 0, verifyMs: 0, resolveMs: 0, persistMs: 0 };
+    for (const server of servers) through(server, 1);
+    try {
+      return await joinThrough(userId, roomId, servers, content, options, timings);
+    } finally {
+      for (const server of servers) through(server, -1);
+    }
+  }
+
+  async function joinThrough(
+    userId: UserId,
+    roomId: string,
+    servers: readonly string[],
+    content: Readonly<Record<string, unknown>>,
+    options: { readonly guest?: boolean },
+    timings: { fetchMs: number; verifyMs: number; resolveMs: number; persistMs: number },
+  ): Promise<string> {
     const joined = await tryServers(servers, 'join', roomId, async (server) => {
       const started = performance.now();
       const { template, rules } = await makeTemplate(server, 'join', roomId, userId);
@@ -435,7 +463,17 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
     return { roomId: answer.room_id, servers: servers.length > 0 ? servers : [server] };
   }
 
-  return { hasLocalMember, resolveAlias, join, leave, knock, invite, ownMemberEvent: (roomId: string, userId: string) => ownMemberEvent(store, roomId, userId) };
+  return {
+    hasLocalMember,
+    resolveAlias,
+    join,
+    leave,
+    knock,
+    invite,
+    ownMemberEvent: (roomId: string, userId: string) => ownMemberEvent(store, roomId, userId),
+    /** Whether a local user's join is going through the server right now (asked or about to be). */
+    joiningThrough: (server: string): boolean => joiningThrough.has(server),
+  };
 }
 
 export type RemoteMembership = ReturnType<typeof createRemoteMembership>;

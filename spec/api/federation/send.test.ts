@@ -29,7 +29,7 @@ const authKeys: Pick<Keyring, 'keyValidAt'> = {
  * The client app (alice on hearth.test) and, on the same database and bus, the federation /send endpoint
  * wired as server.ts wires it; remote.test's requests are X-Matrix signed with its key.
  */
-async function world(t: Test, db: Database, options: { remote?: FederationClient['request'] } = {}) {
+async function world(t: Test, db: Database, options: { remote?: FederationClient['request']; joiningThrough?: (server: string) => boolean } = {}) {
   const { app, ephemeral } = await appOn(t, db);
   const log = silentLogger();
   const bus = ephemeral.bus;
@@ -48,6 +48,7 @@ async function world(t: Test, db: Database, options: { remote?: FederationClient
       typing: ephemeral.typing,
       receipts: { store: createReceiptsStore(db.sql), notify: streamNotifierOnBus(bus, log, 'receipts') },
       presence: { store: createPresenceStore(db.sql), notify: streamNotifierOnBus(bus, log, 'presence') },
+      ...(options.joiningThrough ? { joiningThrough: options.joiningThrough } : {}),
       toDevice: { notify: streamNotifierOnBus(bus, log, 'toDevice') },
       deviceLists: { announce: async (userId, position) => streamNotifierOnBus(bus, log, 'deviceLists')({ position, users: [userId], rooms: await store.roomsWithMembership(userId, 'join') }) },
       store: inboundStore,
@@ -227,5 +228,24 @@ t.test('PUT /send/{txnId}', async (t) => {
     await w.send('edus2', { edus: [{ edu_type: 'm.direct_to_device', content: { sender: rob, type: 'm.test', message_id: 'm1', messages: { [w.alice.userId]: { '*': { secret: 1 } } } } }] });
     const again = await w.sync(sync.next_batch);
     t.same(again.to_device?.events ?? [], [], 'message ids are deduplicated');
+  });
+
+  t.test("a server a local join is going through: its users' presence is kept before the room is shared", async (t) => {
+    const joining = new Set<string>();
+    const w = await world(t, await testDatabase(t), { joiningThrough: (server) => joining.has(server) });
+    const first = await w.sync();
+    const presence = (statusMsg: string) => ({ edu_type: 'm.presence', content: { push: [{ user_id: rob, presence: 'online', last_active_ago: 0, status_msg: statusMsg }] } });
+    await w.send('early', { edus: [presence('a stranger')] });
+    joining.add(REMOTE);
+    // A resident server sends its members' presence as soon as it has let the join in.
+    await w.send('during', { edus: [presence('joining you')] });
+    joining.delete(REMOTE);
+    await w.send('stranger', { edus: [{ edu_type: 'm.presence', content: { push: [{ user_id: '@stranger:remote.test', presence: 'online' }] } }] });
+    await w.robJoins();
+    await busSettled();
+    const sync = await w.sync(first.next_batch);
+    const events = (sync.presence?.events ?? []) as Array<{ sender: string; content: any }>;
+    t.match(events.find((e) => e.sender === rob)?.content, { presence: 'online', status_msg: 'joining you' }, 'what came during the join is kept');
+    t.notOk(events.some((e) => e.sender === '@stranger:remote.test'), 'other users of the server, after the join: still strangers');
   });
 });
