@@ -43,6 +43,7 @@ import { authEventsSelection, buildEvent, checkAuth, getRoomVersion, stateKey, t
 import { systemClock, systemRandom } from '../src/platform/clock.js';
 import { silentLogger } from '../src/platform/logger.js';
 import { generateSigningKey, writeSigningKeyFile } from '../src/platform/signing-key-file.js';
+import { hearthCommand } from './lib/hearth-command.js';
 import { createRoomServer } from '../src/rooms/index.js';
 import { createFederationQueueStore, createRoomStore, migrate, openDatabase, type Database } from '../src/storage/index.js';
 
@@ -226,7 +227,7 @@ async function startHearth(dir: string, port: number, databaseUrl: string | null
     ].join('\n'),
   );
   const profiling = profile === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${port}.cpuprofile`];
-  const child: ChildProcess = spawn(process.execPath, [...profiling, '--import', 'tsx', join(ROOT, 'src/main.ts'), 'start', '--config', config], {
+  const child: ChildProcess = spawn(process.execPath, hearthCommand(profiling, ['start', '--config', config]), {
     cwd: ROOT,
     // Info lines carry the join's timings; warnings and errors are passed on.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HEARTH_LOG_LEVEL: 'info' },

@@ -31,6 +31,7 @@ import postgres from 'postgres';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import WebSocket from 'ws';
 import { measureCpu } from './lib/cpu.js';
+import { hearthCommand } from './lib/hearth-command.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const GOAL_P99_MS = 25;
@@ -125,8 +126,9 @@ async function startHearth(dir: string, databaseUrl: string | null, profile: str
     ].join('\n'),
   );
   const profiling = profile === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
-  // The flags of `npm start` and bin/hearth.js.
-  const child: ChildProcess = spawn(process.execPath, ['--min-semi-space-size=16', ...profiling, '--import', 'tsx', join(ROOT, 'src/main.ts'), 'start', '--config', config], {
+  // What `npm start` runs, with its V8 flag (bin/hearth.js says why).
+  const command = hearthCommand(['--min-semi-space-size=16', ...profiling], ['start', '--config', config]);
+  const child: ChildProcess = spawn(process.execPath, command, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HEARTH_LOG_LEVEL: process.env.HEARTH_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
