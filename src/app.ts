@@ -66,6 +66,8 @@ import type { TransactionReceiver } from './federation/index.js';
 import type { FederationReads } from './rooms/index.js';
 import type { FederationProfiles } from './users/index.js';
 import type { FederationKeys } from './e2ee/index.js';
+import { federationMediaRoutes, mediaRoutes } from './api/media/routes.js';
+import type { MediaService } from './media/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
@@ -132,6 +134,11 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   };
   /** make_/send_ join, leave, knock and invites, as the resident (or invited) server; left out by tests that do not need them. */
   readonly federationMembership?: FederationMembership;
+  /**
+   * The content repository (uploads, downloads, thumbnails, and the federation media endpoints);
+   * `boundary` makes the multipart boundaries of federation answers. Left out by tests that do not need it.
+   */
+  readonly media?: { readonly service: MediaService; readonly serveUnauthenticated: boolean; readonly boundary: () => string };
   /** Inbound transactions (PUT /_matrix/federation/v1/send/{txnId}); left out by tests that do not need them. */
   readonly federationTransactions?: TransactionReceiver;
 }
@@ -187,5 +194,9 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (deps.federationMembership) await app.register(federationMembershipRoutes(deps.federationMembership, deps.serverName));
     if (deps.federationTransactions) await app.register(federationSendRoutes(deps.federationTransactions));
+    if (deps.media) {
+      await app.register(mediaRoutes(deps.media.service, { serveUnauthenticated: deps.media.serveUnauthenticated }));
+      await app.register(federationMediaRoutes(deps.media.service, deps.serverName, deps.media.boundary));
+    }
   });
 }

@@ -14,6 +14,7 @@ import {
   createKeyring,
   createServerResolver,
   keyLookupOf,
+  connectableAddresses,
   systemDns,
   wellKnownFetcher,
   createEduProducers,
@@ -96,6 +97,8 @@ import {
   type Database,
   createDirectoryStore,
   createReportStore,
+  createMediaStore,
+  createFileBlobStore,
   createUserDirectoryStore,
   createKeyBackupStore,
   createDehydratedDevicesStore,
@@ -108,6 +111,7 @@ import {
   createPushersStore,
 } from './storage/index.js';
 import { createHttpClient } from './platform/http-client.js';
+import { createMediaService, createRemoteMedia } from './media/index.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName } from './protocol/index.js';
 import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
@@ -466,6 +470,37 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       directory: directoryStore, store: roomStore, isServerAdmin, serverName: config.server_name, clock: deps.clock,
       remote: createRemotePublicRooms({ client: federationClient }),
     });
+    // The content repository: rows in the database, bytes on local disk (media.store_path). Other
+    // servers' content is fetched over federation; a multipart answer pointing elsewhere (a CDN) is
+    // followed only to an address federation may reach.
+    const media = createMediaService({
+      store: createMediaStore(storage.database.sql),
+      blobs: createFileBlobStore(config.media.store_path),
+      serverName: config.server_name,
+      clock: deps.clock,
+      random: deps.random,
+      options: {
+        maxUploadBytes: config.media.max_upload_size_bytes,
+        maxPendingUploads: config.media.max_pending_uploads,
+        pendingLifetimeMs: config.media.pending_upload_lifetime_ms,
+        maxWaitMs: 60_000,
+      },
+      ...(config.media.fetch_remote
+        ? {
+            remote: createRemoteMedia({
+              client: federationClient,
+              fetchLocation: async (url, maxBytes) => {
+                const target = new URL(url);
+                if (target.protocol !== 'https:') throw new Error('a media Location that is not https');
+                const host = target.hostname.replace(/^\[|\]$/g, '');
+                await connectableAddresses(host, host, systemDns, allowPrivateAddresses);
+                return federationHttp.request(target, { maxResponseBytes: maxBytes });
+              },
+            }),
+          }
+        : {}),
+      log,
+    });
     const reports = createReportService({
       store: createReportStore(storage.database.sql),
       rooms: roomStore,
@@ -617,6 +652,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       federation: { keyring, clock: deps.clock },
       federationTransactions,
       federationMembership,
+      media: { service: media, serveUnauthenticated: config.media.serve_unauthenticated, boundary: () => deps.random.token(16) },
       federationReads: {
         rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name, erased }),
         profiles: createFederationProfiles({ profiles, serverName: config.server_name }),

@@ -41,6 +41,7 @@ function fakeClient() {
         inFlight.set(destination, inFlight.get(destination)! - 1);
       }
     },
+    fetch: () => Promise.reject(new Error('the sender fetches nothing but JSON')),
   };
   return {
     client,

@@ -21,6 +21,8 @@ export interface FederationRequestOptions {
   /** The JSON body; PUT and POST without one send `{}`, as the spec requires a body on them. */
   readonly body?: JsonBody;
   readonly timeoutMs?: number;
+  /** Overrides the HTTP client's cap on the response's size (media). */
+  readonly maxResponseBytes?: number;
 }
 
 /**
@@ -30,6 +32,11 @@ export interface FederationRequestOptions {
  */
 export interface FederationClient {
   request<T>(destination: string, method: HttpMethod, path: string, options?: FederationRequestOptions): Promise<T>;
+  /**
+   * The same request for an answer that is not JSON (media): resolves with the whole 2xx response, status,
+   * headers and bytes; rejects with a FederationRequestError otherwise.
+   */
+  fetch(destination: string, method: HttpMethod, path: string, options?: FederationRequestOptions): Promise<HttpResponse>;
 }
 
 export type FederationFailure =
@@ -43,7 +50,9 @@ export type FederationFailure =
   | 'unreachable'
   | 'timeout'
   /** A 2xx answer whose body is not JSON. */
-  | 'invalid_response';
+  | 'invalid_response'
+  /** The answer ran past the size cap. */
+  | 'too_large';
 
 /**
  * Why a federation request failed. It is a MatrixError (M_UNKNOWN, 502 or 504) so that a handler which
@@ -158,7 +167,8 @@ export function formatQuery(query: FederationRequestOptions['query']): string {
 export function createFederationClient(deps: FederationClientDeps): FederationClient {
   const log = deps.log.child({ component: 'federation-client' });
 
-  async function send(destination: ServerName, method: HttpMethod, uri: string, body: JsonBody | undefined, timeoutMs: number | undefined): Promise<HttpResponse> {
+  async function send(destination: ServerName, method: HttpMethod, uri: string, body: JsonBody | undefined, options: FederationRequestOptions): Promise<HttpResponse> {
+    const { timeoutMs, maxResponseBytes } = options;
     const target = await deps.resolver.resolve(destination);
     const addresses = await connectableAddresses(destination, target.host, deps.dns, deps.allowPrivateAddresses);
     const authorization = signRequest(
@@ -174,6 +184,7 @@ export function createFederationClient(deps: FederationClientDeps): FederationCl
           headers: { authorization, host: target.hostHeader },
           ...(body === undefined ? {} : { body }),
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
         });
       } catch (err) {
         lastError = err;
@@ -182,6 +193,9 @@ export function createFederationClient(deps: FederationClientDeps): FederationCl
     }
     deps.resolver.forget(destination);
     const where = `${method} ${uri.split('?')[0]} on ${destination}`;
+    if (lastError instanceof HttpClientError && lastError.kind === 'too_large') {
+      throw new FederationRequestError(destination, 'too_large', `${where} answered with more than ${maxResponseBytes ?? 'the allowed'} bytes`, { cause: lastError });
+    }
     if (lastError instanceof HttpClientError && lastError.kind === 'timeout') {
       throw new FederationRequestError(destination, 'timeout', `${where} timed out`, { cause: lastError });
     }
@@ -189,15 +203,48 @@ export function createFederationClient(deps: FederationClientDeps): FederationCl
     throw new FederationRequestError(destination, 'unreachable', `${where} failed${detail}`, { cause: lastError });
   }
 
+  function begin(destination: string, method: HttpMethod, path: string, options: FederationRequestOptions): Promise<HttpResponse> {
+    if (!isServerName(destination)) {
+      throw new FederationRequestError(String(destination).slice(0, 100), 'invalid_destination', 'The destination is not a valid server name');
+    }
+    if (!path.startsWith('/')) throw new TypeError(`federation path must start with '/': ${path}`);
+    const body = options.body ?? (method === 'PUT' || method === 'POST' ? {} : undefined);
+    return send(destination, method, `${path}${formatQuery(options.query)}`, body, options);
+  }
+
+  function refusal(destination: string, method: HttpMethod, path: string, response: HttpResponse, json: unknown): FederationRequestError {
+    const errcode = matrixErrorField(json, 'errcode');
+    const error = matrixErrorField(json, 'error');
+    const roomVersion = matrixErrorField(json, 'room_version');
+    log.debug({ destination, method, path, status: response.status, errcode }, 'federation request refused');
+    return new FederationRequestError(
+      destination,
+      'remote',
+      `${method} ${path} on ${destination} answered HTTP ${response.status}${errcode === undefined ? '' : ` ${errcode}`}`,
+      {
+        remoteStatus: response.status,
+        ...(errcode === undefined ? {} : { remoteErrcode: errcode }),
+        ...(error === undefined ? {} : { remoteError: error }),
+        ...(roomVersion === undefined ? {} : { remoteRoomVersion: roomVersion }),
+      },
+    );
+  }
+
   return {
-    async request<T>(destination: string, method: HttpMethod, path: string, options: FederationRequestOptions = {}): Promise<T> {
-      if (!isServerName(destination)) {
-        throw new FederationRequestError(String(destination).slice(0, 100), 'invalid_destination', 'The destination is not a valid server name');
+    async fetch(destination: string, method: HttpMethod, path: string, options: FederationRequestOptions = {}): Promise<HttpResponse> {
+      const response = await begin(destination, method, path, options);
+      if (response.status >= 200 && response.status < 300) return response;
+      let json: unknown;
+      try {
+        json = response.json();
+      } catch {
+        json = undefined;
       }
-      if (!path.startsWith('/')) throw new TypeError(`federation path must start with '/': ${path}`);
-      const body = options.body ?? (method === 'PUT' || method === 'POST' ? {} : undefined);
-      const uri = `${path}${formatQuery(options.query)}`;
-      const response = await send(destination, method, uri, body, options.timeoutMs);
+      throw refusal(destination, method, path, response, json);
+    },
+
+    async request<T>(destination: string, method: HttpMethod, path: string, options: FederationRequestOptions = {}): Promise<T> {
+      const response = await begin(destination, method, path, options);
       const where = `${method} ${path} on ${destination}`;
       let json: unknown;
       try {
@@ -212,21 +259,7 @@ export function createFederationClient(deps: FederationClientDeps): FederationCl
         json = undefined;
       }
       if (response.status >= 200 && response.status < 300) return json as T;
-      const errcode = matrixErrorField(json, 'errcode');
-      const error = matrixErrorField(json, 'error');
-      const roomVersion = matrixErrorField(json, 'room_version');
-      log.debug({ destination, method, path, status: response.status, errcode }, 'federation request refused');
-      throw new FederationRequestError(
-        destination,
-        'remote',
-        `${where} answered HTTP ${response.status}${errcode === undefined ? '' : ` ${errcode}`}`,
-        {
-          remoteStatus: response.status,
-          ...(errcode === undefined ? {} : { remoteErrcode: errcode }),
-          ...(error === undefined ? {} : { remoteError: error }),
-          ...(roomVersion === undefined ? {} : { remoteRoomVersion: roomVersion }),
-        },
-      );
+      throw refusal(destination, method, path, response, json);
     },
   };
 }

@@ -66,11 +66,13 @@ export type Errcode = keyof typeof ERRCODE_STATUS;
 const ALTERNATE_STATUS: Partial<Record<Errcode, readonly number[]>> = {
   M_UNRECOGNIZED: [405, 400],
   // 409: PUT /directory/room/{roomAlias} of an alias that exists, as the spec gives it.
-  M_UNKNOWN: [500, 502, 503, 504, 409],
+  // 400: content the media repository cannot thumbnail, as the spec's thumbnail endpoints give it.
+  M_UNKNOWN: [500, 502, 503, 504, 409, 400],
   M_NOT_FOUND: [400],
   // PUT account data of a type the server manages (m.fully_read, m.push_rules): the spec's 405.
   M_BAD_JSON: [405],
-  M_TOO_LARGE: [400],
+  // 502: another server's media too large to fetch or thumbnail, as the spec's media endpoints give it.
+  M_TOO_LARGE: [400, 502],
   // A federation X-Matrix header that cannot be read at all (Synapse's 400); one that reads but fails is 401.
   M_UNAUTHORIZED: [400],
 };

@@ -48,3 +48,5 @@ export { createFederationQueueStore } from './federation-queue-store.js';
 export { createInboundTransactionStore } from './federation-inbound-store.js';
 export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
+export { createMediaStore } from './media-store.js';
+export { createFileBlobStore } from './media-files.js';

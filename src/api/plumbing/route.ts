@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import type { AuthOf, BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseOf } from '../../protocol/endpoint.js';
 import { MatrixError } from '../../protocol/index.js';
@@ -13,6 +13,8 @@ export interface HandlerInput<E extends Endpoint> {
   /** Who called: a Requester on 'user' routes, Requester or null on 'optional-user', null otherwise. */
   readonly requester: RequesterFor<AuthOf<E>>;
   readonly request: FastifyRequest;
+  /** For answers that are not a JSON body (media): set headers on it and return the bytes. */
+  readonly reply: FastifyReply;
 }
 
 export type Handler<E extends Endpoint> = (input: HandlerInput<E>) => Promise<ResponseOf<E>> | ResponseOf<E>;
@@ -65,7 +67,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         if (rateClass !== undefined && app.rateLimiter) await enforceRateLimit(app.rateLimiter, rateClass, requester, request);
         requesters.set(request, requester);
       },
-      handler: async (request) =>
+      handler: async (request, reply) =>
         handler({
           params: request.params as ParamsOf<E>,
           query: request.query as QueryOf<E>,
@@ -73,6 +75,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
           // authenticate() gives what the auth kind promises: never null on 'user' routes.
           requester: (requesters.get(request) ?? null) as RequesterFor<AuthOf<E>>,
           request,
+          reply,
         }),
     });
   }

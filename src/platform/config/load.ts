@@ -19,6 +19,7 @@ export interface ResolvedConfig extends Config {
   readonly public_baseurl: string;
   readonly signing_key_path: string;
   readonly config_path: string | null;
+  readonly media: Config['media'] & { readonly store_path: string };
 }
 
 export const ENV_PREFIX = 'HEARTH_';
@@ -95,6 +96,7 @@ function resolve(config: Config, options: ParseOptions): ResolvedConfig {
     data_dir: dataDir,
     public_baseurl: publicBaseurl,
     signing_key_path: config.signing_key_path === null ? path.join(dataDir, 'signing.key') : abs(config.signing_key_path),
+    media: { ...config.media, store_path: config.media.store_path === null ? path.join(dataDir, 'media') : abs(config.media.store_path) },
     listen: {
       ...config.listen,
       tls: config.listen.tls && { cert_file: abs(config.listen.tls.cert_file), key_file: abs(config.listen.tls.key_file) },

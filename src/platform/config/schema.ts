@@ -149,6 +149,37 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    media: Type.Object(
+      {
+        store_path: NullableString({ default: null, description: 'Where uploaded and fetched content is kept; null: DATA_DIR/media.' }),
+        max_upload_size_bytes: Type.Integer({
+          minimum: 1024,
+          default: 52_428_800,
+          description: 'The largest upload, and the largest content fetched from other servers (clients see it as m.upload.size).',
+        }),
+        max_pending_uploads: Type.Integer({
+          minimum: 1,
+          default: 5,
+          description: 'Asynchronous uploads (POST /_matrix/media/v1/create) a user may have waiting for their content at once.',
+        }),
+        pending_upload_lifetime_ms: Type.Integer({
+          minimum: 60_000,
+          default: 86_400_000,
+          description: 'How long an id from POST /_matrix/media/v1/create waits for its content.',
+        }),
+        fetch_remote: Type.Boolean({
+          default: true,
+          description: 'Fetch (and keep) other servers\' content that local users ask for; false: serve only this server\'s.',
+        }),
+        serve_unauthenticated: Type.Boolean({
+          default: false,
+          description:
+            'Also serve downloads and thumbnails at the deprecated /_matrix/media/v3 paths, which need no access token. ' +
+            'Matrix 1.12 asks servers to stop ("freeze" them); clients from before Matrix 1.11 and sytest need them.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     presence: Type.Object(
       {
         enabled: Type.Boolean({
@@ -179,6 +210,7 @@ export const ConfigSchema = Type.Object(
         registration: RateLimit(0.17, 10, 'Registration requests per address: each sign-up takes two or three (the user-interactive steps), and availability checks count too.'),
         profile: RateLimit(0.2, 10, 'Display name and avatar changes.'),
         user_directory: RateLimit(1, 20, 'User directory searches.'),
+        media_upload: RateLimit(10, 50, 'Media uploads and asynchronous upload ids (Synapse rc_media_create).'),
       },
       { additionalProperties: false, default: {} },
     ),

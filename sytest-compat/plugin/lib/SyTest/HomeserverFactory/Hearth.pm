@@ -133,6 +133,8 @@ sub _config
       default_room_version       => "10",
       # sytest's device keys are placeholders ("ed25519+key" signed "self+signature").
       e2ee                       => { verify_device_keys => JSON::false },
+      # sytest's media tests download at the deprecated unauthenticated /_matrix/media/v3 paths.
+      media                      => { serve_unauthenticated => JSON::true },
 
       app_service_config_files => $self->{app_service_config_files} // [],
       ( $smtp ? ( email => {

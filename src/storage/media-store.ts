@@ -1,0 +1,93 @@
+import type postgres from 'postgres';
+import type { MediaRecord, MediaStore, StoredContent, ThumbnailKey, ThumbnailRecord } from '../media/index.js';
+
+interface MediaRow {
+  readonly origin: string;
+  readonly media_id: string;
+  readonly uploader: string | null;
+  readonly created_ts: number;
+  readonly expires_ts: number | null;
+  readonly uploaded_ts: number | null;
+  readonly content_type: string | null;
+  readonly upload_name: string | null;
+  readonly size_bytes: number | null;
+  readonly sha256: string | null;
+}
+
+function recordOf(row: MediaRow): MediaRecord {
+  return {
+    origin: row.origin,
+    mediaId: row.media_id,
+    uploader: row.uploader,
+    createdTs: row.created_ts,
+    expiresTs: row.expires_ts,
+    uploadedTs: row.uploaded_ts,
+    contentType: row.content_type,
+    uploadName: row.upload_name,
+    sizeBytes: row.size_bytes,
+    sha256: row.sha256,
+  };
+}
+
+/** The media repository's rows (src/media/ports.ts) on migrations/0026_media.sql. */
+export function createMediaStore(sql: postgres.Sql): MediaStore {
+  return {
+    async media(origin: string, mediaId: string): Promise<MediaRecord | undefined> {
+      const [row] = await sql<MediaRow[]>`
+        select origin, media_id, uploader, created_ts, expires_ts, uploaded_ts, content_type, upload_name, size_bytes, sha256
+        from media where origin = ${origin} and media_id = ${mediaId}`;
+      return row && recordOf(row);
+    },
+
+    async insertContent(origin: string, mediaId: string, uploader: string | null, nowTs: number, content: StoredContent): Promise<boolean> {
+      const rows = await sql`
+        insert into media (origin, media_id, uploader, created_ts, uploaded_ts, content_type, upload_name, size_bytes, sha256)
+        values (${origin}, ${mediaId}, ${uploader}, ${nowTs}, ${nowTs}, ${content.contentType}, ${content.uploadName},
+          ${content.sizeBytes}, ${content.sha256})
+        on conflict do nothing`;
+      return rows.count === 1;
+    },
+
+    async insertPending(origin: string, mediaId: string, uploader: string, nowTs: number, expiresTs: number): Promise<boolean> {
+      const rows = await sql`
+        insert into media (origin, media_id, uploader, created_ts, expires_ts)
+        values (${origin}, ${mediaId}, ${uploader}, ${nowTs}, ${expiresTs})
+        on conflict do nothing`;
+      return rows.count === 1;
+    },
+
+    async completePending(origin: string, mediaId: string, nowTs: number, content: StoredContent): Promise<'done' | 'missing' | 'uploaded'> {
+      const rows = await sql`
+        update media set uploaded_ts = ${nowTs}, expires_ts = null, content_type = ${content.contentType},
+          upload_name = ${content.uploadName}, size_bytes = ${content.sizeBytes}, sha256 = ${content.sha256}
+        where origin = ${origin} and media_id = ${mediaId} and uploaded_ts is null and expires_ts > ${nowTs}`;
+      if (rows.count === 1) return 'done';
+      const [row] = await sql<{ uploaded: boolean }[]>`
+        select uploaded_ts is not null as uploaded from media where origin = ${origin} and media_id = ${mediaId}`;
+      return row?.uploaded ? 'uploaded' : 'missing';
+    },
+
+    async pendingCount(uploader: string, nowTs: number): Promise<number> {
+      const [row] = await sql<{ count: number }[]>`
+        select count(*)::int4 as count from media
+        where uploader = ${uploader} and uploaded_ts is null and expires_ts > ${nowTs}`;
+      return row?.count ?? 0;
+    },
+
+    async thumbnail(origin: string, mediaId: string, key: ThumbnailKey): Promise<ThumbnailRecord | undefined> {
+      const [row] = await sql<{ content_type: string; size_bytes: number; sha256: string }[]>`
+        select content_type, size_bytes, sha256 from media_thumbnails
+        where origin = ${origin} and media_id = ${mediaId} and width = ${key.width} and height = ${key.height}
+          and method = ${key.method} and animated = ${key.animated}`;
+      return row && { ...key, contentType: row.content_type, sizeBytes: row.size_bytes, sha256: row.sha256 };
+    },
+
+    async insertThumbnail(origin: string, mediaId: string, thumbnail: ThumbnailRecord): Promise<void> {
+      await sql`
+        insert into media_thumbnails (origin, media_id, width, height, method, animated, content_type, size_bytes, sha256)
+        values (${origin}, ${mediaId}, ${thumbnail.width}, ${thumbnail.height}, ${thumbnail.method}, ${thumbnail.animated},
+          ${thumbnail.contentType}, ${thumbnail.sizeBytes}, ${thumbnail.sha256})
+        on conflict do nothing`;
+    },
+  };
+}
