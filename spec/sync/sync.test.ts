@@ -322,6 +322,53 @@ eachEngine(t, 'unread notification counts follow push rules and read receipts', 
   t.same(fresh.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'an initial sync agrees');
 });
 
+eachEngine(t, 'threaded read receipts clear their own thread, and counts come apart per thread when asked', async (t, db) => {
+  const { alice, bob } = await world(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`/join/${encodeURIComponent(roomId)}`);
+  const start = (await alice.sync()).body.next_batch;
+  const send = async (txn: string, body: string, thread?: string) =>
+    (await bob.put(`${roomPath(roomId)}/send/m.room.message/${txn}`, {
+      msgtype: 'm.text',
+      body,
+      ...(thread === undefined ? {} : { 'm.relates_to': { rel_type: 'm.thread', event_id: thread } }),
+    })).body.event_id as string;
+  const root = await send('t0', 'a thread starts here');
+  const inThread = await send('t1', 'first reply', root);
+  await send('t2', 'second reply', root);
+  const mainLatest = await send('t3', 'back in the room');
+  const apart = { room: { timeline: { unread_thread_notifications: true } } };
+
+  const together = await alice.sync({ since: start, timeout: 0 });
+  t.same(together.body.rooms.join[roomId].unread_notifications, { notification_count: 4, highlight_count: 0 }, 'without the flag: one count for the room');
+  t.notOk(together.body.rooms.join[roomId].unread_thread_notifications);
+  const split = await alice.sync({ since: start, timeout: 0, filter: apart });
+  t.same(split.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'the main timeline: the root and the last message');
+  t.same(split.body.rooms.join[roomId].unread_thread_notifications, { [root]: { notification_count: 2, highlight_count: 0 } }, 'the thread\'s replies apart');
+
+  // Element with threads on: a `main` receipt reads the main timeline only.
+  await alice.post(`${roomPath(roomId)}/receipt/m.read/${encodeURIComponent(mainLatest)}`, { thread_id: 'main' });
+  const mainRead = await alice.sync({ since: split.body.next_batch, timeout: 0, filter: apart });
+  t.same(mainRead.body.rooms.join[roomId].unread_notifications, { notification_count: 0, highlight_count: 0 });
+  t.same(mainRead.body.rooms.join[roomId].unread_thread_notifications, { [root]: { notification_count: 2, highlight_count: 0 } }, 'the thread stays unread');
+  const mainReadTogether = await alice.sync({ since: split.body.next_batch, timeout: 0 });
+  t.same(mainReadTogether.body.rooms.join[roomId].unread_notifications, { notification_count: 2, highlight_count: 0 }, 'and counts in the room\'s total');
+
+  await alice.post(`${roomPath(roomId)}/receipt/m.read/${encodeURIComponent(inThread)}`, { thread_id: root });
+  const partly = await alice.sync({ since: mainRead.body.next_batch, timeout: 0, filter: apart });
+  t.same(partly.body.rooms.join[roomId].unread_thread_notifications, { [root]: { notification_count: 1, highlight_count: 0 } }, 'a thread receipt reads its thread up to it');
+  await send('t4', 'third reply', root);
+  const more = await alice.sync({ since: partly.body.next_batch, timeout: 0, filter: apart });
+  t.same(more.body.rooms.join[roomId].unread_thread_notifications, { [root]: { notification_count: 2, highlight_count: 0 } }, 'a new reply adds to its thread');
+  t.same(more.body.rooms.join[roomId].unread_notifications, { notification_count: 0, highlight_count: 0 }, 'not to the main timeline');
+
+  const last = await send('t5', 'and one more in the room');
+  await alice.post(`${roomPath(roomId)}/receipt/m.read/${encodeURIComponent(last)}`, {});
+  const all = await alice.sync({ since: more.body.next_batch, timeout: 0, filter: apart });
+  t.same(all.body.rooms.join[roomId].unread_notifications, { notification_count: 0, highlight_count: 0 }, 'an unthreaded receipt reads everything before it');
+  t.notOk(all.body.rooms.join[roomId].unread_thread_notifications, 'threads with nothing unread are left out');
+});
+
 eachEngine(t, 'unread counts judge each event by the room as it is: its joined members and the user\'s display name', async (t, db) => {
   const { app, alice, bob } = await world(t, db);
   const carol = testClient(app, await registerUser(app, 'carol'));

@@ -22,6 +22,10 @@ export interface ClientUnsigned {
   readonly redacted_because?: ClientEvent;
   /** That redaction's event id: not in the spec, but Synapse serves it and clients and sytest read it. */
   readonly redacted_by?: string;
+  /** State events: the content of the state event this one replaced (as the viewer may see it). */
+  readonly prev_content?: Readonly<Record<string, unknown>>;
+  /** State events: the id of the state event this one replaced. */
+  readonly replaces_state?: string;
 }
 
 export interface ClientEventOptions {
@@ -31,6 +35,8 @@ export interface ClientEventOptions {
   readonly transactionId?: string;
   /** The redaction applied to the event; the caller passes the event already redacted (src/rooms/redactions.ts). */
   readonly redactedBecause?: ClientEvent;
+  /** A state event's predecessor at its type and state key: its id and its content as served. */
+  readonly replaces?: { readonly eventId: string; readonly content: Readonly<Record<string, unknown>> };
 }
 
 /**
@@ -44,6 +50,7 @@ export function toClientEvent(event: RoomEvent, options: ClientEventOptions): Cl
     ...(options.redactedBecause === undefined
       ? {}
       : { redacted_because: options.redactedBecause, redacted_by: options.redactedBecause.event_id }),
+    ...(options.replaces === undefined ? {} : { prev_content: options.replaces.content, replaces_state: options.replaces.eventId }),
   };
   return {
     content: event.content,

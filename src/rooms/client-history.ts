@@ -14,7 +14,7 @@ import { createVisibility, historyVisibilityOf } from './visibility.js';
 export type HistoryStore = Pick<
   RoomStore,
   | 'room' | 'events' | 'currentState' | 'currentStateEntries' | 'stateAfter' | 'eventsStreamPosition' | 'timelineEvents'
-  | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'eventNearTime' | 'forgetRoom'
+  | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'replacedStates' | 'forgottenRooms' | 'eventNearTime' | 'forgetRoom'
   | 'childrenOf' | 'relationsOf' | 'threadRoots'
 >;
 
@@ -92,6 +92,8 @@ export function createClientHistory(deps: ClientHistoryDeps) {
   /** With the viewer, events are served with their bundled aggregations. */
   const serve = (events: readonly StoredEvent[], viewer?: string) =>
     clientEvents.serve(events, viewer === undefined ? {} : { viewer });
+  /** A set of state (members, the state at an event): served without what each event replaced. */
+  const serveState = (events: readonly StoredEvent[]) => clientEvents.serve(events, { prevContent: false });
 
   async function currentMember(roomId: string, userId: string): Promise<StoredEvent | undefined> {
     const key = stateKey('m.room.member', userId);
@@ -145,7 +147,7 @@ export function createClientHistory(deps: ClientHistoryDeps) {
     const first = events[0]!;
     const keys = [...new Set(events.map((e) => e.event.sender))].map((s) => stateKey('m.room.member', s));
     const around = (await store.statesAround([first.event.eventId], keys)).get(first.event.eventId);
-    return serve(around ? await membersOf(around.after, events.map((e) => e.event.sender)) : []);
+    return serveState(around ? await membersOf(around.after, events.map((e) => e.event.sender)) : []);
   }
 
   return {
@@ -208,7 +210,7 @@ export function createClientHistory(deps: ClientHistoryDeps) {
       const stored = await store.events(stateIds);
       const stateEvents = stateIds.map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined && filter.matches(e.event));
       const [eventsBefore, [event], eventsAfter, state] = await Promise.all([
-        serve(before.events, caller.userId), serve([target], caller.userId), serve(after.events, caller.userId), serve(stateEvents),
+        serve(before.events, caller.userId), serve([target], caller.userId), serve(after.events, caller.userId), serveState(stateEvents),
       ]);
       return {
         start: formatPaginationToken(before.next),
@@ -258,7 +260,7 @@ export function createClientHistory(deps: ClientHistoryDeps) {
         (query.membership === undefined && query.notMembership === undefined) ||
         (query.membership !== undefined && value === query.membership) ||
         (query.notMembership !== undefined && value !== query.notMembership);
-      return serve(ids.map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined && wanted(e.event.content.membership)));
+      return serveState(ids.map((id) => stored.get(id)).filter((e): e is StoredEvent => e !== undefined && wanted(e.event.content.membership)));
     },
 
     /** POST /rooms/{roomId}/forget: only once the caller has left (or was banned); a no-op for a stranger. */

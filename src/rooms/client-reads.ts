@@ -13,7 +13,7 @@ const VISIBILITY_KEY = stateKey('m.room.history_visibility', '');
 export interface ClientRoomReadsDeps {
   readonly store: Pick<
     RoomReads,
-    'room' | 'currentState' | 'currentStateEntries' | 'events' | 'stateAfter' | 'roomsWithMembership' | 'redactionsOf' | 'statesAround'
+    'room' | 'currentState' | 'currentStateEntries' | 'events' | 'stateAfter' | 'roomsWithMembership' | 'redactionsOf' | 'statesAround' | 'replacedStates'
   >;
   readonly clock: Clock;
   /** Erased accounts, whose events are served redacted to who was not in the room then (src/rooms/erasure.ts). */
@@ -74,7 +74,8 @@ export function createClientRoomReads(deps: ClientRoomReadsDeps) {
 
   return {
     async state(caller: Caller, roomId: string): Promise<ClientEvent[]> {
-      return clientEvents.serve(await storedOf(await visibleState(caller, roomId)), { viewer: caller.userId });
+      // The room's state as a whole: without what each event replaced (which a large room would make costly).
+      return clientEvents.serve(await storedOf(await visibleState(caller, roomId)), { viewer: caller.userId, prevContent: false });
     },
 
     /** One state entry: its content, or the whole client event; M_NOT_FOUND when the room has none. */

@@ -24,7 +24,7 @@ import { historyVisibilityOf, mayUserSee, type VisibilityState } from './visibil
 
 export type FederationRoomReads = Pick<
   RoomReads,
-  'room' | 'events' | 'stateBefore' | 'currentState' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'eventNearTime'
+  'room' | 'events' | 'stateBefore' | 'currentState' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'replacedStates' | 'eventNearTime'
 >;
 
 export interface FederationReadsDeps {

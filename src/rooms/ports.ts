@@ -87,6 +87,11 @@ export interface RoomReads {
    * redaction names are absent. Whether one applies is the reader's call (src/rooms/redactions.ts).
    */
   redactionsOf(eventIds: readonly string[]): Promise<Map<string, StoredEvent[]>>;
+  /**
+   * For each state event given that replaced one (the event at its type and state key in the state before
+   * it), that event's id; events that replaced nothing, and message events, are absent.
+   */
+  replacedStates(eventIds: readonly string[]): Promise<Map<string, string>>;
   /** The rooms the user forgot and has had no new member event in since, sorted. */
   forgottenRooms(userId: string): Promise<string[]>;
   /** The room's served event nearest a time: the first at or after `ts` ('f'), the last at or before it ('b'). */

@@ -50,11 +50,18 @@ export function redactedView(event: RoomEvent, rules: RoomVersionRules): RoomEve
 }
 
 const NONE_ERASED: ReadonlySet<string> = new Set();
+const NONE_REPLACED: ReadonlyMap<string, Replaced> = new Map();
+
+/** The state event a state event replaced: its id and content as served (redacted when a redaction applies). */
+interface Replaced {
+  readonly eventId: string;
+  readonly content: Readonly<Record<string, unknown>>;
+}
 
 /** An event to serve: the room version says how to redact it. */
 export type Servable = Pick<StoredEvent, 'event' | 'roomVersion'>;
 
-export type ClientEventReads = Pick<RoomReads, 'redactionsOf' | 'statesAround' | 'events'>;
+export type ClientEventReads = Pick<RoomReads, 'redactionsOf' | 'statesAround' | 'events' | 'replacedStates'>;
 
 export interface ClientEventsDeps {
   readonly store: ClientEventReads;
@@ -76,6 +83,11 @@ export interface ServeOptions {
   readonly viewer?: string;
   /** false: no bundled aggregations even with a viewer (events read, not shown: unread counts). */
   readonly bundle?: boolean;
+  /**
+   * false: state events go without unsigned.prev_content and replaces_state (a room's state as a whole,
+   * where clients do not read them, and where a large room would make reading them costly).
+   */
+  readonly prevContent?: boolean;
 }
 
 /** unsigned["m.relations"] as served (client-server API, "Aggregations of child events"). */
@@ -195,11 +207,32 @@ export function createClientEvents(deps: ClientEventsDeps) {
     return served;
   }
 
+  /** What each state event among `events` replaced, for unsigned.prev_content and replaces_state. */
+  async function replacedBy(events: readonly Servable[]): Promise<ReadonlyMap<string, Replaced>> {
+    const stateIds = events.flatMap(({ event }) => (event.stateKey === undefined ? [] : [event.eventId]));
+    if (stateIds.length === 0) return NONE_REPLACED;
+    const replaced = await store.replacedStates(stateIds);
+    if (replaced.size === 0) return NONE_REPLACED;
+    const previous = await store.events([...new Set(replaced.values())]);
+    const applied = await appliedRedactions([...previous.values()]);
+    const found = new Map<string, Replaced>();
+    for (const [eventId, previousId] of replaced) {
+      const stored = previous.get(previousId);
+      if (!stored) continue;
+      const rules = applied.has(previousId) ? getRoomVersion(stored.roomVersion) : undefined;
+      found.set(eventId, { eventId: previousId, content: rules ? redactedView(stored.event, rules).content : stored.event.content });
+    }
+    return found;
+  }
+
   async function serveAll(events: readonly Servable[], options: ServeOptions & { nested?: boolean }): Promise<ClientEvent[]> {
-    // Nothing to ask while no account is erased (nearly always): no second read in flight.
-    const [applied, erased] = deps.erased?.any === true
-      ? await Promise.all([appliedRedactions(events), erasedForViewer(events, options.viewer)])
-      : [await appliedRedactions(events), NONE_ERASED];
+    const [applied, erased, replaced] = await Promise.all([
+      appliedRedactions(events),
+      // Nothing to ask while no account is erased (nearly always).
+      deps.erased?.any === true ? erasedForViewer(events, options.viewer) : NONE_ERASED,
+      // replacedBy reads nothing when no state event is served.
+      options.prevContent === false ? NONE_REPLACED : replacedBy(events),
+    ]);
     const relations = options.viewer === undefined || options.bundle === false
       ? new Map<string, BundledRelations>()
       : await bundles(events, applied, options.viewer, options.nested === true);
@@ -214,7 +247,12 @@ export function createClientEvents(deps: ClientEventsDeps) {
       }
       const rules = redaction && getRoomVersion(roomVersion);
       if (!redaction || !rules) {
-        const served = toClientEvent(event, { now, ...(transactionId === undefined ? {} : { transactionId }) });
+        const replaces = replaced.get(event.eventId);
+        const served = toClientEvent(event, {
+          now,
+          ...(transactionId === undefined ? {} : { transactionId }),
+          ...(replaces === undefined ? {} : { replaces }),
+        });
         const bundle = relations.get(event.eventId);
         if (bundle === undefined) return served;
         const unsigned: BundledUnsigned = { ...served.unsigned, 'm.relations': bundle };

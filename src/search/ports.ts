@@ -56,5 +56,5 @@ export interface SearchStore {
 export type SearchRoomReads = Pick<
   RoomReads,
   | 'roomsWithMembership' | 'forgottenRooms' | 'currentStateEntries' | 'currentState' | 'events' | 'stateAfter'
-  | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'timelineEvents'
+  | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'replacedStates' | 'timelineEvents'
 >;

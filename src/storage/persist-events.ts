@@ -78,7 +78,7 @@ export async function persistEvents(
   let candidates: GroupRef[] | undefined;
   let lastAfter: GroupRef | undefined;
 
-  const rows: Array<{ input: NewEvent; before: GroupRef | null; after: GroupRef | null; positioned: boolean; move: boolean }> = [];
+  const rows: Array<{ input: NewEvent; before: GroupRef | null; after: GroupRef | null; replaces: string | null; positioned: boolean; move: boolean }> = [];
   // Per input: the position of an event stored before, or the index of the row that stores it now.
   const outcome: Array<{ readonly position: number | null } | { readonly row: number }> = [];
   const fresh = new Map<string, { row: number; before: GroupRef | null; after: GroupRef | null }>();
@@ -99,6 +99,7 @@ export async function persistEvents(
 
     let before: GroupRef | null = null;
     let after: GroupRef | null = null;
+    let replaces: string | null = null;
     if (!input.outlier) {
       const given = input.stateBefore;
       if (given === null) throw new Error(`event ${event.eventId} is not an outlier but comes with no state before it`);
@@ -115,13 +116,14 @@ export async function persistEvents(
         before = await groups.derive(base, given.changes);
       }
       const key = input.rejectedReason === null ? stateKeyOfEvent(event) : undefined;
+      if (key !== undefined) replaces = (await groups.lookup(before, key)) ?? null;
       after = key === undefined ? before : await groups.derive(before, new Map([[key, event.eventId]]) as StateMap);
       lastAfter = after;
     }
     const positioned = !input.outlier && input.rejectedReason === null;
     fresh.set(event.eventId, { row: rows.length, before, after });
     outcome.push({ row: rows.length });
-    rows.push({ input, before, after, positioned, move });
+    rows.push({ input, before, after, replaces, positioned, move });
   }
   if (rows.length === 0) {
     await commit?.();
@@ -138,16 +140,16 @@ export async function persistEvents(
 
   const c: EventColumns = {
     id: [], type: [], stateKey: [], sender: [], depth: [], ts: [], redacts: [], prev: [], auth: [], json: [],
-    outlier: [], rejected: [], softFailed: [], position: [], draw: [], before: [], after: [],
+    outlier: [], rejected: [], softFailed: [], position: [], draw: [], before: [], after: [], replaces: [],
   };
   const edges = { prev: [] as string[], event: [] as string[] };
   // Where each statement's rows end (exclusive), and its edges with them.
   const statementEnds: Array<{ row: number; edge: number }> = [];
   let statementChars = 0;
   const positionOfRow: Array<number | null> = [];
-  const moves = { id: [] as string[], position: [] as number[], before: [] as number[], after: [] as number[] };
+  const moves = { id: [] as string[], position: [] as number[], before: [] as number[], after: [] as number[], replaces: [] as (string | null)[] };
   let nextPosition = 0;
-  for (const { input, before, after, positioned, move } of rows) {
+  for (const { input, before, after, replaces, positioned, move } of rows) {
     const { event } = input;
     const draw = fused && positioned && input.backfillPosition === undefined;
     // A position the insert draws is learnt from its answer (below).
@@ -158,6 +160,7 @@ export async function persistEvents(
       moves.position.push(position!);
       moves.before.push(resolveGroup(before!.id));
       moves.after.push(resolveGroup(after!.id));
+      moves.replaces.push(replaces);
       continue;
     }
     c.id.push(event.eventId);
@@ -184,6 +187,7 @@ export async function persistEvents(
     c.draw.push(draw);
     c.before.push(before === null ? null : resolveGroup(before.id));
     c.after.push(after === null ? null : resolveGroup(after.id));
+    c.replaces.push(replaces);
     for (const prev of event.prevEvents) {
       edges.prev.push(prev);
       edges.event.push(event.eventId);
@@ -201,9 +205,10 @@ export async function persistEvents(
     });
   });
   const moveOutliers = moves.id.length === 0 ? [] : [q`
-    update events e set outlier = false, stream_position = m.position, state_before = m.before, state_after = m.after
+    update events e set outlier = false, stream_position = m.position, state_before = m.before, state_after = m.after,
+      replaces_state = m.replaces
     from unnest(${q.array(moves.id)}::text[], ${q.array(moves.position)}::int8[], ${q.array(moves.before)}::int8[],
-      ${q.array(moves.after)}::int8[]) as m (id, position, before, after)
+      ${q.array(moves.after)}::int8[], ${q.array(moves.replaces)}::text[]) as m (id, position, before, after, replaces)
     where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
   // In this order on the connection: the commit, if it is sent here, after everything else.
   const [inserted] = await Promise.all([Promise.all(insertEvents), ...groupWrites(), ...moveOutliers, ...(commit ? [commit()] : [])]);
@@ -232,6 +237,8 @@ interface EventColumns {
   /** The insert draws the row's position (position is null then). */
   draw: boolean[];
   before: (number | null)[]; after: (number | null)[];
+  /** The state event this one replaced (events.replaces_state). */
+  replaces: (string | null)[];
 }
 
 function sliceColumns(columns: EventColumns, start: number, end: number): EventColumns {
@@ -251,16 +258,16 @@ function insertEventRows(q: Query, roomId: string, c: EventColumns, edges: { pre
   return q<{ event_id: string; stream_position: number | null }[]>`
     with inserted as (
       insert into events (event_id, room_id, type, state_key, sender, depth, origin_server_ts, redacts, prev_events,
-        auth_events, json, outlier, rejected_reason, soft_failed, stream_position, state_before, state_after)
+        auth_events, json, outlier, rejected_reason, soft_failed, stream_position, state_before, state_after, replaces_state)
       select id, ${roomId}, type, state_key, sender, depth, ts, redacts, prev::text[], auth::text[], json, outlier,
-      rejected, soft_failed, case when draw then nextval('events_stream_seq') else position end, before, after
+      rejected, soft_failed, case when draw then nextval('events_stream_seq') else position end, before, after, replaces
     from unnest(${q.array(c.id)}::text[], ${q.array(c.type)}::text[], ${q.array(c.stateKey)}::text[],
       ${q.array(c.sender)}::text[], ${q.array(c.depth)}::int8[], ${q.array(c.ts)}::int8[], ${q.array(c.redacts)}::text[],
       ${q.array(c.prev)}::text[], ${q.array(c.auth)}::text[], ${q.array(c.json)}::text[], ${q.array(c.outlier)}::bool[],
       ${q.array(c.rejected)}::text[], ${q.array(c.softFailed)}::bool[], ${q.array(c.position)}::int8[],
-      ${q.array(c.draw)}::bool[], ${q.array(c.before)}::int8[], ${q.array(c.after)}::int8[])
+      ${q.array(c.draw)}::bool[], ${q.array(c.before)}::int8[], ${q.array(c.after)}::int8[], ${q.array(c.replaces)}::text[])
       as u (id, type, state_key, sender, depth, ts, redacts, prev, auth, json, outlier, rejected, soft_failed,
-        position, draw, before, after)
+        position, draw, before, after, replaces)
     ${lock}
       returning event_id, stream_position
     ),

@@ -7,7 +7,7 @@ import { loadGroupState, type Query, type StateCache } from './state-groups.js';
 /** The reads of a room's history (src/rooms/ports.ts) that RoomReads gets from here; migrations 0002 and 0009. */
 export type TimelineReads = Pick<
   RoomReads,
-  'timelineEvents' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'eventNearTime' | 'backwardExtremities'
+  'timelineEvents' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'replacedStates' | 'forgottenRooms' | 'eventNearTime' | 'backwardExtremities'
 >;
 
 /** The oldest timeline events whose prev events backwardExtremities looks at: a fork's far side is close by. */
@@ -69,6 +69,14 @@ export function timelineReads(q: Query, cache: StateCache): TimelineReads {
         });
       }
       return found;
+    },
+
+    async replacedStates(eventIds: readonly string[]): Promise<Map<string, string>> {
+      if (eventIds.length === 0) return new Map();
+      const rows = await q<{ event_id: string; replaces_state: string }[]>`
+        select event_id, replaces_state from events
+        where event_id = any(${q.array([...new Set(eventIds)])}::text[]) and replaces_state is not null`;
+      return new Map(rows.map((row) => [row.event_id, row.replaces_state]));
     },
 
     async backwardExtremities(roomId: string, limit: number): Promise<string[]> {

@@ -196,8 +196,22 @@ export function createGroupWriter(q: Query, cache: StateCache, roomId: string) {
     return statements;
   }
 
+  /** The event at `key` in a group's state (pending or stored), walking deltas rather than building the whole map. */
+  async function lookup(group: GroupRef, key: StateKey): Promise<string | undefined> {
+    for (let id: number | null = group.id; id !== null; ) {
+      if (id > 0) return (await loadGroupState(q, cache, id)).get(key);
+      const node: PendingGroup | undefined = pending.get(id);
+      if (node === undefined) throw new Error(`unknown pending state group ${id}`);
+      if (node.full !== undefined) return node.full.get(key);
+      if (node.entries.has(key)) return node.entries.get(key) ?? undefined;
+      id = node.parent;
+    }
+    return undefined;
+  }
+
   return {
     full,
+    lookup,
 
     /** base + changes; base itself when nothing changes; a snapshot when the chain would grow too long. */
     async derive(base: GroupRef, changes: StateMap): Promise<GroupRef> {

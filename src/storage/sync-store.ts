@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { stateKey, type StateMap } from '../events/index.js';
-import type { MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
+import type { MembershipRow, ReadMarks, SnapshotPositions, Standing, SyncReads, SyncStore, TimelinePage } from '../sync/index.js';
 import type { StoredEvent } from '../rooms/index.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
@@ -273,6 +273,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
     statesAround: rooms.statesAround,
     membershipHistory: rooms.membershipHistory,
     forgottenRooms: rooms.forgottenRooms,
+    replacedStates: rooms.replacedStates,
     // Events the window knows no redaction or relation names need neither read.
     redactionsOf: (eventIds) => (window !== undefined && eventIds.every((id) => window.unreferenced(id)) ? Promise.resolve(new Map()) : rooms.redactionsOf(eventIds)),
     childrenOf: (parentIds, relTypes) => (window !== undefined && parentIds.every((id) => window.unreferenced(id)) ? Promise.resolve([]) : rooms.childrenOf(parentIds, relTypes)),
@@ -378,14 +379,22 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
 
     accountDataSince: (userId: string, since: number) => accountDataSince(q, userId, since),
 
-    async readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+    async readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, ReadMarks>> {
       if (roomIds.length === 0) return new Map();
-      const rows = await q<{ room_id: string; position: number }[]>`
-        select room_id, max(event_position) as position from receipts
+      const rows = await q<{ room_id: string; thread_id: string; position: number }[]>`
+        select room_id, thread_id, max(event_position) as position from receipts
         where user_id = ${userId} and room_id = any(${q.array([...roomIds])}::text[])
-          and receipt_type in ('m.read', 'm.read.private') and thread_id in ('', 'main') and event_position is not null
-        group by room_id`;
-      return new Map(rows.map((row) => [row.room_id, row.position]));
+          and receipt_type in ('m.read', 'm.read.private') and event_position is not null
+        group by room_id, thread_id`;
+      const marks = new Map<string, { room: number; main: number; threads: Map<string, number> }>();
+      for (const row of rows) {
+        let room = marks.get(row.room_id);
+        if (room === undefined) marks.set(row.room_id, (room = { room: 0, main: 0, threads: new Map() }));
+        if (row.thread_id === '') room.room = row.position;
+        else if (row.thread_id === 'main') room.main = row.position;
+        else room.threads.set(row.thread_id, row.position);
+      }
+      return marks;
     },
 
     async ownReceiptRooms(userId: string, since: number): Promise<string[]> {

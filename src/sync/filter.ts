@@ -33,6 +33,8 @@ export interface SyncFilter {
   readonly lazyLoadMembers: boolean;
   /** With lazy loading: send a timeline sender's member event even when this device already has it. */
   readonly includeRedundantMembers: boolean;
+  /** unread_notifications for the main timeline only, and unread_thread_notifications per thread. */
+  readonly unreadThreadNotifications: boolean;
   /** event_format: 'federation' serves events as the PDUs servers exchange (prev_events, hashes...). */
   readonly eventFormat: 'client' | 'federation';
   readonly ephemeral: EventFilter;
@@ -77,6 +79,8 @@ export function syncFilter(json: Readonly<Record<string, unknown>> | undefined):
     state: eventFilter(room?.state),
     lazyLoadMembers: room?.state?.lazy_load_members === true,
     includeRedundantMembers: room?.state?.include_redundant_members === true,
+    // The spec puts it on the RoomEventFilter, which both state and timeline are: either one turns it on.
+    unreadThreadNotifications: room?.timeline?.unread_thread_notifications === true || room?.state?.unread_thread_notifications === true,
     eventFormat: filter?.event_format === 'federation' ? 'federation' : 'client',
     ephemeral: eventFilter(room?.ephemeral),
     roomAccountData: eventFilter(room?.account_data),

@@ -22,7 +22,7 @@ import type { SyncStore, SyncStreams } from './ports.js';
 
 export type LegacyRoomReads = Pick<
   RoomReads,
-  'room' | 'events' | 'currentState' | 'currentStateEntries' | 'stateAfter' | 'timelineEvents' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'childrenOf'
+  'room' | 'events' | 'currentState' | 'currentStateEntries' | 'stateAfter' | 'timelineEvents' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'replacedStates' | 'childrenOf'
 >;
 
 export interface LegacySyncDeps {

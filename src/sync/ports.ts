@@ -25,7 +25,7 @@ export interface TimelinePage {
 }
 
 export interface SyncReads
-  extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'forgottenRooms' | 'childrenOf'> {
+  extends Pick<RoomReads, 'events' | 'stateBefore' | 'stateAfter' | 'currentState' | 'room' | 'statesAround' | 'membershipHistory' | 'redactionsOf' | 'replacedStates' | 'forgottenRooms' | 'childrenOf'> {
   /**
    * The highest positions in this snapshot of the streams kept in the database: events, account data,
    * receipts and to-device (each commits in position order, so nothing below its maximum is missing).
@@ -49,8 +49,11 @@ export interface SyncReads
   /** The users joined to the room in its state at the position (stateAtPosition's). */
   joinedMembers(roomId: string, position: number): Promise<readonly string[]>;
   accountDataSince(userId: string, since: number): Promise<AccountDataChange[]>;
-  /** Per room, the events position of the user's latest read receipt (m.read or m.read.private, unthreaded or main). */
-  readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Per room, where the user's read receipts (m.read or m.read.private, the later of the two) stand: the
+   * unthreaded one, the main timeline's and each thread's. Rooms without any are absent.
+   */
+  readUpTo(userId: string, roomIds: readonly string[]): Promise<Map<string, ReadMarks>>;
   /** The rooms where the user's own receipts moved after the receipts-stream position (their counts changed). */
   ownReceiptRooms(userId: string, since: number): Promise<string[]>;
   /**
@@ -142,4 +145,16 @@ export interface SyncStreams {
     judgeFrom(userId: string, content: Readonly<Record<string, unknown>> | undefined): PushJudge;
     pushRulesAccountData(userId: string): Promise<{ readonly type: string; readonly content: Readonly<Record<string, unknown>> }>;
   };
+}
+
+/**
+ * Events positions a user has read up to in one room (client-server API, "Threaded read receipts"): an
+ * unthreaded receipt reads the whole room up to it, a `main` receipt the main timeline, a thread's receipt
+ * that thread.
+ */
+export interface ReadMarks {
+  readonly room: number;
+  readonly main: number;
+  /** By thread root id. */
+  readonly threads: ReadonlyMap<string, number>;
 }

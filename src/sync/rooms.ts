@@ -126,8 +126,8 @@ async function readTimeline(reads: SyncReads, ctx: RoomSyncContext, plan: Timeli
 }
 
 /** The events as the filter's event_format asks: the client format, or the PDU with what the server adds. */
-async function clientEvents(stored: readonly StoredEvent[], ctx: RoomSyncContext, transactionIds: ReadonlyMap<string, string>): Promise<ClientEvent[]> {
-  const served = await ctx.clientEvents.serve(stored, { transactionIds, viewer: ctx.userId });
+async function clientEvents(stored: readonly StoredEvent[], ctx: RoomSyncContext, transactionIds: ReadonlyMap<string, string>, prevContent = true): Promise<ClientEvent[]> {
+  const served = await ctx.clientEvents.serve(stored, { transactionIds, viewer: ctx.userId, prevContent });
   if (ctx.filter.eventFormat !== 'federation') return served;
   // Content and unsigned come from the client form: it holds a redaction's pruning and the server's additions.
   return served.map((event, i) => ({ ...(stored[i]?.event.pdu ?? {}), event_id: event.event_id, content: event.content, unsigned: event.unsigned }) as ClientEvent);
@@ -233,7 +233,8 @@ export async function timelineRoom(
   const own = timeline.events.filter(({ event }) => event.sender === ctx.userId).map(({ event }) => event.eventId);
   const txnIds = own.length === 0 ? new Map<string, string>() : await reads.transactionIds(ctx.userId, ctx.deviceId, own);
 
-  const stateJson = { events: await clientEvents(state, ctx, new Map()) };
+  // The state section is the room as a whole: what each event replaced is for the timeline's changes.
+  const stateJson = { events: await clientEvents(state, ctx, new Map(), false) };
   const json: TimelineRoomJson = {
     timeline: {
       events: await clientEvents(timeline.events, ctx, txnIds),

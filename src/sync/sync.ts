@@ -5,12 +5,12 @@ import { createClientEvents, createVisibility, type ErasedUsers, type StoredEven
 import type { Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';
-import type { DeviceKeyCounts, HangUpWatch, MembershipRow, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
+import type { DeviceKeyCounts, HangUpWatch, MembershipRow, ReadMarks, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
 import { timelineRoom, type RoomSyncContext, type StateAfterKey, type TimelineRoomJson } from './rooms.js';
 import { strippedState, type StrippedEvent } from './stripped.js';
 import { SentMembers, type DeviceSentMembers } from './sent-members.js';
 import { IGNORED_USER_LIST, ignoredUsersOf } from './ignored-users.js';
-import { notificationCounts, type NotificationCounts, type PushJudge } from './notifications.js';
+import { addCounts, notificationCounts, NOTHING_READ, sameMarks, type NotificationCounts, type PushJudge, type RoomCounts } from './notifications.js';
 import { deviceListDelta, type DeviceLists } from './device-lists.js';
 
 /**
@@ -51,6 +51,8 @@ export interface JoinedRoomJson extends TimelineRoomJson {
   account_data: { events: AccountDataEvent[] };
   ephemeral: { events: EphemeralEvent[] };
   unread_notifications: Record<string, number>;
+  /** With the filter's unread_thread_notifications: per thread root, the counts of threads with any. */
+  unread_thread_notifications?: Record<string, NotificationCounts>;
 }
 
 export interface SyncResponse {
@@ -125,16 +127,29 @@ interface RoomsPhase {
 }
 
 /** A user's unread counts in a room as last worked out. */
+const NOTHING_COUNTED: RoomCounts = Object.freeze({ main: Object.freeze({ notification_count: 0, highlight_count: 0 }), threads: new Map() });
+
+/** The room's counts as one, threads and main timeline together (clients that do not ask for them apart). */
+function totalCounts(counts: RoomCounts): NotificationCounts {
+  let notifications = counts.main.notification_count;
+  let highlights = counts.main.highlight_count;
+  for (const thread of counts.threads.values()) {
+    notifications += thread.notification_count;
+    highlights += thread.highlight_count;
+  }
+  return { notification_count: notifications, highlight_count: highlights };
+}
+
 interface CountsMemo {
-  /** The events position of the user's read receipt, as read then. */
-  readonly receipt: number;
+  /** Where the user's read receipts stood, as read then. */
+  readonly receipt: ReadMarks;
   /** The receipts-stream position that receipt was read at: it holds until an own receipt moves after it. */
   readonly receiptsAt: number;
-  /** Where counting started: the receipt, or the user's join if later. */
+  /** Where counting started: the unthreaded receipt, or the user's join if later. */
   readonly readUpTo: number;
   /** The events position counted up to. */
   readonly upTo: number;
-  readonly counts: NotificationCounts;
+  readonly counts: RoomCounts;
 }
 
 /** A room's place in this sync, from the user's membership now and at the since-token. */
@@ -348,27 +363,30 @@ export function createSyncService(deps: SyncDeps) {
       for (const roomId of counted) {
         const key = `${userId}\n${roomId}`;
         const known = countsMemo.get(key);
-        const receipt = unknown.has(roomId) || !receiptHolds(known) ? (readUpTo.get(roomId) ?? 0) : known.receipt;
+        const receipt = unknown.has(roomId) || !receiptHolds(known) ? (readUpTo.get(roomId) ?? NOTHING_READ) : known.receipt;
         const receiptsAt = unknown.has(roomId) ? positions.receipts : Math.max(known?.receiptsAt ?? 0, positions.receipts);
-        const from = Math.max(receipt, joinedAt.get(roomId) ?? 0);
-        // Counted before from the same receipt: only the events since then are judged.
-        const resumeAt = known !== undefined && known.readUpTo === from && known.upTo <= eventsPosition ? known : undefined;
-        const fresh = resumeAt?.upTo === eventsPosition ? { notification_count: 0, highlight_count: 0 } : await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events, { viewer: userId, bundle: false }), {
+        const from = Math.max(receipt.room, joinedAt.get(roomId) ?? 0);
+        // Counted before from the same receipts: only the events since then are judged.
+        const resumeAt = known !== undefined && known.readUpTo === from && sameMarks(known.receipt, receipt) && known.upTo <= eventsPosition ? known : undefined;
+        const fresh = resumeAt?.upTo === eventsPosition ? NOTHING_COUNTED : await notificationCounts(reads, judge, (events) => ctx.clientEvents.serve(events, { viewer: userId, bundle: false }), {
           roomId,
           userId,
-          readUpTo: resumeAt?.upTo ?? from,
+          after: resumeAt?.upTo ?? from,
+          marks: receipt,
           upTo: eventsPosition,
         });
-        const counts = {
-          notification_count: (resumeAt?.counts.notification_count ?? 0) + fresh.notification_count,
-          highlight_count: (resumeAt?.counts.highlight_count ?? 0) + fresh.highlight_count,
-        };
+        const counts = resumeAt === undefined ? fresh : addCounts(resumeAt.counts, fresh);
         effects.push(() => {
           if (countsMemo.size >= MAX_RESUMABLE && !countsMemo.has(key)) countsMemo.clear();
           countsMemo.set(key, { receipt, receiptsAt, readUpTo: from, upTo: eventsPosition, counts });
         });
         const entry = response.rooms.join[roomId] ?? emptyJoinedRoom(eventsPosition);
-        entry.unread_notifications = { ...counts };
+        if (ctx.filter.unreadThreadNotifications) {
+          entry.unread_notifications = { ...counts.main };
+          if (counts.threads.size > 0) entry.unread_thread_notifications = Object.fromEntries([...counts.threads].map(([thread, c]) => [thread, { ...c }]));
+        } else {
+          entry.unread_notifications = { ...totalCounts(counts) };
+        }
         if (response.rooms.join[roomId] === undefined) {
           response.rooms.join[roomId] = entry;
           empty = false;
