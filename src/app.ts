@@ -67,6 +67,9 @@ import type { FederationReads } from './rooms/index.js';
 import type { FederationProfiles } from './users/index.js';
 import type { FederationKeys } from './e2ee/index.js';
 import { federationMediaRoutes, mediaRoutes } from './api/media/routes.js';
+import { hierarchyRoutes } from './api/client/hierarchy.js';
+import { federationHierarchyRoutes } from './api/federation/hierarchy.js';
+import type { SpaceHierarchy } from './rooms/index.js';
 import type { MediaService } from './media/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
@@ -139,6 +142,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
    * `boundary` makes the multipart boundaries of federation answers. Left out by tests that do not need it.
    */
   readonly media?: { readonly service: MediaService; readonly serveUnauthenticated: boolean; readonly boundary: () => string };
+  /** The space hierarchy, for clients and other servers; left out by tests that do not need it. */
+  readonly hierarchy?: SpaceHierarchy;
   /** Inbound transactions (PUT /_matrix/federation/v1/send/{txnId}); left out by tests that do not need them. */
   readonly federationTransactions?: TransactionReceiver;
 }
@@ -194,6 +199,10 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (deps.federationMembership) await app.register(federationMembershipRoutes(deps.federationMembership, deps.serverName));
     if (deps.federationTransactions) await app.register(federationSendRoutes(deps.federationTransactions));
+    if (deps.hierarchy) {
+      await app.register(hierarchyRoutes(deps.hierarchy));
+      await app.register(federationHierarchyRoutes(deps.hierarchy));
+    }
     if (deps.media) {
       await app.register(mediaRoutes(deps.media.service, { serveUnauthenticated: deps.media.serveUnauthenticated }));
       await app.register(federationMediaRoutes(deps.media.service, deps.serverName, deps.media.boundary));

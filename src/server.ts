@@ -41,6 +41,7 @@ import {
   createAliasService,
   createRemoteMembership,
   createRoomDirectory,
+  createSpaceHierarchy,
 } from './rooms/index.js';
 import {
   createFederationProfiles,
@@ -99,6 +100,7 @@ import {
   createReportStore,
   createMediaStore,
   createFileBlobStore,
+  createHierarchyStore,
   createUserDirectoryStore,
   createKeyBackupStore,
   createDehydratedDevicesStore,
@@ -653,6 +655,19 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       federationTransactions,
       federationMembership,
       media: { service: media, serveUnauthenticated: config.media.serve_unauthenticated, boundary: () => deps.random.token(16) },
+      hierarchy: createSpaceHierarchy({
+        store: createHierarchyStore(storage.database.sql),
+        joinedRooms: (userId) => roomStore.roomsWithMembership(userId, 'join'),
+        serverName: config.server_name,
+        clock: deps.clock,
+        remote: (server, roomId, suggestedOnly) =>
+          federationClient.request(server, 'GET', `/_matrix/federation/v1/hierarchy/${encodeURIComponent(roomId)}`, {
+            query: { suggested_only: suggestedOnly },
+            timeoutMs: 15_000,
+          }),
+        resolveAlias: (alias) => aliases.resolve(alias),
+        log,
+      }),
       federationReads: {
         rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name, erased }),
         profiles: createFederationProfiles({ profiles, serverName: config.server_name }),

@@ -4,7 +4,7 @@ import { createServerKeysService } from '../../src/federation/index.js';
 import { decodeBase64, signingKeyFromSeed, verifyJsonSignature } from '../../src/crypto/index.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { SUPPORTED_CLIENT_VERSIONS, UNSTABLE_FEATURES } from '../../src/protocol/versions.js';
+import { UNSTABLE_FEATURES } from '../../src/protocol/versions.js';
 import { testDatabase } from '../helpers/database.js';
 import { accountServices, TEST_SERVER_NAME } from '../helpers/accounts.js';
 import { clientRooms } from '../helpers/rooms.js';
@@ -78,10 +78,14 @@ t.test('GET /_matrix/key/v2/server/{keyId} (the deprecated form) answers the sam
   }
 });
 
-t.test('GET /_matrix/client/versions lists only what is implemented', async (t) => {
+t.test('GET /_matrix/client/versions lists the spec versions served, from r0.6.1 to v1.15', async (t) => {
   const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/client/versions' });
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { versions: [...SUPPORTED_CLIENT_VERSIONS], unstable_features: { ...UNSTABLE_FEATURES } });
+  const body = res.json() as { versions: string[]; unstable_features: Record<string, boolean> };
+  t.equal(body.versions[0], 'r0.6.1');
+  t.equal(body.versions.at(-1), 'v1.15');
+  t.ok(['v1.1', 'v1.4', 'v1.11'].every((version) => body.versions.includes(version)), 'threads (v1.4) and authenticated media (v1.11) among them');
+  t.same(body.unstable_features, { ...UNSTABLE_FEATURES });
 });
 
 t.test('GET /_matrix/federation/v1/version names Hearth', async (t) => {

@@ -45,3 +45,13 @@ for (const engine of engines()) {
       'a 32x32 avatar thumbnail, as Element asks for in its member list');
   });
 }
+
+t.test('matrix-js-sdk\'s server discovery (what Element\'s login screen runs) accepts Hearth', async (t) => {
+  const baseUrl = (await startTestServer(t, 'embedded')).url;
+  const config = await sdk.AutoDiscovery.fromDiscoveryConfig({ 'm.homeserver': { base_url: baseUrl } });
+  t.equal(config['m.homeserver'].state, sdk.AutoDiscovery.SUCCESS, String(config['m.homeserver'].error));
+  t.equal(config['m.homeserver'].base_url, baseUrl);
+  const client = sdk.createClient({ baseUrl, logger: quiet });
+  t.equal(await client.isVersionSupported('v1.4'), true, 'server-side threads are on');
+  t.equal(await client.doesServerSupportThread().then((support) => support.threads), sdk.FeatureSupport.Stable);
+});

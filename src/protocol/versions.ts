@@ -1,9 +1,18 @@
 /**
- * The Client-Server spec versions Hearth claims in GET /_matrix/client/versions. A version goes on this
- * list only once every endpoint it makes mandatory is served; clients pick features by this list, so
- * claiming one early breaks them in ways that are hard to trace.
+ * The Client-Server spec versions Hearth claims in GET /_matrix/client/versions. Clients pick features by
+ * this list (matrix-js-sdk and Element refuse a server that claims none of theirs; from v1.4 they use
+ * server-side threads and per-thread unread counts, from v1.11 authenticated media), so a version goes on
+ * it once what it asks of a homeserver's Client-Server API is served. Not served yet, across these
+ * versions: the application service API (bridges), the login and user-interactive auth fallback pages,
+ * third-party identifiers (email, phone) and URL previews, as the README says.
+ *
+ * Next: v1.16 (DELETE /profile/{userId}/{keyName} and profile fields beyond the two of today).
  */
-export const SUPPORTED_CLIENT_VERSIONS: readonly string[] = [];
+export const SUPPORTED_CLIENT_VERSIONS: readonly string[] = [
+  // The last r0 release: clients from before v1.1 check for it (the r0 paths are served as aliases).
+  'r0.6.1',
+  ...Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`),
+];
 
 /** Unstable features (MSCs) Hearth serves, by their namespaced flag. */
 export const UNSTABLE_FEATURES: Readonly<Record<string, boolean>> = {

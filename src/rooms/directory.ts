@@ -44,7 +44,7 @@ export interface PublicRoomsQuery {
 }
 
 /** The state a directory entry is made of. */
-const ENTRY_TYPES = [
+export const ENTRY_TYPES = [
   'm.room.create',
   'm.room.name',
   'm.room.topic',
@@ -160,7 +160,8 @@ function plainTopic(content: Readonly<Record<string, unknown>> | undefined): str
   return text(content?.topic);
 }
 
-function chunkOf(room: PublishedRoom): PublicRoomChunk {
+/** A room's directory entry from its current state (also the base of a space hierarchy's room summaries). */
+export function chunkOf(room: PublishedRoom): PublicRoomChunk {
   const state = (type: (typeof ENTRY_TYPES)[number]) => room.state.get(type);
   const name = text(state('m.room.name')?.name);
   const topic = plainTopic(state('m.room.topic'));

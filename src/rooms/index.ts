@@ -69,3 +69,16 @@ export { createRemoteMembership, type FederationRequests, type RemoteMembership,
 export { RemoteAnswerError } from './remote-pdus.js';
 export { createRemotePublicRooms, type DirectoryQueries, type RemotePublicRooms } from './directory-federation.js';
 export { createErasedUsers, type ErasedUsers } from './erasure.js';
+export {
+  createSpaceHierarchy,
+  DEFAULT_LIMIT as HIERARCHY_DEFAULT_LIMIT,
+  MAX_DEPTH as HIERARCHY_MAX_DEPTH,
+  type FederationHierarchy,
+  type HierarchyDeps,
+  type HierarchyPage,
+  type HierarchyQuery,
+  type HierarchyRoom,
+  type RemoteHierarchy,
+  type RoomSummaryAnswer,
+  type SpaceHierarchy,
+} from './hierarchy.js';

@@ -279,6 +279,37 @@ export interface PublishedRoom {
   readonly state: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
 }
 
+/** A room as the space hierarchy describes it: its version, joined count and the state a summary is made of. */
+export interface RoomSummaryRow {
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly joinedMembers: number;
+  /** Contents of the room's current state events with an empty state key, by type (of the types asked for). */
+  readonly state: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+}
+
+/** A current m.space.child event of a space. */
+export interface SpaceChildRow {
+  readonly roomId: string;
+  /** The child room's id. */
+  readonly stateKey: string;
+  readonly sender: string;
+  readonly originServerTs: number;
+  readonly content: Readonly<Record<string, unknown>>;
+}
+
+/** What the space hierarchy (src/rooms/hierarchy.ts) reads. */
+export interface HierarchyStore {
+  /** Summaries of the rooms this server has state for; others are absent. */
+  summaries(roomIds: readonly string[], types: readonly string[]): Promise<Map<string, RoomSummaryRow>>;
+  /** The current m.space.child events of the rooms, by room. */
+  spaceChildren(roomIds: readonly string[]): Promise<Map<string, SpaceChildRow[]>>;
+  /** The user's current membership in each room that has one. */
+  memberships(userId: string, roomIds: readonly string[]): Promise<Map<string, string>>;
+  /** The rooms among `roomIds` where a user of `server` is joined or invited. */
+  roomsWithServer(server: string, roomIds: readonly string[]): Promise<Set<string>>;
+}
+
 export interface RoomDirectoryStore {
   isPublished(roomId: string): Promise<boolean>;
   setPublished(roomId: string, published: boolean, nowMs: number): Promise<void>;

@@ -49,4 +49,5 @@ export { createInboundTransactionStore } from './federation-inbound-store.js';
 export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export { createMediaStore } from './media-store.js';
+export { createHierarchyStore } from './hierarchy-store.js';
 export { createFileBlobStore } from './media-files.js';
