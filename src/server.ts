@@ -63,6 +63,8 @@ import {
   createWhois,
   memberProfileLookup,
   withTokenCache,
+  blocksInvites,
+  INVITE_PERMISSION_CONFIG,
 } from './users/index.js';
 import {
   createFederationKeys,
@@ -566,6 +568,9 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       log,
     });
 
+    // Users whose m.invite_permission_config blocks invites: refused here and over federation (M_INVITE_BLOCKED).
+    const invitesBlocked = async (userId: string): Promise<boolean> =>
+      isUserId(userId) && blocksInvites(await userData.accountData(userId, null, INVITE_PERMISSION_CONFIG));
     // The resident side of membership handshakes (make_/send_ join, leave, knock) and invites of our users.
     const federationMembership = createFederationMembership({
       store: roomStore,
@@ -580,6 +585,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       signingKey: key,
       relay: (eventId, except) => federationSender.relayEvent(eventId, except),
       ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+      invitesBlocked,
       localUserExists: async (userId) => isUserId(userId) && (await accountsStore.user(userId)) !== undefined,
     });
 
@@ -623,6 +629,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         // A room that stops admitting guests makes them leave.
         guestAccess,
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+        invitesBlocked,
         erased,
       }),
       aliases,

@@ -6,12 +6,13 @@
  * versions: the application service API (bridges), the login and user-interactive auth fallback pages,
  * third-party identifiers (email, phone) and URL previews, as the README says.
  *
- * Next: v1.16 (DELETE /profile/{userId}/{keyName} and profile fields beyond the two of today).
+ * Next: v1.18, whose policy servers every server in a room that names one MUST consult; it also brings
+ * account suspension and locking for admins, and invite blocking (served already).
  */
 export const SUPPORTED_CLIENT_VERSIONS: readonly string[] = [
   // The last r0 release: clients from before v1.1 check for it (the r0 paths are served as aliases).
   'r0.6.1',
-  ...Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`),
+  ...Array.from({ length: 17 }, (_, i) => `v1.${i + 1}`),
 ];
 
 /** Unstable features (MSCs) Hearth serves, by their namespaced flag. */

@@ -56,6 +56,8 @@ export interface ClientRoomWritesDeps {
   readonly guestAccess?: Pick<GuestAccess, 'afterEvent'>;
   /** Memberships in rooms held elsewhere (src/rooms/remote-membership.ts); absent: such requests are refused. */
   readonly remote?: Pick<RemoteMembership, 'hasLocalMember' | 'resolveAlias' | 'join' | 'knock' | 'leave' | 'invite' | 'ownMemberEvent'>;
+  /** Whether a local user blocks every invite (m.invite_permission_config); absent: nobody does. */
+  readonly invitesBlocked?: (userId: string) => Promise<boolean>;
 }
 
 /**
@@ -136,6 +138,11 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     return canonicalJsonBytes(current.content).equals(canonicalJsonBytes(content)) ? id : undefined;
   }
 
+  /** Refuses an invite to a local user who blocks invites (M_INVITE_BLOCKED, as the spec requires). */
+  async function checkInvitable(userId: string): Promise<void> {
+    if (await deps.invitesBlocked?.(userId)) throw new MatrixError('M_INVITE_BLOCKED', `${userId} does not accept invites`);
+  }
+
   async function createRoom(caller: Caller, request: ClientCreateRoom): Promise<string> {
     // Checked before the room exists, so a taken alias costs no room (a race with another creator
     // leaves the room without the alias: see below).
@@ -147,7 +154,11 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     const invitees = [...new Set((request.invite ?? []).map((value) => parseUserId(value)))];
     const remoteInvitees = invitees.filter((userId) => userIdServer(userId) !== serverName);
     if (remoteInvitees.length > 0 && !deps.remote) needsFederation(`${remoteInvitees[0]} is on another server`);
-    const invite = invitees.filter((userId) => userIdServer(userId) === serverName);
+    // A local invitee who blocks invites is left out; the room is made with the others (as the spec allows).
+    const invite: UserId[] = [];
+    for (const userId of invitees) {
+      if (userIdServer(userId) === serverName && !(await deps.invitesBlocked?.(userId))) invite.push(userId);
+    }
     const initialState = (request.initialState ?? []).map((event) => {
       const key = event.stateKey ?? '';
       if (event.type === 'm.room.member' && key.startsWith('@')) localUser(key);
@@ -269,6 +280,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
         await deps.remote.invite(await heldRoom(roomId, 'forbidden'), caller.userId, targetUser, reason);
         return;
       }
+      if (action === 'invite') await checkInvitable(targetUser);
       await rooms[action](await heldRoom(roomId, 'forbidden'), caller.userId, targetUser, reason);
     },
 
@@ -287,6 +299,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       const room = await heldRoom(roomId, 'forbidden');
       // Another server's user may be banned or made to leave by state, not invited (that needs their server).
       if (type === 'm.room.member' && key.startsWith('@') && content.membership !== 'ban' && content.membership !== 'leave') localUser(key);
+      if (type === 'm.room.member' && content.membership === 'invite') await checkInvitable(key);
       if (type === 'm.room.canonical_alias') await checkCanonicalAlias(room, content);
       // Setting state to what the caller already set sends nothing and answers the existing event (as Synapse does).
       const same = type === 'm.room.member' ? undefined : await sameState(room, type, key, caller.userId, content);

@@ -60,6 +60,8 @@ export interface FederationMembershipDeps {
   readonly relay?: (eventId: string, except: readonly string[]) => Promise<void>;
   /** The users a local user ignores: their invites are refused. */
   readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Whether a local user blocks every invite (m.invite_permission_config): M_INVITE_BLOCKED. */
+  readonly invitesBlocked?: (userId: string) => Promise<boolean>;
   readonly localUserExists?: (userId: string) => Promise<boolean>;
 }
 
@@ -413,6 +415,7 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
         throw new MatrixError('M_FORBIDDEN', `Server ${origin} is denied access to room ${roomId} by the room's server ACL`);
       }
       if ((await deps.ignoredUsers?.(invitee))?.has(event.sender)) throw new MatrixError('M_FORBIDDEN', `${invitee} does not accept invites from ${event.sender}`);
+      if (await deps.invitesBlocked?.(invitee)) throw new MatrixError('M_INVITE_BLOCKED', `${invitee} does not accept invites`);
       await checkInviteSignatures(event, rules);
       const stripped = strippedInviteState(roomId, rules, request.inviteRoomState);
       const signed = countersign(event.pdu, rules);

@@ -403,7 +403,8 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
       const errcode = (err as { remoteErrcode?: string }).remoteErrcode;
       if (errcode === 'M_INCOMPATIBLE_ROOM_VERSION') throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `${server} does not support this room's version ${roomVersion}`);
       log.info({ roomId, server, errcode, reason: err instanceof Error ? err.message : String(err) }, 'invite not delivered');
-      throw passOnRefusal(err, `${server} refused the invite`) ??
+      // The invitee's server speaks for its user (M_FORBIDDEN, M_INVITE_BLOCKED ...): its 4xx is passed on.
+      throw passOnRefusal(err, `${server} refused the invite`) ?? relayedRefusal(err, `${server} refused the invite`) ??
         new MatrixError('M_UNKNOWN', errcode ? `${server} refused the invite (${errcode})` : `${server} could not be reached to deliver the invite`, { status: 502 });
     }
     let returned: RoomEvent;

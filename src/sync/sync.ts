@@ -2,7 +2,7 @@ import { stateKey } from '../events/index.js';
 import { formatPaginationToken, formatStreamToken, parseStreamToken, ZERO_STREAM_TOKEN, type StreamName, type StreamToken } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
 import { createClientEvents, createVisibility, type ErasedUsers, type StoredEvent } from '../rooms/index.js';
-import type { Requester } from '../users/index.js';
+import { blocksInvites, INVITE_PERMISSION_CONFIG, type Requester } from '../users/index.js';
 import { parseInlineFilter, syncFilter, type SyncFilter } from './filter.js';
 import type { SyncNotifier } from './notifier.js';
 import type { DeviceKeyCounts, HangUpWatch, MembershipRow, ReadMarks, SnapshotPositions, Standing, SyncReads, SyncStore, SyncStreams } from './ports.js';
@@ -311,6 +311,8 @@ export function createSyncService(deps: SyncDeps) {
       if (plan.section === 'leave' && plan.onlyOwnLeave !== true) left.push(roomId);
       rooms.push(roomId);
       if (plan.section === 'invite' || plan.section === 'knock') {
+        // A user who blocks invites is shown none (client-server API, "Invite permission").
+        if (plan.section === 'invite' && own.blocksInvites()) continue;
         const stateEvents = await strippedState(reads, plan.membership);
         // Its last event is the invite itself: an invite from an ignored user is left out.
         const invite = stateEvents.at(-1);
@@ -596,9 +598,9 @@ export function createSyncService(deps: SyncDeps) {
 export type SyncService = ReturnType<typeof createSyncService>;
 
 /** The global account data types every sync reads (StandingAccountData). */
-const STANDING_ACCOUNT_DATA = [IGNORED_USER_LIST, PUSH_RULES];
+const STANDING_ACCOUNT_DATA = [IGNORED_USER_LIST, PUSH_RULES, INVITE_PERMISSION_CONFIG];
 
-/** A user's push rules and ignored users as of an account-data position, each worked out once, when first needed. */
+/** A user's push rules, ignored users and invite blocking as of an account-data position, each worked out once, when first needed. */
 class StandingAccountData {
   #judge: PushJudge | undefined | null = null;
   #ignored: ReadonlySet<string> | null = null;
@@ -618,6 +620,11 @@ class StandingAccountData {
   ignoredUsers(): ReadonlySet<string> {
     if (this.#ignored === null) this.#ignored = ignoredUsersOf(this.contents.get(IGNORED_USER_LIST));
     return this.#ignored;
+  }
+
+  /** Whether the user blocks every invite (m.invite_permission_config): /sync then shows none. */
+  blocksInvites(): boolean {
+    return blocksInvites(this.contents.get(INVITE_PERMISSION_CONFIG));
   }
 }
 

@@ -97,3 +97,4 @@ export { createOpenIdTokens, OPENID_TOKEN_LIFETIME_MS, type OpenIdDeps, type Ope
 export { createWhois, type Whois, type WhoisDeps, type WhoisService } from './whois.js';
 export { createFederationProfiles, type FederationProfiles } from './federation-profile.js';
 export { createRemoteProfiles, REMOTE_PROFILE_CACHE_MS, type ProfileQueries, type RemoteProfiles, type RemoteProfilesDeps } from './remote-profiles.js';
+export { blocksInvites, INVITE_PERMISSION_CONFIG } from './invite-permission.js';

@@ -73,6 +73,9 @@ function checkedValue(key: ProfileKey, value: unknown): string | null {
   return value;
 }
 
+/** The profile keys the spec allows (Matrix 1.16): the two of old, m.tz, and namespaced ones. */
+const PROFILE_KEY_GRAMMAR = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
+
 function isProfileKey(key: string): key is ProfileKey {
   return (PROFILE_KEYS as readonly string[]).includes(key);
 }
@@ -146,6 +149,27 @@ export function createProfileService(deps: ProfileDeps) {
       if (before[field] === value) return;
       await store.setProfileField(target, field, value);
       await propagate(target, { ...before, [field]: value });
+    },
+
+    /**
+     * DELETE /profile/{userId}/{keyName}: unsets one of your own fields. A key of the spec's grammar that
+     * this server does not keep is never set, so deleting it succeeds and changes nothing.
+     */
+    async deleteProfileField(requester: Requester, userId: string, key: string): Promise<void> {
+      if (!PROFILE_KEY_GRAMMAR.test(key)) {
+        throw new MatrixError('M_INVALID_PARAM', 'A profile key is displayname, avatar_url, m.tz or a namespaced name (com.example.field)');
+      }
+      const target = parseUserId(userId);
+      if (target !== requester.userId) throw new MatrixError('M_FORBIDDEN', "You cannot change another user's profile");
+      if (!isProfileKey(key)) return;
+      if (requester.isGuest && key !== 'displayname') {
+        throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts can only change their display name');
+      }
+      const before = await profileOf(target);
+      const field = key === 'displayname' ? 'displayName' : 'avatarUrl';
+      if (before[field] === null) return;
+      await store.setProfileField(target, field, null);
+      await propagate(target, { ...before, [field]: null });
     },
 
   };

@@ -62,6 +62,30 @@ void eachEngine(t, 'a new account has its localpart as displayname; set and read
   t.equal(custom.json().errcode, 'M_NOT_FOUND');
 });
 
+void eachEngine(t, 'DELETE /profile/{userId}/{keyName} removes a field of your own (Matrix 1.16)', async (t, db) => {
+  const { app } = await appOn(t, db);
+  const alice = await registerUser(app, 'alice');
+  const bob = await registerUser(app, 'bob');
+  const roomId = await createRoom(t, app, alice.access_token);
+  const remove = (token: string, userId: string, key: string) => app.inject({ method: 'DELETE', url: profileUrl(userId, key), headers: bearer(token) });
+
+  const deleted = await remove(alice.access_token, alice.user_id, 'displayname');
+  t.same([deleted.statusCode, deleted.json()], [200, {}]);
+  t.same((await app.inject({ method: 'GET', url: profileUrl(alice.user_id) })).json(), {}, 'the display name is gone');
+  const member = await memberContent(t, app, alice.access_token, roomId, alice.user_id);
+  t.notOk('displayname' in member, 'and gone from her member event in the rooms she is in');
+  t.equal(member.membership, 'join');
+  t.same((await remove(alice.access_token, alice.user_id, 'avatar_url')).json(), {}, 'a field that is not set: nothing to do, no error');
+  t.equal((await remove(alice.access_token, alice.user_id, 'com.example.pronouns')).statusCode, 200, 'nor a namespaced field this server does not keep');
+
+  const invalid = await remove(alice.access_token, alice.user_id, 'Not A Key');
+  t.same([invalid.statusCode, invalid.json().errcode], [400, 'M_INVALID_PARAM']);
+  const others = await remove(bob.access_token, alice.user_id, 'avatar_url');
+  t.same([others.statusCode, others.json().errcode], [403, 'M_FORBIDDEN'], 'not another user\'s');
+  const anonymous = await app.inject({ method: 'DELETE', url: profileUrl(alice.user_id, 'displayname') });
+  t.equal(anonymous.statusCode, 401);
+});
+
 void eachEngine(t, 'bad values, other users and unknown users are refused', async (t, db) => {
   const { app } = await appOn(t, db);
   const alice = await registerUser(app, 'alice');

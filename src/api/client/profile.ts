@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { getProfileField, getUserProfile, setProfileField } from '../../protocol/endpoints/profile.js';
+import { deleteProfileField, getProfileField, getUserProfile, setProfileField } from '../../protocol/endpoints/profile.js';
 import type { ProfileService } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
@@ -12,6 +12,11 @@ export function profileRoutes(profiles: ProfileService) {
 
     route(app, setProfileField, async ({ params, body, requester }) => {
       await profiles.setProfileField(requester, params.userId, params.keyName, body);
+      return {};
+    });
+
+    route(app, deleteProfileField, async ({ params, requester }) => {
+      await profiles.deleteProfileField(requester, params.userId, params.keyName);
       return {};
     });
   };

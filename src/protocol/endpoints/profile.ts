@@ -44,3 +44,14 @@ export const setProfileField = defineEndpoint({
   body: Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 }),
   response: Type.Object({}),
 });
+
+/** DELETE /profile/{userId}/{keyName} (Matrix 1.16): removes one field; a field that is not set is fine. */
+export const deleteProfileField = defineEndpoint({
+  name: 'deleteProfileField',
+  method: 'DELETE',
+  ...clientV3('/profile/{userId}/{keyName}'),
+  auth: 'user',
+  rateLimit: 'profile',
+  params: FieldParams,
+  response: Type.Object({}),
+});
