@@ -82,6 +82,8 @@ import {
   createLeaderLock,
   createRemoteDeviceListStore,
   FEDERATION_SENDER_LOCK_ID,
+  PUSH_SENDER_LOCK_ID,
+  createPushSenderStore,
   createFederationQueueStore,
   createServerKeysStore,
   createRegistrationTokensStore,
@@ -117,10 +119,10 @@ import {
 import { createHttpClient } from './platform/http-client.js';
 import { createMediaService, createRemoteMedia } from './media/index.js';
 import { createReportService } from './moderation/index.js';
-import { isUserId, parseServerName } from './protocol/index.js';
-import { roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
+import { isUserId, parseServerName, type UserId } from './protocol/index.js';
+import { EVENTS_CHANNEL, roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
 import { createPresenceService, createReceiptService, createTypingService, timerScheduler } from './ephemeral/index.js';
-import { createPushRulesService, createPusherService } from './push/index.js';
+import { createPushRulesService, createPusherService, createPushSender } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
@@ -518,13 +520,45 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     // Typing lives in memory; the relay's origin tells this process's typing notices from other processes'.
     const typing = createTypingService({ rooms: roomStore, clock: deps.clock, relay: typingRelayOnBus(bus, log, deps.random.token(8)) });
     closers.push({ name: 'typing', close: async () => typing.close() });
+    const pushRules = createPushRulesService({ store: userData });
+    // Push notifications to the gateways of users' http pushers; the URLs are users' own, so they are held
+    // to federation's address rules (no loopback or private addresses unless federation allows them).
+    const pushSender = createPushSender({
+      store: createPushSenderStore(storage.database.sql),
+      rulesetOf: async (userId) => (await pushRules.pushRulesAccountData(userId as UserId)).content.global,
+      post: async (url, body) => {
+        const target = new URL(url);
+        if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new Error('a push gateway URL must be http or https');
+        const host = target.hostname.replace(/^\[|\]$/g, '');
+        await connectableAddresses(host, host, systemDns, allowPrivateAddresses);
+        const response = await federationHttp.request(target, { method: 'POST', body, timeoutMs: 15_000, maxResponseBytes: 64 * 1024 });
+        let rejected: string[] = [];
+        if (response.status >= 200 && response.status < 300) {
+          try {
+            const answer = response.json() as { rejected?: unknown };
+            if (Array.isArray(answer.rejected)) rejected = answer.rejected.filter((key): key is string => typeof key === 'string');
+          } catch {
+            // A gateway that answers 200 without JSON rejected nothing.
+          }
+        }
+        return { status: response.status, rejected };
+      },
+      serverName: config.server_name,
+      clock: deps.clock,
+      scheduler: timerScheduler,
+      log,
+    });
     const receipts = createReceiptService({
       store: createReceiptsStore(storage.database.sql),
       readMarkers: userData,
       rooms: roomStore,
       clock: deps.clock,
       notify: streamNotifierOnBus(bus, log, 'receipts'),
-      federate: federationEdus.receipt,
+      federate: async (receipt) => {
+        // A read receipt (of the user's own) may clear a room from their push badge.
+        if (receipt.receiptType === 'm.read' || receipt.receiptType === 'm.read.private') await pushSender.receiptMoved(receipt.userId, receipt.roomId);
+        await federationEdus.receipt(receipt);
+      },
     });
     const toDevice = createToDeviceService({
       store: createToDeviceStore(storage.database.sql),
@@ -589,7 +623,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       localUserExists: async (userId) => isUserId(userId) && (await accountsStore.user(userId)) !== undefined,
     });
 
-    const pushRules = createPushRulesService({ store: userData });
+
 
     const app = await buildApp({
       log,
@@ -713,6 +747,26 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         stopFederationSender();
         await federationSender.close();
         await senderElection.stop();
+      },
+    });
+    // Push notifications: one process sends them too (its own role), following the events stream.
+    const stopPushEvents = bus.subscribe(EVENTS_CHANNEL, (message) => {
+      const position = typeof message.position === 'string' ? Number(message.position) : NaN;
+      pushSender.eventsAdvanced(Number.isSafeInteger(position) ? position : undefined);
+    });
+    const pushElection = electFederationSender({
+      lock: createLeaderLock(storage.database, PUSH_SENDER_LOCK_ID),
+      sender: pushSender,
+      role: 'push notifications',
+      scheduler: timerScheduler,
+      log,
+    });
+    closers.push({
+      name: 'push sender',
+      close: async () => {
+        stopPushEvents();
+        await pushSender.standDown();
+        await pushElection.stop();
       },
     });
     const address = await app.listen({ host: config.listen.host, port: config.listen.port });

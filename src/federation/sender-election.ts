@@ -21,6 +21,8 @@ export interface SenderElectionDeps {
   readonly sender: Pick<FederationSender, 'start' | 'standDown'>;
   readonly scheduler: Scheduler;
   readonly log: Logger;
+  /** What the role sends, for the log ("the federation traffic", "push notifications"). */
+  readonly role?: string;
   /** Default 10 s: how soon a process takes over from one that died. */
   readonly checkEveryMs?: number;
 }
@@ -41,12 +43,12 @@ export function electFederationSender(deps: SenderElectionDeps) {
       if (!leading) {
         if (await lock.tryAcquire()) {
           leading = true;
-          log.info('this process sends the federation traffic');
+          log.info(`this process sends ${deps.role ?? 'the federation traffic'}`);
           await sender.start();
         }
       } else if (!(await lock.held())) {
         leading = false;
-        log.warn('lost the federation sender role; standing down');
+        log.warn(`lost the role of sending ${deps.role ?? 'the federation traffic'}; standing down`);
         await sender.standDown();
       }
     } catch (err) {

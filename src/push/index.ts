@@ -18,3 +18,5 @@ export { createPushRulesService, type PushRulesAccountData, type PushRulesDeps, 
 export { pushJudge, type RoomFacts, type Verdict } from './judge.js';
 export type { PusherRecord, PusherStore } from './ports.js';
 export { createPusherService, type PusherDeps, type PusherRequest, type PusherService } from './pushers.js';
+export { createPushSender, type GatewayAnswer, type PushRoomFacts, type PushSender, type PushSenderDeps, type PushSenderStore } from './sender.js';
+export { badgeBody, notificationBody, tweaksOf, type PushedEvent } from './gateway.js';

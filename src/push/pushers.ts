@@ -4,7 +4,7 @@ import type { PusherRecord, PusherStore } from './ports.js';
 
 /**
  * Pushers (client-server API, "Push notifications"): where a user's devices want notifications sent.
- * This keeps them; sending to push gateways and mailing are not built yet.
+ * This keeps them; src/push/sender.ts sends to the gateways of http pushers. Mailing is not built yet.
  */
 
 /** The spec's limits: a pushkey of at most 512 bytes, an app id of at most 64 characters. */

@@ -6,6 +6,7 @@ export {
   ADVISORY_LOCK_NAMESPACE,
   EVENTS_STREAM_LOCK_ID,
   FEDERATION_SENDER_LOCK_ID,
+  PUSH_SENDER_LOCK_ID,
   PRESENCE_STREAM_LOCK_ID,
   RECEIPTS_STREAM_LOCK_ID,
   TO_DEVICE_STREAM_LOCK_ID,
@@ -50,4 +51,5 @@ export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export { createMediaStore } from './media-store.js';
 export { createHierarchyStore } from './hierarchy-store.js';
+export { createPushSenderStore } from './push-sender-store.js';
 export { createFileBlobStore } from './media-files.js';

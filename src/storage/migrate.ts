@@ -23,6 +23,8 @@ export const PRESENCE_STREAM_LOCK_ID = 7;
 export const DEVICE_LIST_STREAM_LOCK_ID = 8;
 /** Held, on a connection of its own, by the one process that sends federation traffic (leader-lock.ts). */
 export const FEDERATION_SENDER_LOCK_ID = 9;
+/** Held, the same way, by the one process that sends push notifications (src/push/sender.ts). */
+export const PUSH_SENDER_LOCK_ID = 10;
 
 export interface Migration {
   readonly version: number;

@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { UserId } from '../protocol/index.js';
 import type { PusherRecord, PusherStore } from '../push/index.js';
 
-interface PusherRow {
+export interface PusherRow {
   user_id: string;
   device_id: string;
   kind: string;
@@ -16,7 +16,7 @@ interface PusherRow {
   created_ts: number;
 }
 
-const fromRow = (row: PusherRow): PusherRecord => ({
+export const pusherFromRow = (row: PusherRow): PusherRecord => ({
   userId: row.user_id as UserId,
   deviceId: row.device_id,
   kind: row.kind as PusherRecord['kind'],
@@ -37,7 +37,7 @@ export function createPushersStore(sql: postgres.Sql): PusherStore {
       const rows = await sql<PusherRow[]>`
         select user_id, device_id, kind, app_id, pushkey, app_display_name, device_display_name, profile_tag, lang, data, created_ts
         from pushers where user_id = ${userId} order by created_ts, app_id, pushkey`;
-      return rows.map(fromRow);
+      return rows.map(pusherFromRow);
     },
 
     async setPusher(pusher: PusherRecord, append: boolean): Promise<void> {

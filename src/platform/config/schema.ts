@@ -245,7 +245,7 @@ export const ConfigSchema = Type.Object(
         verify_tls: Type.Boolean({ default: true, description: 'false: accept any certificate from other servers (test networks).' }),
         allow_private_addresses: Type.Boolean({
           default: false,
-          description: 'Let outbound requests reach loopback, private and link-local addresses (test networks, sytest); false refuses them after DNS resolution, IP literals included.',
+          description: 'Let outbound requests (federation, and push gateways) reach loopback, private and link-local addresses (test networks, sytest); false refuses them after DNS resolution, IP literals included.',
         }),
         trusted_key_servers: Type.Array(
           Type.Object(

@@ -1,0 +1,240 @@
+/**
+ * Push notifications to push gateways (client-server API, "Push notifications"; push gateway API): every
+ * new event of the events stream is judged by the push rules of each local user in its room who has an
+ * http pusher, and those it notifies are POSTed to each of the user's gateways. The position reached is
+ * kept in the database, so a restart sends what arrived meanwhile and nothing twice; one process sends
+ * (the one holding the push sender role, as for federation).
+ *
+ * The badge (counts.unread) is the number of rooms where the user was pushed a notification since their
+ * read receipt there moved, as this process has seen (Synapse counts rooms with unread notifications).
+ * A read receipt that clears a room sends the gateways the lower count.
+ */
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { TimelineEvent } from '../rooms/index.js';
+import type { Scheduler } from '../ephemeral/index.js';
+import { actionsNotify, evaluatePushRules } from './evaluate.js';
+import { badgeBody, notificationBody, type PushedEvent } from './gateway.js';
+import type { PusherRecord } from './ports.js';
+import type { PushRuleset } from './types.js';
+
+/** What the rules and the notification need of the room, for one recipient. */
+export interface PushRoomFacts {
+  readonly memberCount: number;
+  /** The recipient's display name in the room. */
+  readonly displayName: string | null;
+  readonly powerLevels: Readonly<Record<string, unknown>> | undefined;
+  readonly roomName: string | undefined;
+  readonly roomAlias: string | undefined;
+  readonly senderDisplayName: string | undefined;
+}
+
+export interface PushSenderStore {
+  /** How far the events stream has been pushed; the first call starts from the stream's end. */
+  position(): Promise<number>;
+  setPosition(position: number): Promise<void>;
+  eventsAfter(position: number, limit: number): Promise<TimelineEvent[]>;
+  /** The http pushers of local users joined to the room, by user. */
+  roomPushers(roomId: string): Promise<Map<string, PusherRecord[]>>;
+  /** A local user's http pushers (an invitee is not joined yet). */
+  userPushers(userId: string): Promise<PusherRecord[]>;
+  deletePusher(userId: string, appId: string, pushkey: string): Promise<boolean>;
+  roomFacts(roomId: string, userId: string, sender: string): Promise<PushRoomFacts>;
+}
+
+/** A gateway's answer: its status and, on success, the pushkeys it rejected. */
+export interface GatewayAnswer {
+  readonly status: number;
+  readonly rejected: readonly string[];
+}
+
+export interface PushSenderDeps {
+  readonly store: PushSenderStore;
+  readonly rulesetOf: (userId: string) => Promise<PushRuleset>;
+  /** POSTs a body to a gateway URL; rejects when it cannot be reached (or may not be: private addresses). */
+  readonly post: (url: string, body: Record<string, unknown>) => Promise<GatewayAnswer>;
+  readonly serverName: string;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly log: Logger;
+}
+
+const EVENTS_PER_STEP = 100;
+/** A failed delivery is tried again after 1, 2, 4, 8 and 16 seconds, then given up (and logged). */
+const RETRY_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+
+function serverOf(userId: string): string {
+  return userId.slice(userId.indexOf(':') + 1);
+}
+
+export type PushSender = ReturnType<typeof createPushSender>;
+
+export function createPushSender(deps: PushSenderDeps) {
+  const { store, serverName } = deps;
+  const log = deps.log.child({ component: 'push-sender' });
+  let active = false;
+  let followed: number | undefined;
+  let heard = -1;
+  let running: Promise<void> | undefined;
+  let again = false;
+  /** Per user, the rooms pushed since the user's receipt there moved (the badge). */
+  const unreadRooms = new Map<string, Set<string>>();
+  const cancels = new Set<() => void>();
+
+  function badge(userId: string): number {
+    return unreadRooms.get(userId)?.size ?? 0;
+  }
+
+  /** Sends one body to one pusher's gateway, trying again a few times; a rejected pushkey removes the pusher. */
+  function deliver(pusher: PusherRecord, body: Record<string, unknown>, attempt = 0): void {
+    const url = pusher.data.url;
+    if (typeof url !== 'string') return;
+    deps.post(url, body).then(
+      async (answer) => {
+        if (answer.status >= 200 && answer.status < 300) {
+          if (answer.rejected.includes(pusher.pushkey)) {
+            log.info({ userId: pusher.userId, appId: pusher.appId }, 'the push gateway rejected a pushkey: its pusher is removed');
+            await store.deletePusher(pusher.userId, pusher.appId, pusher.pushkey);
+          }
+          return;
+        }
+        throw new Error(`the push gateway answered HTTP ${answer.status}`);
+      },
+    ).catch((err: unknown) => {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined || !active) {
+        log.warn({ err, userId: pusher.userId, appId: pusher.appId }, 'a push notification could not be delivered');
+        return;
+      }
+      const cancel = deps.scheduler.after(delay, () => {
+        cancels.delete(cancel);
+        deliver(pusher, body, attempt + 1);
+      });
+      cancels.add(cancel);
+    });
+  }
+
+  async function pushEvent(stored: TimelineEvent): Promise<void> {
+    const { event } = stored;
+    const recipients = new Map(await store.roomPushers(event.roomId));
+    // An invite notifies its invitee, who is not in the room yet.
+    if (event.type === 'm.room.member' && event.content.membership === 'invite' && event.stateKey !== undefined && serverOf(event.stateKey) === serverName) {
+      const pushers = await store.userPushers(event.stateKey);
+      if (pushers.length > 0) recipients.set(event.stateKey, pushers);
+    }
+    recipients.delete(event.sender);
+    if (recipients.size === 0) return;
+    const json = {
+      event_id: event.eventId,
+      room_id: event.roomId,
+      type: event.type,
+      sender: event.sender,
+      content: event.content,
+      origin_server_ts: event.originServerTs,
+      ...(event.stateKey === undefined ? {} : { state_key: event.stateKey }),
+    };
+    for (const [userId, pushers] of recipients) {
+      const facts = await store.roomFacts(event.roomId, userId, event.sender);
+      const notifications = facts.powerLevels?.notifications;
+      const users = facts.powerLevels?.users as Record<string, unknown> | undefined;
+      const senderLevel = typeof users?.[event.sender] === 'number' ? users[event.sender] as number
+        : typeof facts.powerLevels?.users_default === 'number' ? facts.powerLevels.users_default : 0;
+      const actions = evaluatePushRules(await deps.rulesetOf(userId), json, {
+        memberCount: facts.memberCount,
+        displayName: facts.displayName,
+        senderPowerLevel: senderLevel,
+        notificationPowerLevels: typeof notifications === 'object' && notifications !== null ? (notifications as Record<string, unknown>) : undefined,
+      });
+      if (!actionsNotify(actions)) continue;
+      let rooms = unreadRooms.get(userId);
+      if (!rooms) unreadRooms.set(userId, (rooms = new Set()));
+      rooms.add(event.roomId);
+      const pushed: PushedEvent = {
+        eventId: event.eventId,
+        roomId: event.roomId,
+        type: event.type,
+        sender: event.sender,
+        stateKey: event.stateKey,
+        content: event.content,
+        senderDisplayName: facts.senderDisplayName,
+        roomName: facts.roomName,
+        roomAlias: facts.roomAlias,
+      };
+      for (const pusher of pushers) deliver(pusher, notificationBody(pushed, pusher, userId, actions, badge(userId)));
+    }
+  }
+
+  async function follow(): Promise<void> {
+    followed ??= await store.position();
+    for (;;) {
+      const events = await store.eventsAfter(followed, EVENTS_PER_STEP);
+      if (events.length === 0 || !active) return;
+      for (const stored of events) {
+        try {
+          await pushEvent(stored);
+        } catch (err) {
+          log.warn({ err, eventId: stored.event.eventId }, 'could not work out the push notifications of an event');
+        }
+      }
+      followed = events[events.length - 1]!.streamPosition;
+      await store.setPosition(followed);
+      if (events.length < EVENTS_PER_STEP) return;
+    }
+  }
+
+  function run(): void {
+    if (!active) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = follow()
+      .catch((err: unknown) => log.warn({ err }, 'push notifications stalled; the next event tries again'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  }
+
+  return {
+    /** The events stream reached `position` (undefined: somewhere new). */
+    eventsAdvanced(position?: number): void {
+      if (position !== undefined) heard = Math.max(heard, position);
+      run();
+    },
+
+    /** A local user's read receipt moved in a room: a room no longer unread lowers their badge, which their gateways are told. */
+    async receiptMoved(userId: string, roomId: string): Promise<void> {
+      const rooms = unreadRooms.get(userId);
+      if (!active || !rooms?.delete(roomId)) return;
+      try {
+        for (const pusher of await store.userPushers(userId)) deliver(pusher, badgeBody(pusher, rooms.size));
+      } catch (err) {
+        log.warn({ err }, 'could not send a badge update');
+      }
+    },
+
+    /** This process holds the push sender role: catch up, then follow the events stream. */
+    async start(): Promise<void> {
+      active = true;
+      run();
+      await running;
+    },
+
+    /** Another process holds the role now (or this one stops). */
+    async standDown(): Promise<void> {
+      active = false;
+      for (const cancel of cancels) cancel();
+      cancels.clear();
+      followed = undefined;
+      await running;
+    },
+
+    /** How far the stream has been pushed (tests). */
+    position: (): number | undefined => followed,
+    heard: (): number => heard,
+  };
+}
