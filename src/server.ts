@@ -670,7 +670,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
-      pushers: createPusherService({ store: createPushersStore(storage.database.sql), clock: deps.clock }),
+      pushers: createPusherService({ store: createPushersStore(storage.database.sql), clock: deps.clock, added: () => pushSender.pusherAdded() }),
       openId: createOpenIdTokens({ store: createOpenIdStore(storage.database.sql), clock: deps.clock, random: deps.random, serverName }),
       whois: createWhois({ store: accountsStore, serverName }),
       e2eeKeys: { keys, crossSigning },

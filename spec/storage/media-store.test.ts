@@ -21,14 +21,14 @@ t.test('media rows', async (t) => {
 
     t.equal(await store.insertPending('hearth.test', 'later', '@a:hearth.test', 1000, 5000), true);
     t.equal(await store.insertPending('hearth.test', 'gone', '@a:hearth.test', 1000, 1500), true);
-    t.equal(await store.pendingCount('@a:hearth.test', 2000), 1, 'expired ids are not counted');
+    t.same(await store.pending('@a:hearth.test', 2000), { count: 1, firstExpiresTs: 5000 }, 'expired ids are not counted');
     t.match(await store.media('hearth.test', 'later'), { uploadedTs: null, sha256: null, expiresTs: 5000 });
     t.equal(await store.completePending('hearth.test', 'gone', 2000, content(sha('z'))), 'missing', 'too late');
     t.equal(await store.completePending('hearth.test', 'nowhere', 2000, content(sha('z'))), 'missing');
     t.equal(await store.completePending('hearth.test', 'later', 2000, content(sha('z'))), 'done');
     t.equal(await store.completePending('hearth.test', 'later', 2100, content(sha('w'))), 'uploaded', 'filled once');
     t.match(await store.media('hearth.test', 'later'), { uploadedTs: 2000, sha256: sha('z'), expiresTs: null });
-    t.equal(await store.pendingCount('@a:hearth.test', 2000), 0);
+    t.same(await store.pending('@a:hearth.test', 2000), { count: 0, firstExpiresTs: null });
 
     const key = { width: 32, height: 32, method: 'crop' as const, animated: false };
     t.equal(await store.thumbnail('hearth.test', 'one', key), undefined);

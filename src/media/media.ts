@@ -84,7 +84,7 @@ export function createMediaService(deps: MediaDeps) {
   /** Downloads waiting for an asynchronous upload made in this process, by media id. */
   const waiting = new Map<string, Set<() => void>>();
   /** Remote content being fetched, by `origin/mediaId`: one fetch however many ask at once. */
-  const fetching = new Map<string, Promise<MediaRecord>>();
+  const fetching = new Map<string, Promise<MediaRecord & { sha256: string }>>();
   /** Thumbnails being made, by their key: one made however many ask at once. */
   const making = new Map<string, Promise<ThumbnailRecord | 'original'>>();
 
@@ -181,7 +181,7 @@ export function createMediaService(deps: MediaDeps) {
   /** Another server's content, from the kept copy or fetched from its server now. */
   async function remoteContent(origin: string, mediaId: string, request: DownloadOptions): Promise<MediaRecord & { sha256: string }> {
     const kept = await store.media(origin, mediaId);
-    if (kept?.sha256 != null && kept.uploadedTs !== null) return { ...kept, sha256: kept.sha256 };
+    if (kept !== undefined && kept.sha256 !== null && kept.uploadedTs !== null) return { ...kept, sha256: kept.sha256 };
     if (request.allowRemote === false || !deps.remote) throw new MatrixError('M_NOT_FOUND', 'This server does not have that content');
     const key = `${origin}/${mediaId}`;
     let pending = fetching.get(key);
@@ -189,11 +189,10 @@ export function createMediaService(deps: MediaDeps) {
       pending = fetchRemote(deps.remote, origin, mediaId, request.timeoutMs).finally(() => fetching.delete(key));
       fetching.set(key, pending);
     }
-    const record = await pending;
-    return { ...record, sha256: record.sha256 ?? '' };
+    return pending;
   }
 
-  async function fetchRemote(remote: RemoteMedia, origin: string, mediaId: string, timeoutMs: number | undefined): Promise<MediaRecord> {
+  async function fetchRemote(remote: RemoteMedia, origin: string, mediaId: string, timeoutMs: number | undefined): Promise<MediaRecord & { sha256: string }> {
     const wait = Math.max(0, Math.min(timeoutMs ?? DEFAULT_WAIT_MS, options.maxWaitMs));
     const fetched = await remote.fetch(origin, mediaId, { timeoutMs: wait, maxBytes: options.maxUploadBytes });
     let written;
@@ -214,7 +213,7 @@ export function createMediaService(deps: MediaDeps) {
     await store.insertContent(origin, mediaId, null, now, content);
     const record = await store.media(origin, mediaId);
     if (!record?.sha256) throw new Error('remote content was kept but cannot be read back');
-    return record;
+    return { ...record, sha256: record.sha256 };
   }
 
   async function content(origin: string, mediaId: string, request: DownloadOptions): Promise<MediaRecord & { sha256: string }> {
@@ -244,11 +243,14 @@ export function createMediaService(deps: MediaDeps) {
     /** POST /_matrix/media/v1/create: reserves an id whose bytes come later. */
     async create(uploader: Uploader): Promise<{ content_uri: string; unused_expires_at: number }> {
       const now = clock.now();
-      if ((await store.pendingCount(uploader.userId, now)) >= options.maxPendingUploads) {
+      const pending = await store.pending(uploader.userId, now);
+      if (pending.count >= options.maxPendingUploads) {
+        // A slot frees when the first of them is uploaded or expires.
+        const retryAfterMs = Math.max(0, (pending.firstExpiresTs ?? now) - now);
         throw new MatrixError(
           'M_LIMIT_EXCEEDED',
           `You have ${options.maxPendingUploads} uploads waiting for their content; upload those first`,
-          { extra: { retry_after_ms: options.pendingLifetimeMs } },
+          { extra: { retry_after_ms: retryAfterMs } },
         );
       }
       const expiresTs = now + options.pendingLifetimeMs;

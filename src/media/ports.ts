@@ -52,8 +52,8 @@ export interface MediaStore {
    * it is unknown or expired ('missing'), or already has its bytes ('uploaded').
    */
   completePending(origin: string, mediaId: string, nowTs: number, content: StoredContent): Promise<'done' | 'missing' | 'uploaded'>;
-  /** The user's asynchronous uploads still waiting for bytes at `nowTs`. */
-  pendingCount(uploader: string, nowTs: number): Promise<number>;
+  /** How many of the user's asynchronous uploads still wait for bytes at `nowTs`, and when the first of them expires. */
+  pending(uploader: string, nowTs: number): Promise<{ readonly count: number; readonly firstExpiresTs: number | null }>;
   thumbnail(origin: string, mediaId: string, key: ThumbnailKey): Promise<ThumbnailRecord | undefined>;
   /** Keeps a made thumbnail (a second one made meanwhile for the same key is dropped). */
   insertThumbnail(origin: string, mediaId: string, thumbnail: ThumbnailRecord): Promise<void>;

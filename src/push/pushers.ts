@@ -37,6 +37,8 @@ export interface PusherDeps {
    * the server a spam relay.
    */
   readonly emailOwner?: (address: string) => Promise<UserId | undefined>;
+  /** Told when a pusher was set (the push sender stops believing that nobody has one). */
+  readonly added?: () => void;
 }
 
 /** http pushers need an absolute http(s) URL to the push gateway's notify path (Synapse allows plain http too). */
@@ -116,6 +118,7 @@ export function createPusherService(deps: PusherDeps) {
         },
         request.append ?? false,
       );
+      deps.added?.();
     },
   };
 }

@@ -34,6 +34,8 @@ export interface PushSenderStore {
   position(): Promise<number>;
   setPosition(position: number): Promise<void>;
   eventsAfter(position: number, limit: number): Promise<TimelineEvent[]>;
+  /** Whether any local user has an http pusher at all (most small servers' users have none). */
+  anyPushers(): Promise<boolean>;
   /** The http pushers of local users joined to the room, by user. */
   roomPushers(roomId: string): Promise<Map<string, PusherRecord[]>>;
   /** A local user's http pushers (an invitee is not joined yet). */
@@ -60,6 +62,10 @@ export interface PushSenderDeps {
 }
 
 const EVENTS_PER_STEP = 100;
+/** How long "nobody has a pusher" is believed before it is asked again (a pusher set in this process says so at once). */
+const NO_PUSHERS_TTL_MS = 1_000;
+/** How long "someone has a pusher" is believed: pushers are rarely all removed. */
+const SOME_PUSHERS_TTL_MS = 60_000;
 /** A failed delivery is tried again after 1, 2, 4, 8 and 16 seconds, then given up (and logged). */
 const RETRY_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 
@@ -80,6 +86,15 @@ export function createPushSender(deps: PushSenderDeps) {
   /** Per user, the rooms pushed since the user's receipt there moved (the badge). */
   const unreadRooms = new Map<string, Set<string>>();
   const cancels = new Set<() => void>();
+  let anyPushers: { readonly value: boolean; readonly at: number } | undefined;
+
+  /** Whether any pusher exists, asked at most every few seconds: a server without any judges nothing. */
+  async function pushersExist(): Promise<boolean> {
+    const now = deps.clock.now();
+    const ttl = anyPushers?.value === true ? SOME_PUSHERS_TTL_MS : NO_PUSHERS_TTL_MS;
+    if (anyPushers === undefined || now - anyPushers.at >= ttl) anyPushers = { value: await store.anyPushers(), at: now };
+    return anyPushers.value;
+  }
 
   function badge(userId: string): number {
     return unreadRooms.get(userId)?.size ?? 0;
@@ -169,7 +184,9 @@ export function createPushSender(deps: PushSenderDeps) {
     for (;;) {
       const events = await store.eventsAfter(followed, EVENTS_PER_STEP);
       if (events.length === 0 || !active) return;
+      const judging = await pushersExist();
       for (const stored of events) {
+        if (!judging) break;
         try {
           await pushEvent(stored);
         } catch (err) {
@@ -200,6 +217,11 @@ export function createPushSender(deps: PushSenderDeps) {
   }
 
   return {
+    /** A pusher was set in this process: the next events are judged whatever was believed. */
+    pusherAdded(): void {
+      anyPushers = { value: true, at: deps.clock.now() };
+    },
+
     /** The events stream reached `position` (undefined: somewhere new). */
     eventsAdvanced(position?: number): void {
       if (position !== undefined) heard = Math.max(heard, position);

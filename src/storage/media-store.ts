@@ -67,11 +67,11 @@ export function createMediaStore(sql: postgres.Sql): MediaStore {
       return row?.uploaded ? 'uploaded' : 'missing';
     },
 
-    async pendingCount(uploader: string, nowTs: number): Promise<number> {
-      const [row] = await sql<{ count: number }[]>`
-        select count(*)::int4 as count from media
+    async pending(uploader: string, nowTs: number): Promise<{ count: number; firstExpiresTs: number | null }> {
+      const [row] = await sql<{ count: number; first: number | null }[]>`
+        select count(*)::int4 as count, min(expires_ts) as first from media
         where uploader = ${uploader} and uploaded_ts is null and expires_ts > ${nowTs}`;
-      return row?.count ?? 0;
+      return { count: row?.count ?? 0, firstExpiresTs: row?.first ?? null };
     },
 
     async thumbnail(origin: string, mediaId: string, key: ThumbnailKey): Promise<ThumbnailRecord | undefined> {

@@ -41,6 +41,11 @@ export function createPushSenderStore(sql: postgres.Sql): PushSenderStore {
       return rows.map((row) => storedEventFromRow(row) as TimelineEvent);
     },
 
+    async anyPushers(): Promise<boolean> {
+      const [row] = await sql<{ any: boolean }[]>`select exists (select 1 from pushers where kind = 'http') as any`;
+      return row?.any ?? false;
+    },
+
     async roomPushers(roomId: string): Promise<Map<string, ReturnType<typeof pusherFromRow>[]>> {
       const rows = await sql<PusherRow[]>`
         select ${sql.unsafe(PUSHER_COLUMNS)}

@@ -6,6 +6,7 @@ import {
   multipartFraming,
   type MediaService,
   type ServedContent,
+  type ThumbnailRequest,
 } from '../../media/index.js';
 import { MatrixError } from '../../protocol/index.js';
 import {
@@ -65,6 +66,11 @@ function sendMultipart(reply: FastifyReply, content: ServedContent, random: () =
     .send(Readable.from(body()));
 }
 
+/** The thumbnail query every thumbnail endpoint shares; scale is the default method, still the default picture. */
+function thumbnailRequest(query: { width: number; height: number; method?: 'crop' | 'scale'; animated?: boolean; timeout_ms?: number }): ThumbnailRequest {
+  return { width: query.width, height: query.height, method: query.method ?? 'scale', animated: query.animated ?? false, timeoutMs: query.timeout_ms };
+}
+
 function contentLength(value: string | undefined): number | undefined {
   return value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : undefined;
 }
@@ -114,16 +120,7 @@ export function mediaRoutes(media: MediaService, options: MediaRouteOptions) {
       sendContent(reply, await media.download(params.serverName, params.mediaId, { timeoutMs: query.timeout_ms }), params.fileName),
     );
     route(app, getContentThumbnailAuthed, async ({ params, query, reply }) =>
-      sendThumbnail(
-        reply,
-        await media.thumbnail(params.serverName, params.mediaId, {
-          width: query.width,
-          height: query.height,
-          method: query.method ?? 'scale',
-          animated: query.animated ?? false,
-          timeoutMs: query.timeout_ms,
-        }),
-      ),
+      sendThumbnail(reply, await media.thumbnail(params.serverName, params.mediaId, thumbnailRequest(query))),
     );
 
     const frozen = (): MatrixError =>
@@ -139,17 +136,7 @@ export function mediaRoutes(media: MediaService, options: MediaRouteOptions) {
     });
     route(app, getContentThumbnail, async ({ params, query, reply }) => {
       if (!options.serveUnauthenticated) throw frozen();
-      return sendThumbnail(
-        reply,
-        await media.thumbnail(params.serverName, params.mediaId, {
-          width: query.width,
-          height: query.height,
-          method: query.method ?? 'scale',
-          animated: query.animated ?? false,
-          timeoutMs: query.timeout_ms,
-          allowRemote: query.allow_remote ?? true,
-        }),
-      );
+      return sendThumbnail(reply, await media.thumbnail(params.serverName, params.mediaId, { ...thumbnailRequest(query), allowRemote: query.allow_remote ?? true }));
     });
   };
 }
@@ -161,12 +148,7 @@ export function federationMediaRoutes(media: MediaService, serverName: string, b
       sendMultipart(reply, await media.downloadForServer(params.mediaId, query.timeout_ms), boundary),
     );
     federationRoute(app, getFederationContentThumbnail, async ({ params, query, reply }) => {
-      const thumbnail = await media.thumbnail(
-        serverName,
-        params.mediaId,
-        { width: query.width, height: query.height, method: query.method ?? 'scale', animated: query.animated ?? false, timeoutMs: query.timeout_ms, allowRemote: false },
-        true,
-      );
+      const thumbnail = await media.thumbnail(serverName, params.mediaId, { ...thumbnailRequest(query), allowRemote: false }, true);
       return sendMultipart(reply, thumbnail, boundary);
     });
   };
