@@ -226,13 +226,17 @@ export function createClientEvents(deps: ClientEventsDeps) {
   }
 
   async function serveAll(events: readonly Servable[], options: ServeOptions & { nested?: boolean }): Promise<ClientEvent[]> {
-    const [applied, erased, replaced] = await Promise.all([
-      appliedRedactions(events),
-      // Nothing to ask while no account is erased (nearly always).
-      deps.erased?.any === true ? erasedForViewer(events, options.viewer) : NONE_ERASED,
-      // replacedBy reads nothing when no state event is served.
-      options.prevContent === false ? NONE_REPLACED : replacedBy(events),
-    ]);
+    // Erasures are asked about only while some account is erased (nearly never), what state events replaced
+    // only when state events are served: a page of messages makes one read, as before either existed.
+    const erasing = deps.erased?.any === true;
+    const replacing = options.prevContent !== false && events.some(({ event }) => event.stateKey !== undefined);
+    const [applied, erased, replaced] = erasing || replacing
+      ? await Promise.all([
+          appliedRedactions(events),
+          erasing ? erasedForViewer(events, options.viewer) : NONE_ERASED,
+          replacing ? replacedBy(events) : NONE_REPLACED,
+        ])
+      : [await appliedRedactions(events), NONE_ERASED, NONE_REPLACED];
     const relations = options.viewer === undefined || options.bundle === false
       ? new Map<string, BundledRelations>()
       : await bundles(events, applied, options.viewer, options.nested === true);

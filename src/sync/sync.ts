@@ -126,7 +126,6 @@ interface RoomsPhase {
   readonly effects: ReadonlyArray<() => void>;
 }
 
-/** A user's unread counts in a room as last worked out. */
 const NOTHING_COUNTED: RoomCounts = Object.freeze({ main: Object.freeze({ notification_count: 0, highlight_count: 0 }), threads: new Map() });
 
 /** The room's counts as one, threads and main timeline together (clients that do not ask for them apart). */
@@ -140,6 +139,7 @@ function totalCounts(counts: RoomCounts): NotificationCounts {
   return { notification_count: notifications, highlight_count: highlights };
 }
 
+/** A user's unread counts in a room as last worked out. */
 interface CountsMemo {
   /** Where the user's read receipts stood, as read then. */
   readonly receipt: ReadMarks;
