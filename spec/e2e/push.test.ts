@@ -85,7 +85,7 @@ t.test('push notifications reach the gateway', async (t) => {
   const muted = (await bob.send(room, 'psst', 'm2')).body.event_id as string;
   const after = (await bob.send(await bob.createRoom({ preset: 'private_chat', invite: [alice.user] }), 'x', 'm3')).body.event_id as string;
   const invite = await push.next((n) => n.type === 'm.room.member' && n.content?.membership === 'invite');
-  t.match(invite, { user_is_target: true, counts: { unread: 1 } }, 'an invite is pushed to its invitee');
+  t.match(invite, { user_is_target: true, membership: 'invite', counts: { unread: 1 } }, 'an invite is pushed to its invitee');
   t.notOk(push.received.some((n) => n.event_id === muted), 'the muted room\'s message was not pushed (later events were)');
   t.notOk(push.received.some((n) => n.event_id === after), 'nor a message in a room alice is not in');
 

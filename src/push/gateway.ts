@@ -60,7 +60,8 @@ export function notificationBody(
       ...(event.senderDisplayName === undefined ? {} : { sender_display_name: event.senderDisplayName }),
       ...(event.roomName === undefined ? {} : { room_name: event.roomName }),
       ...(event.roomAlias === undefined ? {} : { room_alias: event.roomAlias }),
-      ...(event.type === 'm.room.member' ? { user_is_target: event.stateKey === recipient } : {}),
+      // Member events say whose and what (membership is not in the spec; Synapse sends it and gateways read it).
+      ...(event.type === 'm.room.member' ? { user_is_target: event.stateKey === recipient, membership: event.content.membership } : {}),
       content: event.content,
     },
   };

@@ -172,7 +172,8 @@ export function createPushSender(deps: PushSenderDeps) {
         stateKey: event.stateKey,
         content: event.content,
         senderDisplayName: facts.senderDisplayName,
-        roomName: facts.roomName,
+        // What a client would call the room: its name, else its canonical alias.
+        roomName: facts.roomName ?? facts.roomAlias,
         roomAlias: facts.roomAlias,
       };
       for (const pusher of pushers) deliver(pusher, notificationBody(pushed, pusher, userId, actions, badge(userId)));
