@@ -2,8 +2,9 @@
  * Push notifications to push gateways (client-server API, "Push notifications"; push gateway API): every
  * new event of the events stream is judged by the push rules of each local user in its room who has an
  * http pusher, and those it notifies are POSTed to each of the user's gateways. The position reached is
- * kept in the database, so a restart sends what arrived meanwhile and nothing twice; one process sends
- * (the one holding the push sender role, as for federation).
+ * kept in the database (every few seconds, and on shutdown), so a restart sends what arrived meanwhile; a
+ * crash may push the last seconds' events again. One process sends (the one holding the push sender
+ * role, as for federation). While no user has a pusher, the events are passed over without being read.
  *
  * The badge (counts.unread) is the number of rooms where the user was pushed a notification since their
  * read receipt there moved, as this process has seen (Synapse counts rooms with unread notifications).
@@ -64,6 +65,8 @@ export interface PushSenderDeps {
 const EVENTS_PER_STEP = 100;
 /** How long "nobody has a pusher" is believed before it is asked again (a pusher set in this process says so at once). */
 const NO_PUSHERS_TTL_MS = 1_000;
+/** How often the position reached is written down while events flow. */
+const RECORD_EVERY_MS = 2_000;
 /** How long "someone has a pusher" is believed: pushers are rarely all removed. */
 const SOME_PUSHERS_TTL_MS = 60_000;
 /** A failed delivery is tried again after 1, 2, 4, 8 and 16 seconds, then given up (and logged). */
@@ -87,6 +90,8 @@ export function createPushSender(deps: PushSenderDeps) {
   const unreadRooms = new Map<string, Set<string>>();
   const cancels = new Set<() => void>();
   let anyPushers: { readonly value: boolean; readonly at: number } | undefined;
+  let recorded = 0;
+  let recordedAt = 0;
 
   /** Whether any pusher exists, asked at most every few seconds: a server without any judges nothing. */
   async function pushersExist(): Promise<boolean> {
@@ -180,14 +185,36 @@ export function createPushSender(deps: PushSenderDeps) {
     }
   }
 
+  /**
+   * Keeps the position reached, at most every RECORD_EVERY_MS (and when standing down): a crash pushes the
+   * last moments' events again rather than the database taking a write for every event.
+   */
+  async function record(force = false): Promise<void> {
+    if (followed === undefined || followed <= recorded) return;
+    const now = deps.clock.now();
+    if (!force && now - recordedAt < RECORD_EVERY_MS) return;
+    await store.setPosition(followed);
+    recorded = followed;
+    recordedAt = now;
+  }
+
   async function follow(): Promise<void> {
-    followed ??= await store.position();
+    if (followed === undefined) {
+      followed = await store.position();
+      recorded = followed;
+      recordedAt = deps.clock.now();
+    }
     for (;;) {
+      if (!active) return;
+      // Nobody to push to: the events are passed over unread, up to where the stream is known to be.
+      if (!(await pushersExist()) && heard >= followed) {
+        followed = heard;
+        await record();
+        return;
+      }
       const events = await store.eventsAfter(followed, EVENTS_PER_STEP);
-      if (events.length === 0 || !active) return;
-      const judging = await pushersExist();
+      if (events.length === 0) return;
       for (const stored of events) {
-        if (!judging) break;
         try {
           await pushEvent(stored);
         } catch (err) {
@@ -195,7 +222,7 @@ export function createPushSender(deps: PushSenderDeps) {
         }
       }
       followed = events[events.length - 1]!.streamPosition;
-      await store.setPosition(followed);
+      await record();
       if (events.length < EVENTS_PER_STEP) return;
     }
   }
@@ -252,8 +279,13 @@ export function createPushSender(deps: PushSenderDeps) {
       active = false;
       for (const cancel of cancels) cancel();
       cancels.clear();
-      followed = undefined;
       await running;
+      try {
+        await record(true);
+      } catch (err) {
+        log.warn({ err }, 'could not record how far push notifications went');
+      }
+      followed = undefined;
     },
 
     /** How far the stream has been pushed (tests). */
