@@ -116,13 +116,18 @@ export async function notificationCounts(
 /** Counts added up: those of `base` plus those counted since. */
 export function addCounts(base: RoomCounts, more: RoomCounts): RoomCounts {
   if (more.main.notification_count === 0 && more.main.highlight_count === 0 && more.threads.size === 0) return base;
-  const threads = new Map(base.threads);
-  for (const [thread, counts] of more.threads) {
-    const before = threads.get(thread);
-    threads.set(thread, before === undefined ? counts : {
-      notification_count: before.notification_count + counts.notification_count,
-      highlight_count: before.highlight_count + counts.highlight_count,
-    });
+  // Most rooms have no threads: their (read-only) map is shared, not copied, sync after sync.
+  let threads = base.threads;
+  if (more.threads.size > 0) {
+    const added = new Map(base.threads);
+    for (const [thread, counts] of more.threads) {
+      const before = added.get(thread);
+      added.set(thread, before === undefined ? counts : {
+        notification_count: before.notification_count + counts.notification_count,
+        highlight_count: before.highlight_count + counts.highlight_count,
+      });
+    }
+    threads = added;
   }
   return {
     main: {
