@@ -4,8 +4,7 @@
  * fetch them from; servers that do not know that endpoint yet are asked at the deprecated
  * /_matrix/media/v3/download/{serverName}/{mediaId}?allow_remote=false.
  */
-import type { FederationClient } from '../federation/client.js';
-import { FederationRequestError } from '../federation/client.js';
+import { FederationRequestError, type FederationClient } from '../federation/index.js';
 import type { HttpResponse } from '../platform/http-client.js';
 import { MatrixError } from '../protocol/index.js';
 import { boundaryOf, parseMultipart } from './multipart.js';
