@@ -287,9 +287,5 @@ export function createPushSender(deps: PushSenderDeps) {
       }
       followed = undefined;
     },
-
-    /** How far the stream has been pushed (tests). */
-    position: (): number | undefined => followed,
-    heard: (): number => heard,
   };
 }
