@@ -81,7 +81,9 @@ t.test('rooms this server has no state for are asked of the via servers, once fo
   t.same(asked, ['far.test !far:far.test', 'far.test !hidden:far.test'], 'each asked of the server its child event names');
   await hierarchy.forUser(caller, '!space:here.test', {});
   t.equal(asked.filter((a) => a.endsWith('!far:far.test')).length, 1, 'an answer is kept');
+  t.equal(asked.filter((a) => a.endsWith('!hidden:far.test')).length, 1, 'and so is the failure to get one, for a minute');
   clock.advance(6 * 60_000);
   await hierarchy.forUser(caller, '!space:here.test', {});
   t.equal(asked.filter((a) => a.endsWith('!far:far.test')).length, 2, 'for a few minutes');
+  t.equal(asked.filter((a) => a.endsWith('!hidden:far.test')).length, 2, 'the failed room is asked again too');
 });

@@ -74,6 +74,8 @@ export const MAX_DEPTH = 10;
 const MAX_ROOMS_LOOKED_AT = 1_000;
 /** How long another server's answer is kept (the spec asks for answers to be cached). */
 const REMOTE_TTL_MS = 5 * 60_000;
+/** How long a room none of whose servers answered is not asked about again. */
+const FAILURE_TTL_MS = 60_000;
 const MAX_REMOTE_ANSWERS = 1_000;
 /** Servers of a child's via list asked in turn, at most. */
 const MAX_VIA_TRIED = 3;
@@ -169,6 +171,8 @@ export function createSpaceHierarchy(deps: HierarchyDeps) {
   const remoteChildren = new Map<string, { readonly at: number; readonly room: HierarchyRoom }>();
   /** Rooms another server said this server's users cannot reach from anywhere: not asked about again for a while. */
   const remoteInaccessible = new Map<string, { readonly at: number }>();
+  /** Rooms none of whose via servers answered, by `suggestedOnly roomId`. */
+  const remoteFailures = new Map<string, { readonly at: number }>();
 
   function children(rows: readonly SpaceChildRow[] | undefined, suggestedOnly: boolean): ChildState[] {
     return (rows ?? [])
@@ -194,7 +198,8 @@ export function createSpaceHierarchy(deps: HierarchyDeps) {
     const key = `${suggestedOnly} ${roomId}`;
     const kept = remoteAnswers.get(key);
     if (kept && clock.now() - kept.at < REMOTE_TTL_MS) return kept.answer;
-    if (!deps.remote) return undefined;
+    const failed = remoteFailures.get(key);
+    if (!deps.remote || (failed && clock.now() - failed.at < FAILURE_TTL_MS)) return undefined;
     for (const server of via.filter((name) => name !== serverName && isServerName(name)).slice(0, MAX_VIA_TRIED)) {
       try {
         const answer = await deps.remote(server, roomId, suggestedOnly) as Partial<Record<keyof FederationHierarchy, unknown>>;
@@ -214,6 +219,8 @@ export function createSpaceHierarchy(deps: HierarchyDeps) {
         log.debug({ err, server, roomId }, 'a server did not answer for a space hierarchy');
       }
     }
+    // No server answered: not asked again for a minute, so a walk that meets the room does not wait on them each time.
+    remember(remoteFailures, key, { at: clock.now() });
     return undefined;
   }
 
