@@ -86,7 +86,7 @@ export function createMediaService(deps: MediaDeps) {
   /** Remote content being fetched, by `origin/mediaId`: one fetch however many ask at once. */
   const fetching = new Map<string, Promise<MediaRecord & { sha256: string }>>();
   /** Thumbnails being made, by their key: one made however many ask at once. */
-  const making = new Map<string, Promise<ThumbnailRecord | 'original'>>();
+  const making = new Map<string, Promise<ThumbnailRecord>>();
 
   function tooLarge(): MatrixError {
     return new MatrixError('M_TOO_LARGE', `Uploads are limited to ${options.maxUploadBytes} bytes`);
@@ -331,16 +331,16 @@ export function createMediaService(deps: MediaDeps) {
             if (err instanceof NotAnImageError) throw new MatrixError('M_UNKNOWN', 'Cannot generate thumbnails for this content', { status: 400 });
             throw err;
           }
-          if (made === 'original') return 'original' as const;
-          const written = await blobs.write(made.bytes, made.bytes.length);
-          const record: ThumbnailRecord = { ...key, contentType: made.contentType, sizeBytes: written.sizeBytes, sha256: written.sha256 };
+          // A picture no larger than the thumbnail is its own thumbnail: the row names the original's bytes.
+          const written = made === 'original' ? { sha256: source.sha256, sizeBytes: source.sizeBytes ?? bytes.length } : await blobs.write(made.bytes, made.bytes.length);
+          const contentType = made === 'original' ? (source.contentType ?? DEFAULT_CONTENT_TYPE) : made.contentType;
+          const record: ThumbnailRecord = { ...key, contentType, sizeBytes: written.sizeBytes, sha256: written.sha256 };
           await store.insertThumbnail(source.origin, source.mediaId, record);
           return record;
         })().finally(() => making.delete(makingKey));
         making.set(makingKey, pending);
       }
       const thumbnail = await pending;
-      if (thumbnail === 'original') return serve(source);
       const stream = await blobs.open(thumbnail.sha256);
       if (!stream) throw new MatrixError('M_NOT_FOUND', 'The thumbnail is missing from this server');
       return { contentType: thumbnail.contentType, fileName: `thumbnail.${extension(thumbnail.contentType)}`, sizeBytes: thumbnail.sizeBytes, stream };
@@ -349,5 +349,6 @@ export function createMediaService(deps: MediaDeps) {
 }
 
 function extension(contentType: string): string {
-  return contentType === 'image/jpeg' ? 'jpg' : contentType.replace(/^image\//, '');
+  const type = mediaType(contentType);
+  return type === 'image/jpeg' ? 'jpg' : type.replace(/^image\//, '');
 }
