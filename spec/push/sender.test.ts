@@ -30,7 +30,7 @@ function world(options: { pushers: PusherRecord[]; events: TimelineEvent[]; star
     async roomPushers() { return new Map(state.pushers.length > 0 ? [[ALICE, state.pushers]] : []); },
     async userPushers() { return state.pushers; },
     async deletePusher(_userId, _appId, pushkey) { state.pushers = state.pushers.filter((p) => p.pushkey !== pushkey); state.deleted.push(pushkey); return true; },
-    async roomFacts() { return { memberCount: 2, displayName: 'alice', powerLevels: undefined, roomName: 'Room', roomAlias: undefined, senderDisplayName: 'bob' }; },
+    async roomFacts() { return { memberCount: 2, displayNames: new Map([[ALICE, 'alice']]), powerLevels: undefined, roomName: 'Room', roomAlias: undefined, senderDisplayName: 'bob' }; },
   };
   const posts: Array<{ url: string; body: Record<string, any> }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any -- notification JSON, read by key
   let answer: () => { status: number; rejected: string[] } = () => ({ status: 200, rejected: [] });

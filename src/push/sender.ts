@@ -19,11 +19,11 @@ import { badgeBody, notificationBody, type PushedEvent } from './gateway.js';
 import type { PusherRecord } from './ports.js';
 import type { PushRuleset } from './types.js';
 
-/** What the rules and the notification need of the room, for one recipient. */
+/** What the rules and the notification need of the room, read once per event for all its recipients. */
 export interface PushRoomFacts {
   readonly memberCount: number;
-  /** The recipient's display name in the room. */
-  readonly displayName: string | null;
+  /** Each recipient's display name in the room (null: none, or not joined). */
+  readonly displayNames: ReadonlyMap<string, string | null>;
   readonly powerLevels: Readonly<Record<string, unknown>> | undefined;
   readonly roomName: string | undefined;
   readonly roomAlias: string | undefined;
@@ -42,7 +42,7 @@ export interface PushSenderStore {
   /** A local user's http pushers (an invitee is not joined yet). */
   userPushers(userId: string): Promise<PusherRecord[]>;
   deletePusher(userId: string, appId: string, pushkey: string): Promise<boolean>;
-  roomFacts(roomId: string, userId: string, sender: string): Promise<PushRoomFacts>;
+  roomFacts(roomId: string, recipients: readonly string[], sender: string): Promise<PushRoomFacts>;
 }
 
 /** A gateway's answer: its status and, on success, the pushkeys it rejected. */
@@ -153,15 +153,15 @@ export function createPushSender(deps: PushSenderDeps) {
       origin_server_ts: event.originServerTs,
       ...(event.stateKey === undefined ? {} : { state_key: event.stateKey }),
     };
+    const facts = await store.roomFacts(event.roomId, [...recipients.keys()], event.sender);
+    const notifications = facts.powerLevels?.notifications;
+    const users = facts.powerLevels?.users as Record<string, unknown> | undefined;
+    const senderLevel = typeof users?.[event.sender] === 'number' ? users[event.sender] as number
+      : typeof facts.powerLevels?.users_default === 'number' ? facts.powerLevels.users_default : 0;
     for (const [userId, pushers] of recipients) {
-      const facts = await store.roomFacts(event.roomId, userId, event.sender);
-      const notifications = facts.powerLevels?.notifications;
-      const users = facts.powerLevels?.users as Record<string, unknown> | undefined;
-      const senderLevel = typeof users?.[event.sender] === 'number' ? users[event.sender] as number
-        : typeof facts.powerLevels?.users_default === 'number' ? facts.powerLevels.users_default : 0;
       const actions = evaluatePushRules(await deps.rulesetOf(userId), json, {
         memberCount: facts.memberCount,
-        displayName: facts.displayName,
+        displayName: facts.displayNames.get(userId) ?? null,
         senderPowerLevel: senderLevel,
         notificationPowerLevels: typeof notifications === 'object' && notifications !== null ? (notifications as Record<string, unknown>) : undefined,
       });

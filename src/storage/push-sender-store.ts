@@ -74,13 +74,14 @@ export function createPushSenderStore(sql: postgres.Sql): PushSenderStore {
       return result.count > 0;
     },
 
-    async roomFacts(roomId: string, userId: string, sender: string): Promise<PushRoomFacts> {
+    async roomFacts(roomId: string, recipients: readonly string[], sender: string): Promise<PushRoomFacts> {
+      const members = [...new Set([...recipients, sender])];
       const rows = await sql<{ type: string; state_key: string; content: string | null }[]>`
         select c.type, c.state_key, (e.json::jsonb -> 'content')::text as content
         from current_state c join events e on e.event_id = c.event_id
         where c.room_id = ${roomId} and (
           (c.type in ('m.room.power_levels', 'm.room.name', 'm.room.canonical_alias') and c.state_key = '')
-          or (c.type = 'm.room.member' and c.state_key in (${userId}, ${sender})))`;
+          or (c.type = 'm.room.member' and c.state_key = any(${sql.array(members)}::text[])))`;
       const [count] = await sql<{ joined: number }[]>`
         select count(*)::int8 as joined from current_state c join events e on e.event_id = c.event_id
         where c.room_id = ${roomId} and c.type = 'm.room.member' and (e.json::jsonb -> 'content' ->> 'membership') = 'join'`;
@@ -89,10 +90,14 @@ export function createPushSenderStore(sql: postgres.Sql): PushSenderStore {
         const value: unknown = row?.content ? JSON.parse(row.content) : undefined;
         return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
       };
-      const own = content('m.room.member', userId);
+      const displayNames = new Map<string, string | null>();
+      for (const userId of recipients) {
+        const own = content('m.room.member', userId);
+        displayNames.set(userId, own?.membership === 'join' ? (text(own.displayname) ?? null) : null);
+      }
       return {
         memberCount: count?.joined ?? 0,
-        displayName: own?.membership === 'join' ? (text(own.displayname) ?? null) : null,
+        displayNames,
         powerLevels: content('m.room.power_levels'),
         roomName: text(content('m.room.name')?.name),
         roomAlias: text(content('m.room.canonical_alias')?.alias),
