@@ -1,5 +1,6 @@
+import type postgres from 'postgres';
 import type { RoomEvent, PduJson } from '../events/index.js';
-import type { StoredEvent } from '../rooms/index.js';
+import type { StoredEvent, TimelineEvent } from '../rooms/index.js';
 
 /** The columns a StoredEvent is rebuilt from: the ids the JSON may lack, the flags, and the JSON text. */
 export interface EventRow {
@@ -68,4 +69,19 @@ export function textArrayLiteral(values: readonly string[]): string {
 /** int8 columns hold depth and timestamps; only v1-5 events can carry values past 2^53, clamped here. */
 export function clampToSafe(value: number): number {
   return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(value)));
+}
+
+/**
+ * The events stream after `position`, in order, at most `limit` events: what the federation and push
+ * senders follow. Soft-failed events are not part of the room as others see it; rejected ones have no position.
+ */
+export async function timelineEventsAfter(sql: postgres.Sql, position: number, limit: number): Promise<TimelineEvent[]> {
+  const rows = await sql<EventRow[]>`
+    select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
+      e.soft_failed, e.stream_position, r.room_version
+    from events e join rooms r on r.room_id = e.room_id
+    where e.stream_position > ${position} and not e.soft_failed
+    order by e.stream_position
+    limit ${limit}`;
+  return rows.map((row) => storedEventFromRow(row) as TimelineEvent);
 }

@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { PduJson } from '../events/index.js';
 import type { DestinationState, FederationQueueStore, QueuedBatch } from '../federation/sender-ports.js';
 import type { TimelineEvent } from '../rooms/index.js';
-import { storedEventFromRow, type EventRow } from './event-rows.js';
+import { timelineEventsAfter } from './event-rows.js';
 
 /** The outbound federation queue (src/federation/sender-ports.ts) on migrations/0019_federation_queue.sql. */
 export function createFederationQueueStore(sql: postgres.Sql): FederationQueueStore {
@@ -12,17 +12,7 @@ export function createFederationQueueStore(sql: postgres.Sql): FederationQueueSt
       return row?.position ?? 0;
     },
 
-    async eventsAfter(position, limit): Promise<TimelineEvent[]> {
-      // Soft-failed events are not part of the room as others see it; rejected ones have no position.
-      const rows = await sql<EventRow[]>`
-        select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
-          e.soft_failed, e.stream_position, r.room_version
-        from events e join rooms r on r.room_id = e.room_id
-        where e.stream_position > ${position} and not e.soft_failed
-        order by e.stream_position
-        limit ${limit}`;
-      return rows.map((row) => storedEventFromRow(row) as TimelineEvent);
-    },
+    eventsAfter: (position, limit): Promise<TimelineEvent[]> => timelineEventsAfter(sql, position, limit),
 
     async queuePdus(entries, upTo): Promise<void> {
       await sql.begin(async (tx) => {

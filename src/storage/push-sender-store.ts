@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { PushRoomFacts, PushSenderStore } from '../push/index.js';
 import type { TimelineEvent } from '../rooms/index.js';
-import { storedEventFromRow, type EventRow } from './event-rows.js';
+import { timelineEventsAfter } from './event-rows.js';
 import { pusherFromRow, type PusherRow } from './pushers-store.js';
 
 const PUSHER_COLUMNS = 'p.user_id, p.device_id, p.kind, p.app_id, p.pushkey, p.app_display_name, p.device_display_name, p.profile_tag, p.lang, p.data, p.created_ts';
@@ -30,16 +30,7 @@ export function createPushSenderStore(sql: postgres.Sql): PushSenderStore {
       await sql`update push_sender_position set position = ${position} where position < ${position}`;
     },
 
-    async eventsAfter(position: number, limit: number): Promise<TimelineEvent[]> {
-      // Soft-failed events are not part of the room; rejected ones have no position.
-      const rows = await sql<EventRow[]>`
-        select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
-          e.soft_failed, e.stream_position, r.room_version
-        from events e join rooms r on r.room_id = e.room_id
-        where e.stream_position > ${position} and not e.soft_failed
-        order by e.stream_position limit ${limit}`;
-      return rows.map((row) => storedEventFromRow(row) as TimelineEvent);
-    },
+    eventsAfter: (position: number, limit: number): Promise<TimelineEvent[]> => timelineEventsAfter(sql, position, limit),
 
     async anyPushers(): Promise<boolean> {
       const [row] = await sql<{ any: boolean }[]>`select exists (select 1 from pushers where kind = 'http') as any`;
