@@ -4,6 +4,8 @@ import type { ServerName } from './protocol/index.js';
 import type { ClientRooms } from './rooms/index.js';
 import type { AccountDataService, AccountService, FilterService, ProfileService, SharedSecretRegistration } from './users/index.js';
 import { createHttpApp, type HttpAppOptions } from './api/plumbing/http-app.js';
+import type { Authenticator } from './api/plumbing/auth.js';
+import type { AppServiceAuth } from './appservice/index.js';
 import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
 import { deviceRoutes } from './api/client/devices.js';
@@ -144,13 +146,27 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly media?: { readonly service: MediaService; readonly serveUnauthenticated: boolean; readonly boundary: () => string };
   /** The space hierarchy, for clients and other servers; left out by tests that do not need it. */
   readonly hierarchy?: SpaceHierarchy;
+  /**
+   * Application services (bridges): their as_tokens authenticate, and their client-server extensions
+   * (ping, third-party lookups, their room directories) are served. Left out when none is configured.
+   */
+  readonly appServices?: {
+    readonly auth: AppServiceAuth;
+    /** Their client-server extensions (ping, third-party lookups, their room directories). */
+    readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
+  };
   /** Inbound transactions (PUT /_matrix/federation/v1/send/{txnId}); left out by tests that do not need them. */
   readonly federationTransactions?: TransactionReceiver;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
 export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  return createHttpApp({ ...deps, authenticator: (token, client) => deps.accounts.authenticate(token, client) }, async (app) => {
+  const appServiceAuth = deps.appServices?.auth;
+  // An application service's as_token is looked for first (a hash lookup), then users' tokens.
+  const authenticator: Authenticator = appServiceAuth === undefined
+    ? (token, client) => deps.accounts.authenticate(token, client)
+    : async (token, client) => (await appServiceAuth.authenticate(token, client.actAs)) ?? deps.accounts.authenticate(token, client);
+  return createHttpApp({ ...deps, authenticator, appServiceAuthenticator: appServiceAuth ? (token, actAs) => appServiceAuth.authenticate(token, actAs) : null }, async (app) => {
     // Before any route: the X-Matrix hook covers every /_matrix/federation/ route registered after it.
     installFederationAuth(app, deps.federation ? { serverName: deps.serverName, keys: deps.federation.keyring, clock: deps.federation.clock } : null);
     if (deps.federation) await app.register(keyQueryRoutes(deps.federation.keyring));
@@ -198,6 +214,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(federationKeyRoutes(reads.keys));
     }
     if (deps.federationMembership) await app.register(federationMembershipRoutes(deps.federationMembership, deps.serverName));
+    for (const routes of deps.appServices?.routes ?? []) await app.register(routes);
     if (deps.federationTransactions) await app.register(federationSendRoutes(deps.federationTransactions));
     if (deps.hierarchy) {
       await app.register(hierarchyRoutes(deps.hierarchy));

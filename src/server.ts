@@ -64,8 +64,22 @@ import {
   memberProfileLookup,
   withTokenCache,
   blocksInvites,
+  defaultProfile,
   INVITE_PERMISSION_CONFIG,
+  type AccountStore,
 } from './users/index.js';
+import {
+  createAppServiceAuth,
+  createAppServiceClient,
+  createAppServiceQueries,
+  createAppServiceSender,
+  createThirdPartyLookups,
+  loadAppServices,
+  type AppServices,
+} from './appservice/index.js';
+import { appServiceRoutes } from './api/client/appservice.js';
+import { thirdPartyRoutes } from './api/client/thirdparty.js';
+import { appServiceDirectoryRoutes } from './api/client/directory.js';
 import {
   createFederationKeys,
   createRemoteKeys,
@@ -84,6 +98,8 @@ import {
   FEDERATION_SENDER_LOCK_ID,
   PUSH_SENDER_LOCK_ID,
   createPushSenderStore,
+  APPSERVICE_SENDER_LOCK_ID,
+  createAppServiceStore,
   createFederationQueueStore,
   createServerKeysStore,
   createRegistrationTokensStore,
@@ -197,6 +213,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
   const { key, created } = await loadOrCreateSigningKey(config.signing_key_path, deps.random);
   if (created) notes.push(`First start: created the signing key ${config.signing_key_path} (${key.keyId}); back it up`);
+  // Before anything opens: a registration that cannot be used stops the start, naming the file.
+  const appServices = await loadAppServices(config.app_service_config_files, parseServerName(config.server_name));
 
   // Closed last-first. A step that takes long is named in the log, so a stuck shutdown says where it is.
   const closers: Array<{ readonly name: string; readonly close: () => Promise<void> }> = [];
@@ -246,12 +264,13 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const serverName = parseServerName(config.server_name);
     // Federation: signed requests go where the resolver points, over one HTTP client with the configured
     // TLS trust; the keyring learns other servers' keys (kept in the database) and checks X-Matrix requests.
+    const federationTls = { extraCaPems: await readCaFiles(config.federation.ca_files), verify: config.federation.verify_tls };
     const federationHttp = createHttpClient({
       log,
       userAgent: `Hearth/${deps.version}`,
       timeoutMs: 60_000,
       maxResponseBytes: 100 * 1024 * 1024,
-      tls: { extraCaPems: await readCaFiles(config.federation.ca_files), verify: config.federation.verify_tls },
+      tls: federationTls,
     });
     closers.push({ name: 'federation http', close: () => federationHttp.close() });
     const allowPrivateAddresses = config.federation.allow_private_addresses;
@@ -354,6 +373,15 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
           lifetimeMs: config.login_via_existing_session.token_timeout_ms,
         })
       : undefined;
+    // Application services: each one's own user exists from the start (it acts as it without registering).
+    await ensureAppServiceUsers(appServices, accountsStore, deps.clock.now());
+    const appServiceNamespaces = appServices.size === 0 ? undefined : {
+      exclusiveOwner: (userId: string) => appServices.exclusiveUserOwner(userId)?.id,
+      owns: (serviceId: string, userId: string) => {
+        const service = appServices.byId(serviceId);
+        return service !== undefined && appServices.ownsUser(service, userId);
+      },
+    };
     const accounts = createAccountService({
       store: accountsStore,
       uia,
@@ -367,6 +395,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       accessTokenLifetimeMs: config.access_token_lifetime_ms,
       registrationTokens,
       ...(loginTokens ? { loginTokens } : {}),
+      ...(appServiceNamespaces ? { appServices: appServiceNamespaces } : {}),
     });
     const devices = createDeviceService({ store: accountsStore, uia, passwords });
     const crossSigning = createCrossSigning({
@@ -468,13 +497,30 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     const directoryStore = createDirectoryStore(storage.database.sql);
     const isServerAdmin = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.admin === true;
+    // Application services' URLs come from the operator's registration files (loopback is their usual
+    // home): their own pool, no address rules, and the TLS trust federation has (ca_files, verify_tls).
+    const appServiceHttp = createHttpClient({ log, userAgent: `Hearth/${deps.version}`, timeoutMs: 60_000, maxResponseBytes: 10 * 1024 * 1024, tls: federationTls });
+    closers.push({ name: 'application service connections', close: () => appServiceHttp.close() });
+    const appServiceClient = createAppServiceClient({ http: appServiceHttp, now: () => deps.clock.now() });
+    const appServiceQueries = createAppServiceQueries({ services: appServices, client: appServiceClient, clock: deps.clock, log });
     const aliases = createAliasService({
       aliases: directoryStore, store: roomStore, rooms, isServerAdmin, serverName: config.server_name, clock: deps.clock, log,
       remoteAlias: (alias) => remoteMembership.resolveAlias(alias),
+      ...(appServices.size === 0 ? {} : {
+        appServices: {
+          owns: (serviceId: string, alias: string) => {
+            const service = appServices.byId(serviceId);
+            return service !== undefined && appServices.ownsAlias(service, alias);
+          },
+          exclusiveOwner: (alias: string) => appServices.exclusiveAliasOwner(alias)?.id,
+          query: (alias: string) => appServiceQueries.aliasExists(alias),
+        },
+      }),
     });
     const roomDirectory = createRoomDirectory({
       directory: directoryStore, store: roomStore, isServerAdmin, serverName: config.server_name, clock: deps.clock,
       remote: createRemotePublicRooms({ client: federationClient }),
+      networks: directoryStore,
     });
     // The content repository: rows in the database, bytes on local disk (media.store_path). Other
     // servers' content is fetched over federation; a multipart answer pointing elsewhere (a CDN) is
@@ -665,6 +711,15 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
         invitesBlocked,
         erased,
+        ...(appServices.size === 0 ? {} : {
+          appServices: {
+            aliasExists: (alias: string) => appServiceQueries.aliasExists(alias),
+            provideUser: async (userId: string) => {
+              if (appServices.interestedInUser(userId).length === 0 || !isUserId(userId) || (await accountsStore.user(userId)) !== undefined) return;
+              await appServiceQueries.userExists(userId);
+            },
+          },
+        }),
       }),
       aliases,
       roomDirectory,
@@ -695,6 +750,23 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       federation: { keyring, clock: deps.clock },
       federationTransactions,
       federationMembership,
+      ...(appServices.size === 0 ? {} : {
+        appServices: {
+          auth: createAppServiceAuth({
+            services: appServices,
+            activeUser: async (userId) => {
+              const user = await accountsStore.user(userId);
+              return user !== undefined && !user.deactivated;
+            },
+            deviceExists: async (userId, deviceId) => (await accountsStore.device(userId, deviceId)) !== undefined,
+          }),
+          routes: [
+            appServiceRoutes(appServiceQueries),
+            thirdPartyRoutes(createThirdPartyLookups({ services: appServices, client: appServiceClient, clock: deps.clock, log })),
+            appServiceDirectoryRoutes(roomDirectory),
+          ],
+        },
+      }),
       media: { service: media, serveUnauthenticated: config.media.serve_unauthenticated, boundary: () => deps.random.token(16) },
       hierarchy: createSpaceHierarchy({
         store: createHierarchyStore(storage.database.sql),
@@ -769,6 +841,34 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         await pushElection.stop();
       },
     });
+    // Application services: one process sends them their transactions too (its own role).
+    if (appServices.size > 0) {
+      const appServiceSender = createAppServiceSender({
+        services: appServices,
+        store: createAppServiceStore(storage.database.sql),
+        client: appServiceClient,
+        serverName: config.server_name,
+        clock: deps.clock,
+        scheduler: timerScheduler,
+        log,
+      });
+      const stopAppServiceEvents = bus.subscribe(EVENTS_CHANNEL, () => appServiceSender.eventsAdvanced());
+      const appServiceElection = electFederationSender({
+        lock: createLeaderLock(storage.database, APPSERVICE_SENDER_LOCK_ID),
+        sender: appServiceSender,
+        role: 'application service transactions',
+        scheduler: timerScheduler,
+        log,
+      });
+      closers.push({
+        name: 'application service sender',
+        close: async () => {
+          stopAppServiceEvents();
+          await appServiceSender.standDown();
+          await appServiceElection.stop();
+        },
+      });
+    }
     const address = await app.listen({ host: config.listen.host, port: config.listen.port });
     log.info({ address, serverName: config.server_name, engine: storage.database.engine }, 'listening');
     return {
@@ -840,5 +940,25 @@ async function exists(file: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
+  }
+}
+
+/**
+ * Creates each application service's own user (sender_localpart) when it does not exist yet: the service
+ * acts as it from the start, without registering it (as in Synapse). It has no password and no device.
+ */
+async function ensureAppServiceUsers(
+  services: AppServices,
+  store: Pick<AccountStore, 'user' | 'createUser'>,
+  nowMs: number,
+): Promise<void> {
+  for (const service of services.all) {
+    if ((await store.user(service.sender)) !== undefined) continue;
+    // false: another process created it at the same moment.
+    await store.createUser(
+      { userId: service.sender, passwordHash: null, createdTs: nowMs, deactivated: false, admin: false, isGuest: false },
+      null,
+      defaultProfile(service.sender),
+    );
   }
 }

@@ -85,7 +85,8 @@ export function createCrossSigning(deps: CrossSigningDeps) {
         const stored = existing.get(type);
         return stored !== undefined && sameKey(stored.json, key.json);
       });
-      if (existing.has('master') && !unchanged) {
+      // An application service replaces its users' keys without user-interactive auth (Matrix 1.17).
+      if (existing.has('master') && !unchanged && requester.appservice === undefined) {
         await deps.uia.check('POST /keys/device_signing/upload', CROSS_SIGNING_FLOWS.map((flow) => [...flow]), body.auth, {
           'm.login.password': passwordStage({ store: deps.accounts, passwords: deps.passwords }, userId),
         });

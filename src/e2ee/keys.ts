@@ -1,6 +1,6 @@
 import { MatrixError, isUserId, userIdServer, type UserId } from '../protocol/index.js';
 import type { Logger } from '../platform/logger.js';
-import type { Requester } from '../users/index.js';
+import { deviceOf, type Requester } from '../users/index.js';
 import { checkDeviceKeys, parseUploadedKeys, withSignatures, type KeyJson } from './key-json.js';
 import type { RemoteKeys } from './remote-keys.js';
 import type { DeviceListNotifier, KeyStore, StoredCrossSigningKey, StoredSignature, UploadedKey } from './ports.js';
@@ -160,14 +160,15 @@ export function createKeysService(deps: KeysDeps) {
 
     /** POST /keys/upload: returns the device's unclaimed one-time keys per algorithm. */
     async upload(requester: Requester, body: UploadRequest): Promise<{ one_time_key_counts: Record<string, number> }> {
-      const deviceKeys = body.device_keys === undefined ? undefined : checkDeviceKeys({ ...body.device_keys }, requester.userId, requester.deviceId, deps.verifyDeviceKeys !== false);
+      const deviceId = deviceOf(requester);
+      const deviceKeys = body.device_keys === undefined ? undefined : checkDeviceKeys({ ...body.device_keys }, requester.userId, deviceId, deps.verifyDeviceKeys !== false);
       const oneTimeKeys = uploadedKeys(body.one_time_keys, 'one_time_keys');
       const fallbackKeys = uploadedKeys(body.fallback_keys, 'fallback_keys');
       const algorithms = fallbackKeys.map((key) => key.algorithm);
       if (new Set(algorithms).size !== algorithms.length) throw new MatrixError('M_INVALID_PARAM', 'fallback_keys may hold one key per algorithm');
       const result = await store.uploadKeys({
         userId: requester.userId,
-        deviceId: requester.deviceId,
+        deviceId,
         ...(deviceKeys ? { deviceKeys } : {}),
         oneTimeKeys,
         fallbackKeys,
@@ -177,8 +178,8 @@ export function createKeysService(deps: KeysDeps) {
         throw new MatrixError('M_INVALID_PARAM', `One-time key ${algorithm}:${keyId} already exists with other content; nothing was stored`);
       }
       if (result.position !== null) {
-        log.info({ userId: requester.userId, deviceId: requester.deviceId }, 'device keys changed');
-        await announce(requester.userId, result.position, [requester.deviceId]);
+        log.info({ userId: requester.userId, deviceId }, 'device keys changed');
+        await announce(requester.userId, result.position, [deviceId]);
       }
       return { one_time_key_counts: result.counts };
     },

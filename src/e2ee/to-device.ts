@@ -2,7 +2,7 @@ import { encodeBase64Url, sha256 } from '../crypto/index.js';
 import { MatrixError, isUserId, userIdServer, type UserId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import type { Requester } from '../users/index.js';
+import { deviceOf, type Requester } from '../users/index.js';
 import type { ToDeviceMessage, ToDeviceNotifier, ToDeviceStore } from './ports.js';
 
 /**
@@ -73,7 +73,8 @@ export function createToDeviceService(deps: ToDeviceDeps) {
         }
         for (const [deviceId, content] of Object.entries(devices)) queued.push({ userId, deviceId, content });
       }
-      const txn = { sender: requester.userId, senderDeviceId: requester.deviceId, txnId, ts: clock.now() };
+      const senderDeviceId = deviceOf(requester);
+      const txn = { sender: requester.userId, senderDeviceId, txnId, ts: clock.now() };
       // The transaction is recorded even with only remote recipients: a retry (null) sends nothing again.
       const result = await store.queueToDevice(txn, eventType, queued);
       if (result === null) return;
@@ -83,7 +84,7 @@ export function createToDeviceService(deps: ToDeviceDeps) {
         log.info({ sender: requester.userId, servers: [...byServer.keys()], eventType }, 'to-device messages for remote users dropped: federation is off');
         return;
       }
-      await deps.federate({ sender: requester.userId, type: eventType, messageId: messageIdOf(requester.userId, requester.deviceId, txnId), byServer });
+      await deps.federate({ sender: requester.userId, type: eventType, messageId: messageIdOf(requester.userId, senderDeviceId, txnId), byServer });
     },
 
     /**

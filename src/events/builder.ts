@@ -14,6 +14,11 @@ export interface EventDraft {
   readonly content: Readonly<Record<string, unknown>>;
   /** For m.room.redaction: the event it redacts. */
   readonly redacts?: string;
+  /**
+   * The origin_server_ts to give the event instead of now: an application service's `ts` (timestamp
+   * massaging). It changes no ordering: the event still follows the room's latest events.
+   */
+  readonly originServerTs?: number;
 }
 
 export interface BuildContext {

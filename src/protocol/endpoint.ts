@@ -9,9 +9,11 @@ export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 /**
  * none: anyone. user: an access token is required. optional-user: a token is read when given.
- * federation: an X-Matrix signed request. admin: a server admin's token. appservice: an as_token.
+ * federation: an X-Matrix signed request. admin: a server admin's token. appservice: an application
+ * service's as_token is required. optional-appservice: anyone, and an as_token is read when given (other
+ * tokens are ignored: /register and /login, which clients may call with a stale token).
  */
-export type AuthKind = 'none' | 'user' | 'optional-user' | 'federation' | 'admin' | 'appservice';
+export type AuthKind = 'none' | 'user' | 'optional-user' | 'federation' | 'admin' | 'appservice' | 'optional-appservice';
 
 export interface Endpoint<
   Params extends TSchema | undefined = TSchema | undefined,

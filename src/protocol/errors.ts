@@ -55,6 +55,15 @@ export const ERRCODE_STATUS = {
   M_INVALID_SIGNATURE: 400,
   M_CONSENT_NOT_GIVEN: 403,
   M_USER_AWAITING_APPROVAL: 403,
+  // Application services: a device_id that is not the user's; /login with m.login.application_service
+  // where the legacy login API is off; the ping endpoint's failures (no URL, the service answered an
+  // error, could not be reached, did not answer in time).
+  M_UNKNOWN_DEVICE: 400,
+  M_APPSERVICE_LOGIN_UNSUPPORTED: 400,
+  M_URL_NOT_SET: 400,
+  M_BAD_STATUS: 502,
+  M_CONNECTION_FAILED: 502,
+  M_CONNECTION_TIMEOUT: 504,
 } as const satisfies Record<string, number>;
 
 export type Errcode = keyof typeof ERRCODE_STATUS;

@@ -38,6 +38,21 @@ export interface AliasServiceDeps {
   readonly log: Logger;
   /** Looks up an alias of another server on that server (federation query/directory); absent: not found. */
   readonly remoteAlias?: (alias: string) => Promise<{ roomId: string; servers: string[] }>;
+  /** Application services' alias namespaces; absent: none is configured. */
+  readonly appServices?: AppServiceAliases;
+}
+
+/** What aliases need of the application services (src/appservice implements it). */
+export interface AppServiceAliases {
+  /** Whether the alias is in one of the service's alias namespaces: it may create and delete it. */
+  owns(serviceId: string, alias: string): boolean;
+  /** The id of a service that claims the alias exclusively: nobody else may create it. */
+  exclusiveOwner(alias: string): string | undefined;
+  /**
+   * Asks the services interested in an unknown local alias whether it exists (they create the room when
+   * it should): true when one says so, and the alias should be looked up again.
+   */
+  query(alias: string): Promise<boolean>;
 }
 
 export function createAliasService(deps: AliasServiceDeps) {
@@ -52,9 +67,10 @@ export function createAliasService(deps: AliasServiceDeps) {
     return alias;
   }
 
-  async function mayRemove(caller: Caller, creator: string, roomId: string): Promise<boolean> {
+  async function mayRemove(caller: Caller, alias: string, creator: string, roomId: string): Promise<boolean> {
     return (
       caller.userId === creator ||
+      (caller.appservice !== undefined && deps.appServices?.owns(caller.appservice.id, alias) === true) ||
       (await deps.isServerAdmin(caller.userId)) ||
       (await maySendState(store, roomId, caller.userId, 'm.room.canonical_alias'))
     );
@@ -85,8 +101,17 @@ export function createAliasService(deps: AliasServiceDeps) {
       if (/\s/u.test(alias)) throw new MatrixError('M_INVALID_PARAM', 'A room alias cannot contain spaces');
       const roomId = parseRoomId(roomIdValue);
       if (!(await store.room(roomId))) throw new MatrixError('M_NOT_FOUND', `There is no room ${roomId} on this server`);
-      const member = await currentStateContent(store, roomId, 'm.room.member', caller.userId);
-      if (member?.membership !== 'join') throw new MatrixError('M_FORBIDDEN', `You must be in room ${roomId} to give it an alias`);
+      if (caller.appservice !== undefined) {
+        // An application service has full control of its alias namespaces, and of those only, in any room.
+        if (deps.appServices?.owns(caller.appservice.id, alias) !== true) {
+          throw new MatrixError('M_EXCLUSIVE', `${alias} is outside the alias namespaces of the application service ${caller.appservice.id}`);
+        }
+      } else {
+        const owner = deps.appServices?.exclusiveOwner(alias);
+        if (owner !== undefined) throw new MatrixError('M_EXCLUSIVE', `${alias} is reserved for the application service ${owner}`);
+        const member = await currentStateContent(store, roomId, 'm.room.member', caller.userId);
+        if (member?.membership !== 'join') throw new MatrixError('M_FORBIDDEN', `You must be in room ${roomId} to give it an alias`);
+      }
       if (!(await aliases.createAlias({ alias, roomId, creator: caller.userId }, deps.clock.now()))) {
         throw new MatrixError('M_UNKNOWN', `Room alias ${alias} already exists`, { status: 409 });
       }
@@ -101,7 +126,8 @@ export function createAliasService(deps: AliasServiceDeps) {
         const { roomId, servers } = await deps.remoteAlias(alias);
         return { roomId: parseRoomId(roomId), servers };
       }
-      const record = await aliases.alias(alias);
+      // An alias unknown here may be one an application service makes on demand (a bridged channel).
+      const record = (await aliases.alias(alias)) ?? ((await deps.appServices?.query(alias)) ? await aliases.alias(alias) : undefined);
       if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
       return { roomId: record.roomId as RoomId, servers: [serverName] };
     },
@@ -111,7 +137,7 @@ export function createAliasService(deps: AliasServiceDeps) {
       const alias = localAlias(value);
       const record = await aliases.alias(alias);
       if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
-      if (!(await mayRemove(caller, record.creator, record.roomId))) {
+      if (!(await mayRemove(caller, alias, record.creator, record.roomId))) {
         throw new MatrixError('M_FORBIDDEN', `You did not create ${alias} and may not change the aliases of its room`);
       }
       if (!(await aliases.deleteAlias(alias))) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);

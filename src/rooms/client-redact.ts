@@ -54,8 +54,9 @@ export function createClientRedact(deps: ClientRedactDeps) {
         roomId,
         { type: 'm.room.redaction', sender: caller.userId, content: reason === undefined ? {} : { reason }, redacts: eventId },
         {
-          // A transaction id is scoped to its request path: this one never meets a /send's.
-          ...(txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: caller.deviceId, txnId: `redact/${eventId}/${txnId}` } }),
+          // A transaction id is scoped to its request path: this one never meets a /send's (and to the
+          // device; an application service acting without one, to the user: see txnDevice).
+          ...(txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: caller.deviceId ?? '', txnId: `redact/${eventId}/${txnId}` } }),
           precondition: (reads) => mayRedact(reads, roomId, caller.userId, eventId),
         },
       );

@@ -24,9 +24,20 @@ import { admitsGuests, type GuestAccess } from './guest-access.js';
 /** Who is asking: the authenticated user and device (the access token's Requester fits). */
 export interface Caller {
   readonly userId: string;
-  readonly deviceId: string;
+  /** null: an application service acting for one of its users without naming a device. */
+  readonly deviceId: string | null;
   /** A guest account: it may join only rooms whose m.room.guest_access is can_join. */
   readonly isGuest?: boolean;
+  /** The application service acting (its as_token): it has full control of its alias namespaces. */
+  readonly appservice?: { readonly id: string };
+}
+
+/**
+ * The device a transaction id is scoped to. An application service acting without a device has its
+ * transaction ids scoped to the user it acts for (no device has the empty id).
+ */
+export function txnDevice(caller: Caller): string {
+  return caller.deviceId ?? '';
 }
 
 export interface ClientCreateRoom {
@@ -58,6 +69,16 @@ export interface ClientRoomWritesDeps {
   readonly remote?: Pick<RemoteMembership, 'hasLocalMember' | 'resolveAlias' | 'join' | 'knock' | 'leave' | 'invite' | 'ownMemberEvent'>;
   /** Whether a local user blocks every invite (m.invite_permission_config); absent: nobody does. */
   readonly invitesBlocked?: (userId: string) => Promise<boolean>;
+  /**
+   * Application services asked about local users and aliases unknown here (they create them on demand:
+   * bridged users and channels); absent: none is configured.
+   */
+  readonly appServices?: {
+    /** Asks the services covering the alias; true when one created it (look it up again). */
+    readonly aliasExists: (alias: string) => Promise<boolean>;
+    /** Before an invite: an unregistered local user a service covers is asked of it (it may register them). */
+    readonly provideUser: (userId: string) => Promise<void>;
+  };
 }
 
 /**
@@ -117,7 +138,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       via?.push(...resolved.servers);
       return resolved.roomId;
     }
-    const record = await aliases.alias(alias);
+    const record = (await aliases.alias(alias)) ?? ((await deps.appServices?.aliasExists(alias)) ? await aliases.alias(alias) : undefined);
     if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
     return record.roomId;
   }
@@ -140,6 +161,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
 
   /** Refuses an invite to a local user who blocks invites (M_INVITE_BLOCKED, as the spec requires). */
   async function checkInvitable(userId: string): Promise<void> {
+    await deps.appServices?.provideUser(userId);
     if (await deps.invitesBlocked?.(userId)) throw new MatrixError('M_INVITE_BLOCKED', `${userId} does not accept invites`);
   }
 
@@ -288,14 +310,14 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
      * A message event; a retransmission of the same transaction gets the first event's id. Without a
      * transaction id (the legacy POST form) every request sends.
      */
-    async sendMessage(caller: Caller, roomId: string, type: string, txnId: string | undefined, content: Readonly<Record<string, unknown>>): Promise<string> {
+    async sendMessage(caller: Caller, roomId: string, type: string, txnId: string | undefined, content: Readonly<Record<string, unknown>>, originServerTs?: number): Promise<string> {
       const room = await heldRoom(roomId, 'forbidden');
-      const sent = await rooms.send(room, { type, sender: caller.userId, content },
-        txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: caller.deviceId, txnId } });
+      const sent = await rooms.send(room, { type, sender: caller.userId, content, ...(originServerTs === undefined ? {} : { originServerTs }) },
+        txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: txnDevice(caller), txnId } });
       return sent.event.eventId;
     },
 
-    async sendState(caller: Caller, roomId: string, type: string, key: string, content: Readonly<Record<string, unknown>>): Promise<string> {
+    async sendState(caller: Caller, roomId: string, type: string, key: string, content: Readonly<Record<string, unknown>>, originServerTs?: number): Promise<string> {
       const room = await heldRoom(roomId, 'forbidden');
       // Another server's user may be banned or made to leave by state, not invited (that needs their server).
       if (type === 'm.room.member' && key.startsWith('@') && content.membership !== 'ban' && content.membership !== 'leave') localUser(key);
@@ -304,7 +326,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       // Setting state to what the caller already set sends nothing and answers the existing event (as Synapse does).
       const same = type === 'm.room.member' ? undefined : await sameState(room, type, key, caller.userId, content);
       if (same !== undefined) return same;
-      const sent = await rooms.send(room, { type, stateKey: key, sender: caller.userId, content });
+      const sent = await rooms.send(room, { type, stateKey: key, sender: caller.userId, content, ...(originServerTs === undefined ? {} : { originServerTs }) });
       if (guestAccess) await guestAccess.afterEvent(sent.event);
       return sent.event.eventId;
     },

@@ -1,12 +1,15 @@
 import { MatrixError, parseRoomId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
+import { parseThirdPartyInstanceId } from '../protocol/endpoints/thirdparty.js';
 import type { Caller } from './client-rooms.js';
 import type { PublishedRoom, RoomDirectoryStore } from './ports.js';
 import { maySendState, type PowerReads } from './room-power.js';
 
 /**
  * The published room directory (client-server API, "Published room directory"): which rooms this server
- * lists, and the list itself, filtered and paged.
+ * lists, and the list itself, filtered and paged. Beside the main list, each application service keeps a
+ * list per network it bridges ("Application service room directory management"), which /publicRooms shows
+ * for that network's third_party_instance_id, or with every other list for include_all_networks.
  */
 
 export type DirectoryVisibility = 'public' | 'private';
@@ -55,6 +58,19 @@ export const ENTRY_TYPES = [
   'm.room.guest_access',
 ] as const;
 
+/** One network's room list: the network `networkId` of the application service `appserviceId`. */
+export interface NetworkList {
+  readonly appserviceId: string;
+  readonly networkId: string;
+}
+
+/** Application services' room lists, beside the main list of RoomDirectoryStore. */
+export interface NetworkDirectoryStore {
+  setNetworkListed(list: NetworkList, roomId: string, listed: boolean, nowMs: number): Promise<void>;
+  /** The rooms one network lists (every network's when null), as RoomDirectoryStore.publishedRooms gives the main list's. */
+  networkRooms(types: readonly string[], list: NetworkList | null): Promise<PublishedRoom[]>;
+}
+
 /** Rooms a visitor could enter or read: a published invite-only room is left out of the list, as Synapse does. */
 const LISTED_JOIN_RULES = new Set(['public', 'knock', 'knock_restricted']);
 
@@ -64,6 +80,8 @@ export interface RoomDirectoryDeps {
   readonly isServerAdmin: (userId: string) => Promise<boolean>;
   readonly serverName: string;
   readonly clock: Clock;
+  /** Application services' room lists; absent: there are none (a network's list is empty). */
+  readonly networks?: NetworkDirectoryStore;
   /** Another server's directory, over federation (directory-federation.ts); absent: M_FORBIDDEN. */
   readonly remote?: (server: string, query: PublicRoomsQuery) => Promise<PublicRoomsPage>;
 }
@@ -75,6 +93,25 @@ export function createRoomDirectory(deps: RoomDirectoryDeps) {
     const roomId = parseRoomId(value);
     if (!(await store.room(roomId))) throw new MatrixError('M_NOT_FOUND', `There is no room ${roomId} on this server`);
     return roomId;
+  }
+
+  /** The rooms of the list the query asks for, before filtering. */
+  async function listedRooms(query: PublicRoomsQuery): Promise<PublishedRoom[]> {
+    if (query.thirdPartyInstanceId !== undefined) {
+      if (query.includeAllNetworks) {
+        throw new MatrixError('M_INVALID_PARAM', 'Give either third_party_instance_id (one network) or include_all_networks (every network), not both');
+      }
+      const list = parseThirdPartyInstanceId(query.thirdPartyInstanceId);
+      if (list === undefined) {
+        throw new MatrixError('M_INVALID_PARAM', 'third_party_instance_id must be an instance_id from GET /thirdparty/protocols');
+      }
+      return deps.networks === undefined ? [] : deps.networks.networkRooms(ENTRY_TYPES, list);
+    }
+    const main = await directory.publishedRooms(ENTRY_TYPES);
+    if (!query.includeAllNetworks || deps.networks === undefined) return main;
+    const seen = new Set(main.map((room) => room.roomId));
+    const bridged = await deps.networks.networkRooms(ENTRY_TYPES, null);
+    return [...main, ...bridged.filter((room) => !seen.has(room.roomId))];
   }
 
   return {
@@ -96,6 +133,17 @@ export function createRoomDirectory(deps: RoomDirectoryDeps) {
       await directory.setPublished(roomId, visibility === 'public', deps.clock.now());
     },
 
+    /**
+     * PUT and DELETE /directory/list/appservice/{networkId}/{roomId}: the application service lists the
+     * room under one of its networks, or takes it off. The network need not be one of its protocols (the
+     * spec leaves that to the service), and being in the room is not asked, as Synapse does not.
+     */
+    async setNetworkVisibility(appserviceId: string, networkId: string, roomIdValue: string, visibility: DirectoryVisibility): Promise<void> {
+      const roomId = await heldRoom(roomIdValue);
+      if (deps.networks === undefined) throw new MatrixError('M_UNRECOGNIZED', 'This server keeps no room lists for application services');
+      await deps.networks.setNetworkListed({ appserviceId, networkId }, roomId, visibility === 'public', deps.clock.now());
+    },
+
     /** GET and POST /publicRooms: published rooms, most joined members first, then by room id. */
     async publicRooms(query: PublicRoomsQuery): Promise<PublicRoomsPage> {
       if (query.server !== undefined && query.server !== serverName) {
@@ -105,11 +153,8 @@ export function createRoomDirectory(deps: RoomDirectoryDeps) {
         return deps.remote(query.server, query);
       }
       const offset = offsetOf(query.since);
-      // Rooms bridged from third-party networks would be listed by their instance; there are none here.
-      if (query.thirdPartyInstanceId !== undefined && !query.includeAllNetworks) return { chunk: [], total_room_count_estimate: 0 };
-
       const term = query.searchTerm?.trim().toLowerCase() ?? '';
-      const entries = (await directory.publishedRooms(ENTRY_TYPES))
+      const entries = (await listedRooms(query))
         .map(chunkOf)
         .filter((entry) => entry.world_readable || LISTED_JOIN_RULES.has(entry.join_rule ?? 'public'))
         .filter((entry) => query.roomTypes === undefined || query.roomTypes.includes(entry.room_type ?? null))

@@ -8,10 +8,12 @@ export type { Caller, ClientCreateRoom } from './client-rooms.js';
 export type { RoomMember } from './client-reads.js';
 export { toClientEvent, type ClientEvent, type ClientEventOptions, type ClientUnsigned } from './client-event.js';
 export { createMemberProfiles, type MemberProfiles, type MemberProfilesDeps } from './member-profiles.js';
-export { createAliasService, newLocalAlias, type AliasService, type AliasServiceDeps } from './aliases.js';
+export { createAliasService, newLocalAlias, type AliasService, type AliasServiceDeps, type AppServiceAliases } from './aliases.js';
 export {
   createRoomDirectory,
   type DirectoryVisibility,
+  type NetworkDirectoryStore,
+  type NetworkList,
   type PublicRoomChunk,
   type PublicRoomsPage,
   type PublicRoomsQuery,

@@ -106,7 +106,7 @@ export function createRoomServer(deps: RoomServerDeps) {
       roomId,
       origin: deps.serverName,
       key: deps.signingKey,
-      now: deps.clock.now(),
+      now: draft.originServerTs ?? deps.clock.now(),
       prevEvents,
       authEvents,
       eventIdLocalpart: randomLetters(deps.random, 18),

@@ -1,10 +1,38 @@
 import type postgres from 'postgres';
-import type { AliasRecord, AliasStore, PublishedRoom, RoomDirectoryStore } from '../rooms/index.js';
+import type { AliasRecord, AliasStore, NetworkDirectoryStore, NetworkList, PublishedRoom, RoomDirectoryStore } from '../rooms/index.js';
 
 /**
- * Room aliases and the published room directory (src/rooms/ports.ts) on migrations/0008_directory.sql.
+ * Room aliases and the published room directory (src/rooms/ports.ts) on migrations/0008_directory.sql, and
+ * application services' own room lists (src/rooms/directory.ts) on migrations/0030_appservice_directory.sql.
  */
-export function createDirectoryStore(sql: postgres.Sql): AliasStore & RoomDirectoryStore {
+export function createDirectoryStore(sql: postgres.Sql): AliasStore & RoomDirectoryStore & NetworkDirectoryStore {
+  /** The rooms `listed` names (a query with a room_id column), each with its state `types` and joined count. */
+  async function roomsWithState(listed: postgres.PendingQuery<postgres.Row[]>, types: readonly string[]): Promise<PublishedRoom[]> {
+    // Counting joins reads every member event of the listed rooms; the directory is small next to the
+    // rooms, and the count has to be current, so it is not kept in a column.
+    const counts = await sql<{ room_id: string; joined: number }[]>`
+      select p.room_id, count(e.event_id)::int8 as joined
+      from (${listed}) p
+      left join current_state c on c.room_id = p.room_id and c.type = 'm.room.member'
+      left join events e on e.event_id = c.event_id and (e.json::jsonb -> 'content' ->> 'membership') = 'join'
+      group by p.room_id`;
+    const stateRows = await sql<{ room_id: string; type: string; content: string | null }[]>`
+      select c.room_id, c.type, (e.json::jsonb -> 'content')::text as content
+      from (${listed}) p
+      join current_state c on c.room_id = p.room_id and c.state_key = ''
+        and c.type = any(${sql.array([...types])}::text[])
+      join events e on e.event_id = c.event_id`;
+    const states = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
+    for (const row of stateRows) {
+      const content: unknown = row.content === null ? null : JSON.parse(row.content);
+      if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
+      let state = states.get(row.room_id);
+      if (!state) states.set(row.room_id, (state = new Map()));
+      state.set(row.type, content as Record<string, unknown>);
+    }
+    return counts.map((row) => ({ roomId: row.room_id, joinedMembers: row.joined, state: states.get(row.room_id) ?? new Map() }));
+  }
+
   return {
     async alias(alias: string): Promise<AliasRecord | undefined> {
       const [row] = await sql<{ room_id: string; creator: string }[]>`
@@ -48,29 +76,28 @@ export function createDirectoryStore(sql: postgres.Sql): AliasStore & RoomDirect
     },
 
     async publishedRooms(types: readonly string[]): Promise<PublishedRoom[]> {
-      // Counting joins reads every member event of the published rooms; the directory is small next to
-      // the rooms, and the count has to be current, so it is not kept in a column.
-      const counts = await sql<{ room_id: string; joined: number }[]>`
-        select p.room_id, count(e.event_id)::int8 as joined
-        from published_rooms p
-        left join current_state c on c.room_id = p.room_id and c.type = 'm.room.member'
-        left join events e on e.event_id = c.event_id and (e.json::jsonb -> 'content' ->> 'membership') = 'join'
-        group by p.room_id`;
-      const stateRows = await sql<{ room_id: string; type: string; content: string | null }[]>`
-        select c.room_id, c.type, (e.json::jsonb -> 'content')::text as content
-        from published_rooms p
-        join current_state c on c.room_id = p.room_id and c.state_key = ''
-          and c.type = any(${sql.array([...types])}::text[])
-        join events e on e.event_id = c.event_id`;
-      const states = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
-      for (const row of stateRows) {
-        const content: unknown = row.content === null ? null : JSON.parse(row.content);
-        if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
-        let state = states.get(row.room_id);
-        if (!state) states.set(row.room_id, (state = new Map()));
-        state.set(row.type, content as Record<string, unknown>);
+      return roomsWithState(sql`select room_id from published_rooms`, types);
+    },
+
+    async setNetworkListed(list: NetworkList, roomId: string, listed: boolean, nowMs: number): Promise<void> {
+      if (listed) {
+        await sql`
+          insert into appservice_room_list (appservice_id, network_id, room_id, listed_ts)
+          values (${list.appserviceId}, ${list.networkId}, ${roomId}, ${nowMs})
+          on conflict (appservice_id, network_id, room_id) do nothing`;
+      } else {
+        await sql`
+          delete from appservice_room_list
+          where appservice_id = ${list.appserviceId} and network_id = ${list.networkId} and room_id = ${roomId}`;
       }
-      return counts.map((row) => ({ roomId: row.room_id, joinedMembers: row.joined, state: states.get(row.room_id) ?? new Map() }));
+    },
+
+    async networkRooms(types: readonly string[], list: NetworkList | null): Promise<PublishedRoom[]> {
+      // distinct: a room two networks list is one entry.
+      const listed = list === null
+        ? sql`select distinct room_id from appservice_room_list`
+        : sql`select room_id from appservice_room_list where appservice_id = ${list.appserviceId} and network_id = ${list.networkId}`;
+      return roomsWithState(listed, types);
     },
   };
 }

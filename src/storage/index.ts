@@ -4,6 +4,7 @@ export { EMBEDDED_SETTINGS, openEmbedded, type EmbeddedDatabase, type EmbeddedOp
 export {
   ACCOUNT_DATA_STREAM_LOCK_ID,
   ADVISORY_LOCK_NAMESPACE,
+  APPSERVICE_SENDER_LOCK_ID,
   EVENTS_STREAM_LOCK_ID,
   FEDERATION_SENDER_LOCK_ID,
   PUSH_SENDER_LOCK_ID,
@@ -52,4 +53,5 @@ export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export { createMediaStore } from './media-store.js';
 export { createHierarchyStore } from './hierarchy-store.js';
 export { createPushSenderStore } from './push-sender-store.js';
+export { createAppServiceStore } from './appservice-store.js';
 export { createFileBlobStore } from './media-files.js';

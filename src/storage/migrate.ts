@@ -25,6 +25,8 @@ export const DEVICE_LIST_STREAM_LOCK_ID = 8;
 export const FEDERATION_SENDER_LOCK_ID = 9;
 /** Held, the same way, by the one process that sends push notifications (src/push/sender.ts). */
 export const PUSH_SENDER_LOCK_ID = 10;
+/** Held, the same way, by the one process that sends application services their transactions (src/appservice/sender.ts). */
+export const APPSERVICE_SENDER_LOCK_ID = 11;
 
 export interface Migration {
   readonly version: number;

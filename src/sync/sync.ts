@@ -165,6 +165,15 @@ interface Plan {
   readonly steadyMember?: boolean;
 }
 
+
+/**
+ * The device a sync reads to-device messages, key counts and sent members for. An application service
+ * syncing for a user without naming a device reads none of them: no device has the empty id.
+ */
+function syncDevice(requester: Requester): string {
+  return requester.deviceId ?? '';
+}
+
 export function createSyncService(deps: SyncDeps) {
   const { store, notifier, clock, streams } = deps;
   const sentMembers = new SentMembers();
@@ -264,7 +273,7 @@ export function createSyncService(deps: SyncDeps) {
     // What this phase learns for later syncs, kept once the snapshot has given its result.
     const effects: Array<() => void> = [];
     const held = standingData.get(userId);
-    const standing = await reads.standing(userId, requester.deviceId, STANDING_ACCOUNT_DATA, held?.at ?? 0);
+    const standing = await reads.standing(userId, syncDevice(requester), STANDING_ACCOUNT_DATA, held?.at ?? 0);
     const own = standingDataFrom(userId, held, standing);
     const { positions } = standing;
     const judge = own.judge();
@@ -273,7 +282,7 @@ export function createSyncService(deps: SyncDeps) {
     const visibility = createVisibility({ store: reads });
     const ctx: RoomSyncContext = {
       userId,
-      deviceId: requester.deviceId,
+      deviceId: syncDevice(requester),
       filter,
       useStateAfter: request.useStateAfter ?? false,
       visible: async (user, roomId, events) => {
@@ -282,7 +291,7 @@ export function createSyncService(deps: SyncDeps) {
       },
       clientEvents: createClientEvents({ store: reads, relations: reads, clock, ...(deps.erased ? { erased: deps.erased } : {}) }),
       ignoredUsers: own.ignoredUsers(),
-      sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? deferred(sentMembers.forDevice(userId, requester.deviceId, since === undefined), effects) : undefined,
+      sentMembers: filter.lazyLoadMembers && !filter.includeRedundantMembers ? deferred(sentMembers.forDevice(userId, syncDevice(requester), since === undefined), effects) : undefined,
     };
     const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
     const accountData = accountDataSections(accountDataNews, userId, filter);
@@ -449,13 +458,13 @@ export function createSyncService(deps: SyncDeps) {
 
     // The client's since-token acknowledges the to-device messages it was sent: they can go now.
     // Once per acknowledged position and device: most syncs acknowledge nothing new.
-    const deviceKey = `${userId}\n${requester.deviceId}`;
+    const deviceKey = `${userId}\n${syncDevice(requester)}`;
     if (since !== undefined && since.toDevice > (toDeviceAcknowledged.get(deviceKey) ?? 0)) {
-      await streams.toDevice.deleteUpTo(userId, requester.deviceId, since.toDevice);
+      await streams.toDevice.deleteUpTo(userId, syncDevice(requester), since.toDevice);
       if (toDeviceAcknowledged.size >= MAX_RESUMABLE) toDeviceAcknowledged.clear();
       toDeviceAcknowledged.set(deviceKey, since.toDevice);
     }
-    const toDevice = await streams.toDevice.toDeviceFor(userId, requester.deviceId, since?.toDevice ?? 0, undefined, phase.positions.toDevice);
+    const toDevice = await streams.toDevice.toDeviceFor(userId, syncDevice(requester), since?.toDevice ?? 0, undefined, phase.positions.toDevice);
     token.toDevice = toDevice.position;
     if (toDevice.events.length > 0) {
       phase.response.to_device.events = [...toDevice.events];
@@ -497,7 +506,7 @@ export function createSyncService(deps: SyncDeps) {
    */
   async function withKeyCounts(requester: Requester, response: SyncResponse, read?: DeviceKeyCounts): Promise<SyncResponse> {
     if (!streams?.keys) return response;
-    const keys = read ?? (await streams.keys.deviceKeyCounts(requester.userId, requester.deviceId));
+    const keys = read ?? (await streams.keys.deviceKeyCounts(requester.userId, syncDevice(requester)));
     return { ...response, device_one_time_keys_count: keys.counts, device_unused_fallback_key_types: keys.unusedFallbackTypes };
   }
 
@@ -564,7 +573,7 @@ export function createSyncService(deps: SyncDeps) {
       } else if (streams && request.setPresence === undefined) {
         await streams.presence.setFromSync(requester.userId, 'online');
       }
-      const key = `${requester.userId}\n${requester.deviceId}`;
+      const key = `${requester.userId}\n${syncDevice(requester)}`;
       const listener = notifier.listen(requester.userId);
       const unwatch = request.hangUp?.(() => listener.close());
       try {

@@ -60,7 +60,7 @@ export function createAccountManagement(deps: AccountManagementDeps) {
       if (newPassword === '') throw new MatrixError('M_MISSING_PARAM', 'new_password must not be empty');
       await confirm(requester, 'POST /account/password', PASSWORD_FLOWS, auth);
       const hash = await passwords.hash(newPassword);
-      await store.setPassword(requester.userId, hash, logoutDevices ? requester.deviceId : undefined);
+      await store.setPassword(requester.userId, hash, logoutDevices ? (requester.deviceId ?? undefined) : undefined);
     },
 
     /**
@@ -70,7 +70,8 @@ export function createAccountManagement(deps: AccountManagementDeps) {
      * and to other servers (src/rooms/erasure.ts).
      */
     async deactivate(requester: Requester, auth: AuthDict | undefined, erase = false): Promise<void> {
-      await confirm(requester, 'POST /account/deactivate', DEACTIVATE_FLOWS, auth);
+      // An application service deactivates its users without their passwords (they have none), as Synapse.
+      if (requester.appservice === undefined) await confirm(requester, 'POST /account/deactivate', DEACTIVATE_FLOWS, auth);
       await store.deactivateUser(requester.userId, erase);
       if (erase) deps.erased?.(requester.userId);
       // After the account is closed, so a failure here leaves no way back in; the leaves are best effort.

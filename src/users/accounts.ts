@@ -14,11 +14,12 @@ import {
 } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import { defaultProfile } from './profiles.js';
-import type { AccountStore, Requester, UserRecord } from './ports.js';
+import type { AccountStore, AppServiceNamespaces, Requester, UserRecord } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
 import type { RegistrationTokens } from './registration-tokens.js';
 import type { AuthDict, Flow, Uia } from './uia.js';
 import type { LoginTokens } from './login-tokens.js';
+import { deviceOf } from './requester.js';
 
 /** Accounts: registration, login, logout, refresh and access-token lookup for this server's users. */
 
@@ -49,10 +50,19 @@ export interface AccountDeps {
   readonly registrationTokens?: Pick<RegistrationTokens, 'required' | 'stage' | 'completed'>;
   /** Login tokens (login_via_existing_session); absent: m.login.token is not offered. */
   readonly loginTokens?: Pick<LoginTokens, 'redeem'>;
+  /** Application services' namespaces; absent: none is configured (m.login.application_service is refused). */
+  readonly appServices?: AppServiceNamespaces;
 }
+
+/** The login and registration type of application services. */
+export const APPSERVICE_LOGIN_TYPE = 'm.login.application_service';
 
 export interface RegisterRequest {
   readonly kind: 'user' | 'guest';
+  /** The body's `type`: m.login.application_service for an application service's registration. */
+  readonly type?: string | undefined;
+  /** The application service whose as_token came with the request. */
+  readonly appservice?: string | undefined;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
   readonly deviceId?: string | undefined;
@@ -67,6 +77,8 @@ export interface RegisterRequest {
 
 export interface LoginRequest {
   readonly type: string;
+  /** The application service whose as_token came with the request (m.login.application_service). */
+  readonly appservice?: string | undefined;
   readonly identifier?: { readonly type: string; readonly user?: string | undefined } | undefined;
   /** Deprecated top-level form of identifier { type: m.id.user, user }. */
   readonly user?: string | undefined;
@@ -164,14 +176,17 @@ export function createAccountService(deps: AccountDeps) {
   const accessTokenLifetimeMs = deps.accessTokenLifetimeMs ?? DEFAULT_ACCESS_TOKEN_LIFETIME_MS;
   let dummyHash: Promise<string> | undefined;
 
-  /** The localpart a requested username stands for, or M_INVALID_USERNAME saying why not. */
-  function localpartFor(username: string): string {
+  /**
+   * The localpart a requested username stands for, or M_INVALID_USERNAME saying why not. Application
+   * services may take the names starting with _ that are kept for them.
+   */
+  function localpartFor(username: string, forAppService = false): string {
     const localpart = username.toLowerCase();
     if (localpart === '') throw new MatrixError('M_INVALID_USERNAME', 'The username is empty');
     if (!isValidNewLocalpart(localpart)) {
       throw new MatrixError('M_INVALID_USERNAME', 'Usernames may only contain a-z, 0-9 and . _ = - / +');
     }
-    if (localpart.startsWith('_')) {
+    if (localpart.startsWith('_') && !forAppService) {
       throw new MatrixError('M_INVALID_USERNAME', 'Usernames starting with _ are reserved for bridges');
     }
     if (/^[0-9]+$/.test(localpart)) throw new MatrixError('M_INVALID_USERNAME', 'Numeric usernames are reserved for guests');
@@ -179,6 +194,12 @@ export function createAccountService(deps: AccountDeps) {
       throw new MatrixError('M_INVALID_USERNAME', 'The username is too long: a user ID is at most 255 bytes');
     }
     return localpart;
+  }
+
+  /** M_EXCLUSIVE when an application service claims the user: only it may register the name. */
+  function ensureNotExclusive(localpart: string): void {
+    const owner = deps.appServices?.exclusiveOwner(makeUserId(localpart, serverName));
+    if (owner !== undefined) throw new MatrixError('M_EXCLUSIVE', `This username is reserved for the application service ${owner}; choose another`);
   }
 
   async function ensureAvailable(localpart: string): Promise<void> {
@@ -303,11 +324,15 @@ export function createAccountService(deps: AccountDeps) {
   }
 
   function loginFlows(): readonly LoginFlow[] {
-    return deps.loginTokens ? [{ type: 'm.login.password' }, { type: 'm.login.token', getLoginToken: true }] : [{ type: 'm.login.password' }];
+    return [
+      { type: 'm.login.password' },
+      ...(deps.loginTokens ? [{ type: 'm.login.token', getLoginToken: true }] : []),
+      ...(deps.appServices ? [{ type: APPSERVICE_LOGIN_TYPE }] : []),
+    ];
   }
 
   /** Records where the device was seen; never fails or delays the request it comes with. */
-  function touch(requester: Requester, lastSeenTs: number | null, lastSeenIp: string | null, client: ClientInfo): void {
+  function touch(requester: { readonly userId: UserId; readonly deviceId: DeviceId }, lastSeenTs: number | null, lastSeenIp: string | null, client: ClientInfo): void {
     const now = clock.now();
     const ip = client.ip ?? null;
     const due = lastSeenTs === null || now - lastSeenTs >= LAST_SEEN_INTERVAL_MS || (lastSeenIp === null && ip !== null);
@@ -321,7 +346,7 @@ export function createAccountService(deps: AccountDeps) {
   async function generatedLocalpart(): Promise<string> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const localpart = lettersFrom(random, GENERATED_LOCALPART_ALPHABET, 12);
-      if (/^[0-9]+$/.test(localpart)) continue;
+      if (/^[0-9]+$/.test(localpart) || deps.appServices?.exclusiveOwner(makeUserId(localpart, serverName)) !== undefined) continue;
       if (!(await store.user(makeUserId(localpart, serverName)))) return localpart;
     }
     throw new MatrixError('M_UNKNOWN', 'Could not pick a free username; choose one', { status: 500 });
@@ -343,6 +368,43 @@ export function createAccountService(deps: AccountDeps) {
       inhibitLogin,
       refresh: refreshToken,
     };
+  }
+
+  /**
+   * POST /register by an application service (type m.login.application_service and its as_token): no
+   * user-interactive auth, no password, open even where registration is closed; the user must be in the
+   * service's namespaces. Logged in unless inhibit_login (Hearth keeps the legacy login API).
+   */
+  async function registerForAppService(request: RegisterRequest): Promise<Registered> {
+    const service = request.appservice;
+    if (service === undefined) throw new MatrixError('M_MISSING_TOKEN', `${APPSERVICE_LOGIN_TYPE} registration needs the application service's as_token`);
+    if (request.type !== APPSERVICE_LOGIN_TYPE) {
+      throw new MatrixError('M_INVALID_PARAM', `An application service registers its users with type ${APPSERVICE_LOGIN_TYPE}`);
+    }
+    if (request.username === undefined) throw new MatrixError('M_MISSING_PARAM', 'username is required');
+    const localpart = localpartFor(request.username, true);
+    const userId = makeUserId(localpart, serverName);
+    if (!deps.appServices?.owns(service, userId)) {
+      throw new MatrixError('M_EXCLUSIVE', `${userId} is outside the user namespaces of the application service ${service}`);
+    }
+    await ensureAvailable(localpart);
+    const device = request.inhibitLogin ? null : { deviceId: request.deviceId, displayName: request.initialDeviceDisplayName ?? null, refresh: request.refreshToken };
+    const registered = await createHashedAccount({ localpart, passwordHash: null, admin: false, device });
+    log.info({ userId, appservice: service }, 'application service registered a user');
+    return registered;
+  }
+
+  /** The account an application service logs in as (m.login.application_service): one of its own users. */
+  async function appServiceLogin(request: LoginRequest): Promise<UserRecord> {
+    const service = request.appservice;
+    if (service === undefined) throw new MatrixError('M_MISSING_TOKEN', `${APPSERVICE_LOGIN_TYPE} login needs the application service's as_token`);
+    const userId = userIdFromIdentifier(request);
+    if (userId === undefined || !deps.appServices?.owns(service, userId)) {
+      throw new MatrixError('M_EXCLUSIVE', `The application service ${service} can only log in as users in its namespaces`);
+    }
+    const user = await store.user(userId);
+    if (user === undefined) throw new MatrixError('M_FORBIDDEN', `${userId} is not registered; register it first`);
+    return user;
   }
 
   /** A registered session completed again: the same user, logged in on a new (or the named) device. */
@@ -390,6 +452,7 @@ export function createAccountService(deps: AccountDeps) {
     async register(request: RegisterRequest): Promise<Registered> {
       // Guest registration is its own switch, as in Synapse: enable_registration does not govern it.
       if (request.kind === 'guest') return registerGuest(request);
+      if (request.appservice !== undefined || request.type === APPSERVICE_LOGIN_TYPE) return registerForAppService(request);
       ensureRegistrationEnabled();
       const remembered = await uia.sessionData(REGISTER_OPERATION, request.auth?.session);
       const given = await registrationParams(request);
@@ -398,7 +461,10 @@ export function createAccountService(deps: AccountDeps) {
       // Username and guest problems are reported before auth, so the client can fix them before the user does stages.
       const guest = request.guestAccessToken === undefined ? undefined : await guestToUpgrade(request.guestAccessToken, params.username);
       const localpart = guest !== undefined || params.username === undefined ? undefined : localpartFor(params.username);
-      if (localpart !== undefined && registeredUserId !== makeUserId(localpart, serverName)) await ensureAvailable(localpart);
+      if (localpart !== undefined && registeredUserId !== makeUserId(localpart, serverName)) {
+        ensureNotExclusive(localpart);
+        await ensureAvailable(localpart);
+      }
       const tokens = deps.registrationTokens?.required ? deps.registrationTokens : undefined;
       const remember = given === undefined ? undefined : storedRegistrationParams(given);
       const sessionId = tokens
@@ -418,7 +484,9 @@ export function createAccountService(deps: AccountDeps) {
     /** GET /register/available: true, or the error registering it would give. */
     async available(username: string): Promise<true> {
       ensureRegistrationEnabled();
-      await ensureAvailable(localpartFor(username));
+      const localpart = localpartFor(username);
+      ensureNotExclusive(localpart);
+      await ensureAvailable(localpart);
       return true;
     },
 
@@ -437,6 +505,8 @@ export function createAccountService(deps: AccountDeps) {
         user = await passwordLogin(request);
       } else if (request.type === 'm.login.token' && deps.loginTokens !== undefined) {
         user = await tokenLogin(deps.loginTokens, request);
+      } else if (request.type === APPSERVICE_LOGIN_TYPE && deps.appServices !== undefined) {
+        user = await appServiceLogin(request);
       } else {
         const offered = loginFlows().map((flow) => flow.type).join(', ');
         throw new MatrixError('M_UNKNOWN', `Unknown login type ${request.type}; this server offers ${offered}`);
@@ -460,9 +530,8 @@ export function createAccountService(deps: AccountDeps) {
       }
       // The spec: the old refresh token stays valid until the new access token is used.
       if (token.refreshPending) await store.confirmRefresh(hash);
-      const requester: Requester = { userId: token.userId, deviceId: token.deviceId, isGuest: token.isGuest };
-      touch(requester, token.lastSeenTs, token.lastSeenIp, client);
-      return requester;
+      touch(token, token.lastSeenTs, token.lastSeenIp, client);
+      return { userId: token.userId, deviceId: token.deviceId, isGuest: token.isGuest };
     },
 
     /** POST /refresh: a new access token and refresh token for the refresh token's device. */
@@ -483,7 +552,7 @@ export function createAccountService(deps: AccountDeps) {
 
     /** POST /logout: the token stops working and its device is deleted. */
     async logout(requester: Requester): Promise<void> {
-      await store.deleteDevice(requester.userId, requester.deviceId);
+      await store.deleteDevice(requester.userId, deviceOf(requester));
     },
 
     /** POST /logout/all: every token and device of the user. */

@@ -30,7 +30,10 @@ export function createDeviceService(deps: DeviceDeps) {
   const { store, uia } = deps;
 
   async function deleteConfirmed(requester: Requester, operation: string, deviceIds: readonly DeviceId[], auth: AuthDict | undefined) {
-    await uia.check(operation, DELETE_DEVICE_FLOWS, auth, { 'm.login.password': passwordStage(deps, requester.userId) });
+    // An application service manages its users' devices without their passwords (Matrix 1.17).
+    if (requester.appservice === undefined) {
+      await uia.check(operation, DELETE_DEVICE_FLOWS, auth, { 'm.login.password': passwordStage(deps, requester.userId) });
+    }
     await store.deleteDevices(requester.userId, deviceIds);
   }
 

@@ -1,5 +1,6 @@
 export {
   createAccountService,
+  APPSERVICE_LOGIN_TYPE,
   DEFAULT_ACCESS_TOKEN_LIFETIME_MS,
   LAST_SEEN_INTERVAL_MS,
   REGISTER_FLOWS,
@@ -98,3 +99,4 @@ export { createWhois, type Whois, type WhoisDeps, type WhoisService } from './wh
 export { createFederationProfiles, type FederationProfiles } from './federation-profile.js';
 export { createRemoteProfiles, REMOTE_PROFILE_CACHE_MS, type ProfileQueries, type RemoteProfiles, type RemoteProfilesDeps } from './remote-profiles.js';
 export { blocksInvites, INVITE_PERMISSION_CONFIG } from './invite-permission.js';
+export { deviceOf } from './requester.js';

@@ -18,8 +18,28 @@ export interface UserRecord {
 /** Who an access token speaks for. */
 export interface Requester {
   readonly userId: UserId;
-  readonly deviceId: DeviceId;
+  /**
+   * The device the request acts for. null only for an application service acting for a user without
+   * naming a device (its `device_id` query parameter): requests that need a device refuse it (deviceOf).
+   */
+  readonly deviceId: DeviceId | null;
   readonly isGuest: boolean;
+  /**
+   * The application service whose as_token made the request (absent for users' own tokens), and whether
+   * the request is rate limited: never for the service's own user, for the others as its registration says.
+   */
+  readonly appservice?: { readonly id: string; readonly rateLimited: boolean };
+}
+
+/**
+ * The application services' user namespaces, as registration and login need them (src/appservice
+ * implements it).
+ */
+export interface AppServiceNamespaces {
+  /** The id of a service that claims this user exclusively: nobody else may register it. */
+  exclusiveOwner(userId: UserId): string | undefined;
+  /** Whether the service may create, log in and act for this user. */
+  owns(serviceId: string, userId: UserId): boolean;
 }
 
 /** A device to create (or take over) together with a new access token for it. */
@@ -35,7 +55,9 @@ export interface NewDeviceSession {
 }
 
 /** What the store knows of a live access token (a deactivated account's tokens are not live). */
-export interface TokenRecord extends Requester {
+export interface TokenRecord extends Omit<Requester, 'deviceId' | 'appservice'> {
+  /** A user's own token always belongs to a device. */
+  readonly deviceId: DeviceId;
   /** null: the token does not expire. */
   readonly expiresTs: number | null;
   /** The token came from POST /refresh and this is its first use. */

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   checkUsernameAvailability,
   getLoginFlows,
@@ -9,7 +9,9 @@ import {
   refresh,
   register,
 } from '../../protocol/endpoints/accounts.js';
-import type { AccountService, SessionTokens } from '../../users/index.js';
+import { APPSERVICE_LOGIN_TYPE, type AccountService, type Requester, type SessionTokens } from '../../users/index.js';
+import { MatrixError } from '../../protocol/index.js';
+import { accessTokenOf } from '../plumbing/auth.js';
 import { route } from '../plumbing/route.js';
 
 /** The spec's names for a session's tokens; the refresh token and lifetime only when there are some. */
@@ -21,12 +23,31 @@ function tokensJson(tokens: SessionTokens) {
   };
 }
 
+/**
+ * The application service a /register or /login request comes from. Asked for its type without an
+ * as_token: M_MISSING_TOKEN, or M_UNKNOWN_TOKEN when the token given is not an application service's.
+ */
+function appServiceOf(requester: Requester | null, type: string | undefined, request: FastifyRequest): string | undefined {
+  if (requester?.appservice !== undefined) return requester.appservice.id;
+  if (type !== APPSERVICE_LOGIN_TYPE) return undefined;
+  let token: string | undefined;
+  try {
+    token = accessTokenOf(request);
+  } catch {
+    token = undefined;
+  }
+  if (token === undefined) throw new MatrixError('M_MISSING_TOKEN', `${APPSERVICE_LOGIN_TYPE} needs the application service's as_token (Authorization: Bearer ...)`);
+  throw new MatrixError('M_UNKNOWN_TOKEN', `The access token is not an application service's as_token`);
+}
+
 /** Registration, login, logout, refresh and whoami: each handler unpacks, calls the accounts service, shapes. */
 export function accountRoutes(accounts: AccountService) {
   return async (app: FastifyInstance): Promise<void> => {
-    route(app, register, async ({ query, body }) => {
+    route(app, register, async ({ query, body, requester, request }) => {
       const result = await accounts.register({
         kind: query.kind,
+        type: body.type,
+        appservice: appServiceOf(requester, body.type, request),
         username: body.username,
         password: body.password,
         deviceId: body.device_id,
@@ -47,9 +68,10 @@ export function accountRoutes(accounts: AccountService) {
       flows: accounts.loginFlows().map((flow) => (flow.getLoginToken ? { type: flow.type, get_login_token: true } : { type: flow.type })),
     }));
 
-    route(app, login, async ({ body }) => {
+    route(app, login, async ({ body, requester, request }) => {
       const session = await accounts.login({
         type: body.type,
+        appservice: appServiceOf(requester, body.type, request),
         identifier: body.identifier,
         user: body.user,
         password: body.password,
@@ -75,7 +97,7 @@ export function accountRoutes(accounts: AccountService) {
 
     route(app, getTokenOwner, ({ requester }) => ({
       user_id: requester.userId,
-      device_id: requester.deviceId,
+      ...(requester.deviceId === null ? {} : { device_id: requester.deviceId }),
       is_guest: requester.isGuest,
     }));
   };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  deleteAppserviceRoomDirectoryEntry,
   deleteRoomAlias,
   getLocalAliases,
   getPublicRooms,
@@ -8,6 +9,7 @@ import {
   queryPublicRooms,
   setRoomAlias,
   setRoomVisibilityOnDirectory,
+  updateAppserviceRoomDirectoryVisibility,
 } from '../../protocol/endpoints/directory.js';
 import type { AliasService, RoomDirectory } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
@@ -49,5 +51,22 @@ export function directoryRoutes(aliases: AliasService, directory: RoomDirectory)
         includeAllNetworks: body.include_all_networks,
         thirdPartyInstanceId: body.third_party_instance_id,
       }));
+  };
+}
+
+/**
+ * Application services' own room directories, one per network they bridge; mounted only when the server
+ * has application services (the routes need as_tokens).
+ */
+export function appServiceDirectoryRoutes(directory: RoomDirectory) {
+  return async (app: FastifyInstance): Promise<void> => {
+    route(app, updateAppserviceRoomDirectoryVisibility, async ({ requester, params, body }) => {
+      await directory.setNetworkVisibility(requester.appservice.id, params.networkId, params.roomId, body.visibility);
+      return {};
+    });
+    route(app, deleteAppserviceRoomDirectoryEntry, async ({ requester, params }) => {
+      await directory.setNetworkVisibility(requester.appservice.id, params.networkId, params.roomId, 'private');
+      return {};
+    });
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { getPushers, postPusher } from '../../protocol/endpoints/pushers.js';
 import type { PusherRecord, PusherService } from '../../push/index.js';
+import { deviceOf } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
 /** The spec's pusher object; profile_tag only when one was given. */
@@ -23,7 +24,7 @@ export function pusherRoutes(pushers: PusherService) {
     route(app, getPushers, async ({ requester }) => ({ pushers: (await pushers.list(requester.userId)).map(pusherJson) }));
 
     route(app, postPusher, async ({ requester, body }) => {
-      await pushers.set(requester, {
+      await pushers.set({ userId: requester.userId, deviceId: deviceOf(requester) }, {
         kind: body.kind,
         appId: body.app_id,
         pushkey: body.pushkey,

@@ -21,6 +21,7 @@ import {
   upgradeRoom,
 } from '../../protocol/endpoints/rooms.js';
 import type { ClientRooms } from '../../rooms/index.js';
+import type { Requester } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 import { roomHistoryRoutes } from './room-history.js';
 import { relationsRoutes } from './relations.js';
@@ -64,17 +65,17 @@ export function roomRoutes(rooms: ClientRooms) {
       });
     }
 
-    route(app, sendMessage, async ({ requester, params, body }) => ({
-      event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, params.txnId, body),
+    route(app, sendMessage, async ({ requester, params, query, body }) => ({
+      event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, params.txnId, body, massagedTs(requester, query.ts)),
     }));
     route(app, sendMessageWithoutTxn, async ({ requester, params, body }) => ({
       event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, undefined, body),
     }));
-    route(app, setRoomStateWithKey, async ({ requester, params, body }) => ({
-      event_id: await rooms.sendState(requester, params.roomId, params.eventType, params.stateKey, body),
+    route(app, setRoomStateWithKey, async ({ requester, params, query, body }) => ({
+      event_id: await rooms.sendState(requester, params.roomId, params.eventType, params.stateKey, body, massagedTs(requester, query.ts)),
     }));
-    route(app, setRoomState, async ({ requester, params, body }) => ({
-      event_id: await rooms.sendState(requester, params.roomId, params.eventType, '', body),
+    route(app, setRoomState, async ({ requester, params, query, body }) => ({
+      event_id: await rooms.sendState(requester, params.roomId, params.eventType, '', body, massagedTs(requester, query.ts)),
     }));
 
     route(app, getRoomState, ({ requester, params }) => rooms.state(requester, params.roomId));
@@ -92,4 +93,9 @@ export function roomRoutes(rooms: ClientRooms) {
     await roomHistoryRoutes(rooms)(app);
     await relationsRoutes(rooms)(app);
   };
+}
+
+/** The `ts` query parameter counts for application services only (timestamp massaging); others send "now". */
+function massagedTs(requester: Requester, ts: number | undefined): number | undefined {
+  return requester.appservice === undefined ? undefined : ts;
 }

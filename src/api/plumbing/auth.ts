@@ -11,21 +11,49 @@ export type { Requester };
  */
 export type Authenticator = (
   accessToken: string,
-  client: { readonly ip: string; readonly userAgent?: string | undefined },
+  client: {
+    readonly ip: string;
+    readonly userAgent?: string | undefined;
+    /**
+     * The `user_id` and `device_id` query parameters: whom an application service's as_token acts for
+     * (application service API, "Identity assertion"). Users' own tokens ignore them.
+     */
+    readonly actAs?: { readonly userId?: unknown; readonly deviceId?: unknown };
+  },
+) => Promise<Requester | undefined>;
+
+/** Finds the application service requester an as_token stands for; undefined for any other token. */
+export type AppServiceAuthenticator = (
+  accessToken: string,
+  actAs: { readonly userId?: unknown; readonly deviceId?: unknown },
 ) => Promise<Requester | undefined>;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** How 'user' and 'optional-user' routes check tokens; null when the app serves no such route. */
+    /** How 'user', 'optional-user' and 'appservice' routes check tokens; null when the app serves no such route. */
     authenticator: Authenticator | null;
+    /** How 'optional-appservice' routes read an as_token; null: no application services. */
+    appServiceAuthenticator: AppServiceAuthenticator | null;
   }
 }
 
 /** What a handler receives for its endpoint's auth kind. */
-export type RequesterFor<A> = A extends 'user' ? Requester : A extends 'optional-user' ? Requester | null : null;
+export type RequesterFor<A> = A extends 'appservice'
+  ? Requester & { readonly appservice: NonNullable<Requester['appservice']> }
+  : A extends 'user'
+    ? Requester
+    : A extends 'optional-user' | 'optional-appservice'
+      ? Requester | null
+      : null;
 
-export function installAuthenticator(app: FastifyInstance, authenticator: Authenticator | null): void {
+export function installAuthenticator(app: FastifyInstance, authenticator: Authenticator | null, appServices: AppServiceAuthenticator | null = null): void {
   app.decorate('authenticator', authenticator);
+  app.decorate('appServiceAuthenticator', appServices);
+}
+
+function actAsOf(request: FastifyRequest) {
+  const query = request.query as Record<string, unknown> | undefined;
+  return { userId: query?.user_id, deviceId: query?.device_id };
 }
 
 /**
@@ -55,6 +83,21 @@ export function accessTokenOf(request: FastifyRequest): string | undefined {
 
 /** Runs the auth kind's check; 'none' gives null. Other kinds never get here (route() refuses them). */
 export async function authenticate(app: FastifyInstance, request: FastifyRequest, kind: AuthKind): Promise<Requester | null> {
+  if (kind === 'optional-appservice') {
+    let token: string | undefined;
+    try {
+      token = accessTokenOf(request);
+    } catch {
+      return null;
+    }
+    if (token === undefined || app.appServiceAuthenticator === null) return null;
+    return (await app.appServiceAuthenticator(token, actAsOf(request))) ?? null;
+  }
+  if (kind === 'appservice') {
+    const requester = await authenticate(app, request, 'user');
+    if (requester?.appservice === undefined) throw new MatrixError('M_FORBIDDEN', "Only application services can do this (with their as_token)");
+    return requester;
+  }
   if (kind !== 'user' && kind !== 'optional-user') return null;
   const authenticator = app.authenticator;
   if (authenticator === null) {
@@ -66,9 +109,10 @@ export async function authenticate(app: FastifyInstance, request: FastifyRequest
     if (kind === 'optional-user') return null;
     throw new MatrixError('M_MISSING_TOKEN', 'This request needs an access token (Authorization: Bearer ...)');
   }
-  const requester = await authenticator(token, { ip: request.ip, userAgent: request.headers['user-agent'] });
+  const requester = await authenticator(token, { ip: request.ip, userAgent: request.headers['user-agent'], actAs: actAsOf(request) });
   if (requester === undefined) {
     throw new MatrixError('M_UNKNOWN_TOKEN', 'The access token is unknown or has been logged out; log in again');
   }
   return requester;
 }
+

@@ -5,7 +5,7 @@ import { installErrorHandling, pathOf } from './errors.js';
 import { installJsonBodies, installJsonReplyType } from './body.js';
 import { installCors } from './cors.js';
 import { answerUnknownMethods } from './route.js';
-import { installAuthenticator, type Authenticator } from './auth.js';
+import { installAuthenticator, type AppServiceAuthenticator, type Authenticator } from './auth.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export interface HttpAppOptions {
@@ -16,6 +16,8 @@ export interface HttpAppOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
   /** Checks access tokens for 'user' and 'optional-user' routes; without it only 'none' routes can mount. */
   readonly authenticator?: Authenticator | null;
+  /** Reads as_tokens on 'optional-appservice' routes (/register, /login); absent: no application services. */
+  readonly appServiceAuthenticator?: AppServiceAuthenticator | null;
   /** Counts requests against their contract's rate-limit class; absent or null: nothing is limited. */
   readonly rateLimiter?: RateLimiter | null;
 }
@@ -56,7 +58,7 @@ export async function createHttpApp(
   installJsonBodies(app);
   installJsonReplyType(app);
   installCors(app);
-  installAuthenticator(app, options.authenticator ?? null);
+  installAuthenticator(app, options.authenticator ?? null, options.appServiceAuthenticator ?? null);
   app.decorate('rateLimiter', options.rateLimiter ?? null);
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the URL: a query string may carry an access token.

@@ -25,7 +25,7 @@ const METHODS: readonly HttpMethod[] = ['GET', 'PUT', 'POST', 'DELETE'];
  * Auth kinds whose checks are wired; a route asking for another one fails at start, never open.
  * 'federation': the X-Matrix hook of src/api/federation/auth.ts checks every /_matrix/federation/ path.
  */
-const WIRED_AUTH = new Set(['none', 'user', 'optional-user', 'federation']);
+const WIRED_AUTH = new Set(['none', 'user', 'optional-user', 'federation', 'appservice', 'optional-appservice']);
 
 /**
  * Registers a contract's handler at its path and every alias. The caller is authenticated first (before
@@ -36,7 +36,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
   if (!WIRED_AUTH.has(endpoint.auth)) {
     throw new Error(`${endpoint.name}: auth kind '${endpoint.auth}' has no check wired yet`);
   }
-  if (endpoint.auth === 'user' && app.authenticator === null) {
+  if ((endpoint.auth === 'user' || endpoint.auth === 'appservice') && app.authenticator === null) {
     throw new Error(`${endpoint.name}: needs an access token check, but the app was built without an authenticator`);
   }
   if (endpoint.auth === 'federation' && (!app.hasRequestDecorator('federationOrigin') || !endpoint.path.startsWith('/_matrix/federation/'))) {
@@ -64,7 +64,10 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         if (requester?.isGuest && !openToGuests) {
           throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts cannot do this; register a full account first');
         }
-        if (rateClass !== undefined && app.rateLimiter) await enforceRateLimit(app.rateLimiter, rateClass, requester, request);
+        // An application service's requests are limited only where its registration says so (rate_limited).
+        if (rateClass !== undefined && app.rateLimiter && requester?.appservice?.rateLimited !== false) {
+          await enforceRateLimit(app.rateLimiter, rateClass, requester, request);
+        }
         requesters.set(request, requester);
       },
       handler: async (request, reply) =>

@@ -96,6 +96,7 @@ function resolve(config: Config, options: ParseOptions): ResolvedConfig {
     data_dir: dataDir,
     public_baseurl: publicBaseurl,
     signing_key_path: config.signing_key_path === null ? path.join(dataDir, 'signing.key') : abs(config.signing_key_path),
+    app_service_config_files: config.app_service_config_files.map(abs),
     media: { ...config.media, store_path: config.media.store_path === null ? path.join(dataDir, 'media') : abs(config.media.store_path) },
     listen: {
       ...config.listen,

@@ -214,12 +214,12 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    // The next three are accepted so that test harnesses (sytest) and Synapse-style setups can pass
-    // them; Hearth does not act on them yet.
     app_service_config_files: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
-      description: 'Application service registration files (YAML). Accepted, not used yet: no application service support.',
+      description: 'Application service (bridge) registration files (YAML, the spec\'s format), relative to this file. Read at start; a wrong one stops the start naming the file.',
     }),
+    // The next two are accepted so that test harnesses (sytest) and Synapse-style setups can pass them;
+    // Hearth does not act on them yet.
     email: Type.Object(
       {
         smtp_host: NullableString({ default: null, description: 'SMTP server for verification mails; null: no mail. Not used yet.' }),

@@ -20,10 +20,13 @@ export const register = defineEndpoint({
   name: 'register',
   method: 'POST',
   ...clientV3('/register'),
-  auth: 'none',
+  // Application services register their users with their as_token (and are not limited unless they ask).
+  auth: 'optional-appservice',
   rateLimit: 'registration',
   query: Type.Object({ kind: Type.Union([Type.Literal('user'), Type.Literal('guest')], { default: 'user' }) }),
   body: Type.Object({
+    // m.login.application_service: an application service's registration.
+    type: Type.Optional(Type.String()),
     auth: Type.Optional(AuthDict),
     username: Type.Optional(Type.String()),
     password: Type.Optional(Password),
@@ -70,7 +73,7 @@ export const login = defineEndpoint({
   name: 'login',
   method: 'POST',
   ...clientV3('/login'),
-  auth: 'none',
+  auth: 'optional-appservice',
   rateLimit: 'login',
   body: Type.Object({
     type: Type.String(),
@@ -130,7 +133,7 @@ export const getTokenOwner = defineEndpoint({
   method: 'GET',
   ...clientV3('/account/whoami'),
   auth: 'user',
-  response: Type.Object({ user_id: Type.String(), device_id: Type.String(), is_guest: Type.Boolean() }),
+  response: Type.Object({ user_id: Type.String(), device_id: Type.Optional(Type.String()), is_guest: Type.Boolean() }),
 });
 
 /** POST /refresh: a new access token (and refresh token) for an expiring session. */

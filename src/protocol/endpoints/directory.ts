@@ -73,6 +73,33 @@ export const setRoomVisibilityOnDirectory = defineEndpoint({
   response: Empty,
 });
 
+const NetworkRoomParams = Type.Object({ networkId: Type.String({ minLength: 1 }), roomId: Type.String() });
+
+/**
+ * PUT /directory/list/appservice/{networkId}/{roomId}: an application service lists the room in its own
+ * directory of the network (or takes it off with private); /publicRooms shows that list for the network's
+ * third_party_instance_id.
+ */
+export const updateAppserviceRoomDirectoryVisibility = defineEndpoint({
+  name: 'updateAppserviceRoomDirectoryVisibility',
+  method: 'PUT',
+  ...clientV3('/directory/list/appservice/{networkId}/{roomId}'),
+  auth: 'appservice',
+  params: NetworkRoomParams,
+  body: Type.Object({ visibility: Visibility }),
+  response: Empty,
+});
+
+/** DELETE of the same: takes the room off the network's list (Synapse's, which bridges and sytest use; not in the spec). */
+export const deleteAppserviceRoomDirectoryEntry = defineEndpoint({
+  name: 'deleteAppserviceRoomDirectoryEntry',
+  method: 'DELETE',
+  ...clientV3('/directory/list/appservice/{networkId}/{roomId}'),
+  auth: 'appservice',
+  params: NetworkRoomParams,
+  response: Empty,
+});
+
 const PublicRoomsChunk = Type.Object({
   room_id: Type.String(),
   num_joined_members: Type.Integer(),

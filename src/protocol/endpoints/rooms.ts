@@ -140,6 +140,12 @@ export const kick = moderation('kick', 'kick');
 export const ban = moderation('ban', 'ban');
 export const unban = moderation('unban', 'unban');
 
+/**
+ * `ts`: the origin_server_ts an application service gives the event (timestamp massaging, Matrix 1.3);
+ * ignored for other callers, as in Synapse.
+ */
+const MassagedTimestamp = Type.Object({ ts: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) });
+
 /** PUT /rooms/{roomId}/send/{eventType}/{txnId}: a message event, idempotent per device and txnId. */
 export const sendMessage = defineEndpoint({
   name: 'sendMessage',
@@ -148,6 +154,7 @@ export const sendMessage = defineEndpoint({
   auth: 'user',
   rateLimit: 'message',
   params: Type.Object({ roomId: Type.String(), eventType: Type.String(), txnId: Type.String() }),
+  query: MassagedTimestamp,
   body: Content,
   response: EventIdReply,
 });
@@ -178,6 +185,7 @@ export const setRoomStateWithKey = defineEndpoint({
   auth: 'user',
   rateLimit: 'message',
   params: StateParams,
+  query: MassagedTimestamp,
   body: Content,
   response: EventIdReply,
 });
