@@ -136,7 +136,15 @@ import { createHttpClient } from './platform/http-client.js';
 import { createMediaService, createRemoteMedia } from './media/index.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName, type UserId } from './protocol/index.js';
-import { EVENTS_CHANNEL, roomNotifierOnBus, streamNotifierOnBus, typingRelayOnBus } from './platform/stream-notices.js';
+import {
+  EVENTS_CHANNEL,
+  PRESENCE_CHANNEL,
+  RECEIPTS_CHANNEL,
+  TYPING_CHANNEL,
+  roomNotifierOnBus,
+  streamNotifierOnBus,
+  typingRelayOnBus,
+} from './platform/stream-notices.js';
 import { createPresenceService, createReceiptService, createTypingService, timerScheduler } from './ephemeral/index.js';
 import { createPushRulesService, createPusherService, createPushSender } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
@@ -397,7 +405,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       ...(loginTokens ? { loginTokens } : {}),
       ...(appServiceNamespaces ? { appServices: appServiceNamespaces } : {}),
     });
-    const devices = createDeviceService({ store: accountsStore, uia, passwords });
+    const devices = createDeviceService({ store: accountsStore, uia, passwords, clock: deps.clock });
     const crossSigning = createCrossSigning({
       store: keysStore,
       uia,
@@ -845,6 +853,12 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     if (appServices.size > 0) {
       const appServiceSender = createAppServiceSender({
         services: appServices,
+        ephemeral: {
+          typing,
+          receipts,
+          presence,
+          joinedRooms: (userId) => roomStore.roomsWithMembership(userId, 'join'),
+        },
         store: createAppServiceStore(storage.database.sql),
         client: appServiceClient,
         serverName: config.server_name,
@@ -852,7 +866,14 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         scheduler: timerScheduler,
         log,
       });
-      const stopAppServiceEvents = bus.subscribe(EVENTS_CHANNEL, () => appServiceSender.eventsAdvanced());
+      const roomsOf = (message: Record<string, unknown>) => (Array.isArray(message.rooms) ? message.rooms.filter((room): room is string => typeof room === 'string') : []);
+      const usersOf = (message: Record<string, unknown>) => (Array.isArray(message.users) ? message.users.filter((user): user is string => typeof user === 'string') : []);
+      const stopAppServiceStreams = [
+        bus.subscribe(EVENTS_CHANNEL, () => appServiceSender.eventsAdvanced()),
+        bus.subscribe(TYPING_CHANNEL, (message) => appServiceSender.typingChanged(roomsOf(message))),
+        bus.subscribe(RECEIPTS_CHANNEL, (message) => appServiceSender.receiptsChanged(roomsOf(message))),
+        bus.subscribe(PRESENCE_CHANNEL, (message) => appServiceSender.presenceChanged(usersOf(message))),
+      ];
       const appServiceElection = electFederationSender({
         lock: createLeaderLock(storage.database, APPSERVICE_SENDER_LOCK_ID),
         sender: appServiceSender,
@@ -863,7 +884,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       closers.push({
         name: 'application service sender',
         close: async () => {
-          stopAppServiceEvents();
+          for (const stop of stopAppServiceStreams) stop();
           await appServiceSender.standDown();
           await appServiceElection.stop();
         },

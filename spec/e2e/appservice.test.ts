@@ -82,7 +82,7 @@ async function hearthWithBridge(t: Test, bridgeUrl: string, extra: Record<string
 
 /** Requests with the as_token, as the bridge's own user or, with `as`, one of its users. */
 function bridgeClient(app: FastifyInstance) {
-  const call = async (method: 'GET' | 'PUT' | 'POST', pathAndQuery: string, payload?: unknown, as?: { userId?: string; deviceId?: string; ts?: number }) => {
+  const call = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', pathAndQuery: string, payload?: unknown, as?: { userId?: string; deviceId?: string; ts?: number }) => {
     const query = new URLSearchParams();
     if (as?.userId !== undefined) query.set('user_id', as.userId);
     if (as?.deviceId !== undefined) query.set('device_id', as.deviceId);
@@ -251,4 +251,46 @@ t.test('a bridge that cannot be reached fails the ping, and a broken registratio
   t.match(await as.call('POST', '/_matrix/client/v1/appservice/bridge/ping', {}), { status: 502, body: { errcode: 'M_CONNECTION_FAILED' } });
 
   await t.rejects(hearthWithBridge(t, 'http://127.0.0.1:1', { namespaces: { users: [{ regex: '@x.*' }] } }), /bridge\.yaml: namespaces\.users\[0\]\.exclusive must be true or false/);
+});
+
+t.test('a bridge with receive_ephemeral is sent typing, read receipts and presence of its rooms', async (t) => {
+  const bridge = await fakeBridge(t);
+  const server = await hearthWithBridge(t, bridge.url, { receive_ephemeral: true });
+  const as = bridgeClient(server.app);
+  const bob = testClient(server.app, await registerUser(server.app, 'bob'));
+  const ghost = (await as.register('_bridge_ghost', { inhibit_login: true })).body.user_id as string;
+  const room = await bob.createRoom({ preset: 'public_chat', invite: [ghost] });
+  const elsewhere = await bob.createRoom({ preset: 'public_chat' });
+  t.equal((await as.call('POST', `/join/${encodeURIComponent(room)}`, {}, { userId: ghost })).status, 200);
+  const hello = (await bob.send(room, 'hello', 'm1')).body.event_id as string;
+
+  const ephemeral = () => bridge.transactions().flatMap((r) => (r.body.ephemeral ?? []) as Array<{ type: string; room_id?: string; sender?: string; content: any }>); // eslint-disable-line @typescript-eslint/no-explicit-any -- asserted field by field
+  await bob.put(`${roomPath(elsewhere)}/typing/${encodeURIComponent(bob.user)}`, { typing: true, timeout: 30_000 });
+  await bob.put(`${roomPath(room)}/typing/${encodeURIComponent(bob.user)}`, { typing: true, timeout: 30_000 });
+  const typing = await eventually(async () => ephemeral().find((e) => e.type === 'm.typing'));
+  t.same(typing, { type: 'm.typing', room_id: room, content: { user_ids: [bob.user] } }, 'typing, with the room it is in');
+
+  await bob.post(`${roomPath(room)}/receipt/m.read/${encodeURIComponent(hello)}`, {});
+  const receipt = await eventually(async () => ephemeral().find((e) => e.type === 'm.receipt'));
+  t.match(receipt, { type: 'm.receipt', room_id: room, content: { [hello]: { 'm.read': { [bob.user]: { ts: Number } } } } });
+
+  await bob.put(`/presence/${encodeURIComponent(bob.user)}/status`, { presence: 'unavailable', status_msg: 'lunch' });
+  const presence = await eventually(async () => ephemeral().find((e) => e.type === 'm.presence' && e.sender === bob.user));
+  t.match(presence, { type: 'm.presence', sender: bob.user, content: { presence: 'unavailable', status_msg: 'lunch' } }, 'presence of a user sharing its room');
+  t.notOk(ephemeral().some((e) => e.room_id === elsewhere), 'nothing of a room without its users');
+});
+
+t.test('a bridge creates devices for its users without logging them in', async (t) => {
+  const bridge = await fakeBridge(t);
+  const server = await hearthWithBridge(t, bridge.url);
+  const as = bridgeClient(server.app);
+  const ghost = (await as.register('_bridge_ghost', { inhibit_login: true })).body.user_id as string;
+  t.equal((await as.call('PUT', '/devices/BRIDGEDEV', { display_name: 'Bridge' }, { userId: ghost })).status, 200);
+  t.match((await as.call('GET', '/devices', undefined, { userId: ghost })).body.devices, [{ device_id: 'BRIDGEDEV', display_name: 'Bridge' }]);
+  t.equal((await as.call('PUT', '/devices/BRIDGEDEV', {}, { userId: ghost })).status, 200, 'again: nothing changes');
+  t.match(await as.call('POST', '/keys/upload', { one_time_keys: {} }, { userId: ghost, deviceId: 'BRIDGEDEV' }), { status: 200, body: { one_time_key_counts: {} } },
+    'it acts with the device');
+  const bob = testClient(server.app, await registerUser(server.app, 'bob'));
+  t.match(await bob.put('/devices/NOTMINE', { display_name: 'x' }), { status: 404, body: { errcode: 'M_NOT_FOUND' } }, 'users cannot create devices so');
+  t.equal((await as.call('DELETE', '/devices/BRIDGEDEV', undefined, { userId: ghost })).status, 200, 'and deletes them without a password');
 });

@@ -97,7 +97,7 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     serverName: LOCAL,
     signingKey: localKey,
   });
-  const devices = createDeviceService({ store, uia, passwords });
+  const devices = createDeviceService({ store, uia, passwords, clock });
   const accountManagement = createAccountManagement({
     store,
     uia,

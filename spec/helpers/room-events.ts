@@ -5,6 +5,7 @@
 import { stateKey, type RoomEvent, type StateKey, type StateMap } from '../../src/events/event.js';
 import type { PduJson } from '../../src/events/pdu.js';
 import type { NewEvent, StateInput } from '../../src/rooms/ports.js';
+import { createRoomStore, type Database } from '../../src/storage/index.js';
 
 export interface FakeEventOptions {
   readonly id: string;
@@ -78,4 +79,22 @@ export const full = (state: StateMap): StateInput => ({ kind: 'full', state });
 
 export function stateOf(entries: ReadonlyArray<readonly [type: string, key: string, eventId: string]>): Map<StateKey, string> {
   return new Map(entries.map(([type, key, eventId]) => [stateKey(type, key), eventId]));
+}
+
+/**
+ * A room `!room:example.org` (version 10) with a create event and `count` messages, persisted in order;
+ * their stream positions, the create event's first.
+ */
+export async function roomWithMessages(db: Database, count: number): Promise<number[]> {
+  const roomId = '!room:example.org';
+  const rooms = createRoomStore(db.sql);
+  const create = fakeEvent({ id: '$create', roomId, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } });
+  const events = [accepted(create, full(new Map()))];
+  for (let i = 1; i <= count; i++) {
+    events.push(accepted(fakeEvent({ id: `$m${i}`, roomId, prev: [i === 1 ? '$create' : `$m${i - 1}`], depth: i + 1 }), after(i === 1 ? '$create' : `$m${i - 1}`)));
+  }
+  return rooms.withRoomWriteLock(roomId, async (tx) => {
+    await tx.createRoom({ roomId, roomVersion: '10', creator: '@alice:example.org' });
+    return (await tx.persistEvents(roomId, events)) as number[];
+  });
 }

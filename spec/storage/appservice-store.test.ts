@@ -1,23 +1,7 @@
 import t from 'tap';
-import { createAppServiceStore, createRoomStore, type Database } from '../../src/storage/index.js';
+import { createAppServiceStore } from '../../src/storage/index.js';
 import { eachEngine } from '../helpers/database.js';
-import { accepted, after, fakeEvent, full } from '../helpers/room-events.js';
-
-const ROOM = '!room:example.org';
-
-/** A room with a create event and `count` messages; returns their stream positions in order. */
-async function roomWithMessages(db: Database, count: number): Promise<number[]> {
-  const rooms = createRoomStore(db.sql);
-  const create = fakeEvent({ id: '$create', roomId: ROOM, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } });
-  const events = [accepted(create, full(new Map()))];
-  for (let i = 1; i <= count; i++) {
-    events.push(accepted(fakeEvent({ id: `$m${i}`, roomId: ROOM, prev: [i === 1 ? '$create' : `$m${i - 1}`], depth: i + 1 }), after(i === 1 ? '$create' : `$m${i - 1}`)));
-  }
-  return rooms.withRoomWriteLock(ROOM, async (tx) => {
-    await tx.createRoom({ roomId: ROOM, roomVersion: '10', creator: '@alice:example.org' });
-    return (await tx.persistEvents(ROOM, events)) as number[];
-  });
-}
+import { roomWithMessages } from '../helpers/room-events.js';
 
 t.test('application service store', async (t) => {
   await eachEngine(t, 'a service starts at the end of the stream and its position only moves forward', async (t, db) => {

@@ -1,24 +1,9 @@
 import t from 'tap';
 import { createFederationQueueStore } from '../../src/storage/federation-queue-store.js';
-import { createRoomStore, type Database } from '../../src/storage/index.js';
 import { eachEngine } from '../helpers/database.js';
-import { accepted, after, fakeEvent, full } from '../helpers/room-events.js';
+import { roomWithMessages } from '../helpers/room-events.js';
 
 const ROOM = '!room:example.org';
-
-/** A room with a create event and `count` messages; returns their stream positions in order. */
-async function roomWithMessages(db: Database, count: number): Promise<number[]> {
-  const rooms = createRoomStore(db.sql);
-  const create = fakeEvent({ id: '$create', roomId: ROOM, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } });
-  const events = [accepted(create, full(new Map()))];
-  for (let i = 1; i <= count; i++) {
-    events.push(accepted(fakeEvent({ id: `$m${i}`, roomId: ROOM, prev: [i === 1 ? '$create' : `$m${i - 1}`], depth: i + 1 }), after(i === 1 ? '$create' : `$m${i - 1}`)));
-  }
-  return rooms.withRoomWriteLock(ROOM, async (tx) => {
-    await tx.createRoom({ roomId: ROOM, roomVersion: '10', creator: '@alice:example.org' });
-    return (await tx.persistEvents(ROOM, events)) as number[];
-  });
-}
 
 t.test('federation queue store', async (t) => {
   await eachEngine(t, 'the sender position starts at the stream head and only moves forward', async (t, db) => {

@@ -11,10 +11,15 @@
  * users, its room is in the service's room namespaces, or its room has a local joined member who is one
  * of the service's users or an alias in its alias namespaces. The members are learned once per room and
  * then kept up to date from the member events the feed itself goes through.
+ *
+ * A service with receive_ephemeral (Matrix 1.13) also gets, in the `ephemeral` list of its transactions,
+ * typing and read receipts of the rooms that interest it and the presence of its users and of the users
+ * who share such a room, from the moment this process took the role (they are not kept across restarts:
+ * typing and presence are of the moment). Private read receipts are not sent.
  */
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import type { Scheduler } from '../ephemeral/index.js';
+import type { PresenceEvent, ReceiptContent, Scheduler, TypingSince } from '../ephemeral/index.js';
 import { toClientEvent, type TimelineEvent } from '../rooms/index.js';
 import type { AppServiceClient } from './client.js';
 import { interestedInRoom, interestedWithoutRoom, type AppService, type AppServices } from './registration.js';
@@ -42,8 +47,25 @@ export interface AppServiceStore {
   aliasesOf(roomIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
+/** Where typing, receipts and presence come from, for services with receive_ephemeral. */
+export interface EphemeralSources {
+  readonly typing: { typingSince(roomIds: readonly string[], since: number): TypingSince; position(): number };
+  readonly receipts: {
+    receiptsSince(viewer: string, roomIds: readonly string[], since: number): Promise<{ readonly position: number; readonly rooms: Map<string, ReceiptContent> }>;
+    position(): Promise<number>;
+  };
+  readonly presence: {
+    presenceSince(userIds: readonly string[], since: number): Promise<{ readonly position: number; readonly events: readonly PresenceEvent[] }>;
+    position(): Promise<number>;
+  };
+  /** The rooms a user is joined to. */
+  readonly joinedRooms: (userId: string) => Promise<readonly string[]>;
+}
+
 export interface AppServiceSenderDeps {
   readonly services: AppServices;
+  /** Absent: no service gets ephemeral data (tests that do not need it). */
+  readonly ephemeral?: EphemeralSources;
   readonly store: AppServiceStore;
   readonly client: AppServiceClient;
   readonly serverName: string;
@@ -60,6 +82,8 @@ const LONGEST_RETRY_MS = 5 * 60_000;
 const TRANSACTION_TIMEOUT_MS = 60_000;
 /** Rooms whose members a feed keeps; the least recently seen are forgotten (and read again when met). */
 const MEMBER_ROOMS_KEPT = 10_000;
+/** Ephemeral items waiting for a service that is down; beyond this the oldest go (they are of the moment). */
+const EPHEMERAL_KEPT = 1_000;
 
 export type AppServiceSender = ReturnType<typeof createAppServiceSender>;
 
@@ -80,6 +104,12 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
     cancelRetry: (() => void) | undefined;
     /** Per room: its local joined members that are the service's users. */
     readonly members = new Map<string, Set<string>>();
+    /** Typing, receipts and presence for the next transaction (receive_ephemeral). */
+    ephemeral: Record<string, unknown>[] = [];
+    /** Where the feed's ephemeral streams stand; undefined until it first reads them. */
+    streams: { typing: number; receipts: number; presence: number } | undefined;
+    /** Ephemeral reads, one after another. */
+    ephemeralChain: Promise<void> = Promise.resolve();
 
     constructor(readonly service: AppService) {}
 
@@ -113,21 +143,21 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
           this.recordedAt = deps.clock.now();
         }
         const events = await store.eventsAfter(this.position, EVENTS_PER_STEP);
-        if (events.length === 0) return;
-        const chosen = await this.select(events);
-        const upTo = events[events.length - 1]!.streamPosition;
-        if (chosen.length > 0) {
+        const chosen = events.length === 0 ? [] : await this.select(events);
+        const ephemeral = this.ephemeral.splice(0);
+        const upTo = events.at(-1)?.streamPosition ?? this.position;
+        if (chosen.length > 0 || ephemeral.length > 0) {
           const now = deps.clock.now();
-          const body = JSON.stringify({ events: chosen.map(({ event }) => toClientEvent(event, { now })) });
+          const body = JSON.stringify({ events: chosen.map(({ event }) => toClientEvent(event, { now })), ...(ephemeral.length > 0 ? { ephemeral } : {}) });
           await store.createTransaction(this.service.id, upTo, body);
           this.position = upTo;
           this.recorded = upTo;
           this.recordedAt = now;
-        } else {
+        } else if (events.length > 0) {
           this.position = upTo;
           await this.record();
         }
-        if (events.length < EVENTS_PER_STEP && chosen.length === 0) return;
+        if (events.length < EVENTS_PER_STEP && chosen.length === 0 && ephemeral.length === 0) return;
       }
     }
 
@@ -205,6 +235,35 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
       return chosen;
     }
 
+    /** Whether a room interests the service now (for its typing and receipts). */
+    async roomInteresting(roomId: string): Promise<boolean> {
+      const service = this.service;
+      if (service.rooms.some((namespace) => namespace.regex.test(roomId))) return true;
+      if ((await this.roomMembers(roomId)).size > 0) return true;
+      if (service.aliases.length === 0) return false;
+      return interestedInRoom(service, services, [], (await store.aliasesOf([roomId])).get(roomId) ?? []);
+    }
+
+    /** Queues ephemeral items for the next transaction and wakes the feed. */
+    queueEphemeral(items: readonly Record<string, unknown>[]): void {
+      if (items.length === 0) return;
+      this.ephemeral.push(...items);
+      if (this.ephemeral.length > EPHEMERAL_KEPT) this.ephemeral.splice(0, this.ephemeral.length - EPHEMERAL_KEPT);
+      this.wake();
+    }
+
+    /** Runs one ephemeral read after the ones before it; a failure is logged (the data is of the moment). */
+    onEphemeral(read: (sources: EphemeralSources, streams: { typing: number; receipts: number; presence: number }) => Promise<void>): void {
+      const sources = deps.ephemeral;
+      if (!active || sources === undefined || !this.service.receiveEphemeral) return;
+      this.ephemeralChain = this.ephemeralChain
+        .then(async () => {
+          this.streams ??= { typing: sources.typing.position(), receipts: await sources.receipts.position(), presence: await sources.presence.position() };
+          await read(sources, this.streams);
+        })
+        .catch((err: unknown) => log.warn({ err, appservice: this.service.id }, 'could not read ephemeral data for an application service'));
+    }
+
     async roomMembers(roomId: string): Promise<Set<string>> {
       let known = this.members.get(roomId);
       if (known !== undefined) {
@@ -222,7 +281,53 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
 
   const feeds = services.all.filter((service) => service.url !== null).map((service) => new Feed(service));
 
+  async function interestingRooms(feed: Feed, roomIds: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const roomId of new Set(roomIds)) if (await feed.roomInteresting(roomId)) found.push(roomId);
+    return found;
+  }
+
   return {
+    /** Who types changed in these rooms (the typing stream's notice). */
+    typingChanged(roomIds: readonly string[]): void {
+      for (const feed of feeds) {
+        feed.onEphemeral(async (sources, streams) => {
+          const rooms = await interestingRooms(feed, roomIds);
+          const changes = sources.typing.typingSince(rooms, streams.typing);
+          streams.typing = Math.max(streams.typing, changes.position);
+          feed.queueEphemeral([...changes.rooms].map(([roomId, userIds]) => ({ type: 'm.typing', room_id: roomId, content: { user_ids: userIds } })));
+        });
+      }
+    },
+
+    /** Read receipts moved in these rooms (the receipts stream's notice). */
+    receiptsChanged(roomIds: readonly string[]): void {
+      for (const feed of feeds) {
+        feed.onEphemeral(async (sources, streams) => {
+          const rooms = await interestingRooms(feed, roomIds);
+          // No viewer: private receipts (m.read.private) are left out.
+          const changes = await sources.receipts.receiptsSince('', rooms, streams.receipts);
+          streams.receipts = Math.max(streams.receipts, changes.position);
+          feed.queueEphemeral([...changes.rooms].map(([roomId, content]) => ({ type: 'm.receipt', room_id: roomId, content })));
+        });
+      }
+    },
+
+    /** These users' presence changed (the presence stream's notice). */
+    presenceChanged(userIds: readonly string[]): void {
+      for (const feed of feeds) {
+        feed.onEphemeral(async (sources, streams) => {
+          const wanted: string[] = [];
+          for (const userId of new Set(userIds)) {
+            if (services.ownsUser(feed.service, userId) || (await interestingRooms(feed, await sources.joinedRooms(userId))).length > 0) wanted.push(userId);
+          }
+          const changes = await sources.presence.presenceSince(wanted, streams.presence);
+          streams.presence = Math.max(streams.presence, changes.position);
+          feed.queueEphemeral(changes.events.map((event) => ({ ...event })));
+        });
+      }
+    },
+
     /** The events stream moved: every feed looks for what is new. */
     eventsAdvanced(): void {
       for (const feed of feeds) feed.wake();
@@ -231,7 +336,11 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
     /** This process holds the role: each feed catches up and then follows the stream. */
     async start(): Promise<void> {
       active = true;
-      for (const feed of feeds) feed.wake();
+      for (const feed of feeds) {
+        // The ephemeral streams are followed from now on: their positions are read before any notice.
+        feed.onEphemeral(async () => undefined);
+        feed.wake();
+      }
     },
 
     /** Another process holds the role now (or this one stops). */
@@ -244,7 +353,10 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
         feed.failures = 0;
       }
       await Promise.all(feeds.map((feed) => feed.running));
+      await Promise.all(feeds.map((feed) => feed.ephemeralChain));
       for (const feed of feeds) {
+        feed.ephemeral = [];
+        feed.streams = undefined;
         try {
           await feed.record(true);
         } catch (err) {

@@ -46,7 +46,7 @@ export function accountDataAnnounced<S extends AccountDataStore>(store: S, bus: 
   };
 }
 
-type DeviceWrites = Pick<AccountStore, 'startDeviceSession' | 'setDeviceDisplayName' | 'deleteDevice' | 'deleteDevices' | 'deleteAllDevices' | 'setPassword' | 'deactivateUser' | 'devices'>;
+type DeviceWrites = Pick<AccountStore, 'startDeviceSession' | 'createDevice' | 'setDeviceDisplayName' | 'deleteDevice' | 'deleteDevices' | 'deleteAllDevices' | 'setPassword' | 'deactivateUser' | 'devices'>;
 
 /**
  * The accounts store, announcing each device-list change its device writes recorded (a device logged in,
@@ -70,6 +70,7 @@ export function deviceChangesAnnounced<S extends DeviceWrites>(
   return {
     ...store,
     startDeviceSession: async (userId, session, nowMs) => told(userId, [session.deviceId])(await store.startDeviceSession(userId, session, nowMs)),
+    createDevice: async (userId, deviceId, name, nowMs) => told(userId, [deviceId])(await store.createDevice(userId, deviceId, name, nowMs)),
     setDeviceDisplayName: async (userId, deviceId, name) => {
       const result = await store.setDeviceDisplayName(userId, deviceId, name);
       await told(userId, [deviceId])(result.position);

@@ -90,6 +90,17 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       })) as boolean;
     },
 
+    async createDevice(userId: UserId, deviceId: DeviceId, displayName: string | null, nowMs: number): Promise<number | null> {
+      return (await sql.begin(async (tx) => {
+        const [created] = await tx`
+          insert into devices (user_id, device_id, display_name, created_ts, last_seen_ts)
+          values (${userId}, ${deviceId}, ${displayName}, ${nowMs}, ${nowMs})
+          on conflict (user_id, device_id) do nothing
+          returning 1`;
+        return created === undefined ? null : recordDeviceListChanges(tx, [{ userId }]);
+      })) as number | null;
+    },
+
     async startDeviceSession(userId: UserId, session: NewDeviceSession, nowMs: number): Promise<number | null> {
       return (await sql.begin((tx) => startSession(tx, userId, session, nowMs))) as number | null;
     },

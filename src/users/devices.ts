@@ -1,4 +1,5 @@
 import { isDeviceId, MatrixError, type DeviceId } from '../protocol/index.js';
+import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from './passwords.js';
 import { passwordStage } from './password-stage.js';
 import type { AccountStore, DeviceRecord, Requester } from './ports.js';
@@ -15,9 +16,10 @@ export const MAX_DEVICE_DISPLAY_NAME_LENGTH = 100;
 export const DELETE_DEVICE_FLOWS: readonly Flow[] = [['m.login.password']];
 
 export interface DeviceDeps {
-  readonly store: Pick<AccountStore, 'user' | 'devices' | 'device' | 'setDeviceDisplayName' | 'deleteDevices'>;
+  readonly store: Pick<AccountStore, 'user' | 'devices' | 'device' | 'setDeviceDisplayName' | 'deleteDevices' | 'createDevice'>;
   readonly uia: Uia;
   readonly passwords: PasswordHasher;
+  readonly clock: Clock;
 }
 
 /** A string that is no device id names none of the caller's devices. */
@@ -50,8 +52,13 @@ export function createDeviceService(deps: DeviceDeps) {
       return device;
     },
 
-    /** PUT /devices/{deviceId}: renames the device; a missing name changes nothing. */
+    /**
+     * PUT /devices/{deviceId}: renames the device; a missing name changes nothing. An application service
+     * creates the device when its user has none of that id (Matrix 1.17: it manages its users' encryption
+     * without logging them in).
+     */
     async update(requester: Requester, deviceId: string, displayName: string | undefined): Promise<void> {
+      if (requester.appservice !== undefined && !isDeviceId(deviceId)) throw new MatrixError('M_INVALID_PARAM', `${deviceId} is not a valid device id`);
       const id = deviceIdOf(deviceId);
       if (displayName !== undefined && displayName.length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
         throw new MatrixError('M_TOO_LARGE', `The device name is too long: at most ${MAX_DEVICE_DISPLAY_NAME_LENGTH} characters`, { status: 400 });
@@ -59,7 +66,9 @@ export function createDeviceService(deps: DeviceDeps) {
       const found = displayName === undefined
         ? (await store.device(requester.userId, id)) !== undefined
         : (await store.setDeviceDisplayName(requester.userId, id, displayName)).found;
-      if (!found) throw new MatrixError('M_NOT_FOUND', `You have no device ${deviceId}`);
+      if (found) return;
+      if (requester.appservice === undefined) throw new MatrixError('M_NOT_FOUND', `You have no device ${deviceId}`);
+      await store.createDevice(requester.userId, id, displayName ?? null, deps.clock.now());
     },
 
     /** DELETE /devices/{deviceId}, behind the password. M_NOT_FOUND first, so no password is asked for nothing. */

@@ -112,6 +112,11 @@ export interface AccountStore {
    */
   /** found: false when the user has no such device. */
   setDeviceDisplayName(userId: UserId, deviceId: DeviceId, displayName: string): Promise<{ found: boolean; position: number | null }>;
+  /**
+   * A device without an access token (an application service's for one of its users, Matrix 1.17); the
+   * device-list position of its arrival, or null when the user already had it (nothing changes then).
+   */
+  createDevice(userId: UserId, deviceId: DeviceId, displayName: string | null, nowMs: number): Promise<number | null>;
   /** Deletes the device and every token and key of it. */
   deleteDevice(userId: UserId, deviceId: DeviceId): Promise<number | null>;
   /** Deletes the devices (and their tokens and keys); ids the user does not have are ignored. */
