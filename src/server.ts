@@ -659,11 +659,16 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     // Users whose m.invite_permission_config blocks invites: refused here and over federation (M_INVITE_BLOCKED).
     const invitesBlocked = async (userId: string): Promise<boolean> =>
       isUserId(userId) && blocksInvites(await userData.accountData(userId, null, INVITE_PERMISSION_CONFIG));
+    // What other servers read of rooms; an unknown alias they ask about may be one a bridge makes on demand.
+    const federationReads = createFederationReads({
+      store: roomStore, aliases: directoryStore, serverName: config.server_name, erased,
+      ...(appServices.size === 0 ? {} : { appServiceAlias: (alias: string) => appServiceQueries.aliasExists(alias) }),
+    });
     // The resident side of membership handshakes (make_/send_ join, leave, knock) and invites of our users.
     const federationMembership = createFederationMembership({
       store: roomStore,
       receive: receivePipeline,
-      reads: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name, erased }),
+      reads: federationReads,
       keys: keyLookupOf(keyring),
       notifier: roomNotifier,
       restrictedJoinAuthoriser: (roomId, userId) => rooms.restrictedJoinAuthoriser(roomId, userId),
@@ -790,7 +795,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         log,
       }),
       federationReads: {
-        rooms: createFederationReads({ store: roomStore, aliases: directoryStore, serverName: config.server_name, erased }),
+        rooms: federationReads,
         profiles: createFederationProfiles({ profiles, serverName: config.server_name }),
         keys: createFederationKeys({ keys, positions: createDeviceListPositions(storage.database.sql), serverName: config.server_name }),
         clock: deps.clock,

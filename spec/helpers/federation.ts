@@ -36,13 +36,13 @@ export function installTestFederationOrigin(app: FastifyInstance): void {
 }
 
 /** The federation read endpoints (rooms, queries, keys) on a test database, called as `origin` via the header. */
-export async function federationReadsApp(t: Test, db: Database): Promise<FastifyInstance> {
+export async function federationReadsApp(t: Test, db: Database, appServiceAlias?: (alias: string) => Promise<boolean>): Promise<FastifyInstance> {
   const clock = fixedClock(1_700_000_500_000);
   const log = silentLogger();
   const store = createRoomStore(db.sql);
   const directory = createDirectoryStore(db.sql);
   const userData = createUserDataStore(db.sql);
-  const reads = createFederationReads({ store, aliases: directory, serverName: LOCAL });
+  const reads = createFederationReads({ store, aliases: directory, serverName: LOCAL, ...(appServiceAlias ? { appServiceAlias } : {}) });
   const profiles = createProfileService({
     store: userData,
     rooms: { joinedRooms: async () => [], refreshMemberProfile: async () => undefined },

@@ -55,6 +55,14 @@ export interface AppServiceAliases {
   query(alias: string): Promise<boolean>;
 }
 
+/**
+ * A local alias's record; one unknown here is asked of the application services covering it (`ask`),
+ * which may make it on demand (a bridged channel), and looked up once more when one says it did.
+ */
+export async function localAliasRecord(aliases: Pick<AliasStore, 'alias'>, alias: string, ask?: (alias: string) => Promise<boolean>) {
+  return (await aliases.alias(alias)) ?? ((await ask?.(alias)) ? aliases.alias(alias) : undefined);
+}
+
 export function createAliasService(deps: AliasServiceDeps) {
   const { aliases, store, serverName, log } = deps;
 
@@ -126,8 +134,7 @@ export function createAliasService(deps: AliasServiceDeps) {
         const { roomId, servers } = await deps.remoteAlias(alias);
         return { roomId: parseRoomId(roomId), servers };
       }
-      // An alias unknown here may be one an application service makes on demand (a bridged channel).
-      const record = (await aliases.alias(alias)) ?? ((await deps.appServices?.query(alias)) ? await aliases.alias(alias) : undefined);
+      const record = await localAliasRecord(aliases, alias, deps.appServices?.query);
       if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
       return { roomId: record.roomId as RoomId, servers: [serverName] };
     },

@@ -13,7 +13,7 @@ import {
 } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
 import { canonicalJsonBytes } from '../crypto/index.js';
-import { canonicalAliasesOf, newLocalAlias } from './aliases.js';
+import { canonicalAliasesOf, localAliasRecord, newLocalAlias } from './aliases.js';
 import type { RoomPreset } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
@@ -138,7 +138,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       via?.push(...resolved.servers);
       return resolved.roomId;
     }
-    const record = (await aliases.alias(alias)) ?? ((await deps.appServices?.aliasExists(alias)) ? await aliases.alias(alias) : undefined);
+    const record = await localAliasRecord(aliases, alias, deps.appServices?.aliasExists);
     if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
     return record.roomId;
   }

@@ -2,6 +2,7 @@ import { getRoomVersion, parseStateKey, redactEvent, stateKey, type PduJson, typ
 import { isUserId, MatrixError, parseEventId, parseRoomAlias, parseRoomId, serverNameOf, userIdServer } from '../protocol/index.js';
 import { authChain } from '../state/index.js';
 import type { AliasStore, MembershipChange, RoomReads, StoredEvent } from './ports.js';
+import { localAliasRecord } from './aliases.js';
 import type { ErasedUsers } from './erasure.js';
 import { createClientEvents } from './redactions.js';
 import { serverAclAllows } from './server-acl.js';
@@ -33,6 +34,8 @@ export interface FederationReadsDeps {
   readonly serverName: string;
   /** Erased accounts: their events go to other servers redacted (src/rooms/erasure.ts). */
   readonly erased?: ErasedUsers;
+  /** Asks the application services covering an unknown alias (they may make it); absent: none. */
+  readonly appServiceAlias?: (alias: string) => Promise<boolean>;
 }
 
 export interface MissingEventsQuery {
@@ -399,7 +402,7 @@ export function createFederationReads(deps: FederationReadsDeps) {
       if (serverNameOf(alias) !== serverName) {
         throw new MatrixError('M_INVALID_PARAM', `${alias} is not an alias of this server (${serverName}); ask its own server`);
       }
-      const record = await deps.aliases.alias(alias);
+      const record = await localAliasRecord(deps.aliases, alias, deps.appServiceAlias);
       if (!record) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
       return { roomId: record.roomId, servers: await residentServers(record.roomId) };
     },

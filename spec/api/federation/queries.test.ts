@@ -47,6 +47,24 @@ t.test('federation queries', async (t) => {
     t.equal((await get(fed, `${F}/query/directory`)).json().errcode, 'M_INVALID_PARAM', 'room_alias is required');
   });
 
+  await eachEngine(t, '/query/directory asks the application services about an alias unknown here', async (t, db) => {
+    const { app: client } = await appOn(t, db);
+    const alice = testClient(client, await registerUser(client, 'alice'));
+    const roomId = await alice.createRoom({ room_version: '10', preset: 'public_chat' });
+    const asked: string[] = [];
+    // The bridge makes #_irc_chan on demand (here: alice gives the room that alias), and knows no other.
+    const fed = await federationReadsApp(t, db, async (alias) => {
+      asked.push(alias);
+      if (alias !== '#_irc_chan:hearth.test') return false;
+      return (await alice.put(`/directory/room/${enc(alias)}`, { room_id: roomId })).status === 200;
+    });
+    t.same((await get(fed, `${F}/query/directory?room_alias=${enc('#_irc_chan:hearth.test')}`)).json(), { room_id: roomId, servers: ['hearth.test'] });
+    t.equal((await get(fed, `${F}/query/directory?room_alias=${enc('#_irc_none:hearth.test')}`)).statusCode, 404);
+    t.same(asked, ['#_irc_chan:hearth.test', '#_irc_none:hearth.test']);
+    t.equal((await get(fed, `${F}/query/directory?room_alias=${enc('#_irc_chan:hearth.test')}`)).statusCode, 200);
+    t.equal(asked.length, 2, 'an alias known here is not asked about');
+  });
+
   await eachEngine(t, '/query/profile gives a local user’s profile, or one field of it', async (t, db) => {
     const { app: client } = await appOn(t, db);
     const alice = testClient(client, await registerUser(client, 'alice'));
