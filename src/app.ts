@@ -19,7 +19,8 @@ import { filterRoutes } from './api/client/filters.js';
 import { capabilitiesRoutes } from './api/client/capabilities.js';
 import { roomRoutes } from './api/client/rooms.js';
 import { syncRoutes } from './api/client/sync.js';
-import type { LegacySync, SyncService } from './sync/index.js';
+import type { LegacySync, NotificationsList, SyncService } from './sync/index.js';
+import { notificationRoutes } from './api/client/notifications.js';
 import { legacyRoutes } from './api/client/legacy.js';
 import { typingRoutes } from './api/client/typing.js';
 import { receiptRoutes } from './api/client/receipts.js';
@@ -109,6 +110,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly pushRules?: PushRulesService;
   /** Server-side search (POST /search); left out by tests that do not need it. */
   readonly search?: SearchService;
+  /** GET /notifications; left out by tests that do not need it. */
+  readonly notifications?: NotificationsList;
   /** GET /pushers, POST /pushers/set; left out by tests that do not need them. */
   readonly pushers?: PusherService;
   /** OpenID tokens (client request_token, federation userinfo); left out by tests that do not need them. */
@@ -198,6 +201,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.pushRules) await app.register(pushRuleRoutes(deps.pushRules));
     if (deps.search) await app.register(searchRoutes(deps.search));
     if (deps.pushers) await app.register(pusherRoutes(deps.pushers));
+    if (deps.notifications) await app.register(notificationRoutes(deps.notifications));
     if (deps.openId) {
       await app.register(openIdRoutes(deps.openId));
       await app.register(openIdUserInfoRoutes(deps.openId));

@@ -146,13 +146,13 @@ import {
   typingRelayOnBus,
 } from './platform/stream-notices.js';
 import { createPresenceService, createReceiptService, createTypingService, timerScheduler } from './ephemeral/index.js';
-import { createPushRulesService, createPusherService, createPushSender } from './push/index.js';
+import { createPushRulesService, createPusherService, createPushSender, pushActions } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
 import { tokenRevocationsOnBus } from './platform/token-revocations.js';
 import { erasuresOnBus } from './platform/erasures.js';
-import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
+import { createLegacySync, createNotificationsList, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
 
 /**
  * The wiring: this file builds the adapters, the services and the app from a configuration and is the
@@ -738,6 +738,12 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
+      notifications: createNotificationsList({
+        store: createSyncStore(storage.database.sql, { eventCache, stateCacheEntries: 16, streamWindow: false }),
+        actionsFor: async (userId) => pushActions((await pushRules.pushRulesAccountData(userId as UserId)).content.global),
+        clock: deps.clock,
+        erased,
+      }),
       pushers: createPusherService({ store: createPushersStore(storage.database.sql), clock: deps.clock, added: () => pushSender.pusherAdded() }),
       openId: createOpenIdTokens({ store: createOpenIdStore(storage.database.sql), clock: deps.clock, random: deps.random, serverName }),
       whois: createWhois({ store: accountsStore, serverName }),

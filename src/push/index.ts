@@ -15,7 +15,7 @@ export { globMatches, globMatchesWords, propertyAt, splitPropertyPath, ABSENT } 
 export { effectiveRuleset, userPushRules, type RulePosition, type RuleRequest, type UserPushRules } from './ruleset.js';
 export type { PushRuleStore } from './ports.js';
 export { createPushRulesService, type PushRulesAccountData, type PushRulesDeps, type PushRulesService } from './service.js';
-export { pushJudge, type RoomFacts, type Verdict } from './judge.js';
+export { pushActions, pushJudge, type RoomFacts, type Verdict } from './judge.js';
 export type { PusherRecord, PusherStore } from './ports.js';
 export { createPusherService, type PusherDeps, type PusherRequest, type PusherService } from './pushers.js';
 export { createPushSender, type GatewayAnswer, type PushRoomFacts, type PushSender, type PushSenderDeps, type PushSenderStore } from './sender.js';

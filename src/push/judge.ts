@@ -1,5 +1,6 @@
 import type { PushRuleset } from './types.js';
 import { actionsHighlight, actionsNotify, evaluatePushRules, type PushEvent } from './evaluate.js';
+import type { PushAction } from './types.js';
 
 /** What the room contributes to judging an event: its joined member count, the user's name, its power levels. */
 export interface RoomFacts {
@@ -21,18 +22,26 @@ function senderPowerLevel(powerLevels: RoomFacts['powerLevels'], sender: string)
   return typeof powerLevels?.users_default === 'number' ? powerLevels.users_default : 0;
 }
 
-/** Binds a user's ruleset into a function that says whether an event notifies them and highlights. Pure. */
-export function pushJudge(ruleset: PushRuleset): (served: object, room: RoomFacts) => Verdict {
+/** Binds a user's ruleset into a function that gives an event's actions (null: no rule matched). Pure. */
+export function pushActions(ruleset: PushRuleset): (served: object, room: RoomFacts) => readonly PushAction[] | null {
   return (served, room) => {
     // A served client event is plain JSON: reading it by key is what the push rules' conditions do.
     const event = served as PushEvent;
     const notifications = room.powerLevels?.notifications;
-    const actions = evaluatePushRules(ruleset, event, {
+    return evaluatePushRules(ruleset, event, {
       memberCount: room.memberCount,
       displayName: room.displayName,
       senderPowerLevel: senderPowerLevel(room.powerLevels, typeof event.sender === 'string' ? event.sender : ''),
       notificationPowerLevels: typeof notifications === 'object' && notifications !== null ? (notifications as Record<string, unknown>) : undefined,
     });
+  };
+}
+
+/** Binds a user's ruleset into a function that says whether an event notifies them and highlights. Pure. */
+export function pushJudge(ruleset: PushRuleset): (served: object, room: RoomFacts) => Verdict {
+  const actionsOf = pushActions(ruleset);
+  return (served, room) => {
+    const actions = actionsOf(served, room);
     return { notify: actionsNotify(actions), highlight: actionsHighlight(actions) };
   };
 }

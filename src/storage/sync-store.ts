@@ -337,6 +337,19 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
       return rows.map(membershipRow);
     },
 
+    async latestEventsIn(roomIds: readonly string[], upTo: number, limit: number, except: string): Promise<StoredEvent[]> {
+      if (roomIds.length === 0 || limit <= 0) return [];
+      const rows = await q<EventRow[]>`
+        select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
+          e.soft_failed, e.stream_position, r.room_version
+        from events e join rooms r on r.room_id = e.room_id
+        where e.room_id = any(${q.array([...roomIds])}::text[]) and e.stream_position <= ${upTo}
+          and not e.soft_failed and e.sender <> ${except}
+        order by e.stream_position desc
+        limit ${limit}`;
+      return rows.map(eventOf);
+    },
+
     async timeline(roomId: string, after: number, upTo: number, limit: number): Promise<TimelinePage> {
       const held = window?.timeline(roomId, after, upTo, limit);
       if (held !== undefined) return held;

@@ -7,3 +7,4 @@ export { createLegacySync, type LegacySync } from './legacy.js';
 export type { LegacySyncDeps, LegacyRoomReads } from './legacy-reads.js';
 export type { EventsRequest, EventsResponse } from './legacy-events.js';
 export type { InitialSyncResponse, RoomSnapshot } from './legacy-initial-sync.js';
+export { createNotificationsList, type NotificationsList, type NotificationsListDeps, type PushActionsOf } from './notifications-list.js';

@@ -31,7 +31,7 @@ export interface NotificationCounts {
  * woken sync of a big room must not look through every member event), the user's own display name and
  * the power levels from their two events.
  */
-async function roomFacts(reads: SyncReads, roomId: string, position: number, userId: string): Promise<RoomPushFacts> {
+export async function roomPushFacts(reads: SyncReads, roomId: string, position: number, userId: string): Promise<RoomPushFacts> {
   const [state, joined] = await Promise.all([reads.stateAtPosition(roomId, position), reads.joinedMembers(roomId, position)]);
   const memberId = state.get(stateKey('m.room.member', userId));
   const powerId = state.get(stateKey('m.room.power_levels', ''));
@@ -94,7 +94,7 @@ export async function notificationCounts(
     threadOfUnread.push(thread);
   }
   if (unread.length === 0) return { main: { notification_count: 0, highlight_count: 0 }, threads: new Map() };
-  const facts = await roomFacts(reads, room.roomId, room.upTo, room.userId);
+  const facts = await roomPushFacts(reads, room.roomId, room.upTo, room.userId);
   const main = { notification_count: 0, highlight_count: 0 };
   const byThread = new Map<string, NotificationCounts>();
   const served = await serve(unread);

@@ -44,6 +44,8 @@ export interface SyncReads
   membershipChanges(userId: string, after: number, upTo: number): Promise<MembershipRow[]>;
   /** The newest `limit` timeline events of the room with positions in (after, upTo], oldest first. */
   timeline(roomId: string, after: number, upTo: number, limit: number): Promise<TimelinePage>;
+  /** The newest `limit` timeline events of any of the rooms at or below `upTo` not sent by `except`, newest first. */
+  latestEventsIn(roomIds: readonly string[], upTo: number, limit: number, except: string): Promise<StoredEvent[]>;
   /** The room's state after the last timeline event at or below the position; empty before the room began. */
   stateAtPosition(roomId: string, position: number): Promise<StateMap>;
   /** The users joined to the room in its state at the position (stateAtPosition's). */
