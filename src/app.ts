@@ -8,6 +8,7 @@ import type { Authenticator } from './api/plumbing/auth.js';
 import type { AppServiceAuth } from './appservice/index.js';
 import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
+import { loginFallbackRoutes } from './api/client/login-fallback.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
@@ -175,6 +176,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.federation) await app.register(keyQueryRoutes(deps.federation.keyring));
     await app.register(versionsRoutes);
     await app.register(accountRoutes(deps.accounts));
+    await app.register(loginFallbackRoutes(deps.serverName));
     await app.register(deviceRoutes(deps.devices));
     await app.register(accountManagementRoutes(deps.accountManagement));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
