@@ -102,6 +102,11 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
     failures = 0;
     retryAt = 0;
     cancelRetry: (() => void) | undefined;
+    /**
+     * The stored transaction the service has not taken yet: null when there is none, undefined until read
+     * (this process is the only sender while it holds the role, so it knows after one read).
+     */
+    pending: AppServiceTransaction | null | undefined;
     /** Per room: its local joined members that are the service's users. */
     readonly members = new Map<string, Set<string>>();
     /** Typing, receipts and presence for the next transaction (receive_ephemeral). */
@@ -121,6 +126,9 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
       }
       this.running = this.follow()
         .catch((err: unknown) => {
+          // What is stored is read again: a write that failed may have committed.
+          this.pending = undefined;
+          this.position = undefined;
           log.warn({ err, appservice: this.service.id }, 'application service feed stalled; the next event tries again');
         })
         .finally(() => {
@@ -135,8 +143,8 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
     async follow(): Promise<void> {
       for (;;) {
         if (!active) return;
-        const pending = await store.pendingTransaction(this.service.id);
-        if (pending !== undefined && !(await this.deliver(pending))) return;
+        if (this.pending === undefined) this.pending = (await store.pendingTransaction(this.service.id)) ?? null;
+        if (this.pending !== null && !(await this.deliver(this.pending))) return;
         if (this.position === undefined) {
           this.position = await store.position(this.service.id);
           this.recorded = this.position;
@@ -149,7 +157,7 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
         if (chosen.length > 0 || ephemeral.length > 0) {
           const now = deps.clock.now();
           const body = JSON.stringify({ events: chosen.map(({ event }) => toClientEvent(event, { now })), ...(ephemeral.length > 0 ? { ephemeral } : {}) });
-          await store.createTransaction(this.service.id, upTo, body);
+          this.pending = await store.createTransaction(this.service.id, upTo, body);
           this.position = upTo;
           this.recorded = upTo;
           this.recordedAt = now;
@@ -173,6 +181,7 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
         });
         if (response.status >= 200 && response.status < 300) {
           await store.completeTransaction(this.service.id, transaction.txnId);
+          this.pending = null;
           if (this.failures > 0) log.info({ appservice: this.service.id }, 'application service reachable again');
           this.failures = 0;
           return true;
@@ -363,6 +372,7 @@ export function createAppServiceSender(deps: AppServiceSenderDeps) {
           log.warn({ err, appservice: feed.service.id }, 'could not record how far the application service was sent');
         }
         feed.position = undefined;
+        feed.pending = undefined;
         feed.members.clear();
       }
     },
