@@ -122,7 +122,8 @@ async function startHearth(dir: string, databaseUrl: string | null, profile: str
       'enable_registration: true',
       // A thousand clients register and send from one address: the limits would measure themselves.
       'rate_limits: { enabled: false }',
-      ...(databaseUrl ? [`database: { url: "${databaseUrl}", pool_size: 10 }`] : []),
+      // The default pool, as a person runs it.
+      ...(databaseUrl ? [`database: { url: "${databaseUrl}" }`] : []),
     ].join('\n'),
   );
   const profiling = profile === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];

@@ -23,7 +23,8 @@ export async function startTestServer(t: Test, engine: Engine, extraConfig = '')
       'enable_registration: true',
       // Tests send in bursts; one that tests the limits sets rate_limits itself.
       ...(extraConfig.includes('rate_limits') ? [] : ['rate_limits: { enabled: false }']),
-      ...(databaseUrl ? [`database: { url: "${databaseUrl}" }`] : []),
+      // Small pools: two test files run at once, each may start two servers, on one PostgreSQL.
+      ...(databaseUrl ? [`database: { url: "${databaseUrl}", pool_size: 10 }`] : []),
       extraConfig,
     ].join('\n'),
     { source: 'test config', baseDir: dir },

@@ -103,7 +103,12 @@ export const ConfigSchema = Type.Object(
     database: Type.Object(
       {
         url: NullableString({ default: null, description: 'postgres:// URL; null: embedded PGlite in DATA_DIR/db' }),
-        pool_size: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+        pool_size: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 30,
+          description: 'Connections kept open to PostgreSQL. Each send holds one for its transaction and each woken /sync reads on one: with 1000 syncing clients at 200 messages/s, 10 queued (p50 70-118 ms), 30 did not (p50 8-9 ms).',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
