@@ -5,8 +5,7 @@
  * concatenated. A service that fails, times out or answers nonsense is logged and left out: one broken
  * bridge must not hide the others.
  */
-import { MatrixError } from '../protocol/index.js';
-import { thirdPartyInstanceId } from '../protocol/endpoints/thirdparty.js';
+import { MatrixError, thirdPartyInstanceId } from '../protocol/index.js';
 import type { Logger } from '../platform/logger.js';
 import type { AppServiceClient } from './client.js';
 import type { AppService, AppServices } from './registration.js';

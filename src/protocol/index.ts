@@ -13,3 +13,4 @@ export {
   STREAMS, ZERO_STREAM_TOKEN, formatStreamToken, parseStreamToken, formatPaginationToken, parsePaginationToken,
 } from './stream-token.js';
 export type { StreamName, StreamToken } from './stream-token.js';
+export { parseThirdPartyInstanceId, thirdPartyInstanceId } from './third-party.js';

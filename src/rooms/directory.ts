@@ -1,6 +1,5 @@
-import { MatrixError, parseRoomId } from '../protocol/index.js';
+import { MatrixError, parseRoomId, parseThirdPartyInstanceId } from '../protocol/index.js';
 import type { Clock } from '../platform/clock.js';
-import { parseThirdPartyInstanceId } from '../protocol/endpoints/thirdparty.js';
 import type { Caller } from './client-rooms.js';
 import type { PublishedRoom, RoomDirectoryStore } from './ports.js';
 import { maySendState, type PowerReads } from './room-power.js';

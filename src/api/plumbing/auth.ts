@@ -18,7 +18,7 @@ export type Authenticator = (
      * The `user_id` and `device_id` query parameters: whom an application service's as_token acts for
      * (application service API, "Identity assertion"). Users' own tokens ignore them.
      */
-    readonly actAs?: { readonly userId?: unknown; readonly deviceId?: unknown };
+    readonly actAs?: { readonly userId?: unknown; readonly deviceId?: unknown } | undefined;
   },
 ) => Promise<Requester | undefined>;
 
@@ -109,10 +109,11 @@ export async function authenticate(app: FastifyInstance, request: FastifyRequest
     if (kind === 'optional-user') return null;
     throw new MatrixError('M_MISSING_TOKEN', 'This request needs an access token (Authorization: Bearer ...)');
   }
-  const requester = await authenticator(token, { ip: request.ip, userAgent: request.headers['user-agent'], actAs: actAsOf(request) });
+  // user_id and device_id mean something only to an application service's token.
+  const actAs = app.appServiceAuthenticator === null ? undefined : actAsOf(request);
+  const requester = await authenticator(token, { ip: request.ip, userAgent: request.headers['user-agent'], actAs });
   if (requester === undefined) {
     throw new MatrixError('M_UNKNOWN_TOKEN', 'The access token is unknown or has been logged out; log in again');
   }
   return requester;
 }
-
