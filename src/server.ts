@@ -579,7 +579,6 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     // to federation's address rules (no loopback or private addresses unless federation allows them).
     const pushSender = createPushSender({
       store: createPushSenderStore(storage.database.sql),
-      rulesetOf: async (userId) => (await pushRules.pushRulesAccountData(userId as UserId)).content.global,
       post: async (url, body) => {
         const target = new URL(url);
         if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new Error('a push gateway URL must be http or https');

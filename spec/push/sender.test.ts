@@ -1,7 +1,7 @@
 import t from 'tap';
 import { fixedClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { createPushSender, defaultPushRules, type PushSenderStore, type PusherRecord } from '../../src/push/index.js';
+import { createPushSender, type PushSenderStore, type PusherRecord } from '../../src/push/index.js';
 import type { TimelineEvent } from '../../src/rooms/index.js';
 
 /** The push sender over a store of plain data, a gateway that answers as the test says, and manual timers. */
@@ -31,6 +31,7 @@ function world(options: { pushers: PusherRecord[]; events: TimelineEvent[]; star
     async userPushers() { return state.pushers; },
     async deletePusher(_userId, _appId, pushkey) { state.pushers = state.pushers.filter((p) => p.pushkey !== pushkey); state.deleted.push(pushkey); return true; },
     async roomFacts() { return { memberCount: 2, displayNames: new Map([[ALICE, 'alice']]), powerLevels: undefined, roomName: 'Room', roomAlias: undefined, senderDisplayName: 'bob' }; },
+    async pushRules() { return new Map(); },
   };
   const posts: Array<{ url: string; body: Record<string, any> }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any -- notification JSON, read by key
   let answer: () => { status: number; rejected: string[] } = () => ({ status: 200, rejected: [] });
@@ -38,7 +39,6 @@ function world(options: { pushers: PusherRecord[]; events: TimelineEvent[]; star
   const clock = fixedClock(10_000);
   const sender = createPushSender({
     store,
-    rulesetOf: async (userId) => defaultPushRules(userId),
     post: async (url, body) => {
       posts.push({ url, body });
       return answer();

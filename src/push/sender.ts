@@ -17,7 +17,7 @@ import type { Scheduler } from '../ephemeral/index.js';
 import { actionsNotify, evaluatePushRules } from './evaluate.js';
 import { badgeBody, notificationBody, type PushedEvent } from './gateway.js';
 import type { PusherRecord } from './ports.js';
-import type { PushRuleset } from './types.js';
+import { effectiveRuleset, userPushRules } from './ruleset.js';
 
 /** What the rules and the notification need of the room, read once per event for all its recipients. */
 export interface PushRoomFacts {
@@ -43,6 +43,8 @@ export interface PushSenderStore {
   userPushers(userId: string): Promise<PusherRecord[]>;
   deletePusher(userId: string, appId: string, pushkey: string): Promise<boolean>;
   roomFacts(roomId: string, recipients: readonly string[], sender: string): Promise<PushRoomFacts>;
+  /** The stored m.push_rules content of each of these users (users who never changed a rule are absent). */
+  pushRules(userIds: readonly string[]): Promise<Map<string, Readonly<Record<string, unknown>>>>;
 }
 
 /** A gateway's answer: its status and, on success, the pushkeys it rejected. */
@@ -53,7 +55,6 @@ export interface GatewayAnswer {
 
 export interface PushSenderDeps {
   readonly store: PushSenderStore;
-  readonly rulesetOf: (userId: string) => Promise<PushRuleset>;
   /** POSTs a body to a gateway URL; rejects when it cannot be reached (or may not be: private addresses). */
   readonly post: (url: string, body: Record<string, unknown>) => Promise<GatewayAnswer>;
   readonly serverName: string;
@@ -153,13 +154,17 @@ export function createPushSender(deps: PushSenderDeps) {
       origin_server_ts: event.originServerTs,
       ...(event.stateKey === undefined ? {} : { state_key: event.stateKey }),
     };
-    const facts = await store.roomFacts(event.roomId, [...recipients.keys()], event.sender);
+    // The room's facts and every recipient's rules: two reads per event, whatever the number of recipients.
+    const [facts, ownRules] = await Promise.all([
+      store.roomFacts(event.roomId, [...recipients.keys()], event.sender),
+      store.pushRules([...recipients.keys()]),
+    ]);
     const notifications = facts.powerLevels?.notifications;
     const users = facts.powerLevels?.users as Record<string, unknown> | undefined;
     const senderLevel = typeof users?.[event.sender] === 'number' ? users[event.sender] as number
       : typeof facts.powerLevels?.users_default === 'number' ? facts.powerLevels.users_default : 0;
     for (const [userId, pushers] of recipients) {
-      const actions = evaluatePushRules(await deps.rulesetOf(userId), json, {
+      const actions = evaluatePushRules(effectiveRuleset(userPushRules(userId, ownRules.get(userId))), json, {
         memberCount: facts.memberCount,
         displayName: facts.displayNames.get(userId) ?? null,
         senderPowerLevel: senderLevel,

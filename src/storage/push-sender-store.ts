@@ -65,6 +65,14 @@ export function createPushSenderStore(sql: postgres.Sql): PushSenderStore {
       return result.count > 0;
     },
 
+    async pushRules(userIds: readonly string[]): Promise<Map<string, Readonly<Record<string, unknown>>>> {
+      if (userIds.length === 0) return new Map();
+      const rows = await sql<{ user_id: string; content: string }[]>`
+        select user_id, content from account_data
+        where user_id = any(${sql.array([...userIds])}::text[]) and room_id = '' and type = 'm.push_rules'`;
+      return new Map(rows.map((row) => [row.user_id, JSON.parse(row.content) as Record<string, unknown>]));
+    },
+
     async roomFacts(roomId: string, recipients: readonly string[], sender: string): Promise<PushRoomFacts> {
       const members = [...new Set([...recipients, sender])];
       const rows = await sql<{ type: string; state_key: string; content: string | null }[]>`
