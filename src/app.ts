@@ -9,10 +9,11 @@ import type { AppServiceAuth } from './appservice/index.js';
 import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
 import { loginFallbackRoutes } from './api/client/login-fallback.js';
+import { uiaFallbackRoutes } from './api/client/uia-fallback.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
-import type { AccountManagement, DeviceService, LoginTokens, RegistrationTokens } from './users/index.js';
+import type { AccountManagement, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -111,6 +112,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly pushRules?: PushRulesService;
   /** Server-side search (POST /search); left out by tests that do not need it. */
   readonly search?: SearchService;
+  /** The user-interactive auth fallback pages; left out by tests that do not need them. */
+  readonly uiaFallback?: UiaFallback;
   /** GET /notifications; left out by tests that do not need it. */
   readonly notifications?: NotificationsList;
   /** GET /pushers, POST /pushers/set; left out by tests that do not need them. */
@@ -177,6 +180,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(versionsRoutes);
     await app.register(accountRoutes(deps.accounts));
     await app.register(loginFallbackRoutes(deps.serverName));
+    if (deps.uiaFallback) await app.register(uiaFallbackRoutes(deps.uiaFallback));
     await app.register(deviceRoutes(deps.devices));
     await app.register(accountManagementRoutes(deps.accountManagement));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));

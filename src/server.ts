@@ -65,6 +65,7 @@ import {
   withTokenCache,
   blocksInvites,
   defaultProfile,
+  createUiaFallback,
   INVITE_PERMISSION_CONFIG,
   type AccountStore,
 } from './users/index.js';
@@ -737,6 +738,12 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
+      uiaFallback: createUiaFallback({
+        uia,
+        store: accountsStore,
+        passwords,
+        ...(config.registration_requires_token ? { registrationTokens } : {}),
+      }),
       notifications: createNotificationsList({
         store: createSyncStore(storage.database.sql, { eventCache, stateCacheEntries: 16, streamWindow: false }),
         actionsFor: async (userId) => pushActions((await pushRules.pushRulesAccountData(userId as UserId)).content.global),

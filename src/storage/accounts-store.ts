@@ -256,15 +256,15 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
 
     async createUiaSession(session: UiaSessionRecord): Promise<void> {
       await sql`
-        insert into uia_sessions (session_id, operation, completed, created_ts, params)
+        insert into uia_sessions (session_id, operation, completed, created_ts, params, flows, subject)
         values (${session.sessionId}, ${session.operation}, ${JSON.stringify(session.completed)}, ${session.createdTs},
-          ${session.params ? JSON.stringify(session.params) : null})`;
+          ${session.params ? JSON.stringify(session.params) : null}, ${session.flows ? JSON.stringify(session.flows) : null}, ${session.subject ?? null})`;
     },
 
     async uiaSession(sessionId: string): Promise<UiaSessionRecord | undefined> {
       const [row] = await sql<
-        { session_id: string; operation: string; completed: string; created_ts: number; params: string | null; result: string | null }[]
-      >`select session_id, operation, completed, created_ts, params, result from uia_sessions where session_id = ${sessionId}`;
+        { session_id: string; operation: string; completed: string; created_ts: number; params: string | null; result: string | null; flows: string | null; subject: string | null }[]
+      >`select session_id, operation, completed, created_ts, params, result, flows, subject from uia_sessions where session_id = ${sessionId}`;
       return row === undefined
         ? undefined
         : {
@@ -274,6 +274,8 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
             createdTs: row.created_ts,
             params: row.params === null ? null : (JSON.parse(row.params) as Record<string, unknown>),
             result: row.result,
+            flows: row.flows === null ? null : (JSON.parse(row.flows) as string[][]),
+            subject: row.subject,
           };
     },
 

@@ -100,3 +100,4 @@ export { createFederationProfiles, type FederationProfiles } from './federation-
 export { createRemoteProfiles, REMOTE_PROFILE_CACHE_MS, type ProfileQueries, type RemoteProfiles, type RemoteProfilesDeps } from './remote-profiles.js';
 export { blocksInvites, INVITE_PERMISSION_CONFIG } from './invite-permission.js';
 export { deviceOf } from './requester.js';
+export { createUiaFallback, FALLBACK_STAGES, type FallbackStage, type UiaFallback, type UiaFallbackDeps } from './uia-fallback.js';

@@ -1,7 +1,7 @@
 import { MatrixError, type UserId } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import type { AccountStore } from './ports.js';
-import { UiaRefusal, type StageCheck } from './uia.js';
+import { UiaRefusal, type AuthDict, type StageCheck } from './uia.js';
 
 /**
  * The m.login.password stage of user-interactive auth, for operations a logged-in user confirms with
@@ -39,7 +39,7 @@ function sameUser(named: string, userId: UserId): boolean {
 
 /** The stage checker that proves the caller is `userId`. */
 export function passwordStage(deps: PasswordStageDeps, userId: UserId): StageCheck {
-  return async (auth) => {
+  return Object.assign(async (auth: AuthDict) => {
     const named = namedUser(auth);
     if (named === undefined) throw new MatrixError('M_MISSING_PARAM', 'auth.identifier.user is required (type m.id.user)');
     // Another user's password cannot authorise this user's request, however often it is tried: 403, not 401.
@@ -49,5 +49,5 @@ export function passwordStage(deps: PasswordStageDeps, userId: UserId): StageChe
     if (user?.passwordHash == null || !(await deps.passwords.verify(auth.password, user.passwordHash))) {
       throw new MatrixError('M_FORBIDDEN', 'Invalid password');
     }
-  };
+  }, { subject: userId });
 }

@@ -167,6 +167,10 @@ export interface UiaSessionRecord {
   readonly params?: Readonly<Record<string, unknown>> | null;
   /** What the completed operation produced (a registered user id), so a repeat answers the same. */
   readonly result?: string | null;
+  /** The operation's flows (for the fallback pages); null for sessions from before they were kept. */
+  readonly flows?: ReadonlyArray<readonly string[]> | null;
+  /** Whose password the session's m.login.password stage checks; null when none does. */
+  readonly subject?: string | null;
 }
 
 /** A registration token (Synapse's admin API shape, in camelCase). */

@@ -22,7 +22,11 @@ export type Flow = readonly string[];
  * Checks one stage's part of `auth`; throws a MatrixError (M_FORBIDDEN for a wrong password ...) that the
  * client sees in the 401 together with the flows, so it can retry the stage.
  */
-export type StageCheck = (auth: AuthDict, sessionId: string) => Promise<void>;
+export interface StageCheck {
+  (auth: AuthDict, sessionId: string): Promise<void>;
+  /** The user whose credentials the stage checks (m.login.password), kept with the session for its fallback page. */
+  readonly subject?: string;
+}
 export type StageChecks = Readonly<Record<string, StageCheck>>;
 
 /**
@@ -49,11 +53,12 @@ export interface UiaDeps {
 export function createUia(deps: UiaDeps) {
   const { store, clock, random } = deps;
 
-  async function startSession(operation: string, params: Readonly<Record<string, unknown>> | undefined): Promise<string> {
+  async function startSession(operation: string, params: Readonly<Record<string, unknown>> | undefined, flows: readonly Flow[], stages: StageChecks): Promise<string> {
     const now = clock.now();
     await store.deleteUiaSessionsBefore(now - UIA_SESSION_LIFETIME_MS);
     const sessionId = random.token(18);
-    await store.createUiaSession({ sessionId, operation, completed: [], createdTs: now, params: params ?? null });
+    const subject = Object.values(stages).find((check) => check.subject !== undefined)?.subject ?? null;
+    await store.createUiaSession({ sessionId, operation, completed: [], createdTs: now, params: params ?? null, flows, subject });
     return sessionId;
   }
 
@@ -67,6 +72,15 @@ export function createUia(deps: UiaDeps) {
       throw new MatrixError('M_FORBIDDEN', 'This session was started for another request; start again without a session');
     }
     return session;
+  }
+
+  /** The session a fallback page completes a stage of, with its flows; M_UNKNOWN when it is gone. */
+  async function fallbackSession(sessionId: string) {
+    const session = await store.uiaSession(sessionId);
+    if (session === undefined || session.createdTs < clock.now() - UIA_SESSION_LIFETIME_MS || !session.flows) {
+      throw new MatrixError('M_UNKNOWN', 'Unknown or expired session; start again from the app');
+    }
+    return { flows: session.flows, completed: session.completed, subject: session.subject ?? null };
   }
 
   /** Whether `stages` (completed, in order) is a flow's prefix; 'done' when it is a whole flow. */
@@ -101,13 +115,13 @@ export function createUia(deps: UiaDeps) {
           stageError,
         );
 
-      if (auth === undefined) throw required(await startSession(operation, params), []);
+      if (auth === undefined) throw required(await startSession(operation, params, flows, stages), []);
 
       // A client may skip the first bare request and start with a stage; it gets a session then (as Synapse).
       let sessionId = auth.session;
       let completed: readonly string[] = [];
       if (sessionId === undefined) {
-        sessionId = await startSession(operation, params);
+        sessionId = await startSession(operation, params, flows, stages);
       } else {
         completed = (await liveSession(sessionId, operation)).completed;
         if (params !== undefined) await store.setUiaParams(sessionId, params);
@@ -144,6 +158,23 @@ export function createUia(deps: UiaDeps) {
       if (sessionId === undefined) return undefined;
       const session = await liveSession(sessionId, operation);
       return { params: session.params ?? null, result: session.result ?? null };
+    },
+
+    /** A session as the fallback pages see it: its flows, the stages done, whose password it asks for. */
+    session: fallbackSession,
+
+    /**
+     * Completes `stage` of the session outside its operation's requests (the fallback pages): the stage
+     * must be the next of one of the session's flows, and `check` proves it. The client then retries its
+     * request with the session alone.
+     */
+    async completeStage(sessionId: string, stage: string, check: StageCheck | undefined, auth: AuthDict): Promise<void> {
+      const { flows, completed } = await fallbackSession(sessionId);
+      if (progress(flows, completed) === 'done') return;
+      const next = [...completed, stage];
+      if (progress(flows, next) === 'off-flow') throw new MatrixError('M_FORBIDDEN', `${stage} is not the next step of this session`);
+      if (check !== undefined) await check({ ...auth, type: stage, session: sessionId }, sessionId);
+      await store.setUiaCompleted(sessionId, next);
     },
 
     /** Records what the completed operation produced, for a repeat of the same session to answer the same. */

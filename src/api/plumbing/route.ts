@@ -89,7 +89,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
  * A client retransmitting a send with a txn id already used takes a token too, though the reply is the
  * stored one; the limit is checked before the handler, which is the one that knows the txn id.
  */
-async function enforceRateLimit(limiter: RateLimiter, rateClass: string, requester: Requester | null, request: FastifyRequest): Promise<void> {
+export async function enforceRateLimit(limiter: RateLimiter, rateClass: string, requester: Requester | null, request: FastifyRequest): Promise<void> {
   const decision = await limiter.take(rateClass, { userId: requester?.userId ?? null, ip: request.ip });
   if (decision.allowed) return;
   const seconds = Math.ceil(decision.retryAfterMs / 1000);
