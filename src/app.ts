@@ -12,6 +12,7 @@ import { loginFallbackRoutes } from './api/client/login-fallback.js';
 import { uiaFallbackRoutes } from './api/client/uia-fallback.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
+import { adminUserRoutes } from './api/admin/users.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
 import type { AccountManagement, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
@@ -183,6 +184,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.uiaFallback) await app.register(uiaFallbackRoutes(deps.uiaFallback));
     await app.register(deviceRoutes(deps.devices));
     await app.register(accountManagementRoutes(deps.accountManagement));
+    await app.register(adminUserRoutes(deps.accountManagement));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));

@@ -356,6 +356,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       announce: tokenRevocations.announce,
     });
     forgetTokensOf = accountsStore.forgetUser;
+    const isServerAdmin = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.admin === true;
     // Erased accounts, whose events are served redacted (src/rooms/erasure.ts): few, read on every event
     // served, so kept in memory; another process's erasure arrives over the bus.
     const erased = createErasedUsers(await accountsStore.erasedUsers());
@@ -367,7 +368,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       store: createRegistrationTokensStore(storage.database.sql),
       clock: deps.clock,
       random: deps.random,
-      isServerAdmin: async (userId) => (await accountsStore.user(userId))?.admin === true,
+      isServerAdmin,
       required: config.registration_requires_token,
     });
     const loginTokens = config.login_via_existing_session.enabled
@@ -425,6 +426,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         roomsWithMembership: (userId, membership) => roomStore.roomsWithMembership(userId, membership),
         leave: (roomId, userId) => rooms.leave(roomId, userId),
       },
+      isServerAdmin,
       log,
       erased: (userId) => {
         erased.add(userId);
@@ -505,7 +507,6 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     });
 
     const directoryStore = createDirectoryStore(storage.database.sql);
-    const isServerAdmin = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.admin === true;
     // Application services' URLs come from the operator's registration files (loopback is their usual
     // home): their own pool, no address rules, and the TLS trust federation has (ca_files, verify_tls).
     const appServiceHttp = createHttpClient({ log, userAgent: `Hearth/${deps.version}`, timeoutMs: 60_000, maxResponseBytes: 10 * 1024 * 1024, tls: federationTls });

@@ -1,5 +1,5 @@
 import type { Logger } from '../platform/logger.js';
-import { MatrixError } from '../protocol/index.js';
+import { isUserId, MatrixError, type UserId } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import { passwordStage } from './password-stage.js';
 import type { AccountRooms, AccountStore, Requester } from './ports.js';
@@ -17,13 +17,15 @@ export const DEACTIVATE_FLOWS: readonly Flow[] = [['m.login.password']];
 const LEFT_ON_DEACTIVATION = ['join', 'invite', 'knock'] as const;
 
 export interface AccountManagementDeps {
-  readonly store: Pick<AccountStore, 'user' | 'setPassword' | 'deactivateUser'>;
+  readonly store: Pick<AccountStore, 'user' | 'setPassword' | 'deactivateUser' | 'deleteAllDevices'>;
   readonly uia: Uia;
   readonly passwords: PasswordHasher;
   readonly rooms: AccountRooms;
   readonly log: Logger;
   /** Told of an account deactivated with erasure, once stored: every process must serve its events redacted. */
   readonly erased?: (userId: string) => void;
+  /** Who may use the admin endpoints (Synapse's deactivate and reset_password); absent: nobody. */
+  readonly isServerAdmin?: (userId: string) => Promise<boolean>;
 }
 
 export function createAccountManagement(deps: AccountManagementDeps) {
@@ -37,8 +39,7 @@ export function createAccountManagement(deps: AccountManagementDeps) {
   }
 
   /** Leaves every room the user is in, invited to or knocking on; a room that refuses is logged and skipped. */
-  async function leaveAllRooms(requester: Requester): Promise<void> {
-    const { userId } = requester;
+  async function leaveAllRooms(userId: UserId): Promise<void> {
     for (const membership of LEFT_ON_DEACTIVATION) {
       for (const roomId of await rooms.roomsWithMembership(userId, membership)) {
         try {
@@ -72,13 +73,48 @@ export function createAccountManagement(deps: AccountManagementDeps) {
     async deactivate(requester: Requester, auth: AuthDict | undefined, erase = false): Promise<void> {
       // An application service deactivates its users without their passwords (they have none), as Synapse.
       if (requester.appservice === undefined) await confirm(requester, 'POST /account/deactivate', DEACTIVATE_FLOWS, auth);
-      await store.deactivateUser(requester.userId, erase);
-      if (erase) deps.erased?.(requester.userId);
-      // After the account is closed, so a failure here leaves no way back in; the leaves are best effort.
-      await leaveAllRooms(requester);
-      log.info({ userId: requester.userId, erase }, 'account deactivated');
+      await close(requester.userId, erase);
+    },
+
+    /**
+     * POST /_synapse/admin/v1/deactivate/{userId}: a server admin closes a local account (as the user
+     * could), erasing it when asked. Deactivating an account already closed does it again (Synapse's answer).
+     */
+    async adminDeactivate(requester: Requester, userIdValue: string, erase = false): Promise<void> {
+      const userId = await adminTarget(requester, userIdValue);
+      await close(userId, erase);
+      log.info({ admin: requester.userId, userId, erase }, 'account deactivated by a server admin');
+    },
+
+    /**
+     * POST /_synapse/admin/v1/reset_password/{userId}: a server admin sets a local user's password; with
+     * logoutDevices (the default) every device of the user is logged out.
+     */
+    async adminResetPassword(requester: Requester, userIdValue: string, newPassword: string, logoutDevices: boolean): Promise<void> {
+      const userId = await adminTarget(requester, userIdValue);
+      if (newPassword === '') throw new MatrixError('M_MISSING_PARAM', 'new_password must not be empty');
+      await store.setPassword(userId, await passwords.hash(newPassword), undefined);
+      if (logoutDevices) await store.deleteAllDevices(userId);
+      log.info({ admin: requester.userId, userId, logoutDevices }, 'password reset by a server admin');
     },
   };
+
+  /** Closes the account: no login, no devices or tokens, no profile; its rooms left (erased when asked). */
+  async function close(userId: UserId, erase: boolean): Promise<void> {
+    await store.deactivateUser(userId, erase);
+    if (erase) deps.erased?.(userId);
+    // After the account is closed, so a failure here leaves no way back in; the leaves are best effort.
+    await leaveAllRooms(userId);
+    log.info({ userId, erase }, 'account deactivated');
+  }
+
+  /** The local user an admin endpoint acts on: M_FORBIDDEN for non-admins, M_NOT_FOUND for unknown users. */
+  async function adminTarget(requester: Requester, userIdValue: string): Promise<UserId> {
+    if (!(await deps.isServerAdmin?.(requester.userId))) throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
+    if (!isUserId(userIdValue)) throw new MatrixError('M_INVALID_PARAM', `${userIdValue} is not a user id`);
+    if ((await store.user(userIdValue)) === undefined) throw new MatrixError('M_NOT_FOUND', `There is no user ${userIdValue} on this server`);
+    return userIdValue;
+  }
 }
 
 export type AccountManagement = ReturnType<typeof createAccountManagement>;

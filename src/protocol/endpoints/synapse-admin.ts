@@ -37,3 +37,26 @@ export const registerWithSharedSecret = defineEndpoint({
     home_server: Type.String(),
   }),
 });
+
+/** POST /_synapse/admin/v1/deactivate/{userId}: a server admin deactivates a local account, erasing it when asked. */
+export const adminDeactivateUser = defineEndpoint({
+  name: 'adminDeactivateUser',
+  method: 'POST',
+  path: '/_synapse/admin/v1/deactivate/{userId}',
+  auth: 'user',
+  params: Type.Object({ userId: Type.String() }),
+  body: Type.Object({ erase: Type.Optional(Type.Boolean()) }),
+  // Synapse's answer: no identity server is bound, so there was nothing to unbind.
+  response: Type.Object({ id_server_unbind_result: Type.Literal('success') }),
+});
+
+/** POST /_synapse/admin/v1/reset_password/{userId}: a server admin sets a local user's password. */
+export const adminResetPassword = defineEndpoint({
+  name: 'adminResetPassword',
+  method: 'POST',
+  path: '/_synapse/admin/v1/reset_password/{userId}',
+  auth: 'user',
+  params: Type.Object({ userId: Type.String() }),
+  body: Type.Object({ new_password: Type.String({ maxLength: 512 }), logout_devices: Type.Optional(Type.Boolean()) }),
+  response: Type.Object({}),
+});

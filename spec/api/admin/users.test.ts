@@ -1,0 +1,43 @@
+import t from 'tap';
+import { registerUser } from '../../helpers/app.js';
+import { roomPath, testClient } from '../../helpers/client.js';
+import { startTestServer } from '../../helpers/server.js';
+
+/** Synapse's admin API for accounts: a server admin deactivates (and erases) users and resets passwords. */
+
+const login = (user: string, password: string) => ({ type: 'm.login.password', identifier: { type: 'm.id.user', user }, password });
+
+t.test('a server admin deactivates accounts and resets passwords; nobody else can', async (t) => {
+  const server = await startTestServer(t, 'embedded');
+  const root = await registerUser(server.app, 'root', 'root password');
+  await server.database.sql`update users set admin = true where user_id = ${root.user_id}`;
+  const admin = testClient(server.app, root);
+  const spammer = testClient(server.app, await registerUser(server.app, 'spammer', 'spam'));
+  const carol = testClient(server.app, await registerUser(server.app, 'carol', 'carol password'));
+  const room = await carol.createRoom({ preset: 'public_chat' });
+  await spammer.post(`/join/${encodeURIComponent(room)}`);
+
+  const deactivate = (client: typeof admin, userId: string, body: Record<string, unknown> = {}) =>
+    client.post(`/_synapse/admin/v1/deactivate/${encodeURIComponent(userId)}`, body);
+  t.match(await deactivate(carol, spammer.user), { status: 403, body: { errcode: 'M_FORBIDDEN' } }, 'not for users');
+  t.match(await deactivate(admin, '@nobody:hearth.test'), { status: 404, body: { errcode: 'M_NOT_FOUND' } });
+  t.match(await deactivate(admin, 'spammer'), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
+  t.same((await deactivate(admin, spammer.user, { erase: true })).body, { id_server_unbind_result: 'success' });
+  t.match(await spammer.get('/account/whoami'), { status: 401, body: { errcode: 'M_UNKNOWN_TOKEN' } }, 'their tokens stop working');
+  t.match(await testClient(server.app, null).post('/login', login('spammer', 'spam')), { status: 403, body: { errcode: 'M_USER_DEACTIVATED' } });
+  t.equal((await carol.get(`${roomPath(room)}/state/m.room.member/${encodeURIComponent(spammer.user)}`)).body.membership, 'leave', 'and they left their rooms');
+
+  const reset = (client: typeof admin, userId: string, body: Record<string, unknown>) =>
+    client.post(`/_synapse/admin/v1/reset_password/${encodeURIComponent(userId)}`, body);
+  t.match(await reset(carol, carol.user, { new_password: 'x' }), { status: 403, body: { errcode: 'M_FORBIDDEN' } });
+  t.match(await reset(admin, carol.user, { new_password: '' }), { status: 400, body: { errcode: 'M_MISSING_PARAM' } });
+  t.same((await reset(admin, carol.user, { new_password: 'new carol password' })).body, {});
+  t.match(await carol.get('/account/whoami'), { status: 401 }, 'her devices are logged out (logout_devices defaults to true)');
+  const anonymous = testClient(server.app, null);
+  t.equal((await anonymous.post('/login', login('carol', 'carol password'))).status, 403, 'the old password no longer works');
+  const relogged = await anonymous.post('/login', login('carol', 'new carol password'));
+  t.equal(relogged.status, 200, 'the new one does');
+  const carolAgain = testClient(server.app, relogged.body);
+  t.same((await reset(admin, carol.user, { new_password: 'third', logout_devices: false })).body, {});
+  t.equal((await carolAgain.get('/account/whoami')).status, 200, 'logout_devices: false keeps her logged in');
+});
