@@ -172,7 +172,7 @@ t.test('events reach the application service in transactions, the same one again
   const unseen = (await bob.send(quiet, 'not for the bridge', 'm2')).body.event_id as string;
 
   const events = () => bridge.transactions().flatMap((r) => r.body.events as Array<{ event_id: string; type: string; content: { membership?: string } }>);
-  await eventually(async () => (events().some((e) => e.event_id === hello) ? true : undefined));
+  t.ok(await eventually(async () => (events().some((e) => e.event_id === hello) ? true : undefined)), 'the message reached the bridge');
   const first = bridge.transactions()[0]!;
   t.equal(first.method, 'PUT');
   t.equal(first.authorization, `Bearer ${HS_TOKEN}`, 'the hs_token in the Authorization header');
@@ -186,22 +186,21 @@ t.test('events reach the application service in transactions, the same one again
   bridge.answerWith((request) => (request.url.startsWith('/_matrix/app/v1/transactions/') && refusals++ < 2 ? { status: 503, body: {} } : { status: 200, body: {} }));
   const before = bridge.transactions().length;
   const down = (await bob.send(room, 'while you were down', 'm3')).body.event_id as string;
-  await eventually(async () => (bridge.transactions().length >= before + 3 ? true : undefined));
+  t.ok(await eventually(async () => (bridge.transactions().length >= before + 3 ? true : undefined)), 'refused twice, then taken');
   const [tried, retried, accepted] = bridge.transactions().slice(before);
   t.equal(retried!.url, tried!.url, 'the same transaction id');
   t.same(retried!.body, tried!.body, 'the same events');
   t.equal(accepted!.url, tried!.url, 'until the bridge takes it');
   t.ok((tried!.body.events as Array<{ event_id: string }>).some((e) => e.event_id === down));
   const later = (await bob.send(room, 'and after', 'm4')).body.event_id as string;
-  await eventually(async () => (events().some((e) => e.event_id === later) ? true : undefined));
+  t.ok(await eventually(async () => (events().some((e) => e.event_id === later) ? true : undefined)), 'what came after is sent after');
   const ids = bridge.transactions().map((r) => Number(r.url.split('/').pop()));
   t.equal(ids.at(-1), ids.at(-2)! + 1, 'the next transaction has the next id');
 
   // A room with one of its aliases interests it, members or not.
   await bob.put(`/directory/room/${encodeURIComponent('#chat-lobby:hearth.test')}`, { room_id: quiet });
   const aliased = (await bob.send(quiet, 'now with an alias', 'm5')).body.event_id as string;
-  await eventually(async () => (events().some((e) => e.event_id === aliased) ? true : undefined));
-  t.pass('a room with an alias in its namespace');
+  t.ok(await eventually(async () => (events().some((e) => e.event_id === aliased) ? true : undefined)), 'a room with an alias in its namespace');
 });
 
 t.test('the application service is asked about users and aliases it may create, and can be pinged', async (t) => {
