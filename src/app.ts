@@ -14,7 +14,7 @@ import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
-import type { AccountManagement, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
+import type { AccountManagement, AdminUsers, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -113,6 +113,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly pushRules?: PushRulesService;
   /** Server-side search (POST /search); left out by tests that do not need it. */
   readonly search?: SearchService;
+  /** GET /_synapse/admin/v2/users/{userId}; left out by tests that do not need it. */
+  readonly adminUsers?: AdminUsers;
   /** The user-interactive auth fallback pages; left out by tests that do not need them. */
   readonly uiaFallback?: UiaFallback;
   /** GET /notifications; left out by tests that do not need it. */
@@ -184,7 +186,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.uiaFallback) await app.register(uiaFallbackRoutes(deps.uiaFallback));
     await app.register(deviceRoutes(deps.devices));
     await app.register(accountManagementRoutes(deps.accountManagement));
-    await app.register(adminUserRoutes(deps.accountManagement));
+    await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));

@@ -66,6 +66,7 @@ import {
   blocksInvites,
   defaultProfile,
   createUiaFallback,
+  createAdminUsers,
   INVITE_PERMISSION_CONFIG,
   type AccountStore,
 } from './users/index.js';
@@ -739,6 +740,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
+      adminUsers: createAdminUsers({ store: accountsStore, profiles: userData, isServerAdmin, isErased: (userId) => erased.isErased(userId) }),
       uiaFallback: createUiaFallback({
         uia,
         store: accountsStore,

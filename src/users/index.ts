@@ -101,3 +101,4 @@ export { createRemoteProfiles, REMOTE_PROFILE_CACHE_MS, type ProfileQueries, typ
 export { blocksInvites, INVITE_PERMISSION_CONFIG } from './invite-permission.js';
 export { deviceOf } from './requester.js';
 export { createUiaFallback, FALLBACK_STAGES, type FallbackStage, type UiaFallback, type UiaFallbackDeps } from './uia-fallback.js';
+export { createAdminUsers, type AdminUserJson, type AdminUsers, type AdminUsersDeps } from './admin-users.js';

@@ -3,11 +3,11 @@ import { registerUser } from '../../helpers/app.js';
 import { roomPath, testClient } from '../../helpers/client.js';
 import { startTestServer } from '../../helpers/server.js';
 
-/** Synapse's admin API for accounts: a server admin deactivates (and erases) users and resets passwords. */
+/** Synapse's admin API for accounts: a server admin reads accounts, deactivates (and erases) them and resets passwords. */
 
 const login = (user: string, password: string) => ({ type: 'm.login.password', identifier: { type: 'm.id.user', user }, password });
 
-t.test('a server admin deactivates accounts and resets passwords; nobody else can', async (t) => {
+t.test('a server admin reads and deactivates accounts and resets passwords; nobody else can', async (t) => {
   const server = await startTestServer(t, 'embedded');
   const root = await registerUser(server.app, 'root', 'root password');
   await server.database.sql`update users set admin = true where user_id = ${root.user_id}`;
@@ -16,6 +16,16 @@ t.test('a server admin deactivates accounts and resets passwords; nobody else ca
   const carol = testClient(server.app, await registerUser(server.app, 'carol', 'carol password'));
   const room = await carol.createRoom({ preset: 'public_chat' });
   await spammer.post(`/join/${encodeURIComponent(room)}`);
+
+  const details = (client: typeof admin, userId: string) => client.get(`/_synapse/admin/v2/users/${encodeURIComponent(userId)}`);
+  await carol.put(`/profile/${encodeURIComponent(carol.user)}/displayname`, { displayname: 'Carol' });
+  t.match((await details(admin, carol.user)).body, {
+    name: carol.user, displayname: 'Carol', avatar_url: null, admin: false, deactivated: false, erased: false, is_guest: false,
+    creation_ts: Number, last_seen_ts: Number, threepids: [], user_type: null,
+  });
+  t.match((await details(admin, root.user_id)).body, { admin: true });
+  t.match(await details(carol, carol.user), { status: 403, body: { errcode: 'M_FORBIDDEN' } }, 'only for admins');
+  t.match(await details(admin, '@nobody:hearth.test'), { status: 404, body: { errcode: 'M_NOT_FOUND' } });
 
   const deactivate = (client: typeof admin, userId: string, body: Record<string, unknown> = {}) =>
     client.post(`/_synapse/admin/v1/deactivate/${encodeURIComponent(userId)}`, body);
@@ -26,6 +36,7 @@ t.test('a server admin deactivates accounts and resets passwords; nobody else ca
   t.match(await spammer.get('/account/whoami'), { status: 401, body: { errcode: 'M_UNKNOWN_TOKEN' } }, 'their tokens stop working');
   t.match(await testClient(server.app, null).post('/login', login('spammer', 'spam')), { status: 403, body: { errcode: 'M_USER_DEACTIVATED' } });
   t.equal((await carol.get(`${roomPath(room)}/state/m.room.member/${encodeURIComponent(spammer.user)}`)).body.membership, 'leave', 'and they left their rooms');
+  t.match((await details(admin, spammer.user)).body, { deactivated: true, erased: true, displayname: null });
 
   const reset = (client: typeof admin, userId: string, body: Record<string, unknown>) =>
     client.post(`/_synapse/admin/v1/reset_password/${encodeURIComponent(userId)}`, body);

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { adminDeactivateUser, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
-import type { AccountManagement } from '../../users/index.js';
+import { adminDeactivateUser, adminGetUser, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
+import type { AccountManagement, AdminUsers } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
-/** Synapse's admin API for users' accounts: deactivation (with erasure) and password resets, for server admins. */
-export function adminUserRoutes(management: AccountManagement) {
+/** Synapse's admin API for users' accounts: details, deactivation (with erasure) and password resets, for server admins. */
+export function adminUserRoutes(management: AccountManagement, users: AdminUsers | undefined) {
   return async (app: FastifyInstance): Promise<void> => {
+    if (users) route(app, adminGetUser, ({ requester, params }) => users.user(requester, params.userId));
+
     route(app, adminDeactivateUser, async ({ requester, params, body }) => {
       await management.adminDeactivate(requester, params.userId, body.erase === true);
       return { id_server_unbind_result: 'success' as const };

@@ -60,3 +60,30 @@ export const adminResetPassword = defineEndpoint({
   body: Type.Object({ new_password: Type.String({ maxLength: 512 }), logout_devices: Type.Optional(Type.Boolean()) }),
   response: Type.Object({}),
 });
+
+/** GET /_synapse/admin/v2/users/{userId}: one account as Synapse's admin API shows it. */
+export const adminGetUser = defineEndpoint({
+  name: 'adminGetUser',
+  method: 'GET',
+  path: '/_synapse/admin/v2/users/{userId}',
+  auth: 'user',
+  params: Type.Object({ userId: Type.String() }),
+  response: Type.Object({
+    name: Type.String(),
+    displayname: Type.Union([Type.String(), Type.Null()]),
+    avatar_url: Type.Union([Type.String(), Type.Null()]),
+    admin: Type.Boolean(),
+    deactivated: Type.Boolean(),
+    erased: Type.Boolean(),
+    is_guest: Type.Boolean(),
+    creation_ts: Type.Integer(),
+    last_seen_ts: Type.Union([Type.Integer(), Type.Null()]),
+    shadow_banned: Type.Boolean(),
+    locked: Type.Boolean(),
+    suspended: Type.Boolean(),
+    user_type: Type.Null(),
+    appservice_id: Type.Null(),
+    threepids: Type.Array(Type.Never()),
+    external_ids: Type.Array(Type.Never()),
+  }),
+});
