@@ -881,7 +881,6 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         },
         store: createAppServiceStore(storage.database.sql),
         client: appServiceClient,
-        serverName: config.server_name,
         clock: deps.clock,
         scheduler: timerScheduler,
         log,

@@ -68,7 +68,6 @@ export interface AppServiceSenderDeps {
   readonly ephemeral?: EphemeralSources;
   readonly store: AppServiceStore;
   readonly client: AppServiceClient;
-  readonly serverName: string;
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly log: Logger;
