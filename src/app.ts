@@ -76,7 +76,7 @@ import { federationMediaRoutes, mediaRoutes } from './api/media/routes.js';
 import { hierarchyRoutes } from './api/client/hierarchy.js';
 import { federationHierarchyRoutes } from './api/federation/hierarchy.js';
 import type { SpaceHierarchy } from './rooms/index.js';
-import type { MediaService } from './media/index.js';
+import type { MediaService, UrlPreviewService } from './media/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
@@ -153,7 +153,13 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
    * The content repository (uploads, downloads, thumbnails, and the federation media endpoints);
    * `boundary` makes the multipart boundaries of federation answers. Left out by tests that do not need it.
    */
-  readonly media?: { readonly service: MediaService; readonly serveUnauthenticated: boolean; readonly boundary: () => string };
+  readonly media?: {
+    readonly service: MediaService;
+    readonly serveUnauthenticated: boolean;
+    readonly boundary: () => string;
+    /** URL previews; absent or null: turned off. */
+    readonly previews?: UrlPreviewService | null;
+  };
   /** The space hierarchy, for clients and other servers; left out by tests that do not need it. */
   readonly hierarchy?: SpaceHierarchy;
   /**
@@ -235,7 +241,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(federationHierarchyRoutes(deps.hierarchy));
     }
     if (deps.media) {
-      await app.register(mediaRoutes(deps.media.service, { serveUnauthenticated: deps.media.serveUnauthenticated }));
+      await app.register(mediaRoutes(deps.media.service, { serveUnauthenticated: deps.media.serveUnauthenticated, previews: deps.media.previews ?? null }));
       await app.register(federationMediaRoutes(deps.media.service, deps.serverName, deps.media.boundary));
     }
   });

@@ -121,6 +121,7 @@ import {
   createDirectoryStore,
   createReportStore,
   createMediaStore,
+  createUrlPreviewStore,
   createFileBlobStore,
   createHierarchyStore,
   createUserDirectoryStore,
@@ -135,7 +136,7 @@ import {
   createPushersStore,
 } from './storage/index.js';
 import { createHttpClient } from './platform/http-client.js';
-import { createMediaService, createRemoteMedia } from './media/index.js';
+import { createMediaService, createPreviewFetcher, createRemoteMedia, createUrlPreviewService, imageSize, type UrlPreviewService } from './media/index.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName, type UserId } from './protocol/index.js';
 import {
@@ -564,6 +565,33 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         : {}),
       log,
     });
+    // URL previews: pages fetched on users' behalf, never from private addresses unless allowed, their
+    // pictures kept as this server's content.
+    let previews: UrlPreviewService | null = null;
+    if (config.url_previews.enabled) {
+      const previewConfig = config.url_previews;
+      const fetcher = createPreviewFetcher({
+        userAgent: `Hearth/${deps.version} (URL preview; +https://${config.server_name}/)`,
+        timeoutMs: previewConfig.timeout_ms,
+        maxBytes: Math.min(previewConfig.max_page_bytes, config.media.max_upload_size_bytes),
+        allowPrivateAddresses: previewConfig.allow_private_addresses,
+        allowedRanges: previewConfig.allowed_ip_ranges,
+        deniedRanges: previewConfig.denied_ip_ranges,
+        deniedHosts: previewConfig.denied_hosts,
+        acceptLanguage: previewConfig.accept_language,
+        tls: federationTls,
+      });
+      closers.push({ name: 'url preview connections', close: () => fetcher.close() });
+      previews = createUrlPreviewService({
+        fetcher,
+        store: createUrlPreviewStore(storage.database.sql),
+        keepImage: (bytes, contentType, fileName) => media.keepFetched(bytes, contentType, fileName),
+        imageSize,
+        clock: deps.clock,
+        log,
+        options: { deniedHosts: previewConfig.denied_hosts, cacheMs: previewConfig.cache_ms },
+      });
+    }
     const reports = createReportService({
       store: createReportStore(storage.database.sql),
       rooms: roomStore,
@@ -795,7 +823,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
           ],
         },
       }),
-      media: { service: media, serveUnauthenticated: config.media.serve_unauthenticated, boundary: () => deps.random.token(16) },
+      media: { service: media, serveUnauthenticated: config.media.serve_unauthenticated, boundary: () => deps.random.token(16), previews },
       hierarchy: createSpaceHierarchy({
         store: createHierarchyStore(storage.database.sql),
         joinedRooms: (userId) => roomStore.roomsWithMembership(userId, 'join'),

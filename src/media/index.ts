@@ -4,4 +4,7 @@ export { checkMediaId, contentDisposition, CONTENT_SECURITY_HEADERS, isMediaId, 
 export { boundaryOf, multipartFraming, parseMultipart, type MultipartPart } from './multipart.js';
 export { createMediaService, DEFAULT_WAIT_MS, type MediaDeps, type MediaOptions, type MediaService, type ServedContent, type ThumbnailRequest } from './media.js';
 export { createRemoteMedia, fileNameOf, type FetchedMedia, type RemoteMedia, type RemoteMediaDeps } from './remote.js';
-export { MAX_THUMBNAIL_SIDE, STANDARD_SIZES, thumbnailSizeFor, type ThumbnailMethod } from './thumbnails.js';
+export { imageSize, MAX_THUMBNAIL_SIDE, STANDARD_SIZES, thumbnailSizeFor, type ThumbnailMethod } from './thumbnails.js';
+export { createPreviewFetcher, isDeniedHost, PreviewFetchError, rangeList, type PreviewFetcher, type PreviewFetchOptions } from './preview/fetch.js';
+export { decodeHtml, parseOpenGraph, type OpenGraph } from './preview/opengraph.js';
+export { createUrlPreviewService, previewTarget, type UrlPreviewDeps, type UrlPreviewOptions, type UrlPreviewService, type UrlPreviewStore } from './preview/service.js';

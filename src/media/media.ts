@@ -240,6 +240,18 @@ export function createMediaService(deps: MediaDeps) {
       }
     },
 
+    /**
+     * Keeps bytes this server fetched itself (a URL preview's picture) as its own content, uploaded by
+     * no user; returns the mxc URI.
+     */
+    async keepFetched(bytes: Uint8Array, contentType: string, fileName: string | null): Promise<string> {
+      const stored = await receive(bytes, { contentType, fileName: fileName ?? undefined, contentLength: bytes.length });
+      for (;;) {
+        const mediaId = newMediaId();
+        if (await store.insertContent(serverName, mediaId, null, clock.now(), stored)) return contentUri(mediaId);
+      }
+    },
+
     /** POST /_matrix/media/v1/create: reserves an id whose bytes come later. */
     async create(uploader: Uploader): Promise<{ content_uri: string; unused_expires_at: number }> {
       const now = clock.now();

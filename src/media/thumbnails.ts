@@ -97,5 +97,22 @@ export async function makeThumbnail(source: Buffer, size: ThumbnailSize, animate
   }
 }
 
+/**
+ * A picture's size in pixels as it is shown (an EXIF rotation by a quarter turn swaps the sides; an
+ * animation's is one frame's), or undefined when sharp cannot read it.
+ */
+export async function imageSize(source: Uint8Array): Promise<{ width: number; height: number } | undefined> {
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(source, { limitInputPixels: false }).metadata();
+  } catch {
+    return undefined;
+  }
+  const width = metadata.width;
+  const height = metadata.pageHeight ?? metadata.height;
+  if (!width || !height) return undefined;
+  return (metadata.orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
+}
+
 /** The types a thumbnail may be served as (the spec's list for the thumbnail endpoints). */
 export const THUMBNAIL_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/apng', 'image/gif', 'image/webp']);

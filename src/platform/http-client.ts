@@ -71,16 +71,20 @@ export class HttpClientError extends Error {
   }
 }
 
+/** The TLS connect options of an outbound client trusting as `tls` says (HttpClientOptions.tls). */
+export function tlsTrust(tls: HttpClientOptions['tls']): { ca?: string[]; rejectUnauthorized?: false } {
+  const extraCa = tls?.extraCaPems ?? [];
+  return {
+    // Giving `ca` replaces Node's roots, so the extra ones are added to them.
+    ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+    ...(tls?.verify === false ? { rejectUnauthorized: false as const } : {}),
+  };
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const log = options.log.child({ component: 'http-client' });
-  const extraCa = options.tls?.extraCaPems ?? [];
   const agent = new Agent({
-    connect: {
-      timeout: options.timeoutMs,
-      // Giving `ca` replaces Node's roots, so the extra ones are added to them.
-      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
-      ...(options.tls?.verify === false ? { rejectUnauthorized: false } : {}),
-    },
+    connect: { timeout: options.timeoutMs, ...tlsTrust(options.tls) },
     keepAliveTimeout: 30_000,
   });
   let closed = false;

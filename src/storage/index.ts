@@ -51,6 +51,7 @@ export { createInboundTransactionStore } from './federation-inbound-store.js';
 export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export { createMediaStore } from './media-store.js';
+export { createUrlPreviewStore } from './url-preview-store.js';
 export { createHierarchyStore } from './hierarchy-store.js';
 export { createPushSenderStore } from './push-sender-store.js';
 export { createAppServiceStore } from './appservice-store.js';

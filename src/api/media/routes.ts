@@ -7,6 +7,7 @@ import {
   type MediaService,
   type ServedContent,
   type ThumbnailRequest,
+  type UrlPreviewService,
 } from '../../media/index.js';
 import { MatrixError } from '../../protocol/index.js';
 import {
@@ -21,6 +22,8 @@ import {
   getFederationContentThumbnail,
   getMediaConfig,
   getMediaConfigAuthed,
+  previewUrl,
+  previewUrlAuthed,
   uploadContent,
   uploadContentToMxc,
 } from '../../protocol/endpoints/media.js';
@@ -30,6 +33,8 @@ import { route } from '../plumbing/route.js';
 export interface MediaRouteOptions {
   /** Serve downloads and thumbnails at the deprecated /_matrix/media/v3 paths (no access token). */
   readonly serveUnauthenticated: boolean;
+  /** URL previews; null when url_previews.enabled is off (the endpoints answer 404 M_UNRECOGNIZED). */
+  readonly previews: UrlPreviewService | null;
 }
 
 /** Sends content with the headers the spec asks for; `fileName` overrides the uploaded name. */
@@ -112,6 +117,13 @@ export function mediaRoutes(media: MediaService, options: MediaRouteOptions) {
     route(app, createContent, ({ requester }) => media.create(requester));
     route(app, getMediaConfigAuthed, () => media.config());
     route(app, getMediaConfig, () => media.config());
+
+    const preview = (query: { url: string; ts?: number }) => {
+      if (options.previews === null) throw new MatrixError('M_UNRECOGNIZED', 'URL previews are turned off on this server');
+      return options.previews.preview(query.url, query.ts);
+    };
+    route(app, previewUrlAuthed, ({ query }) => preview(query));
+    route(app, previewUrl, ({ query }) => preview(query));
 
     route(app, getContentAuthed, async ({ params, query, reply }) =>
       sendContent(reply, await media.download(params.serverName, params.mediaId, { timeoutMs: query.timeout_ms })),

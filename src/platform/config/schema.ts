@@ -185,6 +185,35 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    url_previews: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'Answer GET /preview_url: the server fetches the pages users ask about (never private addresses unless allowed below). false: the endpoint answers 404 M_UNRECOGNIZED.',
+        }),
+        allow_private_addresses: Type.Boolean({
+          default: false,
+          description: 'Let previews fetch from loopback, private and link-local addresses (test networks, sytest). Off, they are refused after DNS resolution, IP literals and redirects included.',
+        }),
+        allowed_ip_ranges: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'CIDR ranges previews may reach even when private (an intranet to preview), e.g. 10.20.0.0/16.',
+        }),
+        denied_ip_ranges: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'CIDR ranges previews never reach, besides the private ones.',
+        }),
+        denied_hosts: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Host names never previewed: "example.com" is that host, "*.example.com" its subdomains.',
+        }),
+        max_page_bytes: Type.Integer({ minimum: 1024, default: 10_485_760, description: 'The largest page or picture fetched for a preview.' }),
+        timeout_ms: Type.Integer({ minimum: 1000, default: 15_000, description: 'How long one fetch (page or picture) may take.' }),
+        cache_ms: Type.Integer({ minimum: 0, default: 3_600_000, description: 'How long a preview is kept and given to every client asking about the same URL.' }),
+        accept_language: Type.String({ minLength: 1, default: 'en', description: 'The Accept-Language sent: which language sites answer in.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     presence: Type.Object(
       {
         enabled: Type.Boolean({
@@ -216,6 +245,7 @@ export const ConfigSchema = Type.Object(
         profile: RateLimit(0.2, 10, 'Display name and avatar changes.'),
         user_directory: RateLimit(1, 20, 'User directory searches.'),
         media_upload: RateLimit(10, 50, 'Media uploads and asynchronous upload ids (Synapse rc_media_create).'),
+        url_preview: RateLimit(2, 30, 'URL previews (GET /preview_url): each one not kept yet makes the server fetch a page.'),
       },
       { additionalProperties: false, default: {} },
     ),

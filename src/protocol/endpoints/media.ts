@@ -39,6 +39,34 @@ export const getMediaConfig = defineEndpoint({
   response: MediaConfig,
 });
 
+/** What GET /preview_url answers: OpenGraph keys, strings or numbers ("og:image" is an mxc URI). */
+const OpenGraphAnswer = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]));
+const PreviewQuery = Type.Object({
+  url: Type.String({ minLength: 1 }),
+  ts: Type.Optional(Type.Integer()),
+});
+
+export const previewUrlAuthed = defineEndpoint({
+  name: 'getUrlPreviewAuthed',
+  method: 'GET',
+  path: '/_matrix/client/v1/media/preview_url',
+  auth: 'user',
+  rateLimit: 'url_preview',
+  query: PreviewQuery,
+  response: OpenGraphAnswer,
+});
+
+/** The deprecated path (Matrix 1.11 froze it), which still asks for an access token. */
+export const previewUrl = defineEndpoint({
+  name: 'getUrlPreview',
+  method: 'GET',
+  ...legacyMedia('/preview_url'),
+  auth: 'user',
+  rateLimit: 'url_preview',
+  query: PreviewQuery,
+  response: OpenGraphAnswer,
+});
+
 /** POST /upload: the body is the content itself, of any type (read by the media plugin, not as JSON). */
 export const uploadContent = defineEndpoint({
   name: 'uploadContent',

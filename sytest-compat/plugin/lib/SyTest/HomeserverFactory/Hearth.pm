@@ -153,6 +153,8 @@ sub _config
          verify_tls              => JSON::false,
          allow_private_addresses => JSON::true,
       },
+      # The URL preview test serves its page from sytest's own listener on 127.0.0.1.
+      url_previews => { allow_private_addresses => JSON::true },
    };
 }
 

@@ -1,0 +1,226 @@
+/**
+ * Fetching the pages and pictures URL previews are made from. The URL comes from a user, so every
+ * connection this makes is checked: the addresses a host name resolves to are filtered inside the
+ * connection's own DNS lookup (the address checked is the address connected to, so a name that
+ * resolves to a public address for a check and a private one for the connection gains nothing), IP
+ * literals are checked before connecting, and each redirect is a new request checked the same way.
+ * Private, loopback and link-local ranges are refused unless the operator allows them.
+ */
+import { lookup as systemLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { isPrivateAddress } from '../../federation/addresses.js';
+import { tlsTrust, type HttpClientOptions } from '../../platform/http-client.js';
+
+export interface PreviewFetchOptions {
+  readonly userAgent: string;
+  /** Deadline for one request: connecting, sending, and reading the whole answer. */
+  readonly timeoutMs: number;
+  /** A larger answer is abandoned (kind 'too_large'). */
+  readonly maxBytes: number;
+  /** Let private, loopback and link-local addresses be reached (test networks, sytest). */
+  readonly allowPrivateAddresses: boolean;
+  /** CIDR ranges always allowed, private or not (an intranet the operator wants previewed). */
+  readonly allowedRanges: readonly string[];
+  /** CIDR ranges refused besides the private ones. */
+  readonly deniedRanges: readonly string[];
+  /** Host names refused, at the start and at every redirect (patterns as isDeniedHost). */
+  readonly deniedHosts: readonly string[];
+  /** The Accept-Language header sent. */
+  readonly acceptLanguage: string;
+  /**
+   * Trust for https, as the other outbound clients have it (federation.ca_files and verify_tls): PEM
+   * certificates trusted beside Node's bundled roots, or `verify: false` to accept any (test networks).
+   */
+  readonly tls?: HttpClientOptions['tls'];
+  /** Resolves a host name to all its addresses; default: the system resolver. */
+  readonly lookupAll?: (hostname: string) => Promise<LookupAddress[]>;
+}
+
+export type PreviewFetchErrorKind = 'blocked' | 'unreachable' | 'timeout' | 'too_large' | 'status' | 'redirects';
+
+/** Why a page or picture could not be fetched; the message names the URL's host, never its query. */
+export class PreviewFetchError extends Error {
+  constructor(readonly kind: PreviewFetchErrorKind, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PreviewFetchError';
+  }
+}
+
+export interface FetchedResource {
+  /** Where the answer came from, after redirects: relative links in a page resolve against it. */
+  readonly url: URL;
+  /** The Content-Type header's media type, lower-cased, without parameters; undefined when absent. */
+  readonly mediaType: string | undefined;
+  /** The whole Content-Type header (its charset parameter decodes a page). */
+  readonly contentType: string | undefined;
+  readonly body: Uint8Array;
+}
+
+export interface PreviewFetcher {
+  /** GETs `url`, following up to five redirects; rejects with a PreviewFetchError. */
+  fetch(url: URL, accept: string): Promise<FetchedResource>;
+  close(): Promise<void>;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** Whether `host` is one of the denied hosts (patterns: "example.com" names that host, "*.example.com" its subdomains). */
+export function isDeniedHost(host: string, patterns: readonly string[]): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return patterns.some((pattern) => {
+    const wanted = pattern.toLowerCase().replace(/\.$/, '');
+    return wanted.startsWith('*.') ? name.endsWith(wanted.slice(1)) : name === wanted;
+  });
+}
+
+/** Thrown inside the connection's lookup: the host has no address previews may reach. */
+class BlockedHostError extends Error implements NodeJS.ErrnoException {
+  readonly code = 'EHEARTHBLOCKED';
+}
+
+/** A BlockList of CIDR ranges ("10.1.0.0/16", "fd00::/8"); a bad range stops the start naming it. */
+export function rangeList(ranges: readonly string[], name: string): BlockList {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const [network = '', prefixText] = range.split('/');
+    const family = isIP(network);
+    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
+    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+      throw new Error(`${name}: '${range}' is not an IP range (write 10.0.0.0/8 or fd00::/8)`);
+    }
+    list.addSubnet(network, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+export function createPreviewFetcher(options: PreviewFetchOptions): PreviewFetcher {
+  const allowed = rangeList(options.allowedRanges, 'url_previews.allowed_ip_ranges');
+  const denied = rangeList(options.deniedRanges, 'url_previews.denied_ip_ranges');
+  const lookupAll = options.lookupAll ?? ((hostname: string) => new Promise<LookupAddress[]>((resolve, reject) =>
+    systemLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)))));
+
+  function reachable(address: string): boolean {
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (allowed.check(address, family)) return true;
+    if (denied.check(address, family)) return false;
+    return options.allowPrivateAddresses || !isPrivateAddress(address);
+  }
+
+  const agent = new Agent({
+    connect: {
+      timeout: options.timeoutMs,
+      ...tlsTrust(options.tls),
+      // Node's socket calls this for a host name (never for an IP literal, which fetch checks itself).
+      // With `all` it wants every address (it races them, "happy eyeballs"), else the first.
+      lookup: ((hostname, lookupOptions, callback) => {
+        lookupAll(hostname).then(
+          (addresses) => {
+            const usable = addresses.filter((entry) => reachable(entry.address));
+            if (usable.length === 0) {
+              callback(new BlockedHostError(`${hostname} has no address previews may reach`), '');
+            } else if (lookupOptions.all === true) {
+              callback(null, usable);
+            } else {
+              callback(null, usable[0]!.address, usable[0]!.family);
+            }
+          },
+          (err: NodeJS.ErrnoException) => callback(err, ''),
+        );
+      }) satisfies LookupFunction,
+    },
+    keepAliveTimeout: 10_000,
+    // Nothing is pipelined: one request per connection at a time.
+    pipelining: 1,
+  });
+
+  async function once(url: URL, accept: string, signal: AbortSignal) {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isDeniedHost(host, options.deniedHosts)) throw new PreviewFetchError('blocked', `${host} is not previewed on this server`);
+    if (isIP(host) !== 0 && !reachable(host)) throw new PreviewFetchError('blocked', `${host} is an address previews may not reach`);
+    try {
+      return await request(url, {
+        dispatcher: agent,
+        method: 'GET',
+        headers: { 'user-agent': options.userAgent, accept, 'accept-language': options.acceptLanguage },
+        signal,
+      });
+    } catch (err) {
+      throw failure(err, url, signal);
+    }
+  }
+
+  return {
+    async fetch(start: URL, accept: string): Promise<FetchedResource> {
+      const signal = AbortSignal.timeout(options.timeoutMs);
+      let url = start;
+      for (let hop = 0; ; hop++) {
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PreviewFetchError('blocked', `a redirect to a ${url.protocol} URL is not followed`);
+        const response = await once(url, accept, signal);
+        const location = header(response.headers.location);
+        if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
+          response.body.on('error', () => undefined).resume();
+          if (hop >= MAX_REDIRECTS) throw new PreviewFetchError('redirects', `${start.host} redirects more than ${MAX_REDIRECTS} times`);
+          try {
+            url = new URL(location, url);
+          } catch (err) {
+            throw new PreviewFetchError('status', `${url.host} redirects to something that is not a URL`, { cause: err });
+          }
+          continue;
+        }
+        if (response.statusCode < 200 || response.statusCode >= 300) {
+          response.body.on('error', () => undefined).resume();
+          throw new PreviewFetchError('status', `${url.host} answered HTTP ${response.statusCode}`);
+        }
+        const contentType = header(response.headers['content-type']);
+        const body = await readCapped(response.body, header(response.headers['content-length']), options.maxBytes, url, signal);
+        return {
+          url,
+          mediaType: contentType?.split(';')[0]?.trim().toLowerCase() || undefined,
+          contentType,
+          body,
+        };
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readCapped(stream: Readable, declared: string | undefined, limit: number, url: URL, signal: AbortSignal): Promise<Uint8Array> {
+  const tooLarge = () => new PreviewFetchError('too_large', `${url.host} answered with more than ${limit} bytes`);
+  const abandon = () => stream.on('error', () => undefined).destroy();
+  if (declared !== undefined && Number(declared) > limit) {
+    abandon();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      total += chunk.length;
+      if (total > limit) {
+        abandon();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof PreviewFetchError) throw err;
+    throw failure(err, url, signal);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function failure(err: unknown, url: URL, signal: AbortSignal): PreviewFetchError {
+  if (err instanceof PreviewFetchError) return err;
+  if (signal.aborted) return new PreviewFetchError('timeout', `${url.host} did not answer in time`, { cause: err });
+  const blocked = err instanceof BlockedHostError || (err instanceof Error && err.cause instanceof BlockedHostError);
+  if (blocked) return new PreviewFetchError('blocked', `${url.hostname} has no address previews may reach`, { cause: err });
+  const detail = err instanceof Error ? err.message : String(err);
+  return new PreviewFetchError('unreachable', `${url.host} could not be reached: ${detail}`, { cause: err });
+}
