@@ -21,6 +21,7 @@ import { accountDataRoutes } from './api/client/account-data.js';
 import { filterRoutes } from './api/client/filters.js';
 import { capabilitiesRoutes } from './api/client/capabilities.js';
 import { roomRoutes } from './api/client/rooms.js';
+import { thirdPartyInviteRoutes } from './api/federation/third-party-invites.js';
 import { syncRoutes } from './api/client/sync.js';
 import type { LegacySync, NotificationsList, SyncService } from './sync/index.js';
 import { notificationRoutes } from './api/client/notifications.js';
@@ -66,7 +67,7 @@ import { federationEventRoutes } from './api/federation/events.js';
 import { federationQueryRoutes } from './api/federation/query.js';
 import { federationKeyRoutes } from './api/federation/user-keys.js';
 import { federationMembershipRoutes } from './api/federation/membership.js';
-import type { FederationMembership } from './rooms/index.js';
+import type { FederationMembership, ThirdPartyInvites } from './rooms/index.js';
 import { federationSendRoutes } from './api/federation/send.js';
 import type { TransactionReceiver } from './federation/index.js';
 import type { FederationReads } from './rooms/index.js';
@@ -149,6 +150,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   };
   /** make_/send_ join, leave, knock and invites, as the resident (or invited) server; left out by tests that do not need them. */
   readonly federationMembership?: FederationMembership;
+  /** Inviting email addresses through identity servers; left out by tests that do not need it. */
+  readonly thirdPartyInvites?: ThirdPartyInvites;
   /**
    * The content repository (uploads, downloads, thumbnails, and the federation media endpoints);
    * `boundary` makes the multipart boundaries of federation answers. Left out by tests that do not need it.
@@ -199,7 +202,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(accountDataRoutes(deps.accountData));
     await app.register(filterRoutes(deps.filters));
     await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion, getLoginToken: deps.loginTokens !== undefined }));
-    await app.register(roomRoutes(deps.rooms));
+    await app.register(roomRoutes(deps.rooms, deps.thirdPartyInvites ?? null));
     await app.register(syncRoutes(deps.sync));
     if (deps.legacy) await app.register(legacyRoutes(deps.legacy));
     if (deps.typing) await app.register(typingRoutes(deps.typing));
@@ -234,6 +237,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(federationKeyRoutes(reads.keys));
     }
     if (deps.federationMembership) await app.register(federationMembershipRoutes(deps.federationMembership, deps.serverName));
+    if (deps.thirdPartyInvites) await app.register(thirdPartyInviteRoutes(deps.thirdPartyInvites));
     for (const routes of deps.appServices?.routes ?? []) await app.register(routes);
     if (deps.federationTransactions) await app.register(federationSendRoutes(deps.federationTransactions));
     if (deps.hierarchy) {

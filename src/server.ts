@@ -33,6 +33,7 @@ import {
   createErasedUsers,
   createRemotePublicRooms,
   createClientRooms,
+  createThirdPartyInvites,
   createMemberProfiles,
   createGuestAccess,
   createReceivePipeline,
@@ -136,6 +137,7 @@ import {
   createPushersStore,
 } from './storage/index.js';
 import { createHttpClient } from './platform/http-client.js';
+import { createIdentityServerClient } from './identity/client.js';
 import { createMediaService, createPreviewFetcher, createRemoteMedia, createUrlPreviewService, imageSize, type UrlPreviewService } from './media/index.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName, type UserId } from './protocol/index.js';
@@ -714,6 +716,49 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
 
 
+    const clientRooms = createClientRooms({
+      rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
+      remote: remoteMembership,
+      backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
+      // A room that stops admitting guests makes them leave.
+      guestAccess,
+      ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+      invitesBlocked,
+      erased,
+      ...(appServices.size === 0 ? {} : {
+        appServices: {
+          aliasExists: (alias: string) => appServiceQueries.aliasExists(alias),
+          provideUser: async (userId: string) => {
+            if (appServices.interestedInUser(userId).length === 0 || !isUserId(userId) || (await accountsStore.user(userId)) !== undefined) return;
+            await appServiceQueries.userExists(userId);
+          },
+        },
+      }),
+    });
+    // Inviting email addresses through identity servers (third-party invites); the identity server's name
+    // comes from a user, so its address is checked as federation's are.
+    const identityServers = createIdentityServerClient({
+      allowPrivateAddresses,
+      timeoutMs: 30_000,
+      userAgent: `Hearth/${deps.version}`,
+      tls: federationTls,
+    });
+    closers.push({ name: 'identity server connections', close: () => identityServers.close() });
+    const thirdPartyInvites = createThirdPartyInvites({
+      rooms,
+      store: roomStore,
+      identity: identityServers,
+      serverName: config.server_name,
+      inviteUser: (inviter, roomId, userId) => clientRooms.moderate({ userId: inviter, deviceId: null }, 'invite', roomId, userId),
+      inviteRemote: (roomId, sender, target, thirdPartyInvite) => remoteMembership.invite(roomId, sender, target, undefined, undefined, thirdPartyInvite),
+      hasLocalMember: (roomId) => remoteMembership.hasLocalMember(roomId),
+      exchange: async (server, roomId, body) => {
+        await federationClient.request(server, 'PUT', `/_matrix/federation/v1/exchange_third_party_invite/${encodeURIComponent(roomId)}`, { body });
+      },
+      profile: memberProfileLookup(userData),
+      log,
+    });
+
     const app = await buildApp({
       log,
       version: deps.version,
@@ -745,25 +790,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         erased,
       }),
       defaultRoomVersion: String(config.default_room_version),
-      rooms: createClientRooms({
-        rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
-        remote: remoteMembership,
-        backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
-        // A room that stops admitting guests makes them leave.
-        guestAccess,
-        ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
-        invitesBlocked,
-        erased,
-        ...(appServices.size === 0 ? {} : {
-          appServices: {
-            aliasExists: (alias: string) => appServiceQueries.aliasExists(alias),
-            provideUser: async (userId: string) => {
-              if (appServices.interestedInUser(userId).length === 0 || !isUserId(userId) || (await accountsStore.user(userId)) !== undefined) return;
-              await appServiceQueries.userExists(userId);
-            },
-          },
-        }),
-      }),
+      rooms: clientRooms,
+      thirdPartyInvites,
       aliases,
       roomDirectory,
       tags: createTagService({ store: userData }),

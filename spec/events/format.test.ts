@@ -6,6 +6,7 @@ import {
   computeReferenceHash,
   eventIdFor,
   parsePdu,
+  requiredSignatureServers,
   type RoomVersionRules,
 } from '../../src/events/index.js';
 import { rules } from '../helpers/events.js';
@@ -194,5 +195,25 @@ t.test('redacts: top-level up to v10, in content from v11', async (t) => {
       t.equal(inContent.redacts, undefined, `v${v} content ignored`);
       t.match(reasonOf(() => parsePdu(pdu(r, { type: 'm.room.redaction', redacts: 5 }), r)), 'redacts', `v${v} bad redacts`);
     }
+  }
+});
+
+t.test('a third-party invite may come from the invitee\'s server, and then needs only its signature', async (t) => {
+  for (const v of ALL_VERSIONS) {
+    const r = rules(v);
+    const thirdParty = {
+      type: 'm.room.member',
+      state_key: '@carol:b.test',
+      content: { membership: 'invite', third_party_invite: { display_name: 'c...', signed: { mxid: '@carol:b.test', token: 'tok', signatures: {} } } },
+    };
+    const fromInvitee = pdu(r, { ...thirdParty, signatures: { 'b.test': { 'ed25519:k': 'sig' } } });
+    t.equal(reasonOf(() => parsePdu(fromInvitee, r, { origin: 'b.test' })), '(accepted)', `v${v} sent by the invitee's server`);
+    const event = parsePdu(fromInvitee, r);
+    const fromId = r.eventIdFormat === 'server-generated' ? ['a.test'] : [];
+    t.same(requiredSignatureServers(event, r).sort(), ['b.test', ...fromId].sort(), `v${v} the invitee's server signs when the sender's did not`);
+    const fromSender = parsePdu(pdu(r, thirdParty), r);
+    t.same(requiredSignatureServers(fromSender, r), ['a.test'], `v${v} the sender's server when it signed`);
+    const plainInvite = pdu(r, { type: 'm.room.member', state_key: '@carol:b.test', content: { membership: 'invite' } });
+    t.match(reasonOf(() => parsePdu(plainInvite, r, { origin: 'b.test' })), 'does not belong to the sending server', `v${v} an ordinary invite must come from its sender's server`);
   }
 });

@@ -183,7 +183,12 @@ export function parsePdu(json: unknown, rules: RoomVersionRules, options: ParseP
   }
 
   const sender: UserId = grammar('sender', parseUserId, pdu.sender);
-  if (options.origin !== undefined && serverNameOf(sender) !== options.origin) {
+  // A third-party invite is sent by the invitee's server in the name of the 3pid invite's sender
+  // (server-server API, "Third-party invites"): its sender may belong to another server.
+  const given = pdu.content;
+  const thirdPartyInvite = type === 'm.room.member' && typeof given === 'object' && given !== null &&
+    (given as Record<string, unknown>).membership === 'invite' && Object.hasOwn(given, 'third_party_invite');
+  if (options.origin !== undefined && serverNameOf(sender) !== options.origin && !thirdPartyInvite) {
     fail(`sender ${sender} does not belong to the sending server ${options.origin}`);
   }
 

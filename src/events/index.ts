@@ -31,7 +31,7 @@ export { checkAuth, requiredSignatureServers } from './auth/check-auth.js';
 export { authEventsSelection, checkAuthEvents } from './auth/auth-events.js';
 export type { AuthEventsSelectionInput, CheckAuthEventsOptions } from './auth/auth-events.js';
 export { membershipOf, joinRuleOf } from './auth/membership-state.js';
-export { thirdPartyInvitePublicKeys, thirdPartyInviteSignatureMatches } from './auth/third-party-invite.js';
+export { thirdPartyInvitePublicKeys, thirdPartyInviteSignatureMatches, thirdPartyInviteVerifyingKey } from './auth/third-party-invite.js';
 export {
   MAX_AUTH_EVENTS,
   MAX_PDU_BYTES,

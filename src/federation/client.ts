@@ -11,7 +11,7 @@ import type { HttpMethod } from '../protocol/endpoint.js';
 import { MatrixError, isServerName, type ServerName } from '../protocol/index.js';
 import { HttpClientError, type HttpClient, type HttpResponse, type JsonBody } from '../platform/http-client.js';
 import type { Logger } from '../platform/logger.js';
-import { isPrivateAddress } from './addresses.js';
+import { isPrivateAddress } from '../platform/addresses.js';
 import type { ServerResolver, SrvRecord, WellKnownResponse } from './resolver.js';
 import { signRequest } from './x-matrix.js';
 

@@ -9,7 +9,7 @@ export {
   type SignedRequest,
   type XMatrixAuth,
 } from './x-matrix.js';
-export { isPrivateAddress } from './addresses.js';
+export { isPrivateAddress } from '../platform/addresses.js';
 export {
   cacheLifetime,
   createServerResolver,

@@ -12,6 +12,7 @@ import {
 import { createDestinationFinder, serverOfUser, type DestinationReads } from './sender-destinations.js';
 import type { FederationClient, FederationQueueStore, PduForDestination } from './sender-ports.js';
 import type { TimelineEvent } from '../rooms/index.js';
+import type { RoomEvent } from '../events/index.js';
 
 /** Events read from the stream per step while queuing local events. */
 const EVENTS_PER_STEP = 100;
@@ -145,7 +146,7 @@ export function createFederationSender(deps: FederationSenderDeps) {
       for (const stored of events) {
         if (deps.presenceOf !== undefined) await greetNewlyMet(stored, woken);
         // Events received over federation were sent by their origin; only ours go out from here.
-        if (serverOfUser(stored.event.sender) !== serverName) continue;
+        if (!originatedHere(stored.event, serverName)) continue;
         for (const destination of await destinationFinder.destinationsOf(stored)) {
           entries.push({ destination, position: stored.streamPosition, eventId: stored.event.eventId });
         }
@@ -321,3 +322,17 @@ export function createFederationSender(deps: FederationSenderDeps) {
 }
 
 export type FederationSender = ReturnType<typeof createFederationSender>;
+
+/**
+ * Whether this server made the event: its sender is ours, or it is a third-party invite this server issued
+ * for the 3pid invite's sender of another server (src/rooms/third-party-invites.ts), which carries our
+ * signature and not that server's. An invite from another server that we countersigned carries theirs.
+ */
+function originatedHere(event: RoomEvent, serverName: string): boolean {
+  const senderServer = serverOfUser(event.sender);
+  if (senderServer === serverName) return true;
+  if (event.type !== 'm.room.member' || event.content.membership !== 'invite' || !Object.hasOwn(event.content, 'third_party_invite')) return false;
+  const signatures = event.pdu.signatures;
+  if (typeof signatures !== 'object' || signatures === null) return false;
+  return Object.hasOwn(signatures, serverName) && (senderServer === undefined || !Object.hasOwn(signatures, senderServer));
+}

@@ -5,6 +5,6 @@ export { boundaryOf, multipartFraming, parseMultipart, type MultipartPart } from
 export { createMediaService, DEFAULT_WAIT_MS, type MediaDeps, type MediaOptions, type MediaService, type ServedContent, type ThumbnailRequest } from './media.js';
 export { createRemoteMedia, fileNameOf, type FetchedMedia, type RemoteMedia, type RemoteMediaDeps } from './remote.js';
 export { imageSize, MAX_THUMBNAIL_SIDE, STANDARD_SIZES, thumbnailSizeFor, type ThumbnailMethod } from './thumbnails.js';
-export { createPreviewFetcher, isDeniedHost, PreviewFetchError, rangeList, type PreviewFetcher, type PreviewFetchOptions } from './preview/fetch.js';
+export { createPreviewFetcher, isDeniedHost, PreviewFetchError, type PreviewFetcher, type PreviewFetchOptions } from './preview/fetch.js';
 export { decodeHtml, parseOpenGraph, type OpenGraph } from './preview/opengraph.js';
 export { createUrlPreviewService, previewTarget, type UrlPreviewDeps, type UrlPreviewOptions, type UrlPreviewService, type UrlPreviewStore } from './preview/service.js';

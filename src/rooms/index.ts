@@ -84,3 +84,4 @@ export {
   type RoomSummaryAnswer,
   type SpaceHierarchy,
 } from './hierarchy.js';
+export { createThirdPartyInvites, type ThirdPartyInviteRequest, type ThirdPartyInvites, type ThirdPartyInvitesDeps } from './third-party-invites.js';

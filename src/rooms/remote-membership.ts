@@ -383,12 +383,18 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
    * invitee's server countersigns it (invite v2, with the room's stripped state), and the countersigned event
    * then enters the room like any PDU, through the receive pipeline.
    */
-  async function invite(roomId: string, sender: string, target: UserId, reason?: string, isDirect?: boolean): Promise<void> {
-    const content: Record<string, unknown> = { membership: 'invite', ...(reason === undefined ? {} : { reason }), ...(isDirect ? { is_direct: true } : {}) };
+  async function invite(roomId: string, sender: string, target: UserId, reason?: string, isDirect?: boolean, thirdPartyInvite?: Readonly<Record<string, unknown>>): Promise<void> {
+    const content: Record<string, unknown> = {
+      membership: 'invite',
+      ...(reason === undefined ? {} : { reason }),
+      ...(isDirect ? { is_direct: true } : {}),
+      // A third-party invite's identity-server-signed part (third-party-invites.ts).
+      ...(thirdPartyInvite === undefined ? {} : { third_party_invite: thirdPartyInvite }),
+    };
     const { event, roomVersion } = await deps.prepare(roomId, { type: 'm.room.member', stateKey: target, sender, content });
     const rules = getRoomVersion(roomVersion)!;
     const server = userIdServer(target);
-    const inviteState = await inviteRoomState(roomId);
+    const inviteState = await inviteRoomState(roomId, sender);
     let answer: { event?: unknown };
     try {
       answer = await federation.request<{ event?: unknown }>(server, 'PUT', `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(event.eventId)}`, {
@@ -439,10 +445,11 @@ export function createRemoteMembership(deps: RemoteMembershipDeps) {
 
   /**
    * The state an invite carries so the invitee can show the room: the preview state events, as full PDUs
-   * (since Matrix 1.16 the invitee's server checks them, and the create event must be there).
+   * (since Matrix 1.16 the invitee's server checks them, and the create event must be there), and the
+   * inviter's member event (who invites, with their name and avatar), as Synapse sends.
    */
-  async function inviteRoomState(roomId: string): Promise<Array<Readonly<Record<string, unknown>>>> {
-    const keys = STRIPPED_STATE_TYPES.map((type) => stateKey(type, ''));
+  async function inviteRoomState(roomId: string, inviter: string): Promise<Array<Readonly<Record<string, unknown>>>> {
+    const keys = [...STRIPPED_STATE_TYPES.map((type) => stateKey(type, '')), stateKey('m.room.member', inviter)];
     const entries = await store.currentStateEntries(roomId, keys);
     const stored = await store.events([...entries.values()]);
     return [...entries.values()].map((id) => stored.get(id)?.event).filter((e): e is RoomEvent => e !== undefined).map((e) => e.pdu);

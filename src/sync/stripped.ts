@@ -4,7 +4,7 @@ import type { MembershipRow, SyncReads } from './ports.js';
 /**
  * Invited and knocking rooms: the user is not in them, so /sync shows only stripped state (type, state
  * key, sender, content) of the events that let a client show the room: its name, avatar, join rules and
- * so on, as the spec's "stripped state" recommends, plus the user's own member event.
+ * so on, as the spec's "stripped state" recommends, the inviter's member event, and the user's own.
  */
 
 export interface StrippedEvent {
@@ -21,10 +21,14 @@ function stripped(event: RoomEvent): StrippedEvent {
 /** The stripped state of the room as it was at the user's invite or knock, ending with that event. */
 export async function strippedState(reads: SyncReads, membership: MembershipRow): Promise<StrippedEvent[]> {
   const state = membership.position === null ? undefined : await reads.stateAfter(membership.eventId);
-  const previewIds = STRIPPED_STATE_TYPES.map((type) => state?.get(stateKey(type, ''))).filter((id): id is string => id !== undefined);
-  const stored = await reads.events([...previewIds, membership.eventId]);
+  const own = (await reads.events([membership.eventId])).get(membership.eventId)?.event;
+  // The inviter's member event too (who invites, by name and avatar), as Synapse sends it.
+  const inviter = own !== undefined && own.sender !== own.stateKey ? [stateKey('m.room.member', own.sender)] : [];
+  const previewIds = [...STRIPPED_STATE_TYPES.map((type) => stateKey(type, '')), ...inviter]
+    .map((key) => state?.get(key))
+    .filter((id): id is string => id !== undefined);
+  const stored = await reads.events(previewIds);
   const events = previewIds.map((id) => stored.get(id)?.event).filter((event): event is RoomEvent => event !== undefined);
-  const own = stored.get(membership.eventId)?.event;
   // An invite from a room this server is not in carries the inviting server's stripped state instead.
   const given = own === undefined ? [] : inviteRoomState(own);
   if (given.length > 0) return [...given.filter((e) => !(e.type === 'm.room.member' && e.state_key === own?.stateKey)), stripped(own!)];

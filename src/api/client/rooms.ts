@@ -20,17 +20,24 @@ import {
   unban,
   upgradeRoom,
 } from '../../protocol/endpoints/rooms.js';
-import type { ClientRooms } from '../../rooms/index.js';
+import type { ClientRooms, ThirdPartyInvites } from '../../rooms/index.js';
+import { isPlainObject } from '../../crypto/index.js';
+import { MatrixError } from '../../protocol/index.js';
 import type { Requester } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 import { roomHistoryRoutes } from './room-history.js';
 import { relationsRoutes } from './relations.js';
 
 /** Rooms: each handler unpacks the request, makes one call to the client rooms service, shapes the reply. */
-export function roomRoutes(rooms: ClientRooms) {
+export function roomRoutes(rooms: ClientRooms, thirdParty: ThirdPartyInvites | null = null) {
+  function thirdPartyInvites(): ThirdPartyInvites {
+    if (thirdParty === null) throw new MatrixError('M_UNRECOGNIZED', 'Third-party invites are not available on this server');
+    return thirdParty;
+  }
+
   return async (app: FastifyInstance): Promise<void> => {
-    route(app, createRoom, async ({ requester, body }) => ({
-      room_id: await rooms.createRoom(requester, {
+    route(app, createRoom, async ({ requester, body }) => {
+      const roomId = await rooms.createRoom(requester, {
         visibility: body.visibility,
         roomAliasName: body.room_alias_name,
         name: body.name,
@@ -42,15 +49,29 @@ export function roomRoutes(rooms: ClientRooms) {
         preset: body.preset,
         isDirect: body.is_direct,
         powerLevelContentOverride: body.power_level_content_override,
-      }),
-    }));
+      });
+      // Addresses to invite through identity servers, once the room exists (as Synapse does).
+      for (const target of body.invite_3pid ?? []) {
+        await thirdPartyInvites().invite(requester.userId, roomId, { idServer: target.id_server, idAccessToken: target.id_access_token, medium: target.medium, address: target.address });
+      }
+      return { room_id: roomId };
+    });
 
-    route(app, joinRoomById, async ({ requester, params, body }) => ({
-      room_id: await rooms.join(requester, params.roomId, body),
-    }));
-    route(app, joinRoom, async ({ requester, params, query, body }) => ({
-      room_id: await rooms.join(requester, params.roomIdOrAlias, body, [...(query.via ?? []), ...(query.server_name ?? [])]),
-    }));
+    /** A join presenting an identity server's signed invite: the invite is issued first. */
+    const signedInvite = async (userId: string, roomIdOrAlias: string, signed: unknown) => {
+      if (signed === undefined) return;
+      if (!isPlainObject(signed)) throw new MatrixError('M_BAD_JSON', 'third_party_signed must be an object');
+      if (!roomIdOrAlias.startsWith('!')) throw new MatrixError('M_INVALID_PARAM', 'A join with third_party_signed must name the room by its id');
+      await thirdPartyInvites().beforeJoin(userId, roomIdOrAlias, signed);
+    };
+    route(app, joinRoomById, async ({ requester, params, body }) => {
+      await signedInvite(requester.userId, params.roomId, body.third_party_signed);
+      return { room_id: await rooms.join(requester, params.roomId, body) };
+    });
+    route(app, joinRoom, async ({ requester, params, query, body }) => {
+      await signedInvite(requester.userId, params.roomIdOrAlias, body.third_party_signed);
+      return { room_id: await rooms.join(requester, params.roomIdOrAlias, body, [...(query.via ?? []), ...(query.server_name ?? [])]) };
+    });
     route(app, knockRoom, async ({ requester, params, query, body }) => ({
       room_id: await rooms.knock(requester, params.roomIdOrAlias, body.reason, [...(query.via ?? []), ...(query.server_name ?? [])]),
     }));
@@ -58,7 +79,19 @@ export function roomRoutes(rooms: ClientRooms) {
       await rooms.leave(requester, params.roomId, body.reason);
       return {};
     });
-    for (const [endpoint, action] of [[inviteUser, 'invite'], [kick, 'kick'], [ban, 'ban'], [unban, 'unban']] as const) {
+    route(app, inviteUser, async ({ requester, params, body }) => {
+      if (body.user_id !== undefined) {
+        await rooms.moderate(requester, 'invite', params.roomId, body.user_id, body.reason);
+        return {};
+      }
+      const { id_server: idServer, id_access_token: idAccessToken, medium, address } = body;
+      if (idServer === undefined || idAccessToken === undefined || medium === undefined || address === undefined) {
+        throw new MatrixError('M_MISSING_PARAM', 'Give user_id, or id_server, id_access_token, medium and address for a third-party invite');
+      }
+      await thirdPartyInvites().invite(requester.userId, params.roomId, { idServer, idAccessToken, medium, address });
+      return {};
+    });
+    for (const [endpoint, action] of [[kick, 'kick'], [ban, 'ban'], [unban, 'unban']] as const) {
       route(app, endpoint, async ({ requester, params, body }) => {
         await rooms.moderate(requester, action, params.roomId, body.user_id, body.reason);
         return {};

@@ -44,6 +44,8 @@ export interface FederationAuthDeps {
 export const UNAUTHENTICATED_FEDERATION_PATHS: ReadonlySet<string> = new Set([
   '/_matrix/federation/v1/version',
   '/_matrix/federation/v1/openid/userinfo',
+  // Identity servers call it, and they do not sign requests (third-party invites).
+  '/_matrix/federation/v1/3pid/onbind',
 ]);
 
 const FEDERATION_PREFIX = '/_matrix/federation/';

@@ -109,11 +109,26 @@ function checkCreate(event: RoomEvent, rules: RoomVersionRules): AuthResult {
  * The servers whose signatures an event needs (server-server-api "Validating hashes and signatures on
  * received events", v8 auth rule 4.2.1): the sender's; in v1-2 also the event id's; from v8 also that of
  * join_authorised_via_users_server's user.
+ *
+ * A third-party invite (an invite whose content has third_party_invite) names the 3pid invite's sender,
+ * but "the server which actually sends the event may be a different server": the invitee's, when it is in
+ * the room as the identity server tells it of the binding. So such an event needs the signature of the
+ * sender's server if it carries one, else that of the invitee's server; what makes it genuine is the
+ * identity server's signature on `signed`, which the auth rules check.
  */
+/** An invite made from a third-party invite (its content carries third_party_invite). */
+function isThirdPartyInvite(event: RoomEvent): boolean {
+  return event.type === 'm.room.member' && event.content.membership === 'invite' && Object.hasOwn(event.content, 'third_party_invite');
+}
+
 export function requiredSignatureServers(event: RoomEvent, rules: RoomVersionRules): string[] {
   const servers = new Set<string>();
   const sender = serverOf(event.sender);
-  if (sender !== undefined) servers.add(sender);
+  const invitee = isThirdPartyInvite(event) && event.stateKey !== undefined ? serverOf(event.stateKey) : undefined;
+  const signatures = event.pdu.signatures;
+  const senderSigned = sender !== undefined && typeof signatures === 'object' && signatures !== null && Object.hasOwn(signatures, sender);
+  if (invitee !== undefined && !senderSigned) servers.add(invitee);
+  else if (sender !== undefined) servers.add(sender);
   if (rules.eventIdFormat === 'server-generated') {
     const fromId = serverNameOf(event.eventId as EventId);
     if (fromId !== undefined) servers.add(fromId);

@@ -39,3 +39,40 @@ export function thirdPartyInviteSignatureMatches(signed: Readonly<Record<string,
   }
   return false;
 }
+
+/**
+ * The invite's public key (unpadded base64, as published) that verifies a signature in `signed`, with the
+ * URL to ask whether the identity server still holds it valid: `public_keys[].key_validity_url`, or the
+ * top-level `key_validity_url` for the top-level `public_key`. Undefined when no key verifies.
+ */
+export function thirdPartyInviteVerifyingKey(
+  signed: Readonly<Record<string, unknown>>,
+  invite: RoomEvent,
+): { readonly publicKey: string; readonly keyValidityUrl: string | undefined } | undefined {
+  const signatures = signed.signatures;
+  if (!isPlainObject(signatures)) return undefined;
+  const candidates: Array<{ publicKey: unknown; keyValidityUrl: unknown }> = [{ publicKey: invite.content.public_key, keyValidityUrl: invite.content.key_validity_url }];
+  const list = invite.content.public_keys;
+  if (Array.isArray(list)) {
+    for (const entry of list) if (isPlainObject(entry)) candidates.push({ publicKey: entry.public_key, keyValidityUrl: entry.key_validity_url });
+  }
+  for (const candidate of candidates) {
+    if (typeof candidate.publicKey !== 'string') continue;
+    let key: Uint8Array;
+    try {
+      key = decodeBase64(candidate.publicKey);
+    } catch (err) {
+      if (!(err instanceof Base64Error)) throw err;
+      continue;
+    }
+    for (const [server, byKey] of Object.entries(signatures)) {
+      if (!isPlainObject(byKey)) continue;
+      for (const keyId of Object.keys(byKey)) {
+        if (verifyJsonSignature(signed, server, keyId, key)) {
+          return { publicKey: candidate.publicKey, keyValidityUrl: typeof candidate.keyValidityUrl === 'string' ? candidate.keyValidityUrl : undefined };
+        }
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,17 +1,14 @@
 /**
  * Fetching the pages and pictures URL previews are made from. The URL comes from a user, so every
- * connection this makes is checked: the addresses a host name resolves to are filtered inside the
- * connection's own DNS lookup (the address checked is the address connected to, so a name that
- * resolves to a public address for a check and a private one for the connection gains nothing), IP
- * literals are checked before connecting, and each redirect is a new request checked the same way.
- * Private, loopback and link-local ranges are refused unless the operator allows them.
+ * connection goes through a guarded agent (src/platform/guarded-agent.ts: addresses checked inside the
+ * connection's own DNS lookup, IP literals before connecting, private ranges refused unless allowed), and
+ * each redirect is a new request checked the same way, denied hosts included.
  */
-import { lookup as systemLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import type { LookupAddress } from 'node:dns';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
-import { isPrivateAddress } from '../../federation/addresses.js';
-import { tlsTrust, type HttpClientOptions } from '../../platform/http-client.js';
+import { request } from 'undici';
+import { createGuardedAgent, isBlockedAddress } from '../../platform/guarded-agent.js';
+import type { HttpClientOptions } from '../../platform/http-client.js';
 
 export interface PreviewFetchOptions {
   readonly userAgent: string;
@@ -75,73 +72,16 @@ export function isDeniedHost(host: string, patterns: readonly string[]): boolean
   });
 }
 
-/** Thrown inside the connection's lookup: the host has no address previews may reach. */
-class BlockedHostError extends Error implements NodeJS.ErrnoException {
-  readonly code = 'EHEARTHBLOCKED';
-}
-
-/** A BlockList of CIDR ranges ("10.1.0.0/16", "fd00::/8"); a bad range stops the start naming it. */
-export function rangeList(ranges: readonly string[], name: string): BlockList {
-  const list = new BlockList();
-  for (const range of ranges) {
-    const [network = '', prefixText] = range.split('/');
-    const family = isIP(network);
-    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
-    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
-      throw new Error(`${name}: '${range}' is not an IP range (write 10.0.0.0/8 or fd00::/8)`);
-    }
-    list.addSubnet(network, prefix, family === 6 ? 'ipv6' : 'ipv4');
-  }
-  return list;
-}
-
 export function createPreviewFetcher(options: PreviewFetchOptions): PreviewFetcher {
-  const allowed = rangeList(options.allowedRanges, 'url_previews.allowed_ip_ranges');
-  const denied = rangeList(options.deniedRanges, 'url_previews.denied_ip_ranges');
-  const lookupAll = options.lookupAll ?? ((hostname: string) => new Promise<LookupAddress[]>((resolve, reject) =>
-    systemLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)))));
-
-  function reachable(address: string): boolean {
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (allowed.check(address, family)) return true;
-    if (denied.check(address, family)) return false;
-    return options.allowPrivateAddresses || !isPrivateAddress(address);
-  }
-
-  const agent = new Agent({
-    connect: {
-      timeout: options.timeoutMs,
-      ...tlsTrust(options.tls),
-      // Node's socket calls this for a host name (never for an IP literal, which fetch checks itself).
-      // With `all` it wants every address (it races them, "happy eyeballs"), else the first.
-      lookup: ((hostname, lookupOptions, callback) => {
-        lookupAll(hostname).then(
-          (addresses) => {
-            const usable = addresses.filter((entry) => reachable(entry.address));
-            if (usable.length === 0) {
-              callback(new BlockedHostError(`${hostname} has no address previews may reach`), '');
-            } else if (lookupOptions.all === true) {
-              callback(null, usable);
-            } else {
-              callback(null, usable[0]!.address, usable[0]!.family);
-            }
-          },
-          (err: NodeJS.ErrnoException) => callback(err, ''),
-        );
-      }) satisfies LookupFunction,
-    },
-    keepAliveTimeout: 10_000,
-    // Nothing is pipelined: one request per connection at a time.
-    pipelining: 1,
-  });
+  const guarded = createGuardedAgent({ ...options, configName: 'url_previews' });
 
   async function once(url: URL, accept: string, signal: AbortSignal) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isDeniedHost(host, options.deniedHosts)) throw new PreviewFetchError('blocked', `${host} is not previewed on this server`);
-    if (isIP(host) !== 0 && !reachable(host)) throw new PreviewFetchError('blocked', `${host} is an address previews may not reach`);
     try {
+      guarded.checkHost(host);
       return await request(url, {
-        dispatcher: agent,
+        dispatcher: guarded.agent,
         method: 'GET',
         headers: { 'user-agent': options.userAgent, accept, 'accept-language': options.acceptLanguage },
         signal,
@@ -183,7 +123,7 @@ export function createPreviewFetcher(options: PreviewFetchOptions): PreviewFetch
         };
       }
     },
-    close: () => agent.close(),
+    close: () => guarded.close(),
   };
 }
 
@@ -219,8 +159,7 @@ async function readCapped(stream: Readable, declared: string | undefined, limit:
 function failure(err: unknown, url: URL, signal: AbortSignal): PreviewFetchError {
   if (err instanceof PreviewFetchError) return err;
   if (signal.aborted) return new PreviewFetchError('timeout', `${url.host} did not answer in time`, { cause: err });
-  const blocked = err instanceof BlockedHostError || (err instanceof Error && err.cause instanceof BlockedHostError);
-  if (blocked) return new PreviewFetchError('blocked', `${url.hostname} has no address previews may reach`, { cause: err });
+  if (isBlockedAddress(err)) return new PreviewFetchError('blocked', err instanceof Error ? err.message : `${url.hostname} may not be reached`, { cause: err });
   const detail = err instanceof Error ? err.message : String(err);
   return new PreviewFetchError('unreachable', `${url.host} could not be reached: ${detail}`, { cause: err });
 }

@@ -142,3 +142,51 @@ export const inviteV1 = defineEndpoint({
   body: Pdu,
   response: Type.Tuple([Type.Literal(200), Type.Object({ event: Pdu })]),
 });
+
+/**
+ * PUT /_matrix/federation/v1/exchange_third_party_invite/{roomId}: a server not in the room asks this one
+ * to issue the invite an identity server's `signed` object stands for (a partial m.room.member event).
+ */
+export const exchangeThirdPartyInvite = defineEndpoint({
+  name: 'exchangeThirdPartyInvite',
+  method: 'PUT',
+  path: '/_matrix/federation/v1/exchange_third_party_invite/{roomId}',
+  auth: 'federation',
+  params: Type.Object({ roomId: Type.String() }),
+  body: Type.Object({}, { additionalProperties: true }),
+  response: Type.Object({}),
+});
+
+const OnBindBody = Type.Object(
+  {
+    medium: Type.String(),
+    address: Type.String(),
+    mxid: Type.String(),
+    invites: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * PUT /_matrix/federation/v1/3pid/onbind: an identity server says a third-party identifier was bound to a
+ * user of this server, with the invites it kept for it. Unauthenticated (identity servers do not sign
+ * requests): each invite counts only if its `signed` object passes the auth rules.
+ */
+export const onBindThirdPartyIdentifier = defineEndpoint({
+  name: 'onBindThirdPartyIdentifier',
+  method: 'PUT',
+  path: '/_matrix/federation/v1/3pid/onbind',
+  auth: 'none',
+  body: OnBindBody,
+  response: Type.Object({}),
+});
+
+/** The same as POST, as identity servers (Sydent, sytest's) send it. */
+export const onBindThirdPartyIdentifierPost = defineEndpoint({
+  name: 'onBindThirdPartyIdentifierPost',
+  method: 'POST',
+  path: '/_matrix/federation/v1/3pid/onbind',
+  auth: 'none',
+  body: OnBindBody,
+  response: Type.Object({}),
+});

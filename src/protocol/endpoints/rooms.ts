@@ -27,6 +27,14 @@ const ViaServers = Type.Object({
   server_name: Type.Optional(Type.Array(Type.String())),
   via: Type.Optional(Type.Array(Type.String())),
 });
+/** An identity server and a third-party identifier to invite (third-party invites; also createRoom's invite_3pid). */
+const ThirdPartyTarget = {
+  id_server: Type.String({ minLength: 1 }),
+  id_access_token: Type.String({ minLength: 1 }),
+  medium: Type.String({ minLength: 1 }),
+  address: Type.String({ minLength: 1 }),
+};
+
 const TargetUser = Type.Object({ user_id: Type.String(), reason: Type.Optional(Type.String()) });
 
 /** The client format of an event (ClientEvent); the room server's toClientEvent builds it. */
@@ -57,6 +65,7 @@ export const createRoom = defineEndpoint({
     name: Type.Optional(Type.String()),
     topic: Type.Optional(Type.String()),
     invite: Type.Optional(Type.Array(Type.String())),
+    invite_3pid: Type.Optional(Type.Array(Type.Object(ThirdPartyTarget))),
     room_version: Type.Optional(Type.String()),
     creation_content: Type.Optional(Content),
     initial_state: Type.Optional(
@@ -134,8 +143,29 @@ function moderation<N extends string>(name: N, action: string) {
   });
 }
 
-/** POST /rooms/{roomId}/invite, /kick, /ban and /unban: the caller acts on another user. */
-export const inviteUser = moderation('inviteUser', 'invite');
+/**
+ * POST /rooms/{roomId}/invite: a user by id, or (third-party invites) an address through an identity
+ * server. One schema for both, as they share the path: which one it is, the service tells from the keys.
+ */
+export const inviteUser = defineEndpoint({
+  name: 'inviteUser',
+  method: 'POST',
+  ...clientV3('/rooms/{roomId}/invite'),
+  auth: 'user',
+  rateLimit: 'membership',
+  params: RoomIdParams,
+  body: Type.Object({
+    user_id: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String()),
+    id_server: Type.Optional(ThirdPartyTarget.id_server),
+    id_access_token: Type.Optional(ThirdPartyTarget.id_access_token),
+    medium: Type.Optional(ThirdPartyTarget.medium),
+    address: Type.Optional(ThirdPartyTarget.address),
+  }),
+  response: Empty,
+});
+
+/** POST /rooms/{roomId}/kick, /ban and /unban: the caller acts on another user. */
 export const kick = moderation('kick', 'kick');
 export const ban = moderation('ban', 'ban');
 export const unban = moderation('unban', 'unban');

@@ -1,7 +1,8 @@
 /**
- * Which IP addresses outbound federation may connect to. Without this a remote user could make the
- * server probe the operator's internal network (a room alias on "192.168.0.1:22", a well-known pointing at
- * localhost). Pure: the caller resolves names first and asks about each address.
+ * Which IP addresses outbound requests (federation, push, URL previews, identity servers) may connect to.
+ * Without this a remote user could make the server probe the operator's internal network (a room alias on
+ * "192.168.0.1:22", a well-known pointing at localhost). Pure: the caller resolves names first and asks
+ * about each address.
  */
 import { BlockList, isIP } from 'node:net';
 
