@@ -12,9 +12,10 @@ import { loginFallbackRoutes } from './api/client/login-fallback.js';
 import { uiaFallbackRoutes } from './api/client/uia-fallback.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
+import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
-import type { AccountManagement, AdminUsers, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
+import type { AccountManagement, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -85,6 +86,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly accounts: AccountService;
   readonly devices: DeviceService;
   readonly accountManagement: AccountManagement;
+  /** Binding the account's third-party identifiers at identity servers; left out by tests that do not need it. */
+  readonly threepidBindings?: ThreepidBindings;
   /** POST /login/get_token; left out when login_via_existing_session is off. */
   readonly loginTokens?: LoginTokens;
   readonly registrationTokens: RegistrationTokens;
@@ -194,7 +197,8 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(loginFallbackRoutes(deps.serverName));
     if (deps.uiaFallback) await app.register(uiaFallbackRoutes(deps.uiaFallback));
     await app.register(deviceRoutes(deps.devices));
-    await app.register(accountManagementRoutes(deps.accountManagement));
+    await app.register(accountManagementRoutes(deps.accountManagement, deps.threepidBindings ?? null));
+    if (deps.threepidBindings) await app.register(threepidRoutes(deps.threepidBindings));
     await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));

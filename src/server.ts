@@ -51,6 +51,7 @@ import {
   createUserDirectory,
   createAccountDataService,
   createAccountManagement,
+  createThreepidBindings,
   createAccountService,
   createDeviceService,
   createLoginTokens,
@@ -123,6 +124,7 @@ import {
   createReportStore,
   createMediaStore,
   createUrlPreviewStore,
+  createThreepidBindingStore,
   createFileBlobStore,
   createHierarchyStore,
   createUserDirectoryStore,
@@ -742,7 +744,10 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       timeoutMs: 30_000,
       userAgent: `Hearth/${deps.version}`,
       tls: federationTls,
+      serverName: config.server_name,
+      signingKey: key,
     });
+    const threepidBindings = createThreepidBindings({ store: createThreepidBindingStore(storage.database.sql), identity: identityServers, log });
     closers.push({ name: 'identity server connections', close: () => identityServers.close() });
     const thirdPartyInvites = createThirdPartyInvites({
       rooms,
@@ -792,6 +797,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       defaultRoomVersion: String(config.default_room_version),
       rooms: clientRooms,
       thirdPartyInvites,
+      threepidBindings,
       aliases,
       roomDirectory,
       tags: createTagService({ store: userData }),

@@ -26,6 +26,10 @@ interface IdentityServer {
   readonly invites: Map<string, Array<{ room_id: string; sender: string; token: string }>>;
   /** Public keys the identity server still holds valid. */
   readonly valid: Set<string>;
+  /** Validation sessions: sid to the address the user proved they own. */
+  readonly sessions: Map<string, string>;
+  /** The Authorization headers of the unbind requests it had. */
+  readonly unbinds: string[];
   /** The signed object of a binding, for each invite kept for the address, as onbind carries it. */
   onBind(address: string, mxid: string, key?: SigningKey): Record<string, unknown>;
 }
@@ -38,6 +42,8 @@ async function startIdentityServer(t: Test): Promise<IdentityServer> {
   const bindings = new Map<string, string>();
   const invites = new Map<string, Array<{ room_id: string; sender: string; token: string }>>();
   const valid = new Set([encodeBase64(key.publicKey)]);
+  const sessions = new Map<string, string>();
+  const unbinds: string[] = [];
   let nextToken = 1;
   let name = '';
   const hash = (address: string, medium: string) => createHash('sha256').update(`${address} ${medium} ${PEPPER}`).digest('base64url');
@@ -71,6 +77,20 @@ async function startIdentityServer(t: Test): Promise<IdentityServer> {
           const validity = `https://${name}/_matrix/identity/v2/pubkey/isvalid`;
           return answer(200, { token, display_name: 'l...@m...', public_keys: [{ public_key: encodeBase64(key.publicKey), key_validity_url: validity }] });
         }
+        case '/_matrix/identity/v2/3pid/bind': {
+          if (!authorised) return answer(401, { errcode: 'M_UNAUTHORIZED' });
+          const address = sessions.get(body.sid as string);
+          if (address === undefined || body.client_secret !== 'secret') return answer(400, { errcode: 'M_NO_VALID_SESSION' });
+          bindings.set(address, body.mxid as string);
+          return answer(200, signJson({ medium: 'email', address, mxid: body.mxid, not_before: 0, not_after: 4_000_000_000_000, ts: 0 }, name, key));
+        }
+        case '/_matrix/identity/v2/3pid/unbind': {
+          unbinds.push(request.headers.authorization ?? '');
+          const threepid = body.threepid as { address: string };
+          if (bindings.get(threepid.address) !== body.mxid) return answer(404, { errcode: 'M_NOT_FOUND' });
+          bindings.delete(threepid.address);
+          return answer(200, {});
+        }
         default:
           return answer(404, { errcode: 'M_UNRECOGNIZED' });
       }
@@ -86,6 +106,8 @@ async function startIdentityServer(t: Test): Promise<IdentityServer> {
     bindings,
     invites,
     valid,
+    sessions,
+    unbinds,
     onBind(address, mxid, signingKey = key) {
       bindings.set(address, mxid);
       const kept = (invites.get(address) ?? []).map((invite) => ({
@@ -197,12 +219,41 @@ t.test('third-party invites', async (t) => {
     t.equal(await eventually(async () => ((await memberOf(alice, room, fay.user)) === 'join' ? 'join' : undefined)), 'join');
   });
 
+  await t.test('an address bound through the homeserver is unbound through it, and when the account closes', async (t) => {
+    const gus = testClient(a.app, await registerUser(a.app, 'gus'));
+    ids.sessions.set('sid1', 'gus@example.org');
+    ids.sessions.set('sid2', 'gus@work.example.org');
+    for (const sid of ['sid1', 'sid2']) {
+      const bound = await gus.post('/account/3pid/bind', { id_server: ids.name, id_access_token: ACCESS_TOKEN, sid, client_secret: 'secret' });
+      t.equal(bound.status, 200, JSON.stringify(bound.body));
+    }
+    t.equal(ids.bindings.get('gus@example.org'), gus.user, 'the identity server bound it');
+    t.match((await gus.post('/account/3pid/bind', { id_server: ids.name, id_access_token: ACCESS_TOKEN, sid: 'nope', client_secret: 'secret' })).body, { errcode: 'M_UNKNOWN', error: /M_NO_VALID_SESSION/ });
+
+    const unbound = await gus.post('/account/3pid/unbind', { medium: 'email', address: 'gus@example.org' });
+    t.same(unbound.body, { id_server_unbind_result: 'success' }, 'no identity server named: the one it was bound at');
+    t.notOk(ids.bindings.has('gus@example.org'));
+    t.match(ids.unbinds.at(-1), new RegExp(`^X-Matrix origin="${a.serverName}",destination="${ids.name}",key="ed25519:`), 'signed by the homeserver');
+    t.same((await gus.post('/account/3pid/unbind', { medium: 'email', address: 'gus@example.org' })).body, { id_server_unbind_result: 'no-support' }, 'nothing left to unbind');
+
+    ids.bindings.set('gus@elsewhere.example.org', gus.user);
+    t.same((await gus.post('/account/3pid/delete', { medium: 'email', address: 'gus@elsewhere.example.org', id_server: ids.name })).body, { id_server_unbind_result: 'success' }, 'bound out of band: unbound where named');
+    t.notOk(ids.bindings.has('gus@elsewhere.example.org'));
+
+    const closed = await gus.post('/account/deactivate', { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: gus.user }, password: 'pw' } });
+    t.equal(closed.status, 200, JSON.stringify(closed.body));
+    t.same(closed.body, { id_server_unbind_result: 'success' });
+    t.notOk(ids.bindings.has('gus@work.example.org'), 'deactivation unbinds what is left');
+  });
+
   await t.test('bad requests say what is wrong', async (t) => {
     const room = await alice.createRoom({ preset: 'private_chat' });
     t.match((await alice.post(`${roomPath(room)}/invite`, {})).body, { errcode: 'M_MISSING_PARAM', error: /user_id, or id_server/ });
     t.match((await alice.post(`${roomPath(room)}/invite`, { id_server: 'not a server/..', id_access_token: ACCESS_TOKEN, medium: 'email', address: 'x@example.org' })).body, { errcode: 'M_INVALID_PARAM', error: /id_server/ });
     t.match((await alice.post(`${roomPath(room)}/invite`, { id_server: ids.name, id_access_token: ACCESS_TOKEN, medium: 'pigeon', address: 'coop 7' })).body, { errcode: 'M_INVALID_PARAM', error: /medium/ });
     t.match((await alice.post(`${roomPath(room)}/invite`, { id_server: ids.name, id_access_token: 'wrong', medium: 'email', address: 'x@example.org' })).body, { errcode: 'M_FORBIDDEN', error: /refused the id_access_token/ });
+    t.match((await alice.post('/account/3pid/unbind', { medium: 'fax', address: '555' })).body, { errcode: 'M_INVALID_PARAM', error: /medium/ });
+    t.match((await alice.post('/account/3pid/bind', { id_server: ids.name, id_access_token: ACCESS_TOKEN, sid: 's', client_secret: 'no spaces allowed' })).body, { errcode: 'M_BAD_JSON' });
     t.match(await onBind(a, { medium: 'email', address: 'x@example.org', mxid: '@someone:elsewhere.example' }), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
   });
 });

@@ -9,11 +9,16 @@ import { request } from 'undici';
 import { createGuardedAgent, isBlockedAddress, type AddressPolicy } from '../platform/guarded-agent.js';
 import type { HttpClientOptions } from '../platform/http-client.js';
 import { isServerName, MatrixError } from '../protocol/index.js';
+import type { SigningKey } from '../crypto/index.js';
+import { signRequest } from '../federation/x-matrix.js';
 
 export interface IdentityClientOptions extends AddressPolicy {
   readonly timeoutMs: number;
   readonly userAgent: string;
   readonly tls?: HttpClientOptions['tls'];
+  /** This server's name and key, which sign its unbind requests. */
+  readonly serverName: string;
+  readonly signingKey: SigningKey;
 }
 
 /** What POST /_matrix/identity/v2/store-invite answered. */
@@ -32,6 +37,16 @@ export interface IdentityServerClient {
   storeInvite(idServer: string, accessToken: string, invite: Readonly<Record<string, string>>): Promise<StoredThirdPartyInvite>;
   /** Whether the key's validity URL says it is still valid; false when it cannot be asked. */
   isKeyValid(keyValidityUrl: string, publicKey: string): Promise<boolean>;
+  /**
+   * POST /_matrix/identity/v2/3pid/bind: binds the identifier the user validated in session `sid` to
+   * `mxid`; answers the medium and address bound.
+   */
+  bind(idServer: string, accessToken: string, request: { readonly sid: string; readonly clientSecret: string; readonly mxid: string }): Promise<{ medium: string; address: string }>;
+  /**
+   * POST /_matrix/identity/v2/3pid/unbind, signed by this homeserver (X-Matrix), as the spec has a
+   * homeserver unbind for its user. True when the identity server unbound it (or had no such binding).
+   */
+  unbind(idServer: string, mxid: string, threepid: { readonly medium: string; readonly address: string }): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,10 +58,14 @@ function unusable(idServer: string, what: string, cause?: unknown): MatrixError 
 export function createIdentityServerClient(options: IdentityClientOptions): IdentityServerClient {
   const guarded = createGuardedAgent({ ...options, configName: 'federation' });
 
-  async function call(url: URL, idServer: string, init: { method: 'GET' | 'POST'; accessToken?: string; body?: unknown }): Promise<{ status: number; json: unknown }> {
+  async function call(url: URL, idServer: string, init: { method: 'GET' | 'POST'; accessToken?: string; signed?: boolean; body?: Record<string, unknown> }): Promise<{ status: number; json: unknown }> {
     guarded.checkHost(url.hostname);
     const headers: Record<string, string> = { 'user-agent': options.userAgent, accept: 'application/json' };
     if (init.accessToken !== undefined) headers.authorization = `Bearer ${init.accessToken}`;
+    if (init.signed === true) {
+      const uri = `${url.pathname}${url.search}`;
+      headers.authorization = signRequest({ method: init.method, uri, origin: options.serverName, destination: idServer, ...(init.body === undefined ? {} : { content: init.body }) }, options.signingKey);
+    }
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     try {
       const response = await request(url, {
@@ -137,6 +156,28 @@ export function createIdentityServerClient(options: IdentityClientOptions): Iden
       } catch {
         return false;
       }
+    },
+
+    async bind(idServer, accessToken, request) {
+      const answer = expectOk(idServer, '3pid/bind', await call(new URL(`${base(idServer)}/_matrix/identity/v2/3pid/bind`), idServer, {
+        method: 'POST',
+        accessToken,
+        body: { sid: request.sid, client_secret: request.clientSecret, mxid: request.mxid },
+      }));
+      if (typeof answer.medium !== 'string' || typeof answer.address !== 'string' || answer.mxid !== request.mxid) {
+        throw unusable(idServer, 'answered 3pid/bind without the medium, address and user bound');
+      }
+      return { medium: answer.medium, address: answer.address };
+    },
+
+    async unbind(idServer, mxid, threepid) {
+      const answer = await call(new URL(`${base(idServer)}/_matrix/identity/v2/3pid/unbind`), idServer, {
+        method: 'POST',
+        signed: true,
+        body: { mxid, threepid: { medium: threepid.medium, address: threepid.address } },
+      });
+      // 404: the identity server holds no such binding, which is what unbinding wants.
+      return (answer.status >= 200 && answer.status < 300) || answer.status === 404;
     },
 
     close: () => guarded.close(),

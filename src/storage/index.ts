@@ -52,6 +52,7 @@ export { createRemoteDeviceListStore } from './remote-device-lists-store.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export { createMediaStore } from './media-store.js';
 export { createUrlPreviewStore } from './url-preview-store.js';
+export { createThreepidBindingStore } from './threepid-bindings-store.js';
 export { createHierarchyStore } from './hierarchy-store.js';
 export { createPushSenderStore } from './push-sender-store.js';
 export { createAppServiceStore } from './appservice-store.js';

@@ -102,3 +102,4 @@ export { blocksInvites, INVITE_PERMISSION_CONFIG } from './invite-permission.js'
 export { deviceOf } from './requester.js';
 export { createUiaFallback, FALLBACK_STAGES, type FallbackStage, type UiaFallback, type UiaFallbackDeps } from './uia-fallback.js';
 export { createAdminUsers, type AdminUserJson, type AdminUsers, type AdminUsersDeps } from './admin-users.js';
+export { createThreepidBindings, type Threepid, type ThreepidBinding, type ThreepidBindings, type ThreepidBindingStore, type UnbindResult } from './threepid-bindings.js';

@@ -180,3 +180,50 @@ export const deactivateAccount = defineEndpoint({
   }),
   response: Type.Object({ id_server_unbind_result: Type.Union([Type.Literal('success'), Type.Literal('no-support')]) }),
 });
+
+/** The paths of the /account/3pid endpoints: v3 and r0, and the unstable prefix sytest and old clients use. */
+const threepidPaths = (path: string) => {
+  const { path: v3, aliases } = clientV3(path);
+  return { path: v3, aliases: [...aliases, `/_matrix/client/unstable${path}`] };
+};
+const UnbindResultReply = Type.Object({ id_server_unbind_result: Type.Union([Type.Literal('success'), Type.Literal('no-support')]) });
+const ThreepidTarget = Type.Object({
+  id_server: Type.Optional(Type.String({ minLength: 1 })),
+  medium: Type.String({ minLength: 1 }),
+  address: Type.String({ minLength: 1 }),
+});
+
+/** POST /account/3pid/bind: bind an identifier the user validated with an identity server to the account there. */
+export const bindThreepid = defineEndpoint({
+  name: 'bind3PID',
+  method: 'POST',
+  ...threepidPaths('/account/3pid/bind'),
+  auth: 'user',
+  body: Type.Object({
+    client_secret: Type.String({ minLength: 1, maxLength: 255, pattern: '^[0-9a-zA-Z.=_-]+$' }),
+    id_server: Type.String({ minLength: 1 }),
+    id_access_token: Type.String({ minLength: 1 }),
+    sid: Type.String({ minLength: 1, maxLength: 255 }),
+  }),
+  response: Type.Object({}),
+});
+
+/** POST /account/3pid/unbind: undo a binding at an identity server (the one named, or where it was made). */
+export const unbindThreepid = defineEndpoint({
+  name: 'unbind3pidFromAccount',
+  method: 'POST',
+  ...threepidPaths('/account/3pid/unbind'),
+  auth: 'user',
+  body: ThreepidTarget,
+  response: UnbindResultReply,
+});
+
+/** POST /account/3pid/delete: remove an identifier from the account, unbinding it too. */
+export const deleteThreepid = defineEndpoint({
+  name: 'delete3pidFromAccount',
+  method: 'POST',
+  ...threepidPaths('/account/3pid/delete'),
+  auth: 'user',
+  body: ThreepidTarget,
+  response: UnbindResultReply,
+});
