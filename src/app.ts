@@ -15,7 +15,7 @@ import { accountManagementRoutes } from './api/client/account-management.js';
 import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
-import type { AccountManagement, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
+import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -86,8 +86,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly accounts: AccountService;
   readonly devices: DeviceService;
   readonly accountManagement: AccountManagement;
-  /** Binding the account's third-party identifiers at identity servers; left out by tests that do not need it. */
-  readonly threepidBindings?: ThreepidBindings;
+  /** The account's email addresses and their bindings at identity servers; left out by tests that do not need them. */
+  readonly threepids?: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids };
   /** POST /login/get_token; left out when login_via_existing_session is off. */
   readonly loginTokens?: LoginTokens;
   readonly registrationTokens: RegistrationTokens;
@@ -197,15 +197,17 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(loginFallbackRoutes(deps.serverName));
     if (deps.uiaFallback) await app.register(uiaFallbackRoutes(deps.uiaFallback));
     await app.register(deviceRoutes(deps.devices));
-    await app.register(accountManagementRoutes(deps.accountManagement, deps.threepidBindings ?? null));
-    if (deps.threepidBindings) await app.register(threepidRoutes(deps.threepidBindings));
+    await app.register(accountManagementRoutes(deps.accountManagement, deps.threepids ?? null));
+    if (deps.threepids) {
+      await app.register(threepidRoutes({ ...deps.threepids, management: deps.accountManagement, serverName: deps.serverName }));
+    }
     await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));
     await app.register(accountDataRoutes(deps.accountData));
     await app.register(filterRoutes(deps.filters));
-    await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion, getLoginToken: deps.loginTokens !== undefined }));
+    await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion, getLoginToken: deps.loginTokens !== undefined, threepidChanges: deps.threepids?.account.enabled === true }));
     await app.register(roomRoutes(deps.rooms, deps.thirdPartyInvites ?? null));
     await app.register(syncRoutes(deps.sync));
     if (deps.legacy) await app.register(legacyRoutes(deps.legacy));

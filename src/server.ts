@@ -51,6 +51,7 @@ import {
   createUserDirectory,
   createAccountDataService,
   createAccountManagement,
+  createAccountThreepids,
   createThreepidBindings,
   createAccountService,
   createDeviceService,
@@ -125,6 +126,7 @@ import {
   createMediaStore,
   createUrlPreviewStore,
   createThreepidBindingStore,
+  createAccountThreepidStore,
   createFileBlobStore,
   createHierarchyStore,
   createUserDirectoryStore,
@@ -139,7 +141,8 @@ import {
   createPushersStore,
 } from './storage/index.js';
 import { createHttpClient } from './platform/http-client.js';
-import { createIdentityServerClient } from './identity/client.js';
+import { createIdentityServerClient } from './identity/index.js';
+import { createMailer } from './platform/smtp.js';
 import { createMediaService, createPreviewFetcher, createRemoteMedia, createUrlPreviewService, imageSize, type UrlPreviewService } from './media/index.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName, type UserId } from './protocol/index.js';
@@ -398,7 +401,26 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         return service !== undefined && appServices.ownsUser(service, userId);
       },
     };
+    // Email addresses on accounts: validated by a link mailed through the configured relay (email.smtp_host).
+    const accountThreepids = createAccountThreepids({
+      store: createAccountThreepidStore(storage.database.sql),
+      mailer: config.email.smtp_host === null
+        ? null
+        : createMailer({
+            host: config.email.smtp_host,
+            port: config.email.smtp_port,
+            from: config.email.notif_from ?? `noreply@${config.server_name.replace(/:\d+$/, '')}`,
+            heloName: config.server_name.replace(/:\d+$/, ''),
+            timeoutMs: 30_000,
+          }),
+      publicBaseUrl: config.public_baseurl,
+      serverName: config.server_name,
+      clock: deps.clock,
+      random: deps.random,
+      log,
+    });
     const accounts = createAccountService({
+      threepidOwner: (medium, address) => accountThreepids.userFor(medium, address),
       store: accountsStore,
       uia,
       passwords,
@@ -797,7 +819,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       defaultRoomVersion: String(config.default_room_version),
       rooms: clientRooms,
       thirdPartyInvites,
-      threepidBindings,
+      threepids: { bindings: threepidBindings, account: accountThreepids },
       aliases,
       roomDirectory,
       tags: createTagService({ store: userData }),

@@ -10,7 +10,7 @@ import { createGuardedAgent, isBlockedAddress, type AddressPolicy } from '../pla
 import type { HttpClientOptions } from '../platform/http-client.js';
 import { isServerName, MatrixError } from '../protocol/index.js';
 import type { SigningKey } from '../crypto/index.js';
-import { signRequest } from '../federation/x-matrix.js';
+import { signRequest } from '../federation/index.js';
 
 export interface IdentityClientOptions extends AddressPolicy {
   readonly timeoutMs: number;

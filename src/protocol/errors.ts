@@ -79,6 +79,8 @@ const ALTERNATE_STATUS: Partial<Record<Errcode, readonly number[]>> = {
   // 400: content the media repository cannot thumbnail, as the spec's thumbnail endpoints give it.
   M_UNKNOWN: [500, 502, 503, 504, 409, 400],
   M_NOT_FOUND: [400],
+  // 400: a 3pid session that is unknown or not validated yet, as Synapse answers POST /account/3pid/add.
+  M_THREEPID_AUTH_FAILED: [400],
   // PUT account data of a type the server manages (m.fully_read, m.push_rules): the spec's 405.
   M_BAD_JSON: [405],
   // 502: another server's media too large to fetch or thumbnail, as the spec's media endpoints give it.

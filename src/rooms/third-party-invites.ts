@@ -11,7 +11,7 @@
  */
 import { isPlainObject } from '../crypto/index.js';
 import { stateKey, thirdPartyInviteVerifyingKey, type RoomEvent } from '../events/index.js';
-import type { IdentityServerClient } from '../identity/client.js';
+import type { IdentityServerClient } from '../identity/index.js';
 import type { Logger } from '../platform/logger.js';
 import { isUserId, MatrixError, parseRoomId, serverNameOf, userIdServer, type RoomId, type UserId } from '../protocol/index.js';
 import type { RoomReads } from './ports.js';

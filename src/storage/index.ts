@@ -53,6 +53,7 @@ export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export { createMediaStore } from './media-store.js';
 export { createUrlPreviewStore } from './url-preview-store.js';
 export { createThreepidBindingStore } from './threepid-bindings-store.js';
+export { createAccountThreepidStore } from './account-threepids-store.js';
 export { createHierarchyStore } from './hierarchy-store.js';
 export { createPushSenderStore } from './push-sender-store.js';
 export { createAppServiceStore } from './appservice-store.js';

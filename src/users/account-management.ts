@@ -53,6 +53,14 @@ export function createAccountManagement(deps: AccountManagementDeps) {
 
   return {
     /**
+     * Confirms an account operation with the user's password (user-interactive auth), for the other
+     * services that ask it (adding an email address).
+     */
+    async confirmWithPassword(requester: Requester, operation: string, auth: AuthDict | undefined): Promise<void> {
+      await confirm(requester, operation, PASSWORD_FLOWS, auth);
+    },
+
+    /**
      * POST /account/password. With logoutDevices (the spec's default) every other device of the user is
      * logged out and deleted; the one asking stays logged in.
      */

@@ -2,6 +2,7 @@ import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import {
   MatrixError,
+  isUserId,
   isValidNewLocalpart,
   makeUserId,
   parseDeviceId,
@@ -50,6 +51,8 @@ export interface AccountDeps {
   readonly registrationTokens?: Pick<RegistrationTokens, 'required' | 'stage' | 'completed'>;
   /** Login tokens (login_via_existing_session); absent: m.login.token is not offered. */
   readonly loginTokens?: Pick<LoginTokens, 'redeem'>;
+  /** Whose account a third-party identifier (an email address) is on, for logging in with it; absent: none is. */
+  readonly threepidOwner?: (medium: string, address: string) => Promise<string | undefined>;
   /** Application services' namespaces; absent: none is configured (m.login.application_service is refused). */
   readonly appServices?: AppServiceNamespaces;
 }
@@ -75,13 +78,19 @@ export interface RegisterRequest {
   readonly guestAccessToken?: string | undefined;
 }
 
+/** userIdFromThreepid's answer for a login that names its user by id, not by a third-party identifier. */
+const NOT_BY_THREEPID = Symbol('not by threepid');
+
 export interface LoginRequest {
   readonly type: string;
   /** The application service whose as_token came with the request (m.login.application_service). */
   readonly appservice?: string | undefined;
-  readonly identifier?: { readonly type: string; readonly user?: string | undefined } | undefined;
+  readonly identifier?: { readonly type: string; readonly user?: string | undefined; readonly medium?: unknown; readonly address?: unknown } | undefined;
   /** Deprecated top-level form of identifier { type: m.id.user, user }. */
   readonly user?: string | undefined;
+  /** Deprecated top-level form of identifier { type: m.id.thirdparty, medium, address }. */
+  readonly medium?: string | undefined;
+  readonly address?: string | undefined;
   readonly password?: string | undefined;
   /** m.login.token's token. */
   readonly token?: string | undefined;
@@ -301,7 +310,8 @@ export function createAccountService(deps: AccountDeps) {
 
   /** The account m.login.password names, if the password is right. Unknown user and wrong password get the same answer. */
   async function passwordLogin(request: LoginRequest): Promise<UserRecord> {
-    const userId = userIdFromIdentifier(request);
+    const byThreepid = await userIdFromThreepid(request);
+    const userId = byThreepid === NOT_BY_THREEPID ? userIdFromIdentifier(request) : byThreepid;
     if (request.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'password is required');
     const user = userId === undefined ? undefined : await store.user(userId);
     if (user === undefined || user.passwordHash === null) {
@@ -417,12 +427,29 @@ export function createAccountService(deps: AccountDeps) {
     return { userId, deviceId: device.session.deviceId, ...device.tokens };
   }
 
+  /**
+   * The account a third-party identifier names (m.id.thirdparty, or the deprecated top-level medium and
+   * address): undefined for an address on no account (the password check then fails as for an unknown
+   * user), NOT_BY_THREEPID when the request names its user another way.
+   */
+  async function userIdFromThreepid(request: LoginRequest): Promise<UserId | undefined | typeof NOT_BY_THREEPID> {
+    const given = request.identifier?.type === 'm.id.thirdparty'
+      ? { medium: request.identifier.medium, address: request.identifier.address }
+      : request.identifier === undefined && request.user === undefined && request.medium !== undefined ? { medium: request.medium, address: request.address } : undefined;
+    if (given === undefined) return NOT_BY_THREEPID;
+    if (typeof given.medium !== 'string' || typeof given.address !== 'string') {
+      throw new MatrixError('M_MISSING_PARAM', 'A third-party identifier needs medium and address');
+    }
+    const owner = await deps.threepidOwner?.(given.medium, given.address);
+    return owner !== undefined && isUserId(owner) ? (owner as UserId) : undefined;
+  }
+
   /** Who a login identifier names, or undefined when it names no possible local user. */
   function userIdFromIdentifier(request: LoginRequest): UserId | undefined {
     let user: string | undefined;
     if (request.identifier !== undefined) {
       if (request.identifier.type !== 'm.id.user') {
-        throw new MatrixError('M_UNKNOWN', `Unknown identifier type ${request.identifier.type}; use m.id.user`);
+        throw new MatrixError('M_UNKNOWN', `Unknown identifier type ${request.identifier.type}; use m.id.user or m.id.thirdparty`);
       }
       user = request.identifier.user;
     } else {

@@ -103,3 +103,4 @@ export { deviceOf } from './requester.js';
 export { createUiaFallback, FALLBACK_STAGES, type FallbackStage, type UiaFallback, type UiaFallbackDeps } from './uia-fallback.js';
 export { createAdminUsers, type AdminUserJson, type AdminUsers, type AdminUsersDeps } from './admin-users.js';
 export { createThreepidBindings, type Threepid, type ThreepidBinding, type ThreepidBindings, type ThreepidBindingStore, type UnbindResult } from './threepid-bindings.js';
+export { canonicalEmail, createAccountThreepids, SESSION_LIFETIME_MS, VALIDATION_PATH, type AccountThreepid, type AccountThreepids, type AccountThreepidStore, type ValidationSession } from './account-threepids.js';

@@ -9,7 +9,7 @@
  * Hearth does not keep identifiers on accounts yet (m.3pid_changes is off): /account/3pid/delete then
  * has nothing to remove from the account, and unbinds, as Synapse does.
  */
-import type { IdentityServerClient } from '../identity/client.js';
+import type { IdentityServerClient } from '../identity/index.js';
 import type { Logger } from '../platform/logger.js';
 import { MatrixError } from '../protocol/index.js';
 

@@ -74,6 +74,8 @@ export function accountRoutes(accounts: AccountService) {
         appservice: appServiceOf(requester, body.type, request),
         identifier: body.identifier,
         user: body.user,
+        medium: body.medium,
+        address: body.address,
         password: body.password,
         token: body.token,
         deviceId: body.device_id,

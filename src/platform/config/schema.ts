@@ -253,16 +253,15 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'Application service (bridge) registration files (YAML, the spec\'s format), relative to this file. Read at start; a wrong one stops the start naming the file.',
     }),
-    // The next two are accepted so that test harnesses (sytest) and Synapse-style setups can pass them;
-    // Hearth does not act on them yet.
     email: Type.Object(
       {
-        smtp_host: NullableString({ default: null, description: 'SMTP server for verification mails; null: no mail. Not used yet.' }),
+        smtp_host: NullableString({ default: null, description: 'The mail relay (SMTP, no TLS or login: a local relay) validation links of email addresses go through; null: no mail, so no addresses on accounts.' }),
         smtp_port: Type.Integer({ minimum: 1, maximum: 65535, default: 25 }),
-        notif_from: NullableString({ default: null, description: 'From address of the mails. Not used yet.' }),
+        notif_from: NullableString({ default: null, description: 'From address of the mails; null: noreply@ the server name.' }),
       },
       { additionalProperties: false, default: {} },
     ),
+    // Accepted so that test harnesses (sytest) and Synapse-style setups can pass it; Hearth does not act on it yet.
     recaptcha: Type.Object(
       {
         public_key: NullableString({ default: null, description: 'reCAPTCHA site key. Not used yet: registration asks for no captcha.' }),

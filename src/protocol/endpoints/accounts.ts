@@ -79,6 +79,9 @@ export const login = defineEndpoint({
     type: Type.String(),
     identifier: Type.Optional(Type.Object({ type: Type.String(), user: Type.Optional(Type.String()) }, { additionalProperties: true })),
     user: Type.Optional(Type.String()),
+    // The deprecated top-level form of an m.id.thirdparty identifier.
+    medium: Type.Optional(Type.String()),
+    address: Type.Optional(Type.String()),
     password: Type.Optional(Password),
     // m.login.token's token.
     token: Type.Optional(Type.String()),
@@ -226,4 +229,75 @@ export const deleteThreepid = defineEndpoint({
   auth: 'user',
   body: ThreepidTarget,
   response: UnbindResultReply,
+});
+
+const ClientSecret = Type.String({ minLength: 1, maxLength: 255, pattern: '^[0-9a-zA-Z.=_-]+$' });
+
+/** POST /account/3pid/email/requestToken: mail a validation link for an address to add to the account. */
+export const requestEmailTokenForAccount = defineEndpoint({
+  name: 'requestTokenTo3PIDEmail',
+  method: 'POST',
+  ...threepidPaths('/account/3pid/email/requestToken'),
+  // The spec asks no access token here: the session proves the address, and /add proves the account.
+  auth: 'none',
+  rateLimit: 'login',
+  body: Type.Object({
+    client_secret: ClientSecret,
+    email: Type.String({ minLength: 1 }),
+    send_attempt: Type.Integer({ minimum: 0 }),
+    next_link: Type.Optional(Type.String()),
+    // Asked for by older clients: Hearth mails the link itself and asks no identity server.
+    id_server: Type.Optional(Type.String()),
+    id_access_token: Type.Optional(Type.String()),
+  }),
+  response: Type.Object({ sid: Type.String() }),
+});
+
+/** GET /account/3pid: the addresses on the account. */
+export const getAccountThreepids = defineEndpoint({
+  name: 'getAccount3PIDs',
+  method: 'GET',
+  ...threepidPaths('/account/3pid'),
+  auth: 'user',
+  response: Type.Object({
+    threepids: Type.Array(Type.Object({ medium: Type.String(), address: Type.String(), validated_at: Type.Integer(), added_at: Type.Integer() })),
+  }),
+});
+
+/** POST /account/3pid/add: add a validated address to the account, confirmed with the password. */
+export const addThreepid = defineEndpoint({
+  name: 'add3PID',
+  method: 'POST',
+  ...threepidPaths('/account/3pid/add'),
+  auth: 'user',
+  body: Type.Object({ client_secret: ClientSecret, sid: Type.String({ minLength: 1, maxLength: 255 }), auth: Type.Optional(AuthDict) }),
+  response: Type.Object({}),
+});
+
+/** POST /account/3pid (deprecated since v1.1): add a validated address, without user-interactive auth. */
+export const addThreepidLegacy = defineEndpoint({
+  name: 'post3PIDs',
+  method: 'POST',
+  ...threepidPaths('/account/3pid'),
+  auth: 'user',
+  body: Type.Object({
+    three_pid_creds: Type.Object({
+      client_secret: ClientSecret,
+      sid: Type.String({ minLength: 1, maxLength: 255 }),
+      id_server: Type.Optional(Type.String()),
+      id_access_token: Type.Optional(Type.String()),
+    }),
+    bind: Type.Optional(Type.Boolean()),
+  }),
+  response: Type.Object({}),
+});
+
+/** GET the validation link mailed by requestToken (Hearth's own page, like Synapse's). */
+export const validateEmailLink = defineEndpoint({
+  name: 'validateEmailLink',
+  method: 'GET',
+  path: '/_hearth/client/email/validate',
+  auth: 'none',
+  query: Type.Object({ sid: Type.String(), client_secret: Type.String(), token: Type.String() }),
+  response: Type.Unsafe<unknown>({ description: 'An HTML page saying whether the address was validated.' }),
 });

@@ -1,0 +1,1 @@
+export { createIdentityServerClient, type IdentityClientOptions, type IdentityServerClient, type StoredThirdPartyInvite } from './client.js';
