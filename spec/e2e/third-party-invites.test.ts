@@ -171,7 +171,10 @@ t.test('third-party invites', async (t) => {
     const inviteState = (invite?.invite_state?.events ?? []) as Array<{ type: string; state_key: string }>;
     t.ok(inviteState.some((e) => e.type === 'm.room.member' && e.state_key === alice.user), 'the invite shows who invited');
     t.ok(inviteState.some((e) => e.type === 'm.room.name'), "and the room's name");
-    t.equal((await carol.post(`/join/${encodeURIComponent(room)}`, {})).status, 200);
+    // Her client still presents the signed object: being invited already, she simply joins.
+    const signed = signJson({ mxid: carol.user, sender: alice.user, token: stored!.token }, ids.name, ids.key);
+    const joined = await carol.post(`/join/${encodeURIComponent(room)}`, { third_party_signed: signed });
+    t.equal(joined.status, 200, JSON.stringify(joined.body));
     t.equal(await memberOf(alice, room, carol.user), 'join');
   });
 

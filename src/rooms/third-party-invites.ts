@@ -83,6 +83,12 @@ export function createThirdPartyInvites(deps: ThirdPartyInvitesDeps) {
     return details;
   }
 
+  async function currentMembership(roomId: string, userId: string): Promise<unknown> {
+    const key = stateKey('m.room.member', userId);
+    const id = (await store.currentStateEntries(roomId, [key])).get(key);
+    return id === undefined ? undefined : (await store.events([id])).get(id)?.event.content.membership;
+  }
+
   /** The room's pending third-party invite for the token (current state), or undefined. */
   async function pendingInvite(roomId: string, token: string): Promise<RoomEvent | undefined> {
     const key = stateKey(THIRD_PARTY_INVITE, token);
@@ -213,8 +219,13 @@ export function createThirdPartyInvites(deps: ThirdPartyInvitesDeps) {
       if (signed.mxid !== joiner) throw new MatrixError('M_FORBIDDEN', `third_party_signed is for ${String(signed.mxid)}, not you`);
       if (!isUserId(signed.sender)) throw new MatrixError('M_INVALID_PARAM', 'third_party_signed.sender must be a user id');
       const invite: BoundInvite = { roomId: parseRoomId(roomId), sender: signed.sender, mxid: joiner, signed: signedObject(signed, joiner) };
-      if ((await store.room(roomId)) && (await deps.hasLocalMember(roomId))) await issue(invite);
-      else await exchangeElsewhere(invite);
+      if ((await store.room(roomId)) && (await deps.hasLocalMember(roomId))) {
+        // Invited or joined already (the identity server's onbind came first): the join goes ahead as it is.
+        const membership = await currentMembership(roomId, joiner);
+        if (membership !== 'invite' && membership !== 'join') await issue(invite);
+      } else {
+        await exchangeElsewhere(invite);
+      }
     },
   };
 
