@@ -421,6 +421,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     });
     const accounts = createAccountService({
       threepidOwner: (medium, address) => accountThreepids.userFor(medium, address),
+      ...(accountThreepids.enabled ? { emailRegistration: { stage: accountThreepids.emailStage, registered: (session: string, userId: string) => accountThreepids.registered(session, userId) } } : {}),
       store: accountsStore,
       uia,
       passwords,

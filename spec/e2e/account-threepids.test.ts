@@ -146,6 +146,39 @@ t.test('an email address is validated by a mailed link, added with the password,
   t.equal((await call(base, 'POST', '/_matrix/client/v3/login', null, { type: 'm.login.password', medium: 'email', address: 'alice@example.org', password: 'correct horse' })).status, 403, 'the address logs in no more');
 });
 
+t.test('a new user registers with a validated email address, which goes on the account', async (t) => {
+  const relay = await startRelay(t);
+  const server = await startTestServer(t, 'embedded', `email: { smtp_host: 127.0.0.1, smtp_port: ${relay.port} }`);
+  const base = server.url;
+  const first = await call(base, 'POST', '/_matrix/client/v3/register', null, { username: 'carol', password: 'correct horse' });
+  t.equal(first.status, 401);
+  t.same(first.body.flows, [{ stages: ['m.login.dummy'] }, { stages: ['m.login.email.identity'] }], 'with mail, an email flow beside the dummy one');
+
+  const mailed = relay.next();
+  const requested = await call(base, 'POST', '/_matrix/client/v3/register/email/requestToken', null, { client_secret: 'carols', email: 'carol@example.org', send_attempt: 1 });
+  t.equal(requested.status, 200, JSON.stringify(requested.body));
+  const message = await mailed;
+  t.match(message.data, /to create your Matrix account on hearth\.test/);
+  const early = await call(base, 'POST', '/_matrix/client/v3/register', null, {
+    username: 'carol', password: 'correct horse',
+    auth: { type: 'm.login.email.identity', session: first.body.session, threepid_creds: { sid: requested.body.sid, client_secret: 'carols' } },
+  });
+  t.equal(early.status, 401, 'not before the link is followed');
+  t.match(early.body, { errcode: 'M_THREEPID_AUTH_FAILED', completed: [] });
+
+  const link = new URL(/(http\S*)/.exec(message.data.split('\n\n').slice(1).join('\n\n'))![1]!);
+  t.equal((await fetch(`${base}${link.pathname}${link.search}`)).status, 200);
+  const registered = await call(base, 'POST', '/_matrix/client/v3/register', null, {
+    username: 'carol', password: 'correct horse',
+    auth: { type: 'm.login.email.identity', session: first.body.session, threepid_creds: { sid: requested.body.sid, client_secret: 'carols' } },
+  });
+  t.equal(registered.status, 200, JSON.stringify(registered.body));
+  t.match((await call(base, 'GET', '/_matrix/client/v3/account/3pid', registered.body.access_token)).body, { threepids: [{ medium: 'email', address: 'carol@example.org' }] });
+  const login = await call(base, 'POST', '/_matrix/client/v3/login', null, { type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'carol@example.org' }, password: 'correct horse' });
+  t.equal(login.body.user_id, registered.body.user_id, 'and logs in with it');
+  t.match(await call(base, 'POST', '/_matrix/client/v3/register/email/requestToken', null, { client_secret: 'other', email: 'carol@example.org', send_attempt: 1 }), { status: 400, body: { errcode: 'M_THREEPID_IN_USE' } });
+});
+
 t.test('without a mail relay, addresses cannot be validated', async (t) => {
   const server = await startTestServer(t, 'embedded');
   const alice = await register(server.url, 'alice');

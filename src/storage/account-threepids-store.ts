@@ -29,12 +29,13 @@ function sessionOf(row: SessionRow): ValidationSession {
 export function createAccountThreepidStore(sql: postgres.Sql): AccountThreepidStore {
   return {
     async session(sid) {
-      const [row] = await sql<SessionRow[]>`select * from threepid_validation_sessions where sid = ${sid}`;
+      const [row] = await sql<SessionRow[]>`select sid, client_secret, medium, address, token_hash, send_attempt, created_ts, validated_ts from threepid_validation_sessions where sid = ${sid}`;
       return row && sessionOf(row);
     },
     async sessionFor(clientSecret, medium, address) {
       const [row] = await sql<SessionRow[]>`
-        select * from threepid_validation_sessions where client_secret = ${clientSecret} and medium = ${medium} and address = ${address}`;
+        select sid, client_secret, medium, address, token_hash, send_attempt, created_ts, validated_ts
+        from threepid_validation_sessions where client_secret = ${clientSecret} and medium = ${medium} and address = ${address}`;
       return row && sessionOf(row);
     },
     async putSession(s) {
@@ -42,6 +43,15 @@ export function createAccountThreepidStore(sql: postgres.Sql): AccountThreepidSt
         insert into threepid_validation_sessions (sid, client_secret, medium, address, token_hash, send_attempt, created_ts, validated_ts)
         values (${s.sid}, ${s.clientSecret}, ${s.medium}, ${s.address}, ${s.tokenHash}, ${s.sendAttempt}, ${s.createdTs}, ${s.validatedTs})
         on conflict (sid) do update set token_hash = excluded.token_hash, send_attempt = excluded.send_attempt, created_ts = excluded.created_ts`;
+    },
+    async attachUia(sid, uiaSession) {
+      await sql`update threepid_validation_sessions set uia_session = ${uiaSession} where sid = ${sid}`;
+    },
+    async sessionOfUia(uiaSession) {
+      const [row] = await sql<SessionRow[]>`
+        select sid, client_secret, medium, address, token_hash, send_attempt, created_ts, validated_ts
+        from threepid_validation_sessions where uia_session = ${uiaSession} order by created_ts desc limit 1`;
+      return row && sessionOf(row);
     },
     async markValidated(sid, ts) {
       await sql`update threepid_validation_sessions set validated_ts = ${ts} where sid = ${sid} and validated_ts is null`;

@@ -2,14 +2,17 @@
  * Email addresses on accounts (client-server API, "Adding Account Administrative Contact Information"):
  * the user asks for a validation link (POST /account/3pid/email/requestToken), Hearth mails it, and once
  * it is followed the session may add the address to the account (POST /account/3pid/add, or the
- * deprecated POST /account/3pid). The user can then log in with the address and their password. Each
- * address belongs to one account at most. Phone numbers (msisdn) need an SMS gateway Hearth does not have.
+ * deprecated POST /account/3pid). The user can then log in with the address and their password. A new
+ * user may register with an address the same way (/register/email/requestToken, then the
+ * m.login.email.identity stage). Each address belongs to one account at most. Phone numbers (msisdn)
+ * need an SMS gateway Hearth does not have.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Mailer } from '../platform/smtp.js';
 import { MatrixError } from '../protocol/index.js';
+import type { AuthDict, StageCheck } from './uia.js';
 
 export interface ValidationSession {
   readonly sid: string;
@@ -35,6 +38,9 @@ export interface AccountThreepidStore {
   /** Keeps a new session, or replaces the one of the same secret and address (a new send_attempt). */
   putSession(session: ValidationSession): Promise<void>;
   markValidated(sid: string, ts: number): Promise<void>;
+  /** Records that the session completed a stage of user-interactive auth session `uiaSession`. */
+  attachUia(sid: string, uiaSession: string): Promise<void>;
+  sessionOfUia(uiaSession: string): Promise<ValidationSession | undefined>;
   threepids(userId: string): Promise<AccountThreepid[]>;
   owner(medium: string, address: string): Promise<string | undefined>;
   /** False when the address belongs to an account already. */
@@ -107,7 +113,7 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
      * POST /account/3pid/email/requestToken: mails a validation link for an address no account has. A
      * request repeating the same client_secret, address and send_attempt sends nothing again.
      */
-    async requestEmailToken(request: { readonly clientSecret: string; readonly email: string; readonly sendAttempt: number }): Promise<{ sid: string }> {
+    async requestEmailToken(request: { readonly clientSecret: string; readonly email: string; readonly sendAttempt: number }, purpose: 'add' | 'register' = 'add'): Promise<{ sid: string }> {
       checkClientSecret(request.clientSecret);
       const address = canonicalEmail(request.email);
       const send = mailer();
@@ -132,7 +138,7 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
         await send.send({
           to: address,
           subject: `Confirm your email address on ${deps.serverName}`,
-          text: `${link.href}\n\nFollow this link to confirm that this address is yours and add it to your Matrix account on ${deps.serverName}.\nIf you did not ask for this, ignore this email.\n`,
+          text: `${link.href}\n\nFollow this link to confirm that this address is yours, ${purpose === 'register' ? 'to create' : 'and add it to'} your Matrix account on ${deps.serverName}.\nIf you did not ask for this, ignore this email.\n`,
         });
       } catch (err) {
         log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'could not send a validation email');
@@ -157,6 +163,29 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
       const added = await store.add(userId, { medium: session.medium, address: session.address, validatedTs: session.validatedTs!, addedTs: clock.now() });
       if (!added && (await store.owner(session.medium, session.address)) !== userId) {
         throw new MatrixError('M_THREEPID_IN_USE', 'That email address belongs to another account');
+      }
+    },
+
+    /**
+     * The m.login.email.identity stage of user-interactive auth: `threepid_creds` (or the older
+     * `threepidCreds`) name a validated session, which the stage then belongs to.
+     */
+    emailStage: (async (auth: AuthDict, uiaSession: string): Promise<void> => {
+      const creds = (auth.threepid_creds ?? auth.threepidCreds) as { sid?: unknown; client_secret?: unknown } | undefined;
+      if (typeof creds?.sid !== 'string' || typeof creds.client_secret !== 'string') {
+        throw new MatrixError('M_MISSING_PARAM', 'threepid_creds with sid and client_secret is required');
+      }
+      const session = await validatedSession(creds.sid, creds.client_secret);
+      if ((await store.owner(session.medium, session.address)) !== undefined) throw new MatrixError('M_THREEPID_IN_USE', 'That email address belongs to an account already');
+      await store.attachUia(session.sid, uiaSession);
+    }) satisfies StageCheck,
+
+    /** After a registration whose auth had the email stage: the address goes on the new account. */
+    async registered(uiaSession: string, userId: string): Promise<void> {
+      const session = await store.sessionOfUia(uiaSession);
+      if (session === undefined || session.validatedTs === null) return;
+      if (!(await store.add(userId, { medium: session.medium, address: session.address, validatedTs: session.validatedTs, addedTs: clock.now() }))) {
+        log.info({ userId }, 'the address registered with was taken meanwhile');
       }
     },
 

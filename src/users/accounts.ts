@@ -18,7 +18,7 @@ import { defaultProfile } from './profiles.js';
 import type { AccountStore, AppServiceNamespaces, Requester, UserRecord } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
 import type { RegistrationTokens } from './registration-tokens.js';
-import type { AuthDict, Flow, Uia } from './uia.js';
+import type { AuthDict, Flow, StageCheck, Uia } from './uia.js';
 import type { LoginTokens } from './login-tokens.js';
 import { deviceOf } from './requester.js';
 
@@ -53,6 +53,14 @@ export interface AccountDeps {
   readonly loginTokens?: Pick<LoginTokens, 'redeem'>;
   /** Whose account a third-party identifier (an email address) is on, for logging in with it; absent: none is. */
   readonly threepidOwner?: (medium: string, address: string) => Promise<string | undefined>;
+  /**
+   * Registering with an email address (account-threepids.ts): the m.login.email.identity stage, and what
+   * follows a registration (the address goes on the account). Absent: registration offers no email flow.
+   */
+  readonly emailRegistration?: {
+    readonly stage: StageCheck;
+    readonly registered: (uiaSession: string, userId: string) => Promise<void>;
+  };
   /** Application services' namespaces; absent: none is configured (m.login.application_service is refused). */
   readonly appServices?: AppServiceNamespaces;
 }
@@ -175,6 +183,8 @@ function readRegistrationParams(stored: Readonly<Record<string, unknown>> | null
 }
 
 export const REGISTER_FLOWS: readonly Flow[] = [['m.login.dummy']];
+/** With email configured, a new user may also give (and validate) an email address for the account. */
+export const REGISTER_WITH_EMAIL_FLOWS: readonly Flow[] = [['m.login.dummy'], ['m.login.email.identity']];
 /** With registration_requires_token, the token stands in for the dummy stage. */
 export const REGISTER_WITH_TOKEN_FLOWS: readonly Flow[] = [['m.login.registration_token']];
 
@@ -494,9 +504,12 @@ export function createAccountService(deps: AccountDeps) {
       }
       const tokens = deps.registrationTokens?.required ? deps.registrationTokens : undefined;
       const remember = given === undefined ? undefined : storedRegistrationParams(given);
+      const email = deps.emailRegistration;
       const sessionId = tokens
         ? await uia.check(REGISTER_OPERATION, REGISTER_WITH_TOKEN_FLOWS, request.auth, { 'm.login.registration_token': tokens.stage }, remember)
-        : await uia.check(REGISTER_OPERATION, REGISTER_FLOWS, request.auth, {}, remember);
+        : email
+          ? await uia.check(REGISTER_OPERATION, REGISTER_WITH_EMAIL_FLOWS, request.auth, { 'm.login.email.identity': email.stage }, remember)
+          : await uia.check(REGISTER_OPERATION, REGISTER_FLOWS, request.auth, {}, remember);
       if (registeredUserId !== undefined) return loginAgain(registeredUserId, params);
       if (params.passwordHash === undefined) throw new MatrixError('M_MISSING_PARAM', 'A password is required');
       const device = params.inhibitLogin ? null : { deviceId: params.deviceId, displayName: params.displayName ?? null, refresh: params.refresh };
@@ -505,6 +518,7 @@ export function createAccountService(deps: AccountDeps) {
         : await createHashedAccount({ localpart: localpart ?? (await generatedLocalpart()), passwordHash: params.passwordHash, admin: false, device });
       await uia.setResult(sessionId, registered.userId);
       await tokens?.completed(sessionId);
+      if (!tokens) await email?.registered(sessionId, registered.userId);
       return registered;
     },
 

@@ -6,6 +6,7 @@ import {
   deleteThreepid,
   getAccountThreepids,
   requestEmailTokenForAccount,
+  requestEmailTokenForRegistration,
   unbindThreepid,
   validateEmailLink,
 } from '../../protocol/endpoints/accounts.js';
@@ -33,7 +34,9 @@ export function threepidRoutes(deps: ThreepidRouteDeps) {
   const { bindings, account, management } = deps;
   return async (app: FastifyInstance): Promise<void> => {
     route(app, requestEmailTokenForAccount, ({ body }) =>
-      account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }));
+      account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'add'));
+    route(app, requestEmailTokenForRegistration, ({ body }) =>
+      account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'register'));
     route(app, validateEmailLink, async ({ query, reply }) => {
       const validated = await account.validate(query.sid, query.client_secret, query.token);
       const page = validated

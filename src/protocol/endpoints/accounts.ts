@@ -233,6 +233,16 @@ export const deleteThreepid = defineEndpoint({
 
 const ClientSecret = Type.String({ minLength: 1, maxLength: 255, pattern: '^[0-9a-zA-Z.=_-]+$' });
 
+const EmailTokenRequest = Type.Object({
+    client_secret: ClientSecret,
+    email: Type.String({ minLength: 1 }),
+    send_attempt: Type.Integer({ minimum: 0 }),
+    next_link: Type.Optional(Type.String()),
+    // Asked for by older clients: Hearth mails the link itself and asks no identity server.
+    id_server: Type.Optional(Type.String()),
+    id_access_token: Type.Optional(Type.String()),
+  });
+
 /** POST /account/3pid/email/requestToken: mail a validation link for an address to add to the account. */
 export const requestEmailTokenForAccount = defineEndpoint({
   name: 'requestTokenTo3PIDEmail',
@@ -241,15 +251,18 @@ export const requestEmailTokenForAccount = defineEndpoint({
   // The spec asks no access token here: the session proves the address, and /add proves the account.
   auth: 'none',
   rateLimit: 'login',
-  body: Type.Object({
-    client_secret: ClientSecret,
-    email: Type.String({ minLength: 1 }),
-    send_attempt: Type.Integer({ minimum: 0 }),
-    next_link: Type.Optional(Type.String()),
-    // Asked for by older clients: Hearth mails the link itself and asks no identity server.
-    id_server: Type.Optional(Type.String()),
-    id_access_token: Type.Optional(Type.String()),
-  }),
+  body: EmailTokenRequest,
+  response: Type.Object({ sid: Type.String() }),
+});
+
+/** POST /register/email/requestToken: mail a validation link for an address to register with. */
+export const requestEmailTokenForRegistration = defineEndpoint({
+  name: 'requestTokenToRegisterEmail',
+  method: 'POST',
+  ...threepidPaths('/register/email/requestToken'),
+  auth: 'none',
+  rateLimit: 'registration',
+  body: EmailTokenRequest,
   response: Type.Object({ sid: Type.String() }),
 });
 
