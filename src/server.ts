@@ -450,6 +450,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       store: accountsStore,
       uia,
       passwords,
+      ...(accountThreepids.enabled ? { emailReset: { stage: accountThreepids.resetStage, ownerOfUia: (session: string) => accountThreepids.ownerOfUia(session) } } : {}),
       // A deactivated account leaves its rooms through the room server, like any leave.
       rooms: {
         roomsWithMembership: (userId, membership) => roomStore.roomsWithMembership(userId, membership),

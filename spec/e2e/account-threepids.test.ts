@@ -140,10 +140,29 @@ t.test('an email address is validated by a mailed link, added with the password,
   t.match(await call(base, 'POST', '/_matrix/client/v3/account/3pid/email/requestToken', bob.token, { client_secret: 'bobs', email: 'alice@example.org', send_attempt: 1 }), { status: 400, body: { errcode: 'M_THREEPID_IN_USE' } }, 'one account per address');
   t.match(await call(base, 'POST', '/_matrix/client/v3/account/3pid/email/requestToken', bob.token, { client_secret: 'bobs', email: 'not an address', send_attempt: 1 }), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
 
+  // A forgotten password is reset by proving the address, without an access token.
+  t.match(await call(base, 'POST', '/_matrix/client/v3/account/password/email/requestToken', null, { client_secret: 'reset', email: 'nobody@example.org', send_attempt: 1 }), { status: 400, body: { errcode: 'M_THREEPID_NOT_FOUND' } });
+  const resetMail = relay.next();
+  const reset = await call(base, 'POST', '/_matrix/client/v3/account/password/email/requestToken', null, { client_secret: 'reset', email: 'alice@example.org', send_attempt: 1 });
+  t.equal(reset.status, 200, JSON.stringify(reset.body));
+  const resetLink = new URL(/(http\S*)/.exec((await resetMail).data.split('\n\n').slice(1).join('\n\n'))![1]!);
+  const flows = await call(base, 'POST', '/_matrix/client/v3/account/password', null, { new_password: 'battery staple' });
+  t.match(flows, { status: 401, body: { flows: [{ stages: ['m.login.email.identity'] }] } });
+  t.equal((await fetch(`${base}${resetLink.pathname}${resetLink.search}`)).status, 200);
+  const changed = await call(base, 'POST', '/_matrix/client/v3/account/password', null, {
+    new_password: 'battery staple',
+    auth: { type: 'm.login.email.identity', session: flows.body.session, threepid_creds: { sid: reset.body.sid, client_secret: 'reset' } },
+  });
+  t.equal(changed.status, 200, JSON.stringify(changed.body));
+  t.equal((await call(base, 'GET', '/_matrix/client/v3/account/whoami', alice.token)).status, 401, 'every device is logged out');
+  const relogged = await call(base, 'POST', '/_matrix/client/v3/login', null, { type: 'm.login.password', medium: 'email', address: 'alice@example.org', password: 'battery staple' });
+  t.equal(relogged.body.user_id, alice.userId, 'the new password logs in');
+  alice.token = relogged.body.access_token as string;
+
   const deleted = await call(base, 'POST', '/_matrix/client/v3/account/3pid/delete', alice.token, { medium: 'email', address: 'alice@example.org' });
   t.same(deleted.body, { id_server_unbind_result: 'no-support' }, 'bound at no identity server');
   t.same((await call(base, 'GET', '/_matrix/client/v3/account/3pid', alice.token)).body, { threepids: [] });
-  t.equal((await call(base, 'POST', '/_matrix/client/v3/login', null, { type: 'm.login.password', medium: 'email', address: 'alice@example.org', password: 'correct horse' })).status, 403, 'the address logs in no more');
+  t.equal((await call(base, 'POST', '/_matrix/client/v3/login', null, { type: 'm.login.password', medium: 'email', address: 'alice@example.org', password: 'battery staple' })).status, 403, 'the address logs in no more');
 });
 
 t.test('a new user registers with a validated email address, which goes on the account', async (t) => {

@@ -3,7 +3,7 @@
  * this list (matrix-js-sdk and Element refuse a server that claims none of theirs; from v1.4 they use
  * server-side threads and per-thread unread counts, from v1.11 authenticated media), so a version goes on
  * it once what it asks of a homeserver's Client-Server API is served. Not served yet, across these
- * versions: resetting a password by email, and phone numbers, as the README says.
+ * versions: phone numbers as third-party identifiers (no SMS gateway), as the README says.
  *
  * Next: v1.18, whose policy servers every server in a room that names one MUST consult; it also brings
  * account suspension and locking for admins, and invite blocking (served already).

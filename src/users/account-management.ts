@@ -3,7 +3,7 @@ import { isUserId, MatrixError, type UserId } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import { passwordStage } from './password-stage.js';
 import type { AccountRooms, AccountStore, Requester } from './ports.js';
-import type { AuthDict, Flow, Uia } from './uia.js';
+import type { AuthDict, Flow, StageCheck, Uia } from './uia.js';
 
 /**
  * What a logged-in user does to their own account: change the password, deactivate the account. Both are
@@ -12,6 +12,8 @@ import type { AuthDict, Flow, Uia } from './uia.js';
 
 export const PASSWORD_FLOWS: readonly Flow[] = [['m.login.password']];
 export const DEACTIVATE_FLOWS: readonly Flow[] = [['m.login.password']];
+/** A password reset proves an address on the account instead of the password. */
+export const RESET_FLOWS: readonly Flow[] = [['m.login.email.identity']];
 
 /** The memberships a deactivated account gives up (Synapse: joins, invites and knocks). */
 const LEFT_ON_DEACTIVATION = ['join', 'invite', 'knock'] as const;
@@ -24,6 +26,11 @@ export interface AccountManagementDeps {
   readonly log: Logger;
   /** Told of an account deactivated with erasure, once stored: every process must serve its events redacted. */
   readonly erased?: (userId: string) => void;
+  /** Resetting a forgotten password by email (account-threepids.ts); absent: no mail, no reset. */
+  readonly emailReset?: {
+    readonly stage: StageCheck;
+    readonly ownerOfUia: (uiaSession: string) => Promise<string | undefined>;
+  };
   /** Who may use the admin endpoints (Synapse's deactivate and reset_password); absent: nobody. */
   readonly isServerAdmin?: (userId: string) => Promise<boolean>;
 }
@@ -64,9 +71,13 @@ export function createAccountManagement(deps: AccountManagementDeps) {
      * POST /account/password. With logoutDevices (the spec's default) every other device of the user is
      * logged out and deleted; the one asking stays logged in.
      */
-    async changePassword(requester: Requester, newPassword: string, logoutDevices: boolean, auth: AuthDict | undefined): Promise<void> {
+    async changePassword(requester: Requester | null, newPassword: string, logoutDevices: boolean, auth: AuthDict | undefined): Promise<void> {
       // Checked before auth, so the user does not type their password for a request that cannot succeed.
       if (newPassword === '') throw new MatrixError('M_MISSING_PARAM', 'new_password must not be empty');
+      if (requester === null) {
+        await resetByEmail(newPassword, logoutDevices, auth);
+        return;
+      }
       await confirm(requester, 'POST /account/password', PASSWORD_FLOWS, auth);
       const hash = await passwords.hash(newPassword);
       await store.setPassword(requester.userId, hash, logoutDevices ? (requester.deviceId ?? undefined) : undefined);
@@ -106,6 +117,22 @@ export function createAccountManagement(deps: AccountManagementDeps) {
       log.info({ admin: requester.userId, userId, logoutDevices }, 'password reset by a server admin');
     },
   };
+
+  /**
+   * POST /account/password without an access token: the user forgot their password and proves an address
+   * on the account instead (m.login.email.identity, after /account/password/email/requestToken). With
+   * logoutDevices (the default) every device is logged out.
+   */
+  async function resetByEmail(newPassword: string, logoutDevices: boolean, auth: AuthDict | undefined): Promise<void> {
+    const reset = deps.emailReset;
+    if (!reset) throw new MatrixError('M_MISSING_TOKEN', 'Log in to change your password: this server sends no mail, so it cannot reset one by email');
+    const sessionId = await uia.check('POST /account/password by email', RESET_FLOWS, auth, { 'm.login.email.identity': reset.stage });
+    const owner = await reset.ownerOfUia(sessionId);
+    if (owner === undefined || !isUserId(owner)) throw new MatrixError('M_THREEPID_NOT_FOUND', 'The address is on no account any more');
+    await store.setPassword(owner, await passwords.hash(newPassword), undefined);
+    if (logoutDevices) await store.deleteAllDevices(owner);
+    log.info({ userId: owner, logoutDevices }, 'password reset by email');
+  }
 
   /** Closes the account: no login, no devices or tokens, no profile; its rooms left (erased when asked). */
   async function close(userId: UserId, erase: boolean): Promise<void> {

@@ -69,6 +69,9 @@ export const VALIDATION_PATH = '/_hearth/client/email/validate';
 
 export type AccountThreepids = ReturnType<typeof createAccountThreepids>;
 
+/** How the mail says what the link is for. */
+const PURPOSE_TEXT = { add: 'and add it to', register: 'to create', password: 'to set a new password for' } as const;
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** An email address as kept and compared: trimmed, lower-cased (as Synapse canonicalises them). */
@@ -103,6 +106,15 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
     return session;
   }
 
+  /** The validated session `threepid_creds` (or the older `threepidCreds`) of a stage's auth names. */
+  async function stageSession(auth: AuthDict): Promise<ValidationSession> {
+    const creds = (auth.threepid_creds ?? auth.threepidCreds) as { sid?: unknown; client_secret?: unknown } | undefined;
+    if (typeof creds?.sid !== 'string' || typeof creds.client_secret !== 'string') {
+      throw new MatrixError('M_MISSING_PARAM', 'threepid_creds with sid and client_secret is required');
+    }
+    return validatedSession(creds.sid, creds.client_secret);
+  }
+
   return {
     /** Whether addresses can be added (capabilities' m.3pid_changes). */
     get enabled(): boolean {
@@ -113,11 +125,14 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
      * POST /account/3pid/email/requestToken: mails a validation link for an address no account has. A
      * request repeating the same client_secret, address and send_attempt sends nothing again.
      */
-    async requestEmailToken(request: { readonly clientSecret: string; readonly email: string; readonly sendAttempt: number }, purpose: 'add' | 'register' = 'add'): Promise<{ sid: string }> {
+    async requestEmailToken(request: { readonly clientSecret: string; readonly email: string; readonly sendAttempt: number }, purpose: 'add' | 'register' | 'password' = 'add'): Promise<{ sid: string }> {
       checkClientSecret(request.clientSecret);
       const address = canonicalEmail(request.email);
       const send = mailer();
-      if ((await store.owner('email', address)) !== undefined) throw new MatrixError('M_THREEPID_IN_USE', 'That email address belongs to an account already');
+      const owner = await store.owner('email', address);
+      // The spec's answers: an address to add or register with must be free; one to reset a password by, taken.
+      if (purpose === 'password' && owner === undefined) throw new MatrixError('M_THREEPID_NOT_FOUND', 'That email address is on no account');
+      if (purpose !== 'password' && owner !== undefined) throw new MatrixError('M_THREEPID_IN_USE', 'That email address belongs to an account already');
       const earlier = await store.sessionFor(request.clientSecret, 'email', address);
       if (earlier !== undefined && earlier.sendAttempt >= request.sendAttempt) return { sid: earlier.sid };
       const token = deps.random.token(32);
@@ -138,7 +153,7 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
         await send.send({
           to: address,
           subject: `Confirm your email address on ${deps.serverName}`,
-          text: `${link.href}\n\nFollow this link to confirm that this address is yours, ${purpose === 'register' ? 'to create' : 'and add it to'} your Matrix account on ${deps.serverName}.\nIf you did not ask for this, ignore this email.\n`,
+          text: `${link.href}\n\nFollow this link to confirm that this address is yours, ${PURPOSE_TEXT[purpose]} your Matrix account on ${deps.serverName}.\nIf you did not ask for this, ignore this email.\n`,
         });
       } catch (err) {
         log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'could not send a validation email');
@@ -171,14 +186,23 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
      * `threepidCreds`) name a validated session, which the stage then belongs to.
      */
     emailStage: (async (auth: AuthDict, uiaSession: string): Promise<void> => {
-      const creds = (auth.threepid_creds ?? auth.threepidCreds) as { sid?: unknown; client_secret?: unknown } | undefined;
-      if (typeof creds?.sid !== 'string' || typeof creds.client_secret !== 'string') {
-        throw new MatrixError('M_MISSING_PARAM', 'threepid_creds with sid and client_secret is required');
-      }
-      const session = await validatedSession(creds.sid, creds.client_secret);
+      const session = await stageSession(auth);
       if ((await store.owner(session.medium, session.address)) !== undefined) throw new MatrixError('M_THREEPID_IN_USE', 'That email address belongs to an account already');
       await store.attachUia(session.sid, uiaSession);
     }) satisfies StageCheck,
+
+    /** The same stage for a password reset: the address must be on an account, whose password changes. */
+    resetStage: (async (auth: AuthDict, uiaSession: string): Promise<void> => {
+      const session = await stageSession(auth);
+      if ((await store.owner(session.medium, session.address)) === undefined) throw new MatrixError('M_THREEPID_NOT_FOUND', 'That email address is on no account');
+      await store.attachUia(session.sid, uiaSession);
+    }) satisfies StageCheck,
+
+    /** The account whose address completed the email stage of `uiaSession` (a password reset). */
+    async ownerOfUia(uiaSession: string): Promise<string | undefined> {
+      const session = await store.sessionOfUia(uiaSession);
+      return session === undefined ? undefined : store.owner(session.medium, session.address);
+    },
 
     /** After a registration whose auth had the email stage: the address goes on the new account. */
     async registered(uiaSession: string, userId: string): Promise<void> {

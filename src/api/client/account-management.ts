@@ -10,7 +10,8 @@ export function accountManagementRoutes(
 ) {
   return async (app: FastifyInstance): Promise<void> => {
     route(app, changePassword, async ({ requester, body }) => {
-      await management.changePassword(requester, body.new_password, body.logout_devices ?? true, body.auth);
+      // Without an access token: a forgotten password, reset by email.
+      await management.changePassword(requester ?? null, body.new_password, body.logout_devices ?? true, body.auth);
       return {};
     });
 

@@ -6,6 +6,7 @@ import {
   deleteThreepid,
   getAccountThreepids,
   requestEmailTokenForAccount,
+  requestEmailTokenForPassword,
   requestEmailTokenForRegistration,
   unbindThreepid,
   validateEmailLink,
@@ -35,6 +36,8 @@ export function threepidRoutes(deps: ThreepidRouteDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     route(app, requestEmailTokenForAccount, ({ body }) =>
       account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'add'));
+    route(app, requestEmailTokenForPassword, ({ body }) =>
+      account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'password'));
     route(app, requestEmailTokenForRegistration, ({ body }) =>
       account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'register'));
     route(app, validateEmailLink, async ({ query, reply }) => {

@@ -154,12 +154,15 @@ export const refresh = defineEndpoint({
   }),
 });
 
-/** POST /account/password: set a new password, confirmed with the old one (user-interactive auth). */
+/**
+ * POST /account/password: set a new password, confirmed with the old one (user-interactive auth); or,
+ * without an access token, reset a forgotten one by proving an email address on the account.
+ */
 export const changePassword = defineEndpoint({
   name: 'changePassword',
   method: 'POST',
   ...clientV3('/account/password'),
-  auth: 'user',
+  auth: 'optional-user',
   rateLimit: 'login',
   body: Type.Object({
     new_password: Password,
@@ -249,6 +252,17 @@ export const requestEmailTokenForAccount = defineEndpoint({
   method: 'POST',
   ...threepidPaths('/account/3pid/email/requestToken'),
   // The spec asks no access token here: the session proves the address, and /add proves the account.
+  auth: 'none',
+  rateLimit: 'login',
+  body: EmailTokenRequest,
+  response: Type.Object({ sid: Type.String() }),
+});
+
+/** POST /account/password/email/requestToken: mail a link to an address on an account, to reset its password. */
+export const requestEmailTokenForPassword = defineEndpoint({
+  name: 'requestTokenToResetPasswordEmail',
+  method: 'POST',
+  ...threepidPaths('/account/password/email/requestToken'),
   auth: 'none',
   rateLimit: 'login',
   body: EmailTokenRequest,
