@@ -104,7 +104,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     try {
       // The signal is the deadline for the whole exchange; undici's own header and body timers are longer.
       const response = await undiciRequest(target, { dispatcher: agent, method, headers, body, signal });
-      const bytes = await readCapped(response.body, response.headers['content-length'], limit, where);
+      const bytes = await readCapped(response.body, response.headers['content-length'], limit, () =>
+        new HttpClientError('too_large', where, `response from ${where} is larger than ${limit} bytes; aborted`));
       const elapsedMs = Math.round(performance.now() - started);
       log.debug({ method, url: where, status: response.statusCode, bytes: bytes.length, elapsedMs }, 'http request');
       return makeResponse(response.statusCode, flattenHeaders(response.headers), bytes, where);
@@ -155,15 +156,16 @@ function prepare(
   return { headers, body };
 }
 
-/** Reads the body, refusing early on a declared length over the cap and stopping as soon as it passes it. */
-async function readCapped(
+/**
+ * Reads a response body, refusing early on a declared length over the cap and stopping as soon as it
+ * passes it (the body is destroyed, which aborts the request); `tooLarge` makes the error thrown then.
+ */
+export async function readCapped(
   stream: Readable,
   declaredLength: string | string[] | undefined,
   limit: number,
-  where: string,
+  tooLarge: () => Error,
 ): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new HttpClientError('too_large', where, `response from ${where} is larger than ${limit} bytes; aborted`);
   // Destroying the body aborts the request and closes the socket; the abort's own error is expected.
   const abandon = () => stream.on('error', () => {}).destroy();
   const declared = typeof declaredLength === 'string' ? Number(declaredLength) : Number.NaN;

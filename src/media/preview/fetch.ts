@@ -7,21 +7,16 @@
 import type { LookupAddress } from 'node:dns';
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
-import { createGuardedAgent, isBlockedAddress } from '../../platform/guarded-agent.js';
-import type { HttpClientOptions } from '../../platform/http-client.js';
+import { createGuardedAgent, isBlockedAddress, type AddressPolicy } from '../../platform/guarded-agent.js';
+import { readCapped, type HttpClientOptions } from '../../platform/http-client.js';
 
-export interface PreviewFetchOptions {
+/** Which addresses previews may reach (AddressPolicy), and how pages are asked for. */
+export interface PreviewFetchOptions extends AddressPolicy {
   readonly userAgent: string;
   /** Deadline for one request: connecting, sending, and reading the whole answer. */
   readonly timeoutMs: number;
   /** A larger answer is abandoned (kind 'too_large'). */
   readonly maxBytes: number;
-  /** Let private, loopback and link-local addresses be reached (test networks, sytest). */
-  readonly allowPrivateAddresses: boolean;
-  /** CIDR ranges always allowed, private or not (an intranet the operator wants previewed). */
-  readonly allowedRanges: readonly string[];
-  /** CIDR ranges refused besides the private ones. */
-  readonly deniedRanges: readonly string[];
   /** Host names refused, at the start and at every redirect (patterns as isDeniedHost). */
   readonly deniedHosts: readonly string[];
   /** The Accept-Language header sent. */
@@ -114,7 +109,7 @@ export function createPreviewFetcher(options: PreviewFetchOptions): PreviewFetch
           throw new PreviewFetchError('status', `${url.host} answered HTTP ${response.statusCode}`);
         }
         const contentType = header(response.headers['content-type']);
-        const body = await readCapped(response.body, header(response.headers['content-length']), options.maxBytes, url, signal);
+        const body = await readBody(response.body, header(response.headers['content-length']), options.maxBytes, url, signal);
         return {
           url,
           mediaType: contentType?.split(';')[0]?.trim().toLowerCase() || undefined,
@@ -131,29 +126,13 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function readCapped(stream: Readable, declared: string | undefined, limit: number, url: URL, signal: AbortSignal): Promise<Uint8Array> {
-  const tooLarge = () => new PreviewFetchError('too_large', `${url.host} answered with more than ${limit} bytes`);
-  const abandon = () => stream.on('error', () => undefined).destroy();
-  if (declared !== undefined && Number(declared) > limit) {
-    abandon();
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+/** The body, whole, up to the cap; a failure on the way is the fetch's failure. */
+async function readBody(stream: Readable, declared: string | undefined, limit: number, url: URL, signal: AbortSignal): Promise<Uint8Array> {
   try {
-    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-      total += chunk.length;
-      if (total > limit) {
-        abandon();
-        throw tooLarge();
-      }
-      chunks.push(chunk);
-    }
+    return await readCapped(stream, declared, limit, () => new PreviewFetchError('too_large', `${url.host} answered with more than ${limit} bytes`));
   } catch (err) {
-    if (err instanceof PreviewFetchError) throw err;
     throw failure(err, url, signal);
   }
-  return Buffer.concat(chunks, total);
 }
 
 function failure(err: unknown, url: URL, signal: AbortSignal): PreviewFetchError {
