@@ -826,7 +826,13 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       roomDirectory,
       tags: createTagService({ store: userData }),
       pushRules,
-      adminUsers: createAdminUsers({ store: accountsStore, profiles: userData, isServerAdmin, isErased: (userId) => erased.isErased(userId) }),
+      adminUsers: createAdminUsers({
+        store: accountsStore,
+        profiles: userData,
+        isServerAdmin,
+        isErased: (userId) => erased.isErased(userId),
+        threepids: (userId) => accountThreepids.threepids(userId),
+      }),
       uiaFallback: createUiaFallback({
         uia,
         store: accountsStore,

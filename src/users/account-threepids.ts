@@ -213,6 +213,9 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
       }
     },
 
+    /** The addresses on the account. */
+    threepids: (userId: string): Promise<AccountThreepid[]> => store.threepids(userId),
+
     /** GET /account/3pid. */
     async list(userId: string) {
       const threepids = await store.threepids(userId);

@@ -1,4 +1,5 @@
 import { isUserId, MatrixError } from '../protocol/index.js';
+import type { AccountThreepid } from './account-threepids.js';
 import type { AccountStore, ProfileStore, Requester } from './ports.js';
 
 /**
@@ -14,6 +15,16 @@ export interface AdminUsersDeps {
   readonly isServerAdmin: (userId: string) => Promise<boolean>;
   /** Whether the account was deactivated with erasure. */
   readonly isErased: (userId: string) => boolean;
+  /** The email addresses on the account (account-threepids.ts); absent: none. */
+  readonly threepids?: (userId: string) => Promise<readonly AccountThreepid[]>;
+}
+
+/** An address on the account, as Synapse's admin API shows it. */
+export interface AdminThreepidJson {
+  readonly medium: string;
+  readonly address: string;
+  readonly added_at: number;
+  readonly validated_at: number;
 }
 
 export interface AdminUserJson {
@@ -31,7 +42,7 @@ export interface AdminUserJson {
   readonly suspended: boolean;
   readonly user_type: null;
   readonly appservice_id: null;
-  readonly threepids: never[];
+  readonly threepids: AdminThreepidJson[];
   readonly external_ids: never[];
 }
 
@@ -44,7 +55,11 @@ export function createAdminUsers(deps: AdminUsersDeps) {
       if (!isUserId(userIdValue)) throw new MatrixError('M_INVALID_PARAM', `${userIdValue} is not a user id`);
       const user = await deps.store.user(userIdValue);
       if (user === undefined) throw new MatrixError('M_NOT_FOUND', `There is no user ${userIdValue} on this server`);
-      const [profile, devices] = await Promise.all([deps.profiles.profile(userIdValue), deps.store.devices(userIdValue)]);
+      const [profile, devices, threepids] = await Promise.all([
+        deps.profiles.profile(userIdValue),
+        deps.store.devices(userIdValue),
+        deps.threepids?.(userIdValue) ?? [],
+      ]);
       const seen = devices.map((device) => device.lastSeenTs).filter((ts): ts is number => ts !== null);
       return {
         name: user.userId,
@@ -61,7 +76,7 @@ export function createAdminUsers(deps: AdminUsersDeps) {
         suspended: false,
         user_type: null,
         appservice_id: null,
-        threepids: [],
+        threepids: threepids.map((t) => ({ medium: t.medium, address: t.address, added_at: t.addedTs, validated_at: t.validatedTs })),
         external_ids: [],
       };
     },

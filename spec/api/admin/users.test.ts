@@ -23,6 +23,8 @@ t.test('a server admin reads and deactivates accounts and resets passwords; nobo
     name: carol.user, displayname: 'Carol', avatar_url: null, admin: false, deactivated: false, erased: false, is_guest: false,
     creation_ts: Number, last_seen_ts: Number, threepids: [], user_type: null,
   });
+  await server.database.sql`insert into account_threepids (medium, address, user_id, validated_ts, added_ts) values ('email', 'carol@example.org', ${carol.user}, 1, 2)`;
+  t.same((await details(admin, carol.user)).body.threepids, [{ medium: 'email', address: 'carol@example.org', added_at: 2, validated_at: 1 }], 'with the addresses on the account');
   t.match((await details(admin, root.user_id)).body, { admin: true });
   t.match(await details(carol, carol.user), { status: 403, body: { errcode: 'M_FORBIDDEN' } }, 'only for admins');
   t.match(await details(admin, '@nobody:hearth.test'), { status: 404, body: { errcode: 'M_NOT_FOUND' } });

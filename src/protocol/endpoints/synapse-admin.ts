@@ -83,7 +83,7 @@ export const adminGetUser = defineEndpoint({
     suspended: Type.Boolean(),
     user_type: Type.Null(),
     appservice_id: Type.Null(),
-    threepids: Type.Array(Type.Never()),
+    threepids: Type.Array(Type.Object({ medium: Type.String(), address: Type.String(), added_at: Type.Integer(), validated_at: Type.Integer() })),
     external_ids: Type.Array(Type.Never()),
   }),
 });
