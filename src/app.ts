@@ -14,6 +14,7 @@ import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
 import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
+import { adminMediaRoutes } from './api/admin/media.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
 import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
@@ -78,7 +79,7 @@ import { federationMediaRoutes, mediaRoutes } from './api/media/routes.js';
 import { hierarchyRoutes } from './api/client/hierarchy.js';
 import { federationHierarchyRoutes } from './api/federation/hierarchy.js';
 import type { SpaceHierarchy } from './rooms/index.js';
-import type { MediaService, UrlPreviewService } from './media/index.js';
+import type { MediaQuarantine, MediaService, UrlPreviewService } from './media/index.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly version: string;
@@ -165,6 +166,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
     readonly boundary: () => string;
     /** URL previews; absent or null: turned off. */
     readonly previews?: UrlPreviewService | null;
+    /** The admin API's quarantine; absent: not offered. */
+    readonly quarantine?: MediaQuarantine;
   };
   /** The space hierarchy, for clients and other servers; left out by tests that do not need it. */
   readonly hierarchy?: SpaceHierarchy;
@@ -253,6 +256,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.media) {
       await app.register(mediaRoutes(deps.media.service, { serveUnauthenticated: deps.media.serveUnauthenticated, previews: deps.media.previews ?? null }));
       await app.register(federationMediaRoutes(deps.media.service, deps.serverName, deps.media.boundary));
+      if (deps.media.quarantine) await app.register(adminMediaRoutes(deps.media.quarantine));
     }
   });
 }

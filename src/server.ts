@@ -143,7 +143,7 @@ import {
 import { createHttpClient } from './platform/http-client.js';
 import { createIdentityServerClient } from './identity/index.js';
 import { createMailer } from './platform/smtp.js';
-import { createMediaService, createPreviewFetcher, createRemoteMedia, createUrlPreviewService, imageSize, type UrlPreviewService } from './media/index.js';
+import { createMediaQuarantine, createMediaService, createPreviewFetcher, createRemoteMedia, createUrlPreviewService, imageSize, type UrlPreviewService } from './media/index.js';
 import { createReportService } from './moderation/index.js';
 import { isUserId, parseServerName, type UserId } from './protocol/index.js';
 import {
@@ -565,8 +565,9 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     // The content repository: rows in the database, bytes on local disk (media.store_path). Other
     // servers' content is fetched over federation; a multipart answer pointing elsewhere (a CDN) is
     // followed only to an address federation may reach.
+    const mediaStore = createMediaStore(storage.database.sql);
     const media = createMediaService({
-      store: createMediaStore(storage.database.sql),
+      store: mediaStore,
       blobs: createFileBlobStore(config.media.store_path),
       serverName: config.server_name,
       clock: deps.clock,
@@ -887,7 +888,13 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
           ],
         },
       }),
-      media: { service: media, serveUnauthenticated: config.media.serve_unauthenticated, boundary: () => deps.random.token(16), previews },
+      media: {
+        service: media,
+        serveUnauthenticated: config.media.serve_unauthenticated,
+        boundary: () => deps.random.token(16),
+        previews,
+        quarantine: createMediaQuarantine({ store: mediaStore, isServerAdmin, clock: deps.clock, log }),
+      },
       hierarchy: createSpaceHierarchy({
         store: createHierarchyStore(storage.database.sql),
         joinedRooms: (userId) => roomStore.roomsWithMembership(userId, 'join'),

@@ -1,5 +1,6 @@
 export type * from './ports.js';
 export { BlobTooLargeError } from './ports.js';
+export { createMediaQuarantine, type MediaQuarantine, type MediaQuarantineDeps } from './quarantine.js';
 export { checkMediaId, contentDisposition, CONTENT_SECURITY_HEADERS, isMediaId, normaliseContentType, normaliseFileName } from './content.js';
 export { boundaryOf, multipartFraming, parseMultipart, type MultipartPart } from './multipart.js';
 export { createMediaService, DEFAULT_WAIT_MS, type MediaDeps, type MediaOptions, type MediaService, type ServedContent, type ThumbnailRequest } from './media.js';

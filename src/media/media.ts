@@ -219,7 +219,13 @@ export function createMediaService(deps: MediaDeps) {
   async function content(origin: string, mediaId: string, request: DownloadOptions): Promise<MediaRecord & { sha256: string }> {
     checkOrigin(origin);
     checkMediaId(mediaId);
+    await notQuarantined(origin, mediaId);
     return origin === serverName ? localContent(mediaId, request.timeoutMs) : remoteContent(origin, mediaId, request);
+  }
+
+  /** Quarantined content (quarantine.ts) is served to no one: not found, as Synapse answers. */
+  async function notQuarantined(origin: string, mediaId: string): Promise<void> {
+    if (await store.quarantined(origin, mediaId)) throw new MatrixError('M_NOT_FOUND', 'This content was quarantined by a server admin');
   }
 
   return {
@@ -310,6 +316,7 @@ export function createMediaService(deps: MediaDeps) {
     /** The federation /media/download/{mediaId}: this server's content only. */
     async downloadForServer(mediaId: string, timeoutMs: number | undefined): Promise<ServedContent> {
       checkMediaId(mediaId);
+      await notQuarantined(serverName, mediaId);
       return serve(await localContent(mediaId, timeoutMs));
     },
 

@@ -57,6 +57,22 @@ export interface MediaStore {
   thumbnail(origin: string, mediaId: string, key: ThumbnailKey): Promise<ThumbnailRecord | undefined>;
   /** Keeps a made thumbnail (a second one made meanwhile for the same key is dropped). */
   insertThumbnail(origin: string, mediaId: string, thumbnail: ThumbnailRecord): Promise<void>;
+  /** Whether a server admin quarantined the content. */
+  quarantined(origin: string, mediaId: string): Promise<boolean>;
+  /** Quarantines the content named; returns how many were not quarantined before. */
+  quarantine(items: ReadonlyArray<MediaRef>, by: string, nowTs: number): Promise<number>;
+  /** Lifts a quarantine; false when there was none. */
+  unquarantine(origin: string, mediaId: string): Promise<boolean>;
+  /** This server's content a user uploaded. */
+  uploadsOf(userId: string): Promise<MediaRef[]>;
+  /** The mxc URIs the room's events carry (in their content, anywhere), as origin and media id. */
+  mediaInRoom(roomId: string): Promise<MediaRef[]>;
+}
+
+/** One piece of content: its server and id (an mxc URI's two parts). */
+export interface MediaRef {
+  readonly origin: string;
+  readonly mediaId: string;
 }
 
 /** What a blob write produced: the bytes' name and size. */

@@ -1,5 +1,8 @@
 import type postgres from 'postgres';
-import type { MediaRecord, MediaStore, StoredContent, ThumbnailKey, ThumbnailRecord } from '../media/index.js';
+import type { MediaRecord, MediaRef, MediaStore, StoredContent, ThumbnailKey, ThumbnailRecord } from '../media/index.js';
+
+/** An mxc URI in event JSON: server name (host, IPv6 literal or port) and a media id. */
+const MXC_URI = /mxc:\/\/([A-Za-z0-9.:[\]-]+)\/([A-Za-z0-9_-]+)/g;
 
 interface MediaRow {
   readonly origin: string;
@@ -88,6 +91,40 @@ export function createMediaStore(sql: postgres.Sql): MediaStore {
         values (${origin}, ${mediaId}, ${thumbnail.width}, ${thumbnail.height}, ${thumbnail.method}, ${thumbnail.animated},
           ${thumbnail.contentType}, ${thumbnail.sizeBytes}, ${thumbnail.sha256})
         on conflict do nothing`;
+    },
+
+    async quarantined(origin, mediaId) {
+      const [row] = await sql`select 1 from media_quarantine where origin = ${origin} and media_id = ${mediaId}`;
+      return row !== undefined;
+    },
+
+    async quarantine(items, by, nowTs) {
+      if (items.length === 0) return 0;
+      const rows = await sql`
+        insert into media_quarantine (origin, media_id, quarantined_by, quarantined_ts)
+        select origin, media_id, ${by}, ${nowTs} from unnest(${sql.array(items.map((i) => i.origin))}::text[], ${sql.array(items.map((i) => i.mediaId))}::text[]) as t (origin, media_id)
+        on conflict do nothing`;
+      return rows.count;
+    },
+
+    async unquarantine(origin, mediaId) {
+      const rows = await sql`delete from media_quarantine where origin = ${origin} and media_id = ${mediaId}`;
+      return rows.count > 0;
+    },
+
+    async uploadsOf(userId) {
+      const rows = await sql<{ origin: string; media_id: string }[]>`select origin, media_id from media where uploader = ${userId}`;
+      return rows.map((row): MediaRef => ({ origin: row.origin, mediaId: row.media_id }));
+    },
+
+    async mediaInRoom(roomId) {
+      // The JSON of every event of the room that names an mxc URI; the URIs are picked out here.
+      const rows = await sql<{ json: string }[]>`select json from events where room_id = ${roomId} and json like '%mxc://%'`;
+      const found = new Map<string, MediaRef>();
+      for (const { json } of rows) {
+        for (const match of json.matchAll(MXC_URI)) found.set(`${match[1]}/${match[2]}`, { origin: match[1]!, mediaId: match[2]! });
+      }
+      return [...found.values()];
     },
   };
 }

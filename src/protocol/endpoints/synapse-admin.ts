@@ -87,3 +87,46 @@ export const adminGetUser = defineEndpoint({
     external_ids: Type.Array(Type.Never()),
   }),
 });
+
+const MediaParams = Type.Object({ serverName: Type.String(), mediaId: Type.String() });
+
+/** POST /_synapse/admin/v1/media/quarantine/{serverName}/{mediaId}: serve the content to no one. */
+export const adminQuarantineMedia = defineEndpoint({
+  name: 'adminQuarantineMedia',
+  method: 'POST',
+  path: '/_synapse/admin/v1/media/quarantine/{serverName}/{mediaId}',
+  auth: 'user',
+  params: MediaParams,
+  response: Type.Object({}),
+});
+
+/** POST /_synapse/admin/v1/media/unquarantine/{serverName}/{mediaId}: serve it again. */
+export const adminUnquarantineMedia = defineEndpoint({
+  name: 'adminUnquarantineMedia',
+  method: 'POST',
+  path: '/_synapse/admin/v1/media/unquarantine/{serverName}/{mediaId}',
+  auth: 'user',
+  params: MediaParams,
+  response: Type.Object({}),
+});
+
+/** POST /_synapse/admin/v1/room/{roomId}/media/quarantine (and Synapse's older quarantine_media path): all the room's media. */
+export const adminQuarantineRoomMedia = defineEndpoint({
+  name: 'adminQuarantineRoomMedia',
+  method: 'POST',
+  path: '/_synapse/admin/v1/room/{roomId}/media/quarantine',
+  aliases: ['/_synapse/admin/v1/quarantine_media/{roomId}'],
+  auth: 'user',
+  params: Type.Object({ roomId: Type.String() }),
+  response: Type.Object({ num_quarantined: Type.Integer() }),
+});
+
+/** POST /_synapse/admin/v1/user/{userId}/media/quarantine: everything the user uploaded. */
+export const adminQuarantineUserMedia = defineEndpoint({
+  name: 'adminQuarantineUserMedia',
+  method: 'POST',
+  path: '/_synapse/admin/v1/user/{userId}/media/quarantine',
+  auth: 'user',
+  params: Type.Object({ userId: Type.String() }),
+  response: Type.Object({ num_quarantined: Type.Integer() }),
+});
