@@ -204,7 +204,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.threepids) {
       await app.register(threepidRoutes({ ...deps.threepids, management: deps.accountManagement, serverName: deps.serverName }));
     }
-    await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers));
+    await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers, deps.threepids ?? null));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));

@@ -93,7 +93,10 @@ export function createThreepidBindings(deps: ThreepidBindingsDeps) {
       return unbind(userId, threepid, idServer);
     },
 
-    /** Deactivation: every identifier bound through this server (or at `idServer`) is unbound. */
+    /**
+     * Deactivation: every identifier bound through this server (or at `idServer`) is unbound. With none to
+     * unbind the answer is 'success', as Synapse gives it: nothing was left bound.
+     */
     async unbindAll(userId: string, idServer?: string): Promise<UnbindResult> {
       const known = await store.bindings(userId);
       const identifiers = [...new Map(known.map((binding) => [`${binding.medium}\n${binding.address}`, binding])).values()];
@@ -101,7 +104,7 @@ export function createThreepidBindings(deps: ThreepidBindingsDeps) {
       for (const threepid of identifiers) {
         if ((await unbind(userId, threepid, idServer)) !== 'success') result = 'no-support';
       }
-      return identifiers.length === 0 && idServer === undefined ? 'no-support' : result;
+      return result;
     },
   };
 }

@@ -1,16 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { adminDeactivateUser, adminGetUser, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
-import type { AccountManagement, AdminUsers } from '../../users/index.js';
+import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
 /** Synapse's admin API for users' accounts: details, deactivation (with erasure) and password resets, for server admins. */
-export function adminUserRoutes(management: AccountManagement, users: AdminUsers | undefined) {
+export function adminUserRoutes(
+  management: AccountManagement,
+  users: AdminUsers | undefined,
+  threepids: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids } | null = null,
+) {
   return async (app: FastifyInstance): Promise<void> => {
     if (users) route(app, adminGetUser, ({ requester, params }) => users.user(requester, params.userId));
 
     route(app, adminDeactivateUser, async ({ requester, params, body }) => {
       await management.adminDeactivate(requester, params.userId, body.erase === true);
-      return { id_server_unbind_result: 'success' as const };
+      // As the user's own deactivation: the addresses leave the account, and those bound through this server are unbound.
+      if (threepids === null) return { id_server_unbind_result: 'success' as const };
+      await threepids.account.removeAll(params.userId);
+      return { id_server_unbind_result: await threepids.bindings.unbindAll(params.userId) };
     });
 
     route(app, adminResetPassword, async ({ requester, params, body }) => {

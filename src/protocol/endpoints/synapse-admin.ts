@@ -47,7 +47,7 @@ export const adminDeactivateUser = defineEndpoint({
   params: Type.Object({ userId: Type.String() }),
   body: Type.Object({ erase: Type.Optional(Type.Boolean()) }),
   // Synapse's answer: no identity server is bound, so there was nothing to unbind.
-  response: Type.Object({ id_server_unbind_result: Type.Literal('success') }),
+  response: Type.Object({ id_server_unbind_result: Type.Union([Type.Literal('success'), Type.Literal('no-support')]) }),
 });
 
 /** POST /_synapse/admin/v1/reset_password/{userId}: a server admin sets a local user's password. */
