@@ -75,6 +75,36 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
           };
     },
 
+    async listUsers(query) {
+      // LIKE's own wildcards in what the admin typed match themselves.
+      const like = (text: string | undefined) => (text === undefined ? null : `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      const name = like(query.name);
+      const userId = like(query.userId);
+      const filter = sql`
+        where (${query.guests} or not u.is_guest) and (${query.deactivated} or not u.deactivated)
+          and (${name}::text is null or u.user_id ilike ${name} or p.displayname ilike ${name})
+          and (${userId}::text is null or u.user_id ilike ${userId})`;
+      const [rows, [count]] = await Promise.all([
+        sql<Array<{ user_id: string; created_ts: number; deactivated: boolean; admin: boolean; is_guest: boolean; displayname: string | null; avatar_url: string | null }>>`
+          select u.user_id, u.created_ts, u.deactivated, u.admin, u.is_guest, p.displayname, p.avatar_url
+          from users u left join profiles p on p.user_id = u.user_id ${filter}
+          order by u.user_id limit ${query.limit} offset ${query.from}`,
+        sql<Array<{ total: number }>>`select count(*)::int8 as total from users u left join profiles p on p.user_id = u.user_id ${filter}`,
+      ]);
+      return {
+        total: count?.total ?? 0,
+        users: rows.map((row) => ({
+          userId: row.user_id as UserId,
+          createdTs: row.created_ts,
+          deactivated: row.deactivated,
+          admin: row.admin,
+          isGuest: row.is_guest,
+          displayName: row.displayname,
+          avatarUrl: row.avatar_url,
+        })),
+      };
+    },
+
     async createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile): Promise<boolean> {
       return (await sql.begin(async (tx) => {
         const inserted = await tx`

@@ -1,6 +1,6 @@
 import { isUserId, MatrixError } from '../protocol/index.js';
 import type { AccountThreepid } from './account-threepids.js';
-import type { AccountStore, ProfileStore, Requester } from './ports.js';
+import type { AccountStore, ProfileStore, Requester, UserListQuery } from './ports.js';
 
 /**
  * Synapse's admin API view of one account (GET /_synapse/admin/v2/users/{userId}), for server admins and
@@ -10,7 +10,7 @@ import type { AccountStore, ProfileStore, Requester } from './ports.js';
  */
 
 export interface AdminUsersDeps {
-  readonly store: Pick<AccountStore, 'user' | 'devices'>;
+  readonly store: Pick<AccountStore, 'user' | 'devices' | 'listUsers'>;
   readonly profiles: Pick<ProfileStore, 'profile'>;
   readonly isServerAdmin: (userId: string) => Promise<boolean>;
   /** Whether the account was deactivated with erasure. */
@@ -46,10 +46,51 @@ export interface AdminUserJson {
   readonly external_ids: never[];
 }
 
+/** An account in the admin API's list (GET /_synapse/admin/v2/users), as Synapse lists one. */
+export interface AdminListedUserJson {
+  readonly name: string;
+  readonly displayname: string | null;
+  readonly avatar_url: string | null;
+  readonly admin: boolean;
+  readonly deactivated: boolean;
+  readonly erased: boolean;
+  readonly is_guest: boolean;
+  readonly creation_ts: number;
+  readonly shadow_banned: boolean;
+  readonly locked: boolean;
+  readonly approved: boolean;
+  readonly user_type: null;
+}
+
 export type AdminUsers = ReturnType<typeof createAdminUsers>;
 
 export function createAdminUsers(deps: AdminUsersDeps) {
   return {
+    /**
+     * GET /_synapse/admin/v2/users: accounts in user id order, `limit` at a time from offset `from`;
+     * next_token is the offset of the next page when there is one.
+     */
+    async list(requester: Requester, query: UserListQuery): Promise<{ users: AdminListedUserJson[]; total: number; next_token?: string }> {
+      if (!(await deps.isServerAdmin(requester.userId))) throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
+      const page = await deps.store.listUsers(query);
+      const users = page.users.map((user): AdminListedUserJson => ({
+        name: user.userId,
+        displayname: user.displayName,
+        avatar_url: user.avatarUrl,
+        admin: user.admin,
+        deactivated: user.deactivated,
+        erased: deps.isErased(user.userId),
+        is_guest: user.isGuest,
+        creation_ts: user.createdTs,
+        shadow_banned: false,
+        locked: false,
+        approved: true,
+        user_type: null,
+      }));
+      const next = query.from + users.length;
+      return { users, total: page.total, ...(next < page.total && users.length > 0 ? { next_token: String(next) } : {}) };
+    },
+
     async user(requester: Requester, userIdValue: string): Promise<AdminUserJson> {
       if (!(await deps.isServerAdmin(requester.userId))) throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
       if (!isUserId(userIdValue)) throw new MatrixError('M_INVALID_PARAM', `${userIdValue} is not a user id`);

@@ -15,6 +15,23 @@ export interface UserRecord {
   readonly isGuest: boolean;
 }
 
+/** Which accounts the admin API's list shows. */
+export interface UserListQuery {
+  readonly from: number;
+  readonly limit: number;
+  readonly guests: boolean;
+  readonly deactivated: boolean;
+  /** Part of the user id or display name (case-insensitive). */
+  readonly name?: string;
+  /** Part of the user id (case-insensitive). */
+  readonly userId?: string;
+}
+
+export interface ListedUser extends Omit<UserRecord, 'passwordHash'> {
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+}
+
 /** Who an access token speaks for. */
 export interface Requester {
   readonly userId: UserId;
@@ -77,6 +94,8 @@ export interface DeviceRecord {
 
 export interface AccountStore {
   user(userId: UserId): Promise<UserRecord | undefined>;
+  /** Accounts in user id order, a page at a time, with their profiles (the admin API's list). */
+  listUsers(query: UserListQuery): Promise<{ readonly users: ListedUser[]; readonly total: number }>;
   /**
    * Creates the user with its profile and, unless `session` is null, its first device and access token,
    * in one transaction. false when the user id is taken (deactivated accounts included); nothing is written then.

@@ -54,3 +54,32 @@ t.test('a server admin reads and deactivates accounts and resets passwords; nobo
   t.same((await reset(admin, carol.user, { new_password: 'third', logout_devices: false })).body, {});
   t.equal((await carolAgain.get('/account/whoami')).status, 200, 'logout_devices: false keeps her logged in');
 });
+
+t.test('a server admin lists accounts a page at a time, filtered by name, deactivated ones on request', async (t) => {
+  const server = await startTestServer(t, 'embedded');
+  const root = await registerUser(server.app, 'root', 'root password');
+  await server.database.sql`update users set admin = true where user_id = ${root.user_id}`;
+  const admin = testClient(server.app, root);
+  const names = ['anna', 'bert', 'cleo', 'dora_x', 'doraxy'];
+  for (const name of names) await registerUser(server.app, name, 'pw');
+  const cleo = testClient(server.app, await registerUser(server.app, 'cleo2', 'pw'));
+  await cleo.put(`/profile/${encodeURIComponent(cleo.user)}/displayname`, { displayname: 'Cleopatra' });
+  await admin.post(`/_synapse/admin/v1/deactivate/${encodeURIComponent('@bert:hearth.test')}`, {});
+  const list = (query: string, client = admin) => client.get(`/_synapse/admin/v2/users${query}`);
+
+  const first = await list('?limit=3');
+  t.equal(first.status, 200, JSON.stringify(first.body));
+  t.same(first.body.users.map((u: { name: string }) => u.name), ['@anna:hearth.test', '@cleo2:hearth.test', '@cleo:hearth.test'], 'in user id order, deactivated accounts left out');
+  t.equal(first.body.total, 6);
+  t.equal(first.body.next_token, '3');
+  const second = await list('?limit=3&from=3');
+  t.same(second.body.users.map((u: { name: string }) => u.name), ['@dora_x:hearth.test', '@doraxy:hearth.test', '@root:hearth.test']);
+  t.notOk('next_token' in second.body, 'the last page has no next_token');
+  t.match(first.body.users[1], { displayname: 'Cleopatra', admin: false, deactivated: false, is_guest: false, creation_ts: Number, avatar_url: null });
+
+  t.same((await list('?name=cleopatra')).body.users.map((u: { name: string }) => u.name), ['@cleo2:hearth.test'], 'by display name, case-insensitively');
+  t.same((await list('?user_id=dora_')).body.users.map((u: { name: string }) => u.name), ['@dora_x:hearth.test'], 'an underscore matches itself');
+  t.match((await list('?deactivated=true&name=bert')).body, { users: [{ name: '@bert:hearth.test', deactivated: true }], total: 1 });
+  t.match(await list('', cleo), { status: 403, body: { errcode: 'M_FORBIDDEN' } });
+  t.match(await list('?limit=0'), { status: 400 });
+});

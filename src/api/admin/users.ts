@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { adminDeactivateUser, adminGetUser, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
+import { adminDeactivateUser, adminGetUser, adminListUsers, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
 import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
@@ -10,7 +10,17 @@ export function adminUserRoutes(
   threepids: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids } | null = null,
 ) {
   return async (app: FastifyInstance): Promise<void> => {
-    if (users) route(app, adminGetUser, ({ requester, params }) => users.user(requester, params.userId));
+    if (users) {
+      route(app, adminGetUser, ({ requester, params }) => users.user(requester, params.userId));
+      route(app, adminListUsers, ({ requester, query }) => users.list(requester, {
+        from: query.from ?? 0,
+        limit: query.limit ?? 100,
+        guests: query.guests ?? true,
+        deactivated: query.deactivated ?? false,
+        ...(query.name === undefined ? {} : { name: query.name }),
+        ...(query.user_id === undefined ? {} : { userId: query.user_id }),
+      }));
+    }
 
     route(app, adminDeactivateUser, async ({ requester, params, body }) => {
       await management.adminDeactivate(requester, params.userId, body.erase === true);

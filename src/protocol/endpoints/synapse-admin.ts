@@ -130,3 +130,37 @@ export const adminQuarantineUserMedia = defineEndpoint({
   params: Type.Object({ userId: Type.String() }),
   response: Type.Object({ num_quarantined: Type.Integer() }),
 });
+
+/** GET /_synapse/admin/v2/users: the accounts, a page at a time, filtered as Synapse filters them. */
+export const adminListUsers = defineEndpoint({
+  name: 'adminListUsers',
+  method: 'GET',
+  path: '/_synapse/admin/v2/users',
+  auth: 'user',
+  query: Type.Object({
+    from: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    guests: Type.Optional(Type.Boolean()),
+    deactivated: Type.Optional(Type.Boolean()),
+    name: Type.Optional(Type.String({ minLength: 1 })),
+    user_id: Type.Optional(Type.String({ minLength: 1 })),
+  }),
+  response: Type.Object({
+    users: Type.Array(Type.Object({
+      name: Type.String(),
+      displayname: Type.Union([Type.String(), Type.Null()]),
+      avatar_url: Type.Union([Type.String(), Type.Null()]),
+      admin: Type.Boolean(),
+      deactivated: Type.Boolean(),
+      erased: Type.Boolean(),
+      is_guest: Type.Boolean(),
+      creation_ts: Type.Integer(),
+      shadow_banned: Type.Boolean(),
+      locked: Type.Boolean(),
+      approved: Type.Boolean(),
+      user_type: Type.Null(),
+    })),
+    total: Type.Integer(),
+    next_token: Type.Optional(Type.String()),
+  }),
+});
