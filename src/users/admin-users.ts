@@ -1,6 +1,6 @@
 import { isUserId, MatrixError } from '../protocol/index.js';
 import type { AccountThreepid } from './account-threepids.js';
-import type { AccountStore, ProfileStore, Requester, UserListQuery } from './ports.js';
+import type { AccountStore, ProfileStore, Requester, UserListQuery, UserRecord } from './ports.js';
 
 /**
  * Synapse's admin API view of one account (GET /_synapse/admin/v2/users/{userId}), for server admins and
@@ -27,7 +27,8 @@ export interface AdminThreepidJson {
   readonly validated_at: number;
 }
 
-export interface AdminUserJson {
+/** What the admin API says of every account, in its list and alone, as Synapse says it. */
+export interface AdminAccountJson {
   readonly name: string;
   readonly displayname: string | null;
   readonly avatar_url: string | null;
@@ -36,35 +37,45 @@ export interface AdminUserJson {
   readonly erased: boolean;
   readonly is_guest: boolean;
   readonly creation_ts: number;
-  readonly last_seen_ts: number | null;
   readonly shadow_banned: boolean;
   readonly locked: boolean;
-  readonly suspended: boolean;
   readonly user_type: null;
+}
+
+/** One account (GET /_synapse/admin/v2/users/{userId}). */
+export interface AdminUserJson extends AdminAccountJson {
+  readonly last_seen_ts: number | null;
+  readonly suspended: boolean;
   readonly appservice_id: null;
   readonly threepids: AdminThreepidJson[];
   readonly external_ids: never[];
 }
 
-/** An account in the admin API's list (GET /_synapse/admin/v2/users), as Synapse lists one. */
-export interface AdminListedUserJson {
-  readonly name: string;
-  readonly displayname: string | null;
-  readonly avatar_url: string | null;
-  readonly admin: boolean;
-  readonly deactivated: boolean;
-  readonly erased: boolean;
-  readonly is_guest: boolean;
-  readonly creation_ts: number;
-  readonly shadow_banned: boolean;
-  readonly locked: boolean;
+/** An account in the list (GET /_synapse/admin/v2/users). */
+export interface AdminListedUserJson extends AdminAccountJson {
   readonly approved: boolean;
-  readonly user_type: null;
 }
 
 export type AdminUsers = ReturnType<typeof createAdminUsers>;
 
 export function createAdminUsers(deps: AdminUsersDeps) {
+  /** The fields every view of an account has; Hearth has no shadow bans, locks or user types. */
+  function accountJson(user: Omit<UserRecord, 'passwordHash'>, profile: { readonly displayName: string | null; readonly avatarUrl: string | null }): AdminAccountJson {
+    return {
+      name: user.userId,
+      displayname: profile.displayName,
+      avatar_url: profile.avatarUrl,
+      admin: user.admin,
+      deactivated: user.deactivated,
+      erased: deps.isErased(user.userId),
+      is_guest: user.isGuest,
+      creation_ts: user.createdTs,
+      shadow_banned: false,
+      locked: false,
+      user_type: null,
+    };
+  }
+
   return {
     /**
      * GET /_synapse/admin/v2/users: accounts in user id order, `limit` at a time from offset `from`;
@@ -73,20 +84,7 @@ export function createAdminUsers(deps: AdminUsersDeps) {
     async list(requester: Requester, query: UserListQuery): Promise<{ users: AdminListedUserJson[]; total: number; next_token?: string }> {
       if (!(await deps.isServerAdmin(requester.userId))) throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
       const page = await deps.store.listUsers(query);
-      const users = page.users.map((user): AdminListedUserJson => ({
-        name: user.userId,
-        displayname: user.displayName,
-        avatar_url: user.avatarUrl,
-        admin: user.admin,
-        deactivated: user.deactivated,
-        erased: deps.isErased(user.userId),
-        is_guest: user.isGuest,
-        creation_ts: user.createdTs,
-        shadow_banned: false,
-        locked: false,
-        approved: true,
-        user_type: null,
-      }));
+      const users = page.users.map((user): AdminListedUserJson => ({ ...accountJson(user, user), approved: true }));
       const next = query.from + users.length;
       return { users, total: page.total, ...(next < page.total && users.length > 0 ? { next_token: String(next) } : {}) };
     },
@@ -103,19 +101,9 @@ export function createAdminUsers(deps: AdminUsersDeps) {
       ]);
       const seen = devices.map((device) => device.lastSeenTs).filter((ts): ts is number => ts !== null);
       return {
-        name: user.userId,
-        displayname: profile?.displayName ?? null,
-        avatar_url: profile?.avatarUrl ?? null,
-        admin: user.admin,
-        deactivated: user.deactivated,
-        erased: deps.isErased(user.userId),
-        is_guest: user.isGuest,
-        creation_ts: user.createdTs,
+        ...accountJson(user, { displayName: profile?.displayName ?? null, avatarUrl: profile?.avatarUrl ?? null }),
         last_seen_ts: seen.length === 0 ? null : Math.max(...seen),
-        shadow_banned: false,
-        locked: false,
         suspended: false,
-        user_type: null,
         appservice_id: null,
         threepids: threepids.map((t) => ({ medium: t.medium, address: t.address, added_at: t.addedTs, validated_at: t.validatedTs })),
         external_ids: [],

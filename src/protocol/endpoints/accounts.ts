@@ -246,39 +246,28 @@ const EmailTokenRequest = Type.Object({
     id_access_token: Type.Optional(Type.String()),
   });
 
-/** POST /account/3pid/email/requestToken: mail a validation link for an address to add to the account. */
-export const requestEmailTokenForAccount = defineEndpoint({
-  name: 'requestTokenTo3PIDEmail',
-  method: 'POST',
-  ...threepidPaths('/account/3pid/email/requestToken'),
-  // The spec asks no access token here: the session proves the address, and /add proves the account.
-  auth: 'none',
-  rateLimit: 'login',
-  body: EmailTokenRequest,
-  response: Type.Object({ sid: Type.String() }),
-});
+/**
+ * POST .../email/requestToken: mail a validation link. The spec asks no access token for any of them: the
+ * session proves the address, and what it is used for proves the rest.
+ */
+function emailTokenEndpoint<N extends string>(name: N, path: string, rateLimit: 'login' | 'registration') {
+  return defineEndpoint({
+    name,
+    method: 'POST',
+    ...threepidPaths(path),
+    auth: 'none',
+    rateLimit,
+    body: EmailTokenRequest,
+    response: Type.Object({ sid: Type.String() }),
+  });
+}
 
-/** POST /account/password/email/requestToken: mail a link to an address on an account, to reset its password. */
-export const requestEmailTokenForPassword = defineEndpoint({
-  name: 'requestTokenToResetPasswordEmail',
-  method: 'POST',
-  ...threepidPaths('/account/password/email/requestToken'),
-  auth: 'none',
-  rateLimit: 'login',
-  body: EmailTokenRequest,
-  response: Type.Object({ sid: Type.String() }),
-});
-
-/** POST /register/email/requestToken: mail a validation link for an address to register with. */
-export const requestEmailTokenForRegistration = defineEndpoint({
-  name: 'requestTokenToRegisterEmail',
-  method: 'POST',
-  ...threepidPaths('/register/email/requestToken'),
-  auth: 'none',
-  rateLimit: 'registration',
-  body: EmailTokenRequest,
-  response: Type.Object({ sid: Type.String() }),
-});
+/** An address to add to the account. */
+export const requestEmailTokenForAccount = emailTokenEndpoint('requestTokenTo3PIDEmail', '/account/3pid/email/requestToken', 'login');
+/** An address on an account, to reset its password. */
+export const requestEmailTokenForPassword = emailTokenEndpoint('requestTokenToResetPasswordEmail', '/account/password/email/requestToken', 'login');
+/** An address to register with. */
+export const requestEmailTokenForRegistration = emailTokenEndpoint('requestTokenToRegisterEmail', '/register/email/requestToken', 'registration');
 
 /** GET /account/3pid: the addresses on the account. */
 export const getAccountThreepids = defineEndpoint({

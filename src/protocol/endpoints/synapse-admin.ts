@@ -61,6 +61,21 @@ export const adminResetPassword = defineEndpoint({
   response: Type.Object({}),
 });
 
+/** What the admin API says of every account, in its list and alone (src/users/admin-users.ts). */
+const AdminAccountFields = {
+  name: Type.String(),
+  displayname: Type.Union([Type.String(), Type.Null()]),
+  avatar_url: Type.Union([Type.String(), Type.Null()]),
+  admin: Type.Boolean(),
+  deactivated: Type.Boolean(),
+  erased: Type.Boolean(),
+  is_guest: Type.Boolean(),
+  creation_ts: Type.Integer(),
+  shadow_banned: Type.Boolean(),
+  locked: Type.Boolean(),
+  user_type: Type.Null(),
+};
+
 /** GET /_synapse/admin/v2/users/{userId}: one account as Synapse's admin API shows it. */
 export const adminGetUser = defineEndpoint({
   name: 'adminGetUser',
@@ -69,46 +84,31 @@ export const adminGetUser = defineEndpoint({
   auth: 'user',
   params: Type.Object({ userId: Type.String() }),
   response: Type.Object({
-    name: Type.String(),
-    displayname: Type.Union([Type.String(), Type.Null()]),
-    avatar_url: Type.Union([Type.String(), Type.Null()]),
-    admin: Type.Boolean(),
-    deactivated: Type.Boolean(),
-    erased: Type.Boolean(),
-    is_guest: Type.Boolean(),
-    creation_ts: Type.Integer(),
+    ...AdminAccountFields,
     last_seen_ts: Type.Union([Type.Integer(), Type.Null()]),
-    shadow_banned: Type.Boolean(),
-    locked: Type.Boolean(),
     suspended: Type.Boolean(),
-    user_type: Type.Null(),
     appservice_id: Type.Null(),
     threepids: Type.Array(Type.Object({ medium: Type.String(), address: Type.String(), added_at: Type.Integer(), validated_at: Type.Integer() })),
     external_ids: Type.Array(Type.Never()),
   }),
 });
 
-const MediaParams = Type.Object({ serverName: Type.String(), mediaId: Type.String() });
+/** POST /_synapse/admin/v1/media/{quarantine|unquarantine}/{serverName}/{mediaId}: one piece of content. */
+function mediaQuarantineEndpoint<N extends string>(name: N, action: 'quarantine' | 'unquarantine') {
+  return defineEndpoint({
+    name,
+    method: 'POST',
+    path: `/_synapse/admin/v1/media/${action}/{serverName}/{mediaId}`,
+    auth: 'user',
+    params: Type.Object({ serverName: Type.String(), mediaId: Type.String() }),
+    response: Type.Object({}),
+  });
+}
 
-/** POST /_synapse/admin/v1/media/quarantine/{serverName}/{mediaId}: serve the content to no one. */
-export const adminQuarantineMedia = defineEndpoint({
-  name: 'adminQuarantineMedia',
-  method: 'POST',
-  path: '/_synapse/admin/v1/media/quarantine/{serverName}/{mediaId}',
-  auth: 'user',
-  params: MediaParams,
-  response: Type.Object({}),
-});
-
-/** POST /_synapse/admin/v1/media/unquarantine/{serverName}/{mediaId}: serve it again. */
-export const adminUnquarantineMedia = defineEndpoint({
-  name: 'adminUnquarantineMedia',
-  method: 'POST',
-  path: '/_synapse/admin/v1/media/unquarantine/{serverName}/{mediaId}',
-  auth: 'user',
-  params: MediaParams,
-  response: Type.Object({}),
-});
+/** Serve the content to no one. */
+export const adminQuarantineMedia = mediaQuarantineEndpoint('adminQuarantineMedia', 'quarantine');
+/** Serve it again. */
+export const adminUnquarantineMedia = mediaQuarantineEndpoint('adminUnquarantineMedia', 'unquarantine');
 
 /** POST /_synapse/admin/v1/room/{roomId}/media/quarantine (and Synapse's older quarantine_media path): all the room's media. */
 export const adminQuarantineRoomMedia = defineEndpoint({
@@ -146,20 +146,7 @@ export const adminListUsers = defineEndpoint({
     user_id: Type.Optional(Type.String({ minLength: 1 })),
   }),
   response: Type.Object({
-    users: Type.Array(Type.Object({
-      name: Type.String(),
-      displayname: Type.Union([Type.String(), Type.Null()]),
-      avatar_url: Type.Union([Type.String(), Type.Null()]),
-      admin: Type.Boolean(),
-      deactivated: Type.Boolean(),
-      erased: Type.Boolean(),
-      is_guest: Type.Boolean(),
-      creation_ts: Type.Integer(),
-      shadow_banned: Type.Boolean(),
-      locked: Type.Boolean(),
-      approved: Type.Boolean(),
-      user_type: Type.Null(),
-    })),
+    users: Type.Array(Type.Object({ ...AdminAccountFields, approved: Type.Boolean() })),
     total: Type.Integer(),
     next_token: Type.Optional(Type.String()),
   }),
