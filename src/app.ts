@@ -9,6 +9,7 @@ import type { AppServiceAuth } from './appservice/index.js';
 import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
 import { loginFallbackRoutes } from './api/client/login-fallback.js';
+import { ssoRoutes } from './api/client/sso.js';
 import { uiaFallbackRoutes } from './api/client/uia-fallback.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
@@ -16,7 +17,7 @@ import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { adminMediaRoutes } from './api/admin/media.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
-import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, UiaFallback } from './users/index.js';
+import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, Sso, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -91,6 +92,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly threepids?: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids };
   /** POST /login/get_token; left out when login_via_existing_session is off. */
   readonly loginTokens?: LoginTokens;
+  /** Single sign-on's redirects, pages and callbacks; left out when no provider is configured. */
+  readonly sso?: { readonly service: Sso; readonly secureCookie: boolean };
   readonly registrationTokens: RegistrationTokens;
   readonly profiles: ProfileService;
   readonly accountData: AccountDataService;
@@ -199,6 +202,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(accountRoutes(deps.accounts));
     await app.register(loginFallbackRoutes(deps.serverName));
     if (deps.uiaFallback) await app.register(uiaFallbackRoutes(deps.uiaFallback));
+    if (deps.sso) await app.register(ssoRoutes(deps.sso.service, { secureCookie: deps.sso.secureCookie }));
     await app.register(deviceRoutes(deps.devices));
     await app.register(accountManagementRoutes(deps.accountManagement, deps.threepids ?? null));
     if (deps.threepids) {

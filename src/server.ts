@@ -56,6 +56,9 @@ import {
   createAccountService,
   createDeviceService,
   createLoginTokens,
+  createSso,
+  type Sso,
+  type SsoDeps,
   createRegistrationTokens,
   createFilterService,
   createProfileService,
@@ -109,6 +112,7 @@ import {
   createServerKeysStore,
   createRegistrationTokensStore,
   createLoginTokensStore,
+  createSsoStore,
   DEFAULT_EVENT_CACHE_SIZE,
   EventCache,
   StreamWindow,
@@ -371,7 +375,14 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const erased = createErasedUsers(await accountsStore.erasedUsers());
     const erasures = erasuresOnBus(bus, log, (userId) => erased.add(userId));
     closers.push({ name: 'erasures', close: async () => erasures.unsubscribe() });
-    const uia = createUia({ store: accountsStore, clock: deps.clock, random: deps.random });
+    // Single sign-on (made below, once accounts exist): its users confirm operations at their provider.
+    let sso: Sso | undefined;
+    const uia = createUia({
+      store: accountsStore,
+      clock: deps.clock,
+      random: deps.random,
+      signsInWithSso: async (userId) => sso !== undefined && isUserId(userId) && (await sso.signsInWithSso(userId)),
+    });
     const passwords = createScryptHasher({ random: deps.random });
     const registrationTokens = createRegistrationTokens({
       store: createRegistrationTokensStore(storage.database.sql),
@@ -380,7 +391,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       isServerAdmin,
       required: config.registration_requires_token,
     });
-    const loginTokens = config.login_via_existing_session.enabled
+    const ssoConfigured = config.sso.cas.server_url !== null || config.sso.oidc_providers.length > 0;
+    const loginTokens = config.login_via_existing_session.enabled || ssoConfigured
       ? createLoginTokens({
           store: createLoginTokensStore(storage.database.sql),
           accounts: accountsStore,
@@ -433,9 +445,26 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       allowGuestAccess: config.allow_guest_access,
       accessTokenLifetimeMs: config.access_token_lifetime_ms,
       registrationTokens,
-      ...(loginTokens ? { loginTokens } : {}),
+      ...(loginTokens ? { loginTokens: { redeem: loginTokens.redeem, getLoginToken: config.login_via_existing_session.enabled } } : {}),
+      ...(ssoConfigured ? { ssoFlows: () => sso?.flows() ?? [] } : {}),
       ...(appServiceNamespaces ? { appServices: appServiceNamespaces } : {}),
     });
+    if (ssoConfigured && loginTokens) {
+      const ssoHttp = createHttpClient({ log, userAgent: `Hearth/${deps.version}`, timeoutMs: 15_000, maxResponseBytes: 1024 * 1024, tls: federationTls });
+      closers.push({ name: 'single sign-on http', close: () => ssoHttp.close() });
+      sso = createSso(ssoSettings(config, {
+        store: createSsoStore(storage.database.sql),
+        accounts: accountsStore,
+        createAccount: (localpart, displayName, identity) => accounts.createExternalAccount(localpart, displayName, identity),
+        loginTokens,
+        uia,
+        http: ssoHttp,
+        serverName,
+        clock: deps.clock,
+        random: deps.random,
+        log,
+      }));
+    }
     const devices = createDeviceService({ store: accountsStore, uia, passwords, clock: deps.clock });
     const crossSigning = createCrossSigning({
       store: keysStore,
@@ -796,7 +825,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       accounts,
       devices,
       accountManagement,
-      ...(loginTokens ? { loginTokens } : {}),
+      ...(loginTokens && config.login_via_existing_session.enabled ? { loginTokens } : {}),
+      ...(sso ? { sso: { service: sso, secureCookie: config.public_baseurl.startsWith('https:') } } : {}),
       registrationTokens,
       profiles,
       accountData: createAccountDataService({ store: userData }),
@@ -1062,6 +1092,47 @@ function rateLimiterFor(config: ResolvedConfig, clock: Clock, isServerAdmin: (us
 }
 
 /** The PEM text of federation.ca_files; a file that cannot be read stops start-up naming the key. */
+/** Single sign-on's providers and settings from the config file, around the services it uses. */
+function ssoSettings(config: ResolvedConfig, services: Omit<SsoDeps, 'cas' | 'oidc' | 'clientWhitelist' | 'publicBaseUrl'>): SsoDeps {
+  const { cas } = config.sso;
+  return {
+    ...services,
+    publicBaseUrl: config.public_baseurl.replace(/\/$/, ''),
+    clientWhitelist: config.sso.client_whitelist,
+    cas: cas.server_url === null
+      ? null
+      : {
+          id: cas.idp_id,
+          name: cas.idp_name,
+          brand: cas.idp_brand,
+          icon: cas.idp_icon,
+          allowExistingUsers: cas.allow_existing_users,
+          serverUrl: cas.server_url.replace(/\/$/, ''),
+          displayNameAttribute: cas.displayname_attribute,
+          requiredAttributes: cas.required_attributes,
+        },
+    oidc: config.sso.oidc_providers.map((provider) => ({
+      id: provider.idp_id,
+      name: provider.idp_name,
+      brand: provider.idp_brand ?? null,
+      icon: provider.idp_icon ?? null,
+      allowExistingUsers: provider.allow_existing_users ?? false,
+      issuer: provider.issuer,
+      clientId: provider.client_id,
+      clientSecret: provider.client_secret ?? null,
+      clientAuthMethod: provider.client_auth_method ?? (provider.client_secret === undefined ? 'none' : 'client_secret_basic'),
+      scopes: provider.scopes ?? ['openid', 'profile'],
+      discover: provider.discover ?? true,
+      authorizationEndpoint: provider.authorization_endpoint ?? null,
+      tokenEndpoint: provider.token_endpoint ?? null,
+      userinfoEndpoint: provider.userinfo_endpoint ?? null,
+      subjectClaim: provider.subject_claim ?? 'sub',
+      localpartClaim: provider.localpart_claim ?? 'preferred_username',
+      displayNameClaim: provider.display_name_claim ?? 'name',
+    })),
+  };
+}
+
 async function readCaFiles(files: readonly string[]): Promise<string[]> {
   return Promise.all(files.map(async (file) => {
     try {

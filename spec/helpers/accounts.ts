@@ -78,7 +78,7 @@ export function accountServices(db: Database, options: AccountServicesOptions = 
     allowGuestAccess: options.allowGuestAccess ?? false,
     ...(options.accessTokenLifetimeMs === undefined ? {} : { accessTokenLifetimeMs: options.accessTokenLifetimeMs }),
     registrationTokens,
-    ...(loginTokens ? { loginTokens } : {}),
+    ...(loginTokens ? { loginTokens: { redeem: loginTokens.redeem, getLoginToken: true } } : {}),
   });
   const sharedSecretRegistration = createSharedSecretRegistration({
     nonces: store,

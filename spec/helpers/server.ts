@@ -19,7 +19,8 @@ export async function startTestServer(t: Test, engine: Engine, extraConfig = '')
   const config = parseConfig(
     [
       'server_name: hearth.test',
-      'listen: { host: 127.0.0.1, port: 0 }',
+      // A test that needs to know its URL before the start (public_baseurl) picks the port itself.
+      ...(/^listen:/m.test(extraConfig) ? [] : ['listen: { host: 127.0.0.1, port: 0 }']),
       'enable_registration: true',
       // Tests send in bursts; one that tests the limits sets rate_limits itself.
       ...(extraConfig.includes('rate_limits') ? [] : ['rate_limits: { enabled: false }']),

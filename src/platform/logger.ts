@@ -12,7 +12,7 @@ export const REDACTED_PATHS: readonly string[] = [
   'token', '*.token', 'registration_shared_secret', '*.registration_shared_secret',
   'req.headers.authorization', 'headers.authorization', '*.headers.authorization',
   'req.query.access_token', 'body', '*.body', 'content.body', '*.content.body',
-  'secret', '*.secret', 'signing_key', '*.signing_key',
+  'secret', '*.secret', 'client_secret', '*.client_secret', 'signing_key', '*.signing_key',
 ];
 
 export interface LoggerOptions {

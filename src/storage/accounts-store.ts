@@ -5,6 +5,7 @@ import { devicesRemoved, recordDeviceListChanges } from './device-list-changes.j
 import type {
   AccountStore,
   DeviceRecord,
+  ExternalIdentity,
   NewDeviceSession,
   Profile,
   RegistrationNonceStore,
@@ -15,6 +16,9 @@ import type {
 } from '../users/index.js';
 
 type Query = postgres.Sql | postgres.TransactionSql;
+
+/** Thrown inside createUser's transaction to roll it back when the single sign-on identity is linked already. */
+const IDENTITY_TAKEN = Symbol('identity taken');
 
 interface DeviceRow {
   device_id: string;
@@ -105,19 +109,32 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       };
     },
 
-    async createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile): Promise<boolean> {
-      return (await sql.begin(async (tx) => {
-        const inserted = await tx`
-          insert into users (user_id, password_hash, created_ts, deactivated, admin, is_guest)
-          values (${user.userId}, ${user.passwordHash}, ${user.createdTs}, ${user.deactivated}, ${user.admin}, ${user.isGuest})
-          on conflict (user_id) do nothing`;
-        if (inserted.count === 0) return false;
-        await tx`
-          insert into profiles (user_id, displayname, avatar_url)
-          values (${user.userId}, ${profile.displayName}, ${profile.avatarUrl})`;
-        if (session !== null) await startSession(tx, user.userId, session, user.createdTs);
-        return true;
-      })) as boolean;
+    async createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile, identity?: ExternalIdentity): Promise<boolean> {
+      try {
+        return (await sql.begin(async (tx) => {
+          const inserted = await tx`
+            insert into users (user_id, password_hash, created_ts, deactivated, admin, is_guest)
+            values (${user.userId}, ${user.passwordHash}, ${user.createdTs}, ${user.deactivated}, ${user.admin}, ${user.isGuest})
+            on conflict (user_id) do nothing`;
+          if (inserted.count === 0) return false;
+          await tx`
+            insert into profiles (user_id, displayname, avatar_url)
+            values (${user.userId}, ${profile.displayName}, ${profile.avatarUrl})`;
+          if (identity !== undefined) {
+            const linked = await tx`
+              insert into sso_identities (provider, subject, user_id, created_ts)
+              values (${identity.provider}, ${identity.subject}, ${user.userId}, ${user.createdTs})
+              on conflict (provider, subject) do nothing`;
+            // The account must not outlive a lost race for the identity: undo it all.
+            if (linked.count === 0) throw IDENTITY_TAKEN;
+          }
+          if (session !== null) await startSession(tx, user.userId, session, user.createdTs);
+          return true;
+        })) as boolean;
+      } catch (err) {
+        if (err === IDENTITY_TAKEN) return false;
+        throw err;
+      }
     },
 
     async createDevice(userId: UserId, deviceId: DeviceId, displayName: string | null, nowMs: number): Promise<number | null> {

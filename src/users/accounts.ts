@@ -15,7 +15,7 @@ import {
 } from '../protocol/index.js';
 import type { PasswordHasher } from './passwords.js';
 import { defaultProfile } from './profiles.js';
-import type { AccountStore, AppServiceNamespaces, Requester, UserRecord } from './ports.js';
+import type { AccountStore, AppServiceNamespaces, ExternalIdentity, Requester, UserRecord } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
 import type { RegistrationTokens } from './registration-tokens.js';
 import type { AuthDict, Flow, StageCheck, Uia } from './uia.js';
@@ -49,8 +49,13 @@ export interface AccountDeps {
   readonly accessTokenLifetimeMs?: number;
   /** Registration tokens; POST /register asks for one when they are `required`. */
   readonly registrationTokens?: Pick<RegistrationTokens, 'required' | 'stage' | 'completed'>;
-  /** Login tokens (login_via_existing_session); absent: m.login.token is not offered. */
-  readonly loginTokens?: Pick<LoginTokens, 'redeem'>;
+  /**
+   * Login tokens (login_via_existing_session, single sign-on); absent: m.login.token is not offered.
+   * `getLoginToken`: POST /login/get_token hands them out (login_via_existing_session).
+   */
+  readonly loginTokens?: Pick<LoginTokens, 'redeem'> & { readonly getLoginToken: boolean };
+  /** The single sign-on flows GET /login lists (m.login.sso, and m.login.cas with a CAS server); absent: none. */
+  readonly ssoFlows?: () => readonly LoginFlow[];
   /** Whose account a third-party identifier (an email address) is on, for logging in with it; absent: none is. */
   readonly threepidOwner?: (medium: string, address: string) => Promise<string | undefined>;
   /**
@@ -111,6 +116,16 @@ export interface LoginRequest {
 export interface LoginFlow {
   readonly type: string;
   readonly getLoginToken?: boolean;
+  /** m.login.sso's providers, one button each. */
+  readonly identityProviders?: readonly IdentityProvider[];
+}
+
+/** A single sign-on provider as GET /login lists it. */
+export interface IdentityProvider {
+  readonly id: string;
+  readonly name: string;
+  readonly brand?: string;
+  readonly icon?: string;
 }
 
 /** The tokens of a session: the refresh token and the lifetime only when the client asked to refresh. */
@@ -257,7 +272,10 @@ export function createAccountService(deps: AccountDeps) {
     return createHashedAccount({ ...account, passwordHash });
   }
 
-  async function createHashedAccount(account: Omit<NewAccount, 'password'> & { readonly passwordHash: string | null }): Promise<Registered> {
+  async function createHashedAccount(
+    account: Omit<NewAccount, 'password'> & { readonly passwordHash: string | null },
+    identity?: ExternalIdentity,
+  ): Promise<Registered> {
     const userId = makeUserId(account.localpart, serverName);
     const { passwordHash } = account;
     const device = account.device && deviceSession(account.device.deviceId, account.device.displayName, account.device.refresh);
@@ -266,6 +284,7 @@ export function createAccountService(deps: AccountDeps) {
       { userId, passwordHash, createdTs: clock.now(), deactivated: false, admin: account.admin, isGuest: account.isGuest ?? false },
       device?.session ?? null,
       profile,
+      identity,
     );
     if (!created) throw new MatrixError('M_USER_IN_USE', 'This username is taken; choose another');
     return device ? { userId, deviceId: device.session.deviceId, ...device.tokens } : { userId };
@@ -346,7 +365,8 @@ export function createAccountService(deps: AccountDeps) {
   function loginFlows(): readonly LoginFlow[] {
     return [
       { type: 'm.login.password' },
-      ...(deps.loginTokens ? [{ type: 'm.login.token', getLoginToken: true }] : []),
+      ...(deps.ssoFlows?.() ?? []),
+      ...(deps.loginTokens ? [{ type: 'm.login.token', getLoginToken: deps.loginTokens.getLoginToken }] : []),
       ...(deps.appServices ? [{ type: APPSERVICE_LOGIN_TYPE }] : []),
     ];
   }
@@ -534,6 +554,20 @@ export function createAccountService(deps: AccountDeps) {
     /** For shared-secret registration: no enable_registration, no UIA, the caller is trusted. */
     async createAccount(account: NewAccount) {
       return createAccount({ ...account, localpart: localpartFor(account.localpart) });
+    },
+
+    /**
+     * A new account for a person a single sign-on provider vouches for, linked to their identity there: no
+     * password, no device yet (the login token logs one in). Open whatever enable_registration says, as in
+     * Synapse: the provider decides who may sign in. M_INVALID_USERNAME, M_EXCLUSIVE or M_USER_IN_USE
+     * (the name is taken, or the identity was linked meanwhile) when this localpart cannot be had.
+     */
+    async createExternalAccount(localpart: string, displayName: string | undefined, identity: ExternalIdentity): Promise<UserId> {
+      const valid = localpartFor(localpart);
+      ensureNotExclusive(valid);
+      const registered = await createHashedAccount({ localpart: valid, passwordHash: null, admin: false, device: null, displayName }, identity);
+      log.info({ userId: registered.userId, provider: identity.provider }, 'account created by single sign-on');
+      return registered.userId;
     },
 
     /** GET /login: the login types, m.login.token only where login tokens are handed out. */

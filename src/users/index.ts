@@ -8,6 +8,7 @@ export {
   type AccountDeps,
   type AccountService,
   type ClientInfo,
+  type IdentityProvider,
   type LoginFlow,
   type LoginRequest,
   type NewAccount,
@@ -18,6 +19,7 @@ export {
 } from './accounts.js';
 export {
   createUia,
+  SSO_STAGE,
   UIA_SESSION_LIFETIME_MS,
   type AuthDict,
   type Flow,
@@ -104,3 +106,18 @@ export { createUiaFallback, FALLBACK_STAGES, type FallbackStage, type UiaFallbac
 export { createAdminUsers, type AdminUserJson, type AdminUsers, type AdminUsersDeps } from './admin-users.js';
 export { createThreepidBindings, type Threepid, type ThreepidBinding, type ThreepidBindings, type ThreepidBindingStore, type UnbindResult } from './threepid-bindings.js';
 export { canonicalEmail, createAccountThreepids, SESSION_LIFETIME_MS, VALIDATION_PATH, type AccountThreepid, type AccountThreepids, type AccountThreepidStore, type ValidationSession } from './account-threepids.js';
+export {
+  createSso,
+  CAS_TICKET_PATH,
+  OIDC_CALLBACK_PATH,
+  SIGN_IN_LIFETIME_MS,
+  SSO_LOGIN_TOKEN_LIFETIME_MS,
+  type CasSettings,
+  type OidcSettings,
+  type Sso,
+  type SsoDeps,
+  type SsoOutcome,
+  type SsoStart,
+} from './sso/service.js';
+export { localpartFromExternalName, withLoginToken } from './sso/mapping.js';
+export { parseCasValidation, type CasValidation } from './sso/cas.js';

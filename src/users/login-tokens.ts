@@ -39,6 +39,14 @@ export function createLoginTokens(deps: LoginTokenDeps) {
   const { store, uia, clock, random, log } = deps;
   const lifetimeMs = deps.lifetimeMs ?? DEFAULT_LOGIN_TOKEN_LIFETIME_MS;
 
+  async function mint(userId: UserId, lifetime = lifetimeMs): Promise<LoginToken> {
+    const now = clock.now();
+    await store.deleteLoginTokensBefore(now);
+    const loginToken = newAccessToken(random);
+    await store.addLoginToken(hashAccessToken(loginToken), userId, now, now + lifetime);
+    return { loginToken, expiresInMs: lifetime };
+  }
+
   return {
     /**
      * POST /login/get_token. The spec asks for explicit consent each time, so the UIA session is used up:
@@ -49,13 +57,16 @@ export function createLoginTokens(deps: LoginTokenDeps) {
         'm.login.password': passwordStage({ store: deps.accounts, passwords: deps.passwords }, requester.userId),
       });
       await uia.take(sessionId);
-      const now = clock.now();
-      await store.deleteLoginTokensBefore(now);
-      const loginToken = newAccessToken(random);
-      await store.addLoginToken(hashAccessToken(loginToken), requester.userId, now, now + lifetimeMs);
+      const token = await mint(requester.userId);
       log.info({ userId: requester.userId, deviceId: requester.deviceId }, 'login token issued');
-      return { loginToken, expiresInMs: lifetimeMs };
+      return token;
     },
+
+    /**
+     * A token for `userId` without asking anything: for callers that have proved who the user is another way
+     * (single sign-on). Lives `lifetime` (default: the configured one).
+     */
+    mint,
 
     /** The user an m.login.token login is for; the token is spent. M_FORBIDDEN for any token that does not work. */
     async redeem(token: string): Promise<UserId> {

@@ -99,8 +99,10 @@ export interface AccountStore {
   /**
    * Creates the user with its profile and, unless `session` is null, its first device and access token,
    * in one transaction. false when the user id is taken (deactivated accounts included); nothing is written then.
+   * With `identity` (single sign-on), the account is linked to it in the same transaction; false as well when
+   * the identity is linked already (another sign-in of the same person won a race).
    */
-  createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile): Promise<boolean>;
+  createUser(user: UserRecord, session: NewDeviceSession | null, profile: Profile, identity?: ExternalIdentity): Promise<boolean>;
   /** The next number for a guest's localpart (a database sequence, so every process draws its own). */
   nextGuestNumber(): Promise<number>;
   /**
@@ -156,6 +158,37 @@ export interface AccountStore {
    * device for it, in one transaction. false when the user is not (or no longer) a live guest.
    */
   upgradeGuest(userId: UserId, passwordHash: string, session: NewDeviceSession | null, nowMs: number): Promise<boolean>;
+}
+
+/** A person as an external identity provider knows them (single sign-on): the provider's id and its name for them. */
+export interface ExternalIdentity {
+  readonly provider: string;
+  readonly subject: string;
+}
+
+/** A single sign-on under way: for a client's login (redirectUrl) or to confirm an operation (a UIA session). */
+export type SsoSignIn = (
+  | { readonly redirectUrl: string; readonly uiaSession?: undefined }
+  | { readonly uiaSession: string; readonly redirectUrl?: undefined }
+) & {
+  readonly provider: string;
+  /** OpenID Connect's PKCE code verifier, sent with the code to the token endpoint. */
+  readonly codeVerifier: string | null;
+};
+
+/** Single sign-on's accounts and sign-ins (src/users/sso/), on migrations/0037_sso.sql. */
+export interface SsoStore {
+  /** The account an identity signs in as, if it has one. */
+  userOfIdentity(identity: ExternalIdentity): Promise<UserId | undefined>;
+  /** The identities an account signs in with. */
+  identitiesOf(userId: UserId): Promise<ExternalIdentity[]>;
+  /** Links the identity to an existing account; false when it is linked already (to any account). */
+  linkIdentity(identity: ExternalIdentity, userId: UserId, nowMs: number): Promise<boolean>;
+  /** Remembers a sign-in under the hash of its state until its answer comes back (takeSignIn). */
+  addSignIn(stateHash: string, signIn: SsoSignIn, nowMs: number): Promise<void>;
+  /** The sign-in begun with this state since `sinceMs`, forgotten as it is read: a state works once. */
+  takeSignIn(stateHash: string, sinceMs: number): Promise<SsoSignIn | undefined>;
+  deleteSignInsBefore(beforeMs: number): Promise<void>;
 }
 
 /** Single-use login tokens (POST /login/get_token), kept as hashes. */

@@ -48,7 +48,19 @@ export interface UiaDeps {
   readonly store: UiaStore;
   readonly clock: Clock;
   readonly random: Random;
+  /**
+   * Whether the user signs in with single sign-on: where an operation asks for their password, they may
+   * confirm at their provider instead (m.login.sso, through its fallback page). Absent: no single sign-on.
+   */
+  readonly signsInWithSso?: (userId: string) => Promise<boolean>;
 }
+
+/** The stage of confirming at a single sign-on provider; done only through its fallback page. */
+export const SSO_STAGE = 'm.login.sso';
+
+const ssoOnlyByFallback: StageCheck = async () => {
+  throw new MatrixError('M_UNRECOGNIZED', `${SSO_STAGE} is completed on its fallback page (/_matrix/client/v3/auth/${SSO_STAGE}/fallback/web), then the request is retried with the session alone`);
+};
 
 export function createUia(deps: UiaDeps) {
   const { store, clock, random } = deps;
@@ -103,11 +115,18 @@ export function createUia(deps: UiaDeps) {
      */
     async check(
       operation: string,
-      flows: readonly Flow[],
+      operationFlows: readonly Flow[],
       auth: AuthDict | undefined,
-      stages: StageChecks = {},
+      operationStages: StageChecks = {},
       params?: Readonly<Record<string, unknown>>,
     ): Promise<string> {
+      // A user of single sign-on may confirm at their provider wherever their password is asked for.
+      const subject = operationStages['m.login.password']?.subject;
+      const sso = subject !== undefined && deps.signsInWithSso !== undefined && (await deps.signsInWithSso(subject));
+      const flows = sso
+        ? [...operationFlows, ...operationFlows.filter((flow) => flow.includes('m.login.password')).map((flow) => flow.map((stage) => (stage === 'm.login.password' ? SSO_STAGE : stage)))]
+        : operationFlows;
+      const stages = sso ? { ...operationStages, [SSO_STAGE]: ssoOnlyByFallback } : operationStages;
       // `completed` is always there, empty too: clients and sytest read it on every 401 (Synapse sends it so).
       const required = (sessionId: string, completed: readonly string[], stageError?: { errcode: Errcode; message: string }) =>
         new AuthRequiredError(

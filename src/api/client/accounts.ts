@@ -65,7 +65,11 @@ export function accountRoutes(accounts: AccountService) {
     route(app, checkUsernameAvailability, async ({ query }) => ({ available: await accounts.available(query.username) }));
 
     route(app, getLoginFlows, () => ({
-      flows: accounts.loginFlows().map((flow) => (flow.getLoginToken ? { type: flow.type, get_login_token: true } : { type: flow.type })),
+      flows: accounts.loginFlows().map((flow) => ({
+        type: flow.type,
+        ...(flow.getLoginToken ? { get_login_token: true } : {}),
+        ...(flow.identityProviders ? { identity_providers: flow.identityProviders.map((idp) => ({ ...idp })) } : {}),
+      })),
     }));
 
     route(app, login, async ({ body, requester, request }) => {

@@ -13,7 +13,7 @@ import { escapeHtml, htmlPage, sendPage } from './html-page.js';
 const PATHS = ['/_matrix/client/v3/auth/:authType/fallback/web', '/_matrix/client/r0/auth/:authType/fallback/web'];
 
 /** The spec's words for telling the client the stage is done. */
-const AUTH_DONE = `
+export const AUTH_DONE = `
 function authDone() {
   document.getElementById('stage').replaceChildren(Object.assign(document.createElement('p'), { textContent: 'Done. You can go back to the app.' }));
   if (window.onAuthDone) {

@@ -83,6 +83,29 @@ function semanticProblems(config: Config): string[] {
   if (config.well_known.server !== null && !isServerName(config.well_known.server)) {
     problems.push(`well_known.server: '${config.well_known.server}' is not a valid server name with optional port`);
   }
+  problems.push(...ssoProblems(config.sso));
+  return problems;
+}
+
+function ssoProblems(sso: Config['sso']): string[] {
+  const problems: string[] = [];
+  if (sso.cas.server_url !== null && !isHttpUrl(sso.cas.server_url)) problems.push(`sso.cas.server_url: expected an http:// or https:// URL, got '${sso.cas.server_url}'`);
+  const ids = new Set(sso.cas.server_url === null ? [] : [sso.cas.idp_id]);
+  sso.oidc_providers.forEach((provider, i) => {
+    const at = `sso.oidc_providers[${i}]`;
+    if (ids.has(provider.idp_id)) problems.push(`${at}.idp_id: '${provider.idp_id}' is another provider's id already`);
+    ids.add(provider.idp_id);
+    for (const key of ['issuer', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint'] as const) {
+      const url = provider[key];
+      if (url !== undefined && !isHttpUrl(url)) problems.push(`${at}.${key}: expected an http:// or https:// URL, got '${url}'`);
+    }
+    if (provider.discover === false && (provider.authorization_endpoint === undefined || provider.token_endpoint === undefined)) {
+      problems.push(`${at}: with discover: false, authorization_endpoint and token_endpoint are required`);
+    }
+    const method = provider.client_auth_method ?? (provider.client_secret === undefined ? 'none' : 'client_secret_basic');
+    if (method !== 'none' && provider.client_secret === undefined) problems.push(`${at}.client_secret: required with client_auth_method ${method}`);
+    if (!(provider.scopes ?? ['openid']).includes('openid')) problems.push(`${at}.scopes: must include openid`);
+  });
   return problems;
 }
 

@@ -10,6 +10,9 @@ import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../events/index.js';
 const NullableString = (options: { default: null; description: string }) =>
   Type.Union([Type.String({ minLength: 1 }), Type.Null()], options);
 
+/** An identity provider's id: the spec's opaque identifier grammar. */
+const IDP_ID_PATTERN = '^[A-Za-z0-9._~-]{1,255}$';
+
 /** One rate-limit class: a token bucket per user (or per address, before sign-in). */
 const RateLimit = (perSecond: number, burstCount: number, description: string) =>
   Type.Object(
@@ -262,6 +265,62 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     // Accepted so that test harnesses (sytest) and Synapse-style setups can pass it; Hearth does not act on it yet.
+    sso: Type.Object(
+      {
+        client_whitelist: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'redirectUrl prefixes of trusted clients (e.g. https://app.element.io/): single sign-on sends their logins straight back, without the page asking the person whether to let the client in.',
+        }),
+        cas: Type.Object(
+          {
+            server_url: NullableString({ default: null, description: 'The CAS server (e.g. https://cas.example.com/cas), without a trailing slash; null: no CAS.' }),
+            idp_id: Type.String({ pattern: IDP_ID_PATTERN, default: 'cas', description: 'Its id in GET /login\'s identity_providers.' }),
+            idp_name: Type.String({ minLength: 1, default: 'CAS', description: 'Its name on the sign-in buttons.' }),
+            idp_brand: NullableString({ default: null, description: 'Brand hint for clients (the spec\'s idp-brands registry).' }),
+            idp_icon: NullableString({ default: null, description: 'mxc:// URI of its icon.' }),
+            displayname_attribute: NullableString({ default: null, description: 'The CAS attribute a new account takes its display name from; null: none.' }),
+            required_attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
+              default: {},
+              description: 'Attributes a person must have to sign in: name: value, or name: null for any value.',
+            }),
+            allow_existing_users: Type.Boolean({
+              default: false,
+              description: 'A first sign-in whose CAS user name is an existing account\'s localpart signs in as that account (else a new account, with a number appended).',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        oidc_providers: Type.Array(
+          Type.Object(
+            {
+              idp_id: Type.String({ pattern: IDP_ID_PATTERN }),
+              idp_name: Type.String({ minLength: 1 }),
+              idp_brand: Type.Optional(Type.String({ minLength: 1 })),
+              idp_icon: Type.Optional(Type.String({ minLength: 1 })),
+              issuer: Type.String({ minLength: 1 }),
+              client_id: Type.String({ minLength: 1 }),
+              client_secret: Type.Optional(Type.String({ minLength: 1 })),
+              client_auth_method: Type.Optional(Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('none')])),
+              scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+              discover: Type.Optional(Type.Boolean()),
+              authorization_endpoint: Type.Optional(Type.String({ minLength: 1 })),
+              token_endpoint: Type.Optional(Type.String({ minLength: 1 })),
+              userinfo_endpoint: Type.Optional(Type.String({ minLength: 1 })),
+              subject_claim: Type.Optional(Type.String({ minLength: 1 })),
+              localpart_claim: Type.Optional(Type.String({ minLength: 1 })),
+              display_name_claim: Type.Optional(Type.String({ minLength: 1 })),
+              allow_existing_users: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description: 'OpenID Connect providers (Keycloak, Authentik, GitLab, Google...): see the README for their keys.',
+          },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     recaptcha: Type.Object(
       {
         public_key: NullableString({ default: null, description: 'reCAPTCHA site key. Not used yet: registration asks for no captcha.' }),

@@ -64,7 +64,18 @@ export const getLoginFlows = defineEndpoint({
   ...clientV3('/login'),
   auth: 'none',
   response: Type.Object({
-    flows: Type.Array(Type.Object({ type: Type.String(), get_login_token: Type.Optional(Type.Boolean()) }, { additionalProperties: true })),
+    flows: Type.Array(
+      Type.Object(
+        {
+          type: Type.String(),
+          get_login_token: Type.Optional(Type.Boolean()),
+          identity_providers: Type.Optional(
+            Type.Array(Type.Object({ id: Type.String(), name: Type.String(), brand: Type.Optional(Type.String()), icon: Type.Optional(Type.String()) })),
+          ),
+        },
+        { additionalProperties: true },
+      ),
+    ),
   }),
 });
 

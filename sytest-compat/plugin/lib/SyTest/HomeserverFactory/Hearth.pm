@@ -112,6 +112,7 @@ sub _config
    my $hs_dir = $self->{hs_dir};
    my $smtp = $self->{smtp_server_config};
    my $recaptcha = $self->{recaptcha_config};
+   my $cas = $self->{cas_config};
 
    return {
       server_name    => $self->server_name,
@@ -142,6 +143,8 @@ sub _config
          smtp_port  => $smtp->{port},
          notif_from => 'synapse@localhost',
       } ) : () ),
+      # CAS single sign-on against sytest's own stand-in CAS server (12login/02cas.pl).
+      ( $cas ? ( sso => { cas => { server_url => $cas->{server_url} } } ) : () ),
       ( $recaptcha ? ( recaptcha => {
          public_key     => $recaptcha->{public_key},
          private_key    => $recaptcha->{private_key},
