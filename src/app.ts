@@ -10,6 +10,7 @@ import { versionsRoutes } from './api/client/versions.js';
 import { accountRoutes } from './api/client/accounts.js';
 import { loginFallbackRoutes } from './api/client/login-fallback.js';
 import { ssoRoutes } from './api/client/sso.js';
+import { accountModerationRoutes } from './api/client/account-moderation.js';
 import { uiaFallbackRoutes } from './api/client/uia-fallback.js';
 import { deviceRoutes } from './api/client/devices.js';
 import { accountManagementRoutes } from './api/client/account-management.js';
@@ -17,7 +18,7 @@ import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { adminMediaRoutes } from './api/admin/media.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
-import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, Sso, UiaFallback } from './users/index.js';
+import type { AccountManagement, AccountModeration, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, Sso, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
 import { profileRoutes } from './api/client/profile.js';
 import { accountDataRoutes } from './api/client/account-data.js';
@@ -92,6 +93,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly threepids?: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids };
   /** POST /login/get_token; left out when login_via_existing_session is off. */
   readonly loginTokens?: LoginTokens;
+  /** Locking and suspending accounts (/admin/lock, /admin/suspend); left out by tests that do not need it. */
+  readonly accountModeration?: AccountModeration;
   /** Single sign-on's redirects, pages and callbacks; left out when no provider is configured. */
   readonly sso?: { readonly service: Sso; readonly secureCookie: boolean };
   readonly registrationTokens: RegistrationTokens;
@@ -214,7 +217,14 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(profileRoutes(deps.profiles));
     await app.register(accountDataRoutes(deps.accountData));
     await app.register(filterRoutes(deps.filters));
-    await app.register(capabilitiesRoutes({ defaultRoomVersion: deps.defaultRoomVersion, getLoginToken: deps.loginTokens !== undefined, threepidChanges: deps.threepids?.account.enabled === true }));
+    await app.register(
+      capabilitiesRoutes({
+        defaultRoomVersion: deps.defaultRoomVersion,
+        getLoginToken: deps.loginTokens !== undefined,
+        threepidChanges: deps.threepids?.account.enabled === true,
+        ...(deps.accountModeration ? { isServerAdmin: deps.accountModeration.isServerAdmin } : {}),
+      }),
+    );
     await app.register(roomRoutes(deps.rooms, deps.thirdPartyInvites ?? null));
     await app.register(syncRoutes(deps.sync));
     if (deps.legacy) await app.register(legacyRoutes(deps.legacy));
@@ -239,6 +249,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(openIdUserInfoRoutes(deps.openId));
     }
     if (deps.whois) await app.register(whoisRoutes(deps.whois));
+    if (deps.accountModeration) await app.register(accountModerationRoutes(deps.accountModeration));
     if (deps.keyBackup) await app.register(keyBackupRoutes(deps.keyBackup));
     if (deps.e2eeKeys) await app.register(e2eeKeyRoutes(deps.e2eeKeys.keys, deps.e2eeKeys.crossSigning, deps.sync));
     if (deps.dehydratedDevices) await app.register(dehydratedDeviceRoutes(deps.dehydratedDevices));

@@ -57,6 +57,7 @@ import {
   createDeviceService,
   createLoginTokens,
   createSso,
+  createAccountModeration,
   type Sso,
   type SsoDeps,
   createRegistrationTokens,
@@ -879,6 +880,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       pushers: createPusherService({ store: createPushersStore(storage.database.sql), clock: deps.clock, added: () => pushSender.pusherAdded() }),
       openId: createOpenIdTokens({ store: createOpenIdStore(storage.database.sql), clock: deps.clock, random: deps.random, serverName }),
       whois: createWhois({ store: accountsStore, serverName }),
+      accountModeration: createAccountModeration({ store: accountsStore, isServerAdmin, serverName, log }),
       e2eeKeys: { keys, crossSigning },
       keyBackup: createKeyBackupService({ store: createKeyBackupStore(storage.database.sql) }),
       dehydratedDevices: createDehydratedDevices({

@@ -21,11 +21,14 @@ const CREATE_KEY = stateKey('m.room.create', '');
 export function createClientRedact(deps: ClientRedactDeps) {
   const { rooms, store } = deps;
 
-  async function mayRedact(reads: RoomReads, roomId: string, sender: string, targetId: string): Promise<void> {
+  async function mayRedact(reads: RoomReads, roomId: string, sender: string, targetId: string, ownOnly: boolean): Promise<void> {
     const target = (await reads.events([targetId])).get(targetId)?.event;
+    if (target === undefined && !ownOnly) return;
+    if (target !== undefined && target.roomId !== roomId) throw new MatrixError('M_INVALID_PARAM', `Event ${targetId} is not in room ${roomId}`);
+    if (target?.sender === sender) return;
+    // The spec's account suspension: a suspended account may take back its own events, not others'.
+    if (ownOnly) throw new MatrixError('M_USER_SUSPENDED', 'Your account is suspended: you can redact only your own events');
     if (target === undefined) return;
-    if (target.roomId !== roomId) throw new MatrixError('M_INVALID_PARAM', `Event ${targetId} is not in room ${roomId}`);
-    if (target.sender === sender) return;
     const room = await reads.room(roomId);
     const rules = room && getRoomVersion(room.roomVersion);
     if (!rules) return;
@@ -57,7 +60,7 @@ export function createClientRedact(deps: ClientRedactDeps) {
           // A transaction id is scoped to its request path: this one never meets a /send's (and to the
           // device; an application service acting without one, to the user: see txnDevice).
           ...(txnId === undefined ? {} : { txn: { userId: caller.userId, deviceId: caller.deviceId ?? '', txnId: `redact/${eventId}/${txnId}` } }),
-          precondition: (reads) => mayRedact(reads, roomId, caller.userId, eventId),
+          precondition: (reads) => mayRedact(reads, roomId, caller.userId, eventId, caller.suspended === true),
         },
       );
       return sent.event.eventId;

@@ -28,6 +28,8 @@ export interface Caller {
   readonly deviceId: string | null;
   /** A guest account: it may join only rooms whose m.room.guest_access is can_join. */
   readonly isGuest?: boolean;
+  /** A suspended account (account moderation): it may redact its own events only. */
+  readonly suspended?: boolean;
   /** The application service acting (its as_token): it has full control of its alias namespaces. */
   readonly appservice?: { readonly id: string };
 }

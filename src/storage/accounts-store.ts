@@ -45,6 +45,8 @@ interface UserRow {
   deactivated: boolean;
   admin: boolean;
   is_guest: boolean;
+  locked: boolean;
+  suspended: boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
   return {
     async user(userId: UserId): Promise<UserRecord | undefined> {
       const [row] = await sql<UserRow[]>`
-        select user_id, password_hash, created_ts, deactivated, admin, is_guest from users where user_id = ${userId}`;
+        select user_id, password_hash, created_ts, deactivated, admin, is_guest, locked, suspended from users where user_id = ${userId}`;
       return row === undefined
         ? undefined
         : {
@@ -76,6 +78,8 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
             deactivated: row.deactivated,
             admin: row.admin,
             isGuest: row.is_guest,
+            locked: row.locked,
+            suspended: row.suspended,
           };
     },
 
@@ -89,8 +93,8 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
           and (${name}::text is null or u.user_id ilike ${name} or p.displayname ilike ${name})
           and (${userId}::text is null or u.user_id ilike ${userId})`;
       const [rows, [count]] = await Promise.all([
-        sql<Array<{ user_id: string; created_ts: number; deactivated: boolean; admin: boolean; is_guest: boolean; displayname: string | null; avatar_url: string | null }>>`
-          select u.user_id, u.created_ts, u.deactivated, u.admin, u.is_guest, p.displayname, p.avatar_url
+        sql<Array<Omit<UserRow, 'password_hash'> & { displayname: string | null; avatar_url: string | null }>>`
+          select u.user_id, u.created_ts, u.deactivated, u.admin, u.is_guest, u.locked, u.suspended, p.displayname, p.avatar_url
           from users u left join profiles p on p.user_id = u.user_id ${filter}
           order by u.user_id limit ${query.limit} offset ${query.from}`,
         sql<Array<{ total: number }>>`select count(*)::int8 as total from users u left join profiles p on p.user_id = u.user_id ${filter}`,
@@ -103,6 +107,8 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
           deactivated: row.deactivated,
           admin: row.admin,
           isGuest: row.is_guest,
+          locked: row.locked,
+          suspended: row.suspended,
           displayName: row.displayname,
           avatarUrl: row.avatar_url,
         })),
@@ -163,13 +169,15 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
           user_id: string;
           device_id: string;
           is_guest: boolean;
+          locked: boolean;
+          suspended: boolean;
           expires_ts: number | null;
           refresh_pending: boolean;
           last_seen_ts: number | null;
           last_seen_ip: string | null;
         }[]
       >`
-        select t.user_id, t.device_id, u.is_guest, t.expires_ts, t.refresh_pending, d.last_seen_ts, d.last_seen_ip
+        select t.user_id, t.device_id, u.is_guest, u.locked, u.suspended, t.expires_ts, t.refresh_pending, d.last_seen_ts, d.last_seen_ip
         from access_tokens t
         join users u on u.user_id = t.user_id
         join devices d on d.user_id = t.user_id and d.device_id = t.device_id
@@ -180,11 +188,20 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
             userId: row.user_id as UserId,
             deviceId: row.device_id as DeviceId,
             isGuest: row.is_guest,
+            ...(row.locked ? { locked: true } : {}),
+            ...(row.suspended ? { suspended: true } : {}),
             expiresTs: row.expires_ts,
             refreshPending: row.refresh_pending,
             lastSeenTs: row.last_seen_ts,
             lastSeenIp: row.last_seen_ip,
           };
+    },
+
+    async setModeration(userId: UserId, change: { readonly locked?: boolean; readonly suspended?: boolean }): Promise<boolean> {
+      const updated = await sql`
+        update users set locked = coalesce(${change.locked ?? null}::boolean, locked), suspended = coalesce(${change.suspended ?? null}::boolean, suspended)
+        where user_id = ${userId} and not deactivated`;
+      return updated.count === 1;
     },
 
     async confirmRefresh(tokenHash: string): Promise<void> {
@@ -206,12 +223,14 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
 
     async refreshSession(refreshTokenHash, next, nowMs) {
       return (await sql.begin(async (tx) => {
-        const [row] = await tx<{ user_id: string; device_id: string; next_hash: string | null }[]>`
-          select r.user_id, r.device_id, r.next_hash
+        const [row] = await tx<{ user_id: string; device_id: string; next_hash: string | null; locked: boolean }[]>`
+          select r.user_id, r.device_id, r.next_hash, u.locked
           from refresh_tokens r join users u on u.user_id = r.user_id
           where r.token_hash = ${refreshTokenHash} and not u.deactivated
           for update of r`;
         if (row === undefined) return undefined;
+        // A locked account gets no new access token; the refresh token stays for when it is unlocked.
+        if (row.locked) return 'locked';
         // A repeated refresh replaces the successor it made before (and that one's access token).
         if (row.next_hash !== null) await tx`delete from refresh_tokens where token_hash = ${row.next_hash}`;
         // Using this token shows its predecessor's successor arrived: the predecessor goes.
@@ -224,7 +243,7 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
           insert into access_tokens (token_hash, user_id, device_id, created_ts, expires_ts, refresh_hash, refresh_pending)
           values (${next.tokenHash}, ${row.user_id}, ${row.device_id}, ${nowMs}, ${next.expiresTs}, ${next.refreshTokenHash}, true)`;
         return { userId: row.user_id as UserId, deviceId: row.device_id as DeviceId };
-      })) as { userId: UserId; deviceId: DeviceId } | undefined;
+      })) as { userId: UserId; deviceId: DeviceId } | 'locked' | undefined;
     },
 
     async devices(userId: UserId): Promise<DeviceRecord[]> {

@@ -70,6 +70,11 @@ export interface AccountDeps {
   readonly appServices?: AppServiceNamespaces;
 }
 
+/** The spec's answer to a locked account's requests: 401 M_USER_LOCKED with soft_logout, so clients keep their state. */
+export function accountLocked(): MatrixError {
+  return new MatrixError('M_USER_LOCKED', 'This account has been locked by a server admin', { status: 401, extra: { soft_logout: true } });
+}
+
 /** The login and registration type of application services. */
 export const APPSERVICE_LOGIN_TYPE = 'm.login.application_service';
 
@@ -587,6 +592,8 @@ export function createAccountService(deps: AccountDeps) {
         throw new MatrixError('M_UNKNOWN', `Unknown login type ${request.type}; this server offers ${offered}`);
       }
       if (user.deactivated) throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
+      // The spec: a locked account cannot get a new access token until it is unlocked.
+      if (user.locked) throw accountLocked();
       const device = deviceSession(request.deviceId, request.initialDeviceDisplayName ?? null, request.refreshToken);
       await store.startDeviceSession(user.userId, device.session, clock.now());
       return { userId: user.userId, deviceId: device.session.deviceId, ...device.tokens };
@@ -606,7 +613,13 @@ export function createAccountService(deps: AccountDeps) {
       // The spec: the old refresh token stays valid until the new access token is used.
       if (token.refreshPending) await store.confirmRefresh(hash);
       touch(token, token.lastSeenTs, token.lastSeenIp, client);
-      return { userId: token.userId, deviceId: token.deviceId, isGuest: token.isGuest };
+      return {
+        userId: token.userId,
+        deviceId: token.deviceId,
+        isGuest: token.isGuest,
+        ...(token.locked ? { locked: true } : {}),
+        ...(token.suspended ? { suspended: true } : {}),
+      };
     },
 
     /** POST /refresh: a new access token and refresh token for the refresh token's device. */
@@ -622,6 +635,7 @@ export function createAccountService(deps: AccountDeps) {
       if (owner === undefined) {
         throw new MatrixError('M_UNKNOWN_TOKEN', 'The refresh token is unknown or has been replaced; log in again');
       }
+      if (owner === 'locked') throw accountLocked();
       return { accessToken, refreshToken: nextRefresh, expiresInMs: accessTokenLifetimeMs };
     },
 

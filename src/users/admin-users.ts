@@ -59,7 +59,7 @@ export interface AdminListedUserJson extends AdminAccountJson {
 export type AdminUsers = ReturnType<typeof createAdminUsers>;
 
 export function createAdminUsers(deps: AdminUsersDeps) {
-  /** The fields every view of an account has; Hearth has no shadow bans, locks or user types. */
+  /** The fields every view of an account has; Hearth has no shadow bans or user types. */
   function accountJson(user: Omit<UserRecord, 'passwordHash'>, profile: { readonly displayName: string | null; readonly avatarUrl: string | null }): AdminAccountJson {
     return {
       name: user.userId,
@@ -71,7 +71,7 @@ export function createAdminUsers(deps: AdminUsersDeps) {
       is_guest: user.isGuest,
       creation_ts: user.createdTs,
       shadow_banned: false,
-      locked: false,
+      locked: user.locked === true,
       user_type: null,
     };
   }
@@ -103,7 +103,7 @@ export function createAdminUsers(deps: AdminUsersDeps) {
       return {
         ...accountJson(user, { displayName: profile?.displayName ?? null, avatarUrl: profile?.avatarUrl ?? null }),
         last_seen_ts: seen.length === 0 ? null : Math.max(...seen),
-        suspended: false,
+        suspended: user.suspended === true,
         appservice_id: null,
         threepids: threepids.map((t) => ({ medium: t.medium, address: t.address, added_at: t.addedTs, validated_at: t.validatedTs })),
         external_ids: [],

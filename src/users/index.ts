@@ -1,5 +1,6 @@
 export {
   createAccountService,
+  accountLocked,
   APPSERVICE_LOGIN_TYPE,
   DEFAULT_ACCESS_TOKEN_LIFETIME_MS,
   LAST_SEEN_INTERVAL_MS,
@@ -121,3 +122,4 @@ export {
 } from './sso/service.js';
 export { localpartFromExternalName, withLoginToken } from './sso/mapping.js';
 export { parseCasValidation, type CasValidation } from './sso/cas.js';
+export { createAccountModeration, type AccountModeration, type AccountModerationDeps, type ModerationAction } from './account-moderation.js';

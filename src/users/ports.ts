@@ -13,6 +13,10 @@ export interface UserRecord {
   readonly deactivated: boolean;
   readonly admin: boolean;
   readonly isGuest: boolean;
+  /** Locked by a server admin: every request but logout is refused (M_USER_LOCKED). Absent: not locked. */
+  readonly locked?: boolean;
+  /** Suspended by a server admin: joining, inviting, sending and profile changes are refused (M_USER_SUSPENDED). */
+  readonly suspended?: boolean;
 }
 
 /** Which accounts the admin API's list shows. */
@@ -41,6 +45,10 @@ export interface Requester {
    */
   readonly deviceId: DeviceId | null;
   readonly isGuest: boolean;
+  /** The account is locked (account moderation): only logout may go through. Absent: not locked. */
+  readonly locked?: boolean;
+  /** The account is suspended (account moderation): requests that act in rooms or on the profile are refused. */
+  readonly suspended?: boolean;
   /**
    * The application service whose as_token made the request (absent for users' own tokens), and whether
    * the request is rate limited: never for the service's own user, for the others as its registration says.
@@ -118,13 +126,14 @@ export interface AccountStore {
   touchDevice(userId: UserId, deviceId: DeviceId, nowMs: number, ip: string | null, userAgent?: string | null): Promise<void>;
   /**
    * POST /refresh: a new access token (and refresh token) for the device of the refresh token, which
-   * stays valid until its successor is used; undefined when the refresh token is unknown or revoked.
+   * stays valid until its successor is used; undefined when the refresh token is unknown or revoked,
+   * 'locked' (and nothing written) when its account is locked.
    */
   refreshSession(
     refreshTokenHash: string,
     next: { readonly tokenHash: string; readonly refreshTokenHash: string; readonly expiresTs: number },
     nowMs: number,
-  ): Promise<{ readonly userId: UserId; readonly deviceId: DeviceId } | undefined>;
+  ): Promise<{ readonly userId: UserId; readonly deviceId: DeviceId } | 'locked' | undefined>;
   devices(userId: UserId): Promise<DeviceRecord[]>;
   device(userId: UserId, deviceId: DeviceId): Promise<DeviceRecord | undefined>;
   /*
@@ -158,6 +167,11 @@ export interface AccountStore {
    * device for it, in one transaction. false when the user is not (or no longer) a live guest.
    */
   upgradeGuest(userId: UserId, passwordHash: string, session: NewDeviceSession | null, nowMs: number): Promise<boolean>;
+  /**
+   * Locks or unlocks, suspends or unsuspends the account (what `change` names; the rest stays). false when
+   * there is no such account or it is deactivated. Its tokens keep working, with the new state.
+   */
+  setModeration(userId: UserId, change: { readonly locked?: boolean; readonly suspended?: boolean }): Promise<boolean>;
 }
 
 /** A person as an external identity provider knows them (single sign-on): the provider's id and its name for them. */

@@ -119,7 +119,7 @@ export function withTokenCache<S extends AccountStore>(store: S, options: TokenC
     },
     refreshSession: async (refreshTokenHash, next, nowMs) => {
       const owner = await store.refreshSession(refreshTokenHash, next, nowMs);
-      if (owner !== undefined) {
+      if (owner !== undefined && owner !== 'locked') {
         forgetUser(owner.userId);
         await options.announce(owner.userId);
       }
@@ -132,5 +132,7 @@ export function withTokenCache<S extends AccountStore>(store: S, options: TokenC
     setPassword: (userId, passwordHash, logoutExcept) => revoking(userId, () => store.setPassword(userId, passwordHash, logoutExcept)),
     deactivateUser: (userId, erase) => revoking(userId, () => store.deactivateUser(userId, erase)),
     upgradeGuest: (userId, passwordHash, session, nowMs) => revoking(userId, () => store.upgradeGuest(userId, passwordHash, session, nowMs)),
+    // The tokens stay valid; the records cached for them carry the old lock and suspension.
+    setModeration: (userId, change) => revoking(userId, () => store.setModeration(userId, change)),
   };
 }

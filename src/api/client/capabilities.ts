@@ -11,12 +11,15 @@ export interface CapabilitiesOptions {
   readonly getLoginToken?: boolean;
   /** Email addresses can be added to accounts (a mail relay is configured). */
   readonly threepidChanges?: boolean;
+  /** Whether the caller is a server admin, who may lock and suspend accounts (m.account_moderation). */
+  readonly isServerAdmin?: (userId: string) => Promise<boolean>;
 }
 
 /**
  * GET /capabilities, from what the services support: password change (POST /account/password); adding
  * email addresses where mail is configured; login tokens where they are on; every room version Hearth
- * implements; the profile keys the profile service keeps.
+ * implements; the profile keys the profile service keeps. A suspended account is told it cannot change its
+ * profile; a server admin, that it may lock and suspend accounts.
  */
 export function capabilitiesRoutes(options: CapabilitiesOptions) {
   const available = Object.fromEntries([...ROOM_VERSIONS.values()].map((rules) => [rules.id, rules.disposition]));
@@ -30,6 +33,18 @@ export function capabilitiesRoutes(options: CapabilitiesOptions) {
     'm.profile_fields': { enabled: true, allowed: [...PROFILE_KEYS] },
   };
   return async (app: FastifyInstance): Promise<void> => {
-    route(app, getCapabilities, () => ({ capabilities }));
+    const suspendedProfile = {
+      'm.set_displayname': { enabled: false },
+      'm.set_avatar_url': { enabled: false },
+      'm.profile_fields': { enabled: false },
+    };
+    const moderation = { 'm.account_moderation': { suspend: true, lock: true } };
+    route(app, getCapabilities, async ({ requester }) => ({
+      capabilities: {
+        ...capabilities,
+        ...(requester.suspended ? suspendedProfile : {}),
+        ...((await options.isServerAdmin?.(requester.userId)) ? moderation : {}),
+      },
+    }));
   };
 }

@@ -3,6 +3,8 @@ import type { TSchema } from '@sinclair/typebox';
 import type { AuthOf, BodyOf, Endpoint, HttpMethod, ParamsOf, QueryOf, ResponseOf } from '../../protocol/endpoint.js';
 import { MatrixError } from '../../protocol/index.js';
 import { guestsMayCall } from '../../protocol/endpoints/guest-access.js';
+import { lockedMayCall, refusedWhenSuspended } from '../../protocol/endpoints/account-moderation.js';
+import { accountLocked } from '../../users/index.js';
 import { authenticate, type Requester, type RequesterFor } from './auth.js';
 import type { RateLimiter } from '../../platform/rate-limit.js';
 
@@ -48,6 +50,8 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
   }
   const requesters = new WeakMap<FastifyRequest, Requester | null>();
   const openToGuests = guestsMayCall(endpoint);
+  const openWhenLocked = lockedMayCall(endpoint);
+  const closedWhenSuspended = refusedWhenSuspended(endpoint);
   const schema: Record<string, TSchema> = {};
   if (endpoint.params) schema.params = endpoint.params;
   if (endpoint.query) schema.querystring = endpoint.query;
@@ -63,6 +67,10 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         const requester = await authenticate(app, request, endpoint.auth);
         if (requester?.isGuest && !openToGuests) {
           throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts cannot do this; register a full account first');
+        }
+        if (requester?.locked && !openWhenLocked) throw accountLocked();
+        if (requester?.suspended && closedWhenSuspended) {
+          throw new MatrixError('M_USER_SUSPENDED', 'Your account is suspended by a server admin: you cannot do this while it is');
         }
         // An application service's requests are limited only where its registration says so (rate_limited).
         if (rateClass !== undefined && app.rateLimiter && requester?.appservice?.rateLimited !== false) {

@@ -22,6 +22,7 @@ export const getCapabilities = defineEndpoint({
         'm.3pid_changes': Enabled,
         'm.get_login_token': Enabled,
         'm.profile_fields': Type.Object({ enabled: Type.Boolean(), allowed: Type.Optional(Type.Array(Type.String())) }),
+        'm.account_moderation': Type.Optional(Type.Object({ suspend: Type.Boolean(), lock: Type.Boolean() })),
       },
       { additionalProperties: true },
     ),
