@@ -58,6 +58,7 @@ import {
   createLoginTokens,
   createSso,
   createAccountModeration,
+  recaptchaStage,
   type Sso,
   type SsoDeps,
   createRegistrationTokens,
@@ -432,7 +433,16 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       random: deps.random,
       log,
     });
+    // reCAPTCHA: its stage where keys are configured (the fallback page can show it); registration asks for it when required.
+    const { recaptcha: captchaConfig } = config;
+    let captcha: ReturnType<typeof recaptchaStage> | undefined;
+    if (captchaConfig.public_key !== null && captchaConfig.private_key !== null) {
+      const captchaHttp = createHttpClient({ log, userAgent: `Hearth/${deps.version}`, timeoutMs: 10_000, maxResponseBytes: 64 * 1024, tls: federationTls });
+      closers.push({ name: 'recaptcha http', close: () => captchaHttp.close() });
+      captcha = recaptchaStage({ http: captchaHttp, publicKey: captchaConfig.public_key, privateKey: captchaConfig.private_key, siteverifyUrl: captchaConfig.siteverify_api });
+    }
     const accounts = createAccountService({
+      ...(captcha && captchaConfig.require_for_registration ? { registrationCaptcha: captcha } : {}),
       threepidOwner: (medium, address) => accountThreepids.userFor(medium, address),
       ...(accountThreepids.enabled ? { emailRegistration: { stage: accountThreepids.emailStage, registered: (session: string, userId: string) => accountThreepids.registered(session, userId) } } : {}),
       store: accountsStore,
@@ -870,6 +880,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         store: accountsStore,
         passwords,
         ...(config.registration_requires_token ? { registrationTokens } : {}),
+        ...(captcha ? { recaptcha: captcha } : {}),
       }),
       notifications: createNotificationsList({
         store: createSyncStore(storage.database.sql, { eventCache, stateCacheEntries: 16, streamWindow: false }),

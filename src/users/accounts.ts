@@ -21,6 +21,7 @@ import type { RegistrationTokens } from './registration-tokens.js';
 import type { AuthDict, Flow, StageCheck, Uia } from './uia.js';
 import type { LoginTokens } from './login-tokens.js';
 import { deviceOf } from './requester.js';
+import { RECAPTCHA_STAGE } from './recaptcha.js';
 
 /** Accounts: registration, login, logout, refresh and access-token lookup for this server's users. */
 
@@ -68,6 +69,8 @@ export interface AccountDeps {
   };
   /** Application services' namespaces; absent: none is configured (m.login.application_service is refused). */
   readonly appServices?: AppServiceNamespaces;
+  /** The m.login.recaptcha stage, which every registration flow then starts with; absent: no captcha. */
+  readonly registrationCaptcha?: StageCheck;
 }
 
 /** The spec's answer to a locked account's requests: 401 M_USER_LOCKED with soft_logout, so clients keep their state. */
@@ -530,11 +533,15 @@ export function createAccountService(deps: AccountDeps) {
       const tokens = deps.registrationTokens?.required ? deps.registrationTokens : undefined;
       const remember = given === undefined ? undefined : storedRegistrationParams(given);
       const email = deps.emailRegistration;
-      const sessionId = tokens
-        ? await uia.check(REGISTER_OPERATION, REGISTER_WITH_TOKEN_FLOWS, request.auth, { 'm.login.registration_token': tokens.stage }, remember)
+      const captcha = deps.registrationCaptcha;
+      const [baseFlows, stages] = tokens
+        ? [REGISTER_WITH_TOKEN_FLOWS, { 'm.login.registration_token': tokens.stage }]
         : email
-          ? await uia.check(REGISTER_OPERATION, REGISTER_WITH_EMAIL_FLOWS, request.auth, { 'm.login.email.identity': email.stage }, remember)
-          : await uia.check(REGISTER_OPERATION, REGISTER_FLOWS, request.auth, {}, remember);
+          ? [REGISTER_WITH_EMAIL_FLOWS, { 'm.login.email.identity': email.stage }]
+          : [REGISTER_FLOWS, {}];
+      const sessionId = captcha
+        ? await uia.check(REGISTER_OPERATION, baseFlows.map((flow) => [RECAPTCHA_STAGE, ...flow]), request.auth, { ...stages, [RECAPTCHA_STAGE]: captcha }, remember)
+        : await uia.check(REGISTER_OPERATION, baseFlows, request.auth, stages, remember);
       if (registeredUserId !== undefined) return loginAgain(registeredUserId, params);
       if (params.passwordHash === undefined) throw new MatrixError('M_MISSING_PARAM', 'A password is required');
       const device = params.inhibitLogin ? null : { deviceId: params.deviceId, displayName: params.displayName ?? null, refresh: params.refresh };

@@ -123,3 +123,4 @@ export {
 export { localpartFromExternalName, withLoginToken } from './sso/mapping.js';
 export { parseCasValidation, type CasValidation } from './sso/cas.js';
 export { createAccountModeration, type AccountModeration, type AccountModerationDeps, type ModerationAction } from './account-moderation.js';
+export { recaptchaStage, RECAPTCHA_STAGE, type RecaptchaDeps } from './recaptcha.js';

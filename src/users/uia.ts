@@ -26,6 +26,8 @@ export interface StageCheck {
   (auth: AuthDict, sessionId: string): Promise<void>;
   /** The user whose credentials the stage checks (m.login.password), kept with the session for its fallback page. */
   readonly subject?: string;
+  /** What a client needs to do the stage (m.login.recaptcha's public key): the 401's `params` for it. */
+  readonly params?: Readonly<Record<string, unknown>>;
 }
 export type StageChecks = Readonly<Record<string, StageCheck>>;
 
@@ -127,10 +129,13 @@ export function createUia(deps: UiaDeps) {
         ? [...operationFlows, ...operationFlows.filter((flow) => flow.includes('m.login.password')).map((flow) => flow.map((stage) => (stage === 'm.login.password' ? SSO_STAGE : stage)))]
         : operationFlows;
       const stages = sso ? { ...operationStages, [SSO_STAGE]: ssoOnlyByFallback } : operationStages;
+      const stageParams = Object.fromEntries(
+        Object.entries(stages).flatMap(([type, check]) => (check.params !== undefined && flows.some((flow) => flow.includes(type)) ? [[type, check.params]] : [])),
+      );
       // `completed` is always there, empty too: clients and sytest read it on every 401 (Synapse sends it so).
       const required = (sessionId: string, completed: readonly string[], stageError?: { errcode: Errcode; message: string }) =>
         new AuthRequiredError(
-          { flows: flows.map((stages) => ({ stages: [...stages] })), params: {}, session: sessionId, completed: [...completed] },
+          { flows: flows.map((stages) => ({ stages: [...stages] })), params: stageParams, session: sessionId, completed: [...completed] },
           stageError,
         );
 

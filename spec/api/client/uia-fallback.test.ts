@@ -88,9 +88,12 @@ t.test('registration: the dummy stage completes by itself; pages refuse what the
   const again = (await anonymous.post('/register', { username: 'carol', password: 'pw' })).body.session as string;
   t.match(await anonymous.post(fallbackUrl('m.login.password', again), { password: 'x' }), { status: 403, body: { errcode: 'M_FORBIDDEN' } },
     'a registration asks nobody\'s password');
-  const unknownStage = await server.app.inject({ method: 'GET', url: fallbackUrl('m.login.recaptcha', again) });
+  const unknownStage = await server.app.inject({ method: 'GET', url: fallbackUrl('m.login.terms', again) });
   t.equal(unknownStage.statusCode, 404);
-  t.match(unknownStage.body, /Hearth has no page for m\.login\.recaptcha/);
+  t.match(unknownStage.body, /Hearth has no page for m\.login\.terms/);
+  const noCaptcha = await server.app.inject({ method: 'GET', url: fallbackUrl('m.login.recaptcha', again) });
+  t.equal(noCaptcha.statusCode, 404);
+  t.match(noCaptcha.body, /This server asks for no captcha/, 'without reCAPTCHA keys');
   const unknownSession = await server.app.inject({ method: 'GET', url: fallbackUrl('m.login.dummy', 'nosuchsession') });
   t.equal(unknownSession.statusCode, 400);
   t.match(unknownSession.body, /Unknown or expired session/);

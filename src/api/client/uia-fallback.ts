@@ -49,10 +49,23 @@ form.addEventListener('submit', (submitted) => {
   submitStage(fields);
 });
 if (form.dataset.auto === 'yes') submitStage({});
+window.captchaDone = (response) => submitStage({ response });
 `;
 
-function stageForm(stage: FallbackStage, subject: string | null): string {
+/** Google's widget script; recaptcha.net serves it where google.com is blocked. */
+const RECAPTCHA_SCRIPT = 'https://www.recaptcha.net/recaptcha/api.js';
+
+function stageForm(stage: FallbackStage, subject: string | null, siteKey: string | null): string {
   switch (stage) {
+    case 'm.login.recaptcha':
+      // The widget calls captchaDone (SUBMIT defines it) with its token.
+      return `<form id="stage">
+<h1>Are you human?</h1>
+<p>This server asks new accounts to solve a captcha, against sign-up bots.</p>
+<div class="g-recaptcha" data-sitekey="${escapeHtml(siteKey ?? '')}" data-callback="captchaDone"></div>
+<p id="problem" role="alert"></p>
+</form>
+<script src="${RECAPTCHA_SCRIPT}" async defer></script>`;
     case 'm.login.password':
       return `<form id="stage">
 <h1>Confirm it is you</h1>
@@ -88,8 +101,13 @@ export function uiaFallbackRoutes(fallback: UiaFallback) {
         const { authType } = request.params as { authType: string };
         const { session } = request.query as { session?: unknown };
         try {
-          const { stage, subject } = await fallback.open(authType, typeof session === 'string' ? session : undefined);
-          return sendPage(reply, htmlPage('Confirm', stageForm(stage, subject), SUBMIT));
+          const { stage, subject, siteKey } = await fallback.open(authType, typeof session === 'string' ? session : undefined);
+          const page = htmlPage('Confirm', stageForm(stage, subject, siteKey), SUBMIT);
+          // The captcha's widget comes from Google: its script, and the frame it draws in.
+          const policy = stage === 'm.login.recaptcha'
+            ? page.policy.replace(/script-src ([^;]+)/, `script-src $1 https://www.recaptcha.net https://www.gstatic.com`) + '; frame-src https://www.recaptcha.net https://www.google.com'
+            : page.policy;
+          return sendPage(reply, { html: page.html, policy });
         } catch (err) {
           if (!isMatrixError(err)) throw err;
           return sendPage(reply, errorPage(err), err.status);
@@ -100,10 +118,11 @@ export function uiaFallbackRoutes(fallback: UiaFallback) {
         if (app.rateLimiter) await enforceRateLimit(app.rateLimiter, 'login', null, request);
         const { authType } = request.params as { authType: string };
         const { session } = request.query as { session?: unknown };
-        const body = (request.body ?? {}) as { password?: unknown; token?: unknown };
+        const body = (request.body ?? {}) as { password?: unknown; token?: unknown; response?: unknown };
         await fallback.complete(authType, typeof session === 'string' ? session : undefined, {
           password: typeof body.password === 'string' ? body.password : undefined,
           token: typeof body.token === 'string' ? body.token : undefined,
+          response: typeof body.response === 'string' ? body.response : undefined,
         });
         return {};
       });

@@ -84,6 +84,9 @@ function semanticProblems(config: Config): string[] {
     problems.push(`well_known.server: '${config.well_known.server}' is not a valid server name with optional port`);
   }
   problems.push(...ssoProblems(config.sso));
+  if (config.recaptcha.require_for_registration && (config.recaptcha.public_key === null || config.recaptcha.private_key === null)) {
+    problems.push('recaptcha.require_for_registration: needs recaptcha.public_key and recaptcha.private_key');
+  }
   return problems;
 }
 

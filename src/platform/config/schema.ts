@@ -323,9 +323,13 @@ export const ConfigSchema = Type.Object(
     ),
     recaptcha: Type.Object(
       {
-        public_key: NullableString({ default: null, description: 'reCAPTCHA site key. Not used yet: registration asks for no captcha.' }),
-        private_key: NullableString({ default: null, description: 'reCAPTCHA secret key. Not used yet.' }),
+        public_key: NullableString({ default: null, description: 'reCAPTCHA (v2) site key, which clients show the widget with.' }),
+        private_key: NullableString({ default: null, description: 'reCAPTCHA secret key, which the answers are checked with.' }),
         siteverify_api: Type.String({ minLength: 1, default: 'https://www.recaptcha.net/recaptcha/api/siteverify' }),
+        require_for_registration: Type.Boolean({
+          default: false,
+          description: 'Registration asks for a solved captcha (m.login.recaptcha) before its other stages; needs both keys.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
