@@ -394,6 +394,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       required: config.registration_requires_token,
     });
     const ssoConfigured = config.sso.cas.server_url !== null || config.sso.oidc_providers.length > 0;
+    const ssoStore = createSsoStore(storage.database.sql);
     const loginTokens = config.login_via_existing_session.enabled || ssoConfigured
       ? createLoginTokens({
           store: createLoginTokensStore(storage.database.sql),
@@ -464,7 +465,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       const ssoHttp = createHttpClient({ log, userAgent: `Hearth/${deps.version}`, timeoutMs: 15_000, maxResponseBytes: 1024 * 1024, tls: federationTls });
       closers.push({ name: 'single sign-on http', close: () => ssoHttp.close() });
       sso = createSso(ssoSettings(config, {
-        store: createSsoStore(storage.database.sql),
+        store: ssoStore,
         accounts: accountsStore,
         createAccount: (localpart, displayName, identity) => accounts.createExternalAccount(localpart, displayName, identity),
         loginTokens,
@@ -874,6 +875,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         isServerAdmin,
         isErased: (userId) => erased.isErased(userId),
         threepids: (userId) => accountThreepids.threepids(userId),
+        ...(ssoConfigured ? { externalIds: (userId: UserId) => ssoStore.identitiesOf(userId) } : {}),
       }),
       uiaFallback: createUiaFallback({
         uia,

@@ -1,11 +1,11 @@
-import { isUserId, MatrixError } from '../protocol/index.js';
+import { isUserId, MatrixError, type UserId } from '../protocol/index.js';
 import type { AccountThreepid } from './account-threepids.js';
-import type { AccountStore, ProfileStore, Requester, UserListQuery, UserRecord } from './ports.js';
+import type { AccountStore, ExternalIdentity, ProfileStore, Requester, UserListQuery, UserRecord } from './ports.js';
 
 /**
  * Synapse's admin API view of one account (GET /_synapse/admin/v2/users/{userId}), for server admins and
  * the tools written for Synapse (synadm, moderation bots): whether it is an admin, a guest, deactivated or
- * erased, its profile, when it was made and last seen. Fields Hearth has no notion of are answered as
+ * erased, its profile, when it was made and last seen, its email addresses and single sign-on identities. Fields Hearth has no notion of are answered as
  * Synapse answers an account without them.
  */
 
@@ -17,6 +17,8 @@ export interface AdminUsersDeps {
   readonly isErased: (userId: string) => boolean;
   /** The email addresses on the account (account-threepids.ts); absent: none. */
   readonly threepids?: (userId: string) => Promise<readonly AccountThreepid[]>;
+  /** The single sign-on identities the account signs in with; absent: none. */
+  readonly externalIds?: (userId: UserId) => Promise<readonly ExternalIdentity[]>;
 }
 
 /** An address on the account, as Synapse's admin API shows it. */
@@ -48,7 +50,7 @@ export interface AdminUserJson extends AdminAccountJson {
   readonly suspended: boolean;
   readonly appservice_id: null;
   readonly threepids: AdminThreepidJson[];
-  readonly external_ids: never[];
+  readonly external_ids: Array<{ readonly auth_provider: string; readonly external_id: string }>;
 }
 
 /** An account in the list (GET /_synapse/admin/v2/users). */
@@ -94,10 +96,11 @@ export function createAdminUsers(deps: AdminUsersDeps) {
       if (!isUserId(userIdValue)) throw new MatrixError('M_INVALID_PARAM', `${userIdValue} is not a user id`);
       const user = await deps.store.user(userIdValue);
       if (user === undefined) throw new MatrixError('M_NOT_FOUND', `There is no user ${userIdValue} on this server`);
-      const [profile, devices, threepids] = await Promise.all([
+      const [profile, devices, threepids, externalIds] = await Promise.all([
         deps.profiles.profile(userIdValue),
         deps.store.devices(userIdValue),
         deps.threepids?.(userIdValue) ?? [],
+        deps.externalIds?.(userIdValue) ?? [],
       ]);
       const seen = devices.map((device) => device.lastSeenTs).filter((ts): ts is number => ts !== null);
       return {
@@ -106,7 +109,7 @@ export function createAdminUsers(deps: AdminUsersDeps) {
         suspended: user.suspended === true,
         appservice_id: null,
         threepids: threepids.map((t) => ({ medium: t.medium, address: t.address, added_at: t.addedTs, validated_at: t.validatedTs })),
-        external_ids: [],
+        external_ids: externalIds.map((identity) => ({ auth_provider: identity.provider, external_id: identity.subject })),
       };
     },
   };

@@ -129,6 +129,13 @@ for (const engine of engines()) {
     t.equal(login.json().user_id, '@alice:hearth.test', 'the localpart from preferred_username');
     const profile = await server.app.inject({ method: 'GET', url: '/_matrix/client/v3/profile/@alice:hearth.test/displayname' });
     t.equal(profile.json().displayname, 'Alice Liddell');
+    await server.database.sql`update users set admin = true where user_id = '@alice:hearth.test'`;
+    const view = await server.app.inject({
+      method: 'GET',
+      url: '/_synapse/admin/v2/users/@alice:hearth.test',
+      headers: { authorization: `Bearer ${login.json().access_token as string}` },
+    });
+    t.same(view.json().external_ids, [{ auth_provider: 'fake', external_id: 'f1d2' }], 'the admin API shows whom the account is at the provider');
 
     const replay = await server.app.inject({ method: 'GET', url: callback, headers: { ...HTML, cookie } });
     t.equal(replay.statusCode, 403, 'a state works once');

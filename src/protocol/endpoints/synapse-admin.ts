@@ -89,7 +89,7 @@ export const adminGetUser = defineEndpoint({
     suspended: Type.Boolean(),
     appservice_id: Type.Null(),
     threepids: Type.Array(Type.Object({ medium: Type.String(), address: Type.String(), added_at: Type.Integer(), validated_at: Type.Integer() })),
-    external_ids: Type.Array(Type.Never()),
+    external_ids: Type.Array(Type.Object({ auth_provider: Type.String(), external_id: Type.String() })),
   }),
 });
 
