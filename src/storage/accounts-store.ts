@@ -329,8 +329,18 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
 
     async uiaSession(sessionId: string): Promise<UiaSessionRecord | undefined> {
       const [row] = await sql<
-        { session_id: string; operation: string; completed: string; created_ts: number; params: string | null; result: string | null; flows: string | null; subject: string | null }[]
-      >`select session_id, operation, completed, created_ts, params, result, flows, subject from uia_sessions where session_id = ${sessionId}`;
+        {
+          session_id: string;
+          operation: string;
+          completed: string;
+          created_ts: number;
+          params: string | null;
+          result: string | null;
+          flows: string | null;
+          subject: string | null;
+          refused: string | null;
+        }[]
+      >`select session_id, operation, completed, created_ts, params, result, flows, subject, refused from uia_sessions where session_id = ${sessionId}`;
       return row === undefined
         ? undefined
         : {
@@ -342,7 +352,12 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
             result: row.result,
             flows: row.flows === null ? null : (JSON.parse(row.flows) as string[][]),
             subject: row.subject,
+            refused: row.refused,
           };
+    },
+
+    async refuseUiaSession(sessionId: string, reason: string): Promise<void> {
+      await sql`update uia_sessions set refused = ${reason} where session_id = ${sessionId}`;
     },
 
     async setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void> {

@@ -237,6 +237,8 @@ export interface UiaSessionRecord {
   readonly flows?: ReadonlyArray<readonly string[]> | null;
   /** Whose password the session's m.login.password stage checks; null when none does. */
   readonly subject?: string | null;
+  /** Why the operation is refused for good (a stage was done as someone else); null while it is not. */
+  readonly refused?: string | null;
 }
 
 /** A registration token (Synapse's admin API shape, in camelCase). */
@@ -278,6 +280,8 @@ export interface UiaStore {
   setUiaCompleted(sessionId: string, completed: readonly string[]): Promise<void>;
   setUiaParams(sessionId: string, params: Readonly<Record<string, unknown>>): Promise<void>;
   setUiaResult(sessionId: string, result: string): Promise<void>;
+  /** Marks the session refused, with why: its operation is refused from then on. */
+  refuseUiaSession(sessionId: string, reason: string): Promise<void>;
   /** Deletes the session; false when it was already gone (another request took it). */
   takeUiaSession(sessionId: string): Promise<boolean>;
   /** Forgets sessions created before `beforeMs` (a registration token they held is no longer pending). */

@@ -85,6 +85,7 @@ export function createUia(deps: UiaDeps) {
     if (session.operation !== operation) {
       throw new MatrixError('M_FORBIDDEN', 'This session was started for another request; start again without a session');
     }
+    if (session.refused != null) throw new UiaRefusal('M_FORBIDDEN', session.refused);
     return session;
   }
 
@@ -199,6 +200,15 @@ export function createUia(deps: UiaDeps) {
       if (progress(flows, next) === 'off-flow') throw new MatrixError('M_FORBIDDEN', `${stage} is not the next step of this session`);
       if (check !== undefined) await check({ ...auth, type: stage, session: sessionId }, sessionId);
       await store.setUiaCompleted(sessionId, next);
+    },
+
+    /**
+     * Refuses the session's operation for good (403 with `reason` on its next request): a stage was done on
+     * a fallback page as someone other than the session's user, which may be someone else at the controls.
+     */
+    async refuse(sessionId: string, reason: string): Promise<void> {
+      await fallbackSession(sessionId);
+      await store.refuseUiaSession(sessionId, reason);
     },
 
     /** Records what the completed operation produced, for a repeat of the same session to answer the same. */

@@ -219,12 +219,19 @@ for (const engine of engines()) {
     const authorization = idp.authorizations.at(-1)!;
     const state = encodeURIComponent(authorization.get('state')!);
 
-    // Someone else signing in at the provider cannot confirm for dave.
+    // Someone else signing in at the provider cannot confirm for dave: the operation is refused outright.
     const wrong = await server.app.inject({ method: 'GET', url: `/_hearth/client/sso/oidc/callback?code=${idp.codeFor({ sub: 'e5' })}&state=${state}`, headers: { ...HTML, cookie } });
-    t.equal(wrong.statusCode, 403);
-    t.equal((await del({ auth: { session: uiaSession } })).statusCode, 401, 'still not confirmed');
+    t.equal(wrong.statusCode, 200, 'the page says so, and tells the app to retry');
+    t.match(wrong.body, /Refused.*as someone other than @dave:hearth\.test; the operation is refused/s);
+    t.match(wrong.body, /postMessage\('authDone'/);
+    t.match(await del({ auth: { session: uiaSession } }), { statusCode: 403 }, 'the retry is refused');
+    t.match((await del({ auth: { session: uiaSession } })).json(), { errcode: 'M_FORBIDDEN', error: /as someone other than/ });
 
-    const again = await server.app.inject({ method: 'GET', url: confirmHref! });
+    const restart = await del({});
+    const secondSession = restart.json().session as string;
+    const secondFallback = await server.app.inject({ method: 'GET', url: `/_matrix/client/v3/auth/m.login.sso/fallback/web?session=${secondSession}`, headers: HTML });
+    const secondHref = /href="(\/_hearth\/client\/sso\/confirm\?[^"]+)"/.exec(secondFallback.body)?.[1]?.replace(/&#38;/g, '&');
+    const again = await server.app.inject({ method: 'GET', url: secondHref! });
     await fetch(String(again.headers.location));
     const state2 = encodeURIComponent(idp.authorizations.at(-1)!.get('state')!);
     const confirmed = await server.app.inject({
@@ -234,7 +241,7 @@ for (const engine of engines()) {
     });
     t.equal(confirmed.statusCode, 200);
     t.match(confirmed.body, /authDone\(\);/, 'the page tells the client, the spec\'s way');
-    const done = await del({ auth: { session: uiaSession } });
+    const done = await del({ auth: { session: secondSession } });
     t.equal(done.statusCode, 200, 'the retry with the session alone goes through');
 
     const password = await server.app.inject({

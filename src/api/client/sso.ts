@@ -20,6 +20,13 @@ const CONFIRM_PATH = '/_hearth/client/sso/confirm';
 
 type Query = Readonly<Record<string, unknown>>;
 
+/** The fallback's signal that the attempt is over (as AUTH_DONE gives it), leaving the page's words alone. */
+const TELL_APP = `if (window.onAuthDone) {
+  window.onAuthDone();
+} else if (window.opener && window.opener.postMessage) {
+  window.opener.postMessage('authDone', '*');
+}`;
+
 function text(query: Query, name: string): string | undefined {
   const value = query[name];
   return typeof value === 'string' ? value : undefined;
@@ -71,6 +78,10 @@ export function ssoRoutes(sso: Sso, options: { readonly secureCookie: boolean })
   function finish(reply: FastifyReply, outcome: SsoOutcome): FastifyReply {
     if (outcome.kind === 'confirmed') {
       return sendPage(reply, page('Confirmed', '<h1>Confirmed</h1><p>You can go back to the app.</p>', `${AUTH_DONE}\nauthDone();`));
+    }
+    // The attempt is over either way: the app is told, and its retry is refused.
+    if (outcome.kind === 'refused') {
+      return sendPage(reply, page('Refused', `<h1>Refused</h1><p id="problem" role="alert">${escapeHtml(outcome.reason)}.</p>`, TELL_APP));
     }
     if (outcome.trusted) return reply.header('cache-control', 'no-store').redirect(outcome.location, 302);
     // The spec's first security consideration: ask before handing a login to whatever redirectUrl named.

@@ -53,7 +53,7 @@ export interface SsoDeps {
   readonly accounts: Pick<AccountStore, 'user'>;
   readonly createAccount: (localpart: string, displayName: string | undefined, identity: ExternalIdentity) => Promise<UserId>;
   readonly loginTokens: { mint(userId: UserId, lifetimeMs: number): Promise<LoginToken> };
-  readonly uia: Pick<Uia, 'session' | 'completeStage'>;
+  readonly uia: Pick<Uia, 'session' | 'completeStage' | 'refuse'>;
   readonly http: HttpClient;
   /** Where clients reach this server, without a trailing slash: the providers send browsers back here. */
   readonly publicBaseUrl: string;
@@ -82,7 +82,9 @@ export type SsoOutcome =
       /** The client is trusted (client_whitelist): send the browser on without asking. */
       readonly trusted: boolean;
     }
-  | { readonly kind: 'confirmed' };
+  | { readonly kind: 'confirmed' }
+  /** The person who signed in is not the session's user: the operation is refused (its next request gets 403). */
+  | { readonly kind: 'refused'; readonly reason: string };
 
 /** The path providers send browsers back to. */
 export const OIDC_CALLBACK_PATH = '/_hearth/client/sso/oidc/callback';
@@ -182,7 +184,11 @@ export function createSso(deps: SsoDeps) {
       const session = await deps.uia.session(signIn.uiaSession);
       const userId = await store.userOfIdentity(identity);
       if (session.subject === null || userId !== session.subject) {
-        throw new MatrixError('M_FORBIDDEN', `You signed in at ${idp.name} as someone other than the account asking for this`);
+        // Someone else at the controls, perhaps: the operation is refused for good, not left open for another try.
+        const reason = `The confirmation was signed in at ${idp.name} as someone other than ${session.subject ?? 'the account asking'}; the operation is refused`;
+        await deps.uia.refuse(signIn.uiaSession, reason);
+        log.warn({ provider: idp.id, userId: session.subject }, 'single sign-on confirmation by another identity refused');
+        return { kind: 'refused', reason };
       }
       await deps.uia.completeStage(signIn.uiaSession, 'm.login.sso', undefined, {});
       return { kind: 'confirmed' };

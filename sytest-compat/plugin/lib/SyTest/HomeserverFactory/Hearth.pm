@@ -143,8 +143,9 @@ sub _config
          smtp_port  => $smtp->{port},
          notif_from => 'synapse@localhost',
       } ) : () ),
-      # CAS single sign-on against sytest's own stand-in CAS server (12login/02cas.pl).
-      ( $cas ? ( sso => { cas => { server_url => $cas->{server_url} } } ) : () ),
+      # CAS single sign-on against sytest's own stand-in CAS server (12login/02cas.pl). Its tests sign
+      # in as users registered with a password, expecting Synapse's CAS behaviour: the same account.
+      ( $cas ? ( sso => { cas => { server_url => $cas->{server_url}, allow_existing_users => JSON::true } } ) : () ),
       ( $recaptcha ? ( recaptcha => {
          public_key     => $recaptcha->{public_key},
          private_key    => $recaptcha->{private_key},
