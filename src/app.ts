@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerKeysService } from './federation/index.js';
 import type { ServerName } from './protocol/index.js';
-import type { ClientRooms } from './rooms/index.js';
+import type { AdminRooms, ClientRooms } from './rooms/index.js';
 import type { AccountDataService, AccountService, FilterService, ProfileService, SharedSecretRegistration } from './users/index.js';
 import { createHttpApp, type HttpAppOptions } from './api/plumbing/http-app.js';
 import type { Authenticator } from './api/plumbing/auth.js';
@@ -17,6 +17,7 @@ import { accountManagementRoutes } from './api/client/account-management.js';
 import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { adminMediaRoutes } from './api/admin/media.js';
+import { adminRoomRoutes } from './api/admin/rooms.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
 import type { AccountManagement, AccountModeration, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, Sso, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
@@ -93,6 +94,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly threepids?: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids };
   /** POST /login/get_token; left out when login_via_existing_session is off. */
   readonly loginTokens?: LoginTokens;
+  /** Synapse's admin API for rooms (list, details, members, blocking); left out by tests that do not need it. */
+  readonly adminRooms?: AdminRooms;
   /** Locking and suspending accounts (/admin/lock, /admin/suspend); left out by tests that do not need it. */
   readonly accountModeration?: AccountModeration;
   /** Single sign-on's redirects, pages and callbacks; left out when no provider is configured. */
@@ -212,6 +215,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await app.register(threepidRoutes({ ...deps.threepids, management: deps.accountManagement, serverName: deps.serverName }));
     }
     await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers, deps.threepids ?? null));
+    if (deps.adminRooms) await app.register(adminRoomRoutes(deps.adminRooms));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));

@@ -33,6 +33,7 @@ import {
   createErasedUsers,
   createRemotePublicRooms,
   createClientRooms,
+  createAdminRooms,
   createThirdPartyInvites,
   createMemberProfiles,
   createGuestAccess,
@@ -115,6 +116,7 @@ import {
   createRegistrationTokensStore,
   createLoginTokensStore,
   createSsoStore,
+  createAdminRoomsStore,
   DEFAULT_EVENT_CACHE_SIZE,
   EventCache,
   StreamWindow,
@@ -757,6 +759,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     });
 
     // Users whose m.invite_permission_config blocks invites: refused here and over federation (M_INVITE_BLOCKED).
+    // Synapse's admin API for rooms; its blocks are checked by every join, knock and invite.
+    const adminRooms = createAdminRooms({ store: createAdminRoomsStore(storage.database.sql, config.server_name), isServerAdmin, clock: deps.clock });
     const invitesBlocked = async (userId: string): Promise<boolean> =>
       isUserId(userId) && blocksInvites(await userData.accountData(userId, null, INVITE_PERMISSION_CONFIG));
     // What other servers read of rooms; an unknown alias they ask about may be one a bridge makes on demand.
@@ -779,6 +783,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       relay: (eventId, except) => federationSender.relayEvent(eventId, except),
       ignoredUsers: async (userId) => (isUserId(userId) ? ignoredUsersOf(await userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
       invitesBlocked,
+      roomBlocked: (roomId) => adminRooms.isBlocked(roomId),
       localUserExists: async (userId) => isUserId(userId) && (await accountsStore.user(userId)) !== undefined,
     });
 
@@ -786,6 +791,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     const clientRooms = createClientRooms({
       rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
+      roomBlocked: (roomId) => adminRooms.isBlocked(roomId),
       remote: remoteMembership,
       backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
       // A room that stops admitting guests makes them leave.
@@ -894,6 +900,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       openId: createOpenIdTokens({ store: createOpenIdStore(storage.database.sql), clock: deps.clock, random: deps.random, serverName }),
       whois: createWhois({ store: accountsStore, serverName }),
       accountModeration: createAccountModeration({ store: accountsStore, isServerAdmin, serverName, log }),
+      adminRooms,
       e2eeKeys: { keys, crossSigning },
       keyBackup: createKeyBackupService({ store: createKeyBackupStore(storage.database.sql) }),
       dehydratedDevices: createDehydratedDevices({

@@ -36,7 +36,13 @@ const keys: KeyLookup = {
   },
 };
 
-function world(t: Test, db: Database, ignored: Record<string, string[]> = {}, relay?: (eventId: string, except: readonly string[]) => Promise<void>) {
+function world(
+  t: Test,
+  db: Database,
+  ignored: Record<string, string[]> = {},
+  relay?: (eventId: string, except: readonly string[]) => Promise<void>,
+  blocked: readonly string[] = [],
+) {
   const base = roomWorld(t, db);
   const relayed: Array<{ eventId: string; except: readonly string[] }> = [];
   // The pipeline knows the third server's key too.
@@ -58,6 +64,7 @@ function world(t: Test, db: Database, ignored: Record<string, string[]> = {}, re
     },
     ignoredUsers: async (userId) => new Set(ignored[userId] ?? []),
     localUserExists: async (userId) => [alice, bob].includes(userId),
+    roomBlocked: async (roomId) => blocked.includes(roomId),
   });
   return { ...base, receive, membership, relayed };
 }
@@ -350,5 +357,15 @@ t.test('federation membership handshakes (resident side)', async (t) => {
     await membership.invite(REMOTE, roomId, invite.eventId, { roomVersion: '10', event: invite.pdu, inviteRoomState: [] });
     t.equal(await memberOf(store, roomId, bob), 'invite');
     t.same(await store.forwardExtremities(roomId), [invite.eventId], 'part of the DAG');
+  });
+});
+
+t.test('a room this server\'s admins blocked cannot be joined or knocked on through it', async (t) => {
+  await eachEngine(t, 'make_join and make_knock refused', async (t, db) => {
+    const probe = world(t, db);
+    const { roomId } = await probe.rooms.createRoom({ creator: alice, roomVersion: '10', preset: 'public_chat' });
+    const { membership } = world(t, db, {}, undefined, [roomId]);
+    await refused(t, membership.makeJoin(REMOTE, roomId, rob, ['10']), { errcode: 'M_FORBIDDEN', message: /blocked/ });
+    await refused(t, membership.makeKnock(REMOTE, roomId, rob, ['10']), { errcode: 'M_FORBIDDEN', message: /blocked/ });
   });
 });

@@ -71,6 +71,8 @@ export interface ClientRoomWritesDeps {
   readonly remote?: Pick<RemoteMembership, 'hasLocalMember' | 'resolveAlias' | 'join' | 'knock' | 'leave' | 'invite' | 'ownMemberEvent'>;
   /** Whether a local user blocks every invite (m.invite_permission_config); absent: nobody does. */
   readonly invitesBlocked?: (userId: string) => Promise<boolean>;
+  /** Whether a server admin blocked the room (admin-rooms.ts): no joins, knocks or invites; absent: none is. */
+  readonly roomBlocked?: (roomId: string) => Promise<boolean>;
   /**
    * Application services asked about local users and aliases unknown here (they create them on demand:
    * bridged users and channels); absent: none is configured.
@@ -159,6 +161,11 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     const current = id === undefined ? undefined : (await store.events([id])).get(id)?.event;
     if (current === undefined || current.sender !== sender) return undefined;
     return canonicalJsonBytes(current.content).equals(canonicalJsonBytes(content)) ? id : undefined;
+  }
+
+  /** Refuses joining, knocking on and inviting anyone to a room this server's admins blocked. */
+  async function checkNotBlocked(roomId: string): Promise<void> {
+    if (await deps.roomBlocked?.(roomId)) throw new MatrixError('M_FORBIDDEN', `Room ${roomId} has been blocked by this server's admins`);
   }
 
   /** Refuses an invite to a local user who blocks invites (M_INVITE_BLOCKED, as the spec requires). */
@@ -253,6 +260,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     async join(caller: Caller, roomIdOrAlias: string, content: Readonly<Record<string, unknown>> = {}, servers: readonly string[] = []): Promise<string> {
       const via = [...servers];
       const target = await roomIdOf(roomIdOrAlias, via);
+      await checkNotBlocked(target);
       if (await goesRemote(target)) {
         const { membership: _m, third_party_signed: _s, ...extra } = content;
         try {
@@ -275,6 +283,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
     async knock(caller: Caller, roomIdOrAlias: string, reason?: string, servers: readonly string[] = []): Promise<string> {
       const via = [...servers];
       const target = await roomIdOf(roomIdOrAlias, via);
+      await checkNotBlocked(target);
       if (await goesRemote(target)) return deps.remote!.knock(caller.userId as UserId, parseRoomId(target), via, reason);
       const roomId = await heldRoom(target, 'not-found');
       await rooms.knock(roomId, caller.userId, reason);
@@ -299,6 +308,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
      */
     async moderate(caller: Caller, action: 'invite' | 'kick' | 'ban' | 'unban', roomId: string, target: string, reason?: string): Promise<void> {
       const targetUser = parseUserId(target);
+      if (action === 'invite') await checkNotBlocked(await heldRoom(roomId, 'forbidden'));
       if (action === 'invite' && userIdServer(targetUser) !== serverName) {
         if (!deps.remote) needsFederation(`${targetUser} is on another server`);
         await deps.remote.invite(await heldRoom(roomId, 'forbidden'), caller.userId, targetUser, reason);
@@ -323,6 +333,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       const room = await heldRoom(roomId, 'forbidden');
       // Another server's user may be banned or made to leave by state, not invited (that needs their server).
       if (type === 'm.room.member' && key.startsWith('@') && content.membership !== 'ban' && content.membership !== 'leave') localUser(key);
+      if (type === 'm.room.member' && (content.membership === 'invite' || content.membership === 'join' || content.membership === 'knock')) await checkNotBlocked(room);
       if (type === 'm.room.member' && content.membership === 'invite') await checkInvitable(key);
       if (type === 'm.room.canonical_alias') await checkCanonicalAlias(room, content);
       // Setting state to what the caller already set sends nothing and answers the existing event (as Synapse does).

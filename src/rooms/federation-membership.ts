@@ -56,6 +56,8 @@ export interface FederationMembershipDeps {
   readonly clock: Clock;
   readonly serverName: string;
   readonly signingKey: SigningKey;
+  /** Whether a server admin blocked the room: no joins or knocks through this server, no invites of its users. */
+  readonly roomBlocked?: (roomId: string) => Promise<boolean>;
   /** Queues an accepted event for the room's servers but `except` (the federation sender's relayEvent). */
   readonly relay?: (eventId: string, except: readonly string[]) => Promise<void>;
   /** The users a local user ignores: their invites are refused. */
@@ -172,6 +174,7 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
     const room = await residentRoom(origin, roomIdValue);
     if (versions !== undefined) requireVersion(room, versions);
     const { rules, roomId } = room;
+    if (await deps.roomBlocked?.(roomId)) throw new MatrixError('M_FORBIDDEN', `Room ${roomId} has been blocked by ${serverName}'s admins`);
 
     const content: Record<string, unknown> = { membership };
     if (membership === 'join' && rules.restrictedJoins) {
@@ -399,6 +402,7 @@ export function createFederationMembership(deps: FederationMembershipDeps) {
     /** PUT /invite: checks an invite of one of our users, countersigns it, keeps it, and returns it signed. */
     async invite(origin: string, roomIdValue: string, eventIdValue: string, request: InviteRequest): Promise<PduJson> {
       const roomId = parseRoomId(roomIdValue);
+      if (await deps.roomBlocked?.(roomId)) throw new MatrixError('M_FORBIDDEN', `Room ${roomId} has been blocked by ${serverName}'s admins`);
       const record = await store.room(roomId);
       const version = request.roomVersion ?? record?.roomVersion ?? '1';
       const rules = getRoomVersion(version);

@@ -85,3 +85,17 @@ export {
   type SpaceHierarchy,
 } from './hierarchy.js';
 export { createThirdPartyInvites, type ThirdPartyInviteRequest, type ThirdPartyInvites, type ThirdPartyInvitesDeps } from './third-party-invites.js';
+export {
+  createAdminRooms,
+  roomJson,
+  ROOM_ORDERS,
+  SUMMARY_TYPES,
+  type AdminRoomDetailsJson,
+  type AdminRoomJson,
+  type AdminRooms,
+  type AdminRoomsDeps,
+  type AdminRoomsQuery,
+  type AdminRoomsStore,
+  type AdminRoomRow,
+  type RoomBlock,
+} from './admin-rooms.js';

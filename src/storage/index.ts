@@ -28,6 +28,7 @@ export { MAX_DELTA_CHAIN } from './state-groups.js';
 export { createAccountsStore } from './accounts-store.js';
 export { createLoginTokensStore } from './login-tokens-store.js';
 export { createSsoStore } from './sso-store.js';
+export { createAdminRoomsStore } from './admin-rooms-store.js';
 export { createUserDataStore } from './user-data-store.js';
 export { createReceiptsStore } from './receipts-store.js';
 export { createToDeviceStore } from './to-device-store.js';

@@ -151,3 +151,88 @@ export const adminListUsers = defineEndpoint({
     next_token: Type.Optional(Type.String()),
   }),
 });
+
+const NullableText = Type.Union([Type.String(), Type.Null()]);
+
+/** The fields of a room in Synapse's admin API. */
+const AdminRoomFields = {
+  room_id: Type.String(),
+  name: NullableText,
+  canonical_alias: NullableText,
+  joined_members: Type.Integer(),
+  joined_local_members: Type.Integer(),
+  version: Type.String(),
+  creator: Type.String(),
+  encryption: NullableText,
+  federatable: Type.Boolean(),
+  public: Type.Boolean(),
+  join_rules: NullableText,
+  guest_access: NullableText,
+  history_visibility: NullableText,
+  state_events: Type.Integer(),
+  room_type: NullableText,
+};
+
+const AdminRoomParams = Type.Object({ roomId: Type.String() });
+
+/** GET /_synapse/admin/v1/rooms: every room this server holds, a page at a time, searched and sorted. */
+export const adminListRooms = defineEndpoint({
+  name: 'adminListRooms',
+  method: 'GET',
+  path: '/_synapse/admin/v1/rooms',
+  auth: 'user',
+  query: Type.Object({
+    from: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    order_by: Type.Optional(Type.String()),
+    dir: Type.Optional(Type.String()),
+    search_term: Type.Optional(Type.String({ minLength: 1 })),
+  }),
+  response: Type.Object({
+    rooms: Type.Array(Type.Object(AdminRoomFields)),
+    offset: Type.Integer(),
+    total_rooms: Type.Integer(),
+    next_batch: Type.Optional(Type.Integer()),
+    prev_batch: Type.Optional(Type.Integer()),
+  }),
+});
+
+/** GET /_synapse/admin/v1/rooms/{roomId}: one room, with its avatar and topic. */
+export const adminGetRoom = defineEndpoint({
+  name: 'adminGetRoom',
+  method: 'GET',
+  path: '/_synapse/admin/v1/rooms/{roomId}',
+  auth: 'user',
+  params: AdminRoomParams,
+  response: Type.Object({ ...AdminRoomFields, avatar: NullableText, topic: NullableText }),
+});
+
+/** GET /_synapse/admin/v1/rooms/{roomId}/members: its joined members. */
+export const adminGetRoomMembers = defineEndpoint({
+  name: 'adminGetRoomMembers',
+  method: 'GET',
+  path: '/_synapse/admin/v1/rooms/{roomId}/members',
+  auth: 'user',
+  params: AdminRoomParams,
+  response: Type.Object({ members: Type.Array(Type.String()), total: Type.Integer() }),
+});
+
+/** GET and PUT /_synapse/admin/v1/rooms/{roomId}/block: whether this server's users may join it. */
+export const adminGetRoomBlock = defineEndpoint({
+  name: 'adminGetRoomBlock',
+  method: 'GET',
+  path: '/_synapse/admin/v1/rooms/{roomId}/block',
+  auth: 'user',
+  params: AdminRoomParams,
+  response: Type.Object({ block: Type.Boolean(), user_id: Type.Optional(Type.String()) }),
+});
+
+export const adminSetRoomBlock = defineEndpoint({
+  name: 'adminSetRoomBlock',
+  method: 'PUT',
+  path: '/_synapse/admin/v1/rooms/{roomId}/block',
+  auth: 'user',
+  params: AdminRoomParams,
+  body: Type.Object({ block: Type.Boolean() }),
+  response: Type.Object({ block: Type.Boolean() }),
+});
