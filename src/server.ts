@@ -760,7 +760,24 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
 
     // Users whose m.invite_permission_config blocks invites: refused here and over federation (M_INVITE_BLOCKED).
     // Synapse's admin API for rooms; its blocks are checked by every join, knock and invite.
-    const adminRooms = createAdminRooms({ store: createAdminRoomsStore(storage.database.sql, config.server_name), isServerAdmin, clock: deps.clock });
+    const adminRooms = createAdminRooms({
+      store: createAdminRoomsStore(storage.database.sql, config.server_name),
+      isServerAdmin,
+      clock: deps.clock,
+      log,
+      // A shutdown acts as the members themselves would (clientRooms is made below).
+      shutdown: {
+        leave: (userId, roomId, reason) => clientRooms.leave({ userId, deviceId: null }, roomId, reason),
+        join: async (userId, roomId) => void (await clientRooms.join({ userId, deviceId: null }, roomId)),
+        // Synapse's notice room: public so the members can be put in it, and only its maker may speak.
+        createRoom: (creator, name) =>
+          clientRooms.createRoom({ userId: creator, deviceId: null }, { preset: 'public_chat', name, powerLevelContentOverride: { users_default: -10 } }),
+        sendNotice: async (sender, roomId, body) => void (await clientRooms.sendMessage({ userId: sender, deviceId: null }, roomId, 'm.room.message', undefined, { msgtype: 'm.text', body })),
+        aliases: directoryStore,
+        directory: directoryStore,
+        isLocalUser: async (userId) => isUserId(userId) && (await accountsStore.user(userId))?.deactivated === false,
+      },
+    });
     const invitesBlocked = async (userId: string): Promise<boolean> =>
       isUserId(userId) && blocksInvites(await userData.accountData(userId, null, INVITE_PERMISSION_CONFIG));
     // What other servers read of rooms; an unknown alias they ask about may be one a bridge makes on demand.

@@ -1,6 +1,8 @@
 import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
 import { MatrixError, parseRoomId } from '../protocol/index.js';
 import type { Requester } from '../users/index.js';
+import type { AliasStore, RoomDirectoryStore } from './ports.js';
 
 /**
  * Synapse's admin API for rooms, for server admins and the tools written for Synapse (synadm, moderation
@@ -32,6 +34,8 @@ export interface AdminRoomsStore {
   roomSummaries(roomIds: readonly string[] | null, types: readonly string[]): Promise<AdminRoomRow[]>;
   /** The users whose current membership in the room is join, in user id order. */
   joinedMembers(roomId: string): Promise<string[]>;
+  /** This server's users who are joined to, invited to or knocking on the room, with that membership. */
+  localMembers(roomId: string): Promise<Array<{ readonly userId: string; readonly membership: string }>>;
   roomBlock(roomId: string): Promise<RoomBlock | undefined>;
   /** Blocks the room (null: unblocks it); blocking a blocked room keeps the first block. */
   setRoomBlock(roomId: string, block: { readonly by: string; readonly ts: number } | null): Promise<void>;
@@ -99,10 +103,45 @@ export interface AdminRoomsQuery {
   readonly searchTerm?: string | undefined;
 }
 
+/** What a shutdown asks for (Synapse's DELETE /_synapse/admin/v1/rooms/{roomId} body). */
+export interface ShutdownRequest {
+  /** A local user who makes a new room the members are moved to, with `message` in it; absent: none. */
+  readonly newRoomUserId?: string | undefined;
+  readonly roomName?: string | undefined;
+  readonly message?: string | undefined;
+  readonly block?: boolean | undefined;
+  /** Synapse also deletes the room's history; Hearth cannot yet, so it must be false. */
+  readonly purge?: boolean | undefined;
+}
+
+export interface ShutdownResult {
+  readonly kicked_users: string[];
+  readonly failed_to_kick_users: string[];
+  readonly local_aliases: string[];
+  readonly new_room_id: string | null;
+}
+
+export const DEFAULT_SHUTDOWN_ROOM_NAME = 'Content Violation Notification';
+export const DEFAULT_SHUTDOWN_MESSAGE = 'Sharing illegal content on this server is not permitted and rooms in violation will be blocked.';
+
+/** What a shutdown does with the room and its members, as the members themselves would (client-rooms.ts). */
+export interface ShutdownActions {
+  leave(userId: string, roomId: string, reason: string): Promise<void>;
+  join(userId: string, roomId: string): Promise<void>;
+  createRoom(creator: string, name: string): Promise<string>;
+  sendNotice(sender: string, roomId: string, body: string): Promise<void>;
+  aliases: Pick<AliasStore, 'roomAliases' | 'deleteAlias'>;
+  directory: Pick<RoomDirectoryStore, 'setPublished'>;
+  isLocalUser(userId: string): Promise<boolean>;
+}
+
 export interface AdminRoomsDeps {
   readonly store: AdminRoomsStore;
   readonly isServerAdmin: (userId: string) => Promise<boolean>;
   readonly clock: Clock;
+  readonly log: Logger;
+  /** Shutting rooms down; absent: DELETE is refused. */
+  readonly shutdown?: ShutdownActions;
 }
 
 function text(content: Readonly<Record<string, unknown>> | undefined, key: string): string | null {
@@ -211,6 +250,49 @@ export function createAdminRooms(deps: AdminRoomsDeps) {
       await ensureAdmin(requester);
       const block = await store.roomBlock(parsedRoomId(roomIdValue));
       return block === undefined ? { block: false } : { block: true, user_id: block.blockedBy };
+    },
+
+    /**
+     * DELETE /_synapse/admin/v1/rooms/{roomId}: shuts the room down. Every local member leaves it (invites
+     * and knocks are withdrawn); with new_room_user_id they are moved to a new room of that user's where
+     * `message` tells them why; its local aliases go and it leaves the directory; `block` blocks it. The
+     * room's history stays: purging it (Synapse's default) is not built, so `purge` must be false.
+     */
+    async shutdown(requester: Requester, roomIdValue: string, request: ShutdownRequest): Promise<ShutdownResult> {
+      await ensureAdmin(requester);
+      const actions = deps.shutdown;
+      if (actions === undefined) throw new MatrixError('M_UNRECOGNIZED', 'Shutting rooms down is not available on this server');
+      if (request.purge !== false) {
+        throw new MatrixError('M_INVALID_PARAM', "Hearth cannot purge a room's history yet: send \"purge\": false to shut the room down without it");
+      }
+      const roomId = (await summaryOf(roomIdValue)).roomId;
+      if (request.newRoomUserId !== undefined && !(await actions.isLocalUser(request.newRoomUserId))) {
+        throw new MatrixError('M_INVALID_PARAM', `new_room_user_id ${request.newRoomUserId} is not a user of this server`);
+      }
+      // Blocked first, so nobody joins while the members are being moved out.
+      if (request.block) await store.setRoomBlock(roomId, { by: requester.userId, ts: deps.clock.now() });
+      let newRoomId: string | null = null;
+      if (request.newRoomUserId !== undefined) {
+        newRoomId = await actions.createRoom(request.newRoomUserId, request.roomName ?? DEFAULT_SHUTDOWN_ROOM_NAME);
+        await actions.sendNotice(request.newRoomUserId, newRoomId, request.message ?? DEFAULT_SHUTDOWN_MESSAGE);
+      }
+      const kicked: string[] = [];
+      const failed: string[] = [];
+      for (const { userId, membership } of await store.localMembers(roomId)) {
+        try {
+          await actions.leave(userId, roomId, 'This room has been shut down by the server admins');
+          kicked.push(userId);
+          if (newRoomId !== null && membership === 'join' && userId !== request.newRoomUserId) await actions.join(userId, newRoomId);
+        } catch (err) {
+          deps.log.warn({ err, roomId, userId }, 'room shutdown could not remove a member');
+          failed.push(userId);
+        }
+      }
+      const aliases = await actions.aliases.roomAliases(roomId);
+      for (const alias of aliases) await actions.aliases.deleteAlias(alias);
+      await actions.directory.setPublished(roomId, false, deps.clock.now());
+      deps.log.info({ admin: requester.userId, roomId, kicked: kicked.length, failed: failed.length, block: request.block === true }, 'room shut down');
+      return { kicked_users: kicked, failed_to_kick_users: failed, local_aliases: aliases, new_room_id: newRoomId };
     },
 
     /** PUT /_synapse/admin/v1/rooms/{roomId}/block: blocks or unblocks it; a room not held here may be blocked ahead. */

@@ -98,4 +98,7 @@ export {
   type AdminRoomsStore,
   type AdminRoomRow,
   type RoomBlock,
+  type ShutdownActions,
+  type ShutdownRequest,
+  type ShutdownResult,
 } from './admin-rooms.js';

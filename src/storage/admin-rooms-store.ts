@@ -57,6 +57,16 @@ export function createAdminRoomsStore(sql: postgres.Sql, serverName: string): Ad
       return rows.map((row) => row.state_key);
     },
 
+    async localMembers(roomId: string): Promise<Array<{ userId: string; membership: string }>> {
+      const rows = await sql<{ state_key: string; membership: string }[]>`
+        select c.state_key, e.json::jsonb -> 'content' ->> 'membership' as membership
+        from current_state c join events e on e.event_id = c.event_id
+        where c.room_id = ${roomId} and c.type = 'm.room.member' and c.state_key like ${localSuffix}
+          and (e.json::jsonb -> 'content' ->> 'membership') in ('join', 'invite', 'knock')
+        order by c.state_key`;
+      return rows.map((row) => ({ userId: row.state_key, membership: row.membership }));
+    },
+
     async roomBlock(roomId: string): Promise<RoomBlock | undefined> {
       const [row] = await sql<{ blocked_by: string; blocked_ts: number }[]>`select blocked_by, blocked_ts from blocked_rooms where room_id = ${roomId}`;
       return row === undefined ? undefined : { blockedBy: row.blocked_by, blockedTs: row.blocked_ts };

@@ -88,3 +88,43 @@ for (const engine of engines()) {
     t.same(ahead.body, { block: true }, 'a room not held here can be blocked ahead');
   });
 }
+
+for (const engine of engines()) {
+  t.test(`${engine}: shutting a room down`, async (t) => {
+    const server = await startTestServer(t, engine);
+    const root = await registerUser(server.app, 'root', 'root password');
+    await server.database.sql`update users set admin = true where user_id = ${root.user_id}`;
+    const admin = testClient(server.app, root);
+    const spammer = testClient(server.app, await registerUser(server.app, 'spammer', 'spam'));
+    const bob = testClient(server.app, await registerUser(server.app, 'bob', 'bob password'));
+    const dave = testClient(server.app, await registerUser(server.app, 'dave', 'dave password'));
+    const room = await spammer.createRoom({ preset: 'public_chat', visibility: 'public', name: 'Spam', room_alias_name: 'spam' });
+    await bob.post(`/join/${encodeURIComponent(room)}`);
+    await spammer.post(`${roomPath(room)}/invite`, { user_id: dave.user });
+    const path = `${ROOMS}/${encodeURIComponent(room)}`;
+
+    t.match(await bob.call('DELETE', path, { purge: false }), { status: 403, body: { errcode: 'M_FORBIDDEN' } });
+    t.match(await admin.call('DELETE', path, {}), { status: 400, body: { errcode: 'M_INVALID_PARAM', error: /purge/ } }, 'purging is not built: asked for (the default), it is refused');
+    t.match(await admin.call('DELETE', path, { purge: false, block: 'yes' }), { status: 400, body: { errcode: 'M_BAD_JSON' } });
+    t.match(await admin.call('DELETE', path, { purge: false, new_room_user_id: '@nobody:hearth.test' }), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
+
+    const done = await admin.call('DELETE', path, { purge: false, block: true, new_room_user_id: root.user_id, message: 'This room broke the rules.' });
+    t.equal(done.status, 200);
+    t.same([...done.body.kicked_users].sort(), [bob.user, dave.user, spammer.user].sort(), 'every local member out, the invited too');
+    t.same(done.body.failed_to_kick_users, []);
+    t.same(done.body.local_aliases, ['#spam:hearth.test']);
+    const notice = done.body.new_room_id as string;
+    t.match(notice, /^!/);
+
+    t.equal((await bob.get(`${roomPath(room)}/state/m.room.member/${encodeURIComponent(bob.user)}`)).body.membership, 'leave');
+    t.equal((await dave.get(`${roomPath(room)}/state/m.room.member/${encodeURIComponent(dave.user)}`)).body.membership, 'leave', 'the invite withdrawn');
+    t.match(await bob.post(`/join/${encodeURIComponent(room)}`), { status: 403 }, 'blocked: no way back');
+    t.match(await bob.get('/directory/room/%23spam:hearth.test'), { status: 404 }, 'its alias is gone');
+    t.same((await bob.get('/publicRooms')).body.chunk.filter((entry: { room_id: string }) => entry.room_id === room), [], 'and it is off the directory');
+    t.ok((await bob.get('/joined_rooms')).body.joined_rooms.includes(notice), 'the joined members are in the notice room');
+    const messages = await bob.get(`${roomPath(notice)}/messages?dir=b&limit=20`);
+    t.ok(messages.body.chunk.some((event: { type: string; content: { body?: string } }) => event.type === 'm.room.message' && event.content.body === 'This room broke the rules.'));
+    t.match(await bob.send(notice, 'why?', 'n1'), { status: 403 }, 'where only its maker may speak');
+    t.notOk((await dave.get('/joined_rooms')).body.joined_rooms.includes(notice), 'the merely invited are not moved');
+  });
+}

@@ -1,9 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import { adminGetRoom, adminGetRoomBlock, adminGetRoomMembers, adminListRooms, adminSetRoomBlock } from '../../protocol/endpoints/synapse-admin.js';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { MatrixError } from '../../protocol/index.js';
+import {
+  AdminShutdownBody,
+  adminDeleteRoom,
+  adminGetRoom,
+  adminGetRoomBlock,
+  adminGetRoomMembers,
+  adminListRooms,
+  adminSetRoomBlock,
+} from '../../protocol/endpoints/synapse-admin.js';
 import type { AdminRooms } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
 
-/** Synapse's admin API for rooms: list, details, members and blocking, for server admins. */
+const shutdownBody = TypeCompiler.Compile(AdminShutdownBody);
+
+/** Synapse's admin API for rooms: list, details, members, blocking and shutting down, for server admins. */
 export function adminRoomRoutes(rooms: AdminRooms) {
   return async (app: FastifyInstance): Promise<void> => {
     route(app, adminListRooms, ({ requester, query }) =>
@@ -19,5 +31,19 @@ export function adminRoomRoutes(rooms: AdminRooms) {
     route(app, adminGetRoomMembers, ({ requester, params }) => rooms.members(requester, params.roomId));
     route(app, adminGetRoomBlock, ({ requester, params }) => rooms.blockStatus(requester, params.roomId));
     route(app, adminSetRoomBlock, ({ requester, params, body }) => rooms.setBlock(requester, params.roomId, body.block));
+    route(app, adminDeleteRoom, ({ requester, params, request }) => {
+      // Synapse takes a missing body as {}.
+      const body: unknown = request.body ?? {};
+      if (!shutdownBody.Check(body)) {
+        throw new MatrixError('M_BAD_JSON', 'The body must be an object: new_room_user_id, room_name and message strings, block and purge booleans');
+      }
+      return rooms.shutdown(requester, params.roomId, {
+        newRoomUserId: body.new_room_user_id,
+        roomName: body.room_name,
+        message: body.message,
+        block: body.block,
+        purge: body.purge,
+      });
+    });
   };
 }

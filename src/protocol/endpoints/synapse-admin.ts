@@ -236,3 +236,30 @@ export const adminSetRoomBlock = defineEndpoint({
   body: Type.Object({ block: Type.Boolean() }),
   response: Type.Object({ block: Type.Boolean() }),
 });
+
+/**
+ * DELETE /_synapse/admin/v1/rooms/{roomId}: shuts the room down (its local members leave, its aliases go,
+ * optionally blocked, optionally a notice room). The body is optional; AdminShutdownBody checks it.
+ */
+export const adminDeleteRoom = defineEndpoint({
+  name: 'adminDeleteRoom',
+  method: 'DELETE',
+  path: '/_synapse/admin/v1/rooms/{roomId}',
+  auth: 'user',
+  params: AdminRoomParams,
+  response: Type.Object({
+    kicked_users: Type.Array(Type.String()),
+    failed_to_kick_users: Type.Array(Type.String()),
+    local_aliases: Type.Array(Type.String()),
+    new_room_id: NullableText,
+  }),
+});
+
+export const AdminShutdownBody = Type.Object({
+  new_room_user_id: Type.Optional(Type.String()),
+  room_name: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  block: Type.Optional(Type.Boolean()),
+  purge: Type.Optional(Type.Boolean()),
+  force_purge: Type.Optional(Type.Boolean()),
+});
