@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerKeysService } from './federation/index.js';
 import type { ServerName } from './protocol/index.js';
-import type { AdminRooms, ClientRooms } from './rooms/index.js';
+import type { AdminRooms, ClientRooms, MutualRooms } from './rooms/index.js';
 import type { AccountDataService, AccountService, FilterService, ProfileService, SharedSecretRegistration } from './users/index.js';
 import { createHttpApp, type HttpAppOptions } from './api/plumbing/http-app.js';
 import type { Authenticator } from './api/plumbing/auth.js';
@@ -18,6 +18,7 @@ import { threepidRoutes } from './api/client/threepids.js';
 import { adminUserRoutes } from './api/admin/users.js';
 import { adminMediaRoutes } from './api/admin/media.js';
 import { adminRoomRoutes } from './api/admin/rooms.js';
+import { mutualRoomsRoutes } from './api/client/mutual-rooms.js';
 import { loginTokenRoutes } from './api/client/login-tokens.js';
 import type { AccountManagement, AccountModeration, AccountThreepids, AdminUsers, ThreepidBindings, DeviceService, LoginTokens, RegistrationTokens, Sso, UiaFallback } from './users/index.js';
 import { registrationTokenRoutes } from './api/admin/registration-tokens.js';
@@ -94,6 +95,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly threepids?: { readonly bindings: ThreepidBindings; readonly account: AccountThreepids };
   /** POST /login/get_token; left out when login_via_existing_session is off. */
   readonly loginTokens?: LoginTokens;
+  /** GET /_matrix/client/v1/mutual_rooms; left out by tests that do not need it. */
+  readonly mutualRooms?: MutualRooms;
   /** Synapse's admin API for rooms (list, details, members, blocking); left out by tests that do not need it. */
   readonly adminRooms?: AdminRooms;
   /** Locking and suspending accounts (/admin/lock, /admin/suspend); left out by tests that do not need it. */
@@ -191,6 +194,11 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   };
   /** Inbound transactions (PUT /_matrix/federation/v1/send/{txnId}); left out by tests that do not need them. */
   readonly federationTransactions?: TransactionReceiver;
+  /**
+   * The third-party lookups (/thirdparty/...), answered from the bridges' protocols: served with no
+   * bridge too (no protocols), as clients ask at start-up. Left out by tests that do not need them.
+   */
+  readonly thirdParty?: (app: FastifyInstance) => Promise<void>;
 }
 
 /** The Fastify app with every API mounted. server.ts listens with it; tests drive it with inject(). */
@@ -216,6 +224,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     await app.register(adminUserRoutes(deps.accountManagement, deps.adminUsers, deps.threepids ?? null));
     if (deps.adminRooms) await app.register(adminRoomRoutes(deps.adminRooms));
+    if (deps.mutualRooms) await app.register(mutualRoomsRoutes(deps.mutualRooms));
     if (deps.loginTokens) await app.register(loginTokenRoutes(deps.loginTokens));
     await app.register(registrationTokenRoutes(deps.registrationTokens));
     await app.register(profileRoutes(deps.profiles));
@@ -267,6 +276,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.federationMembership) await app.register(federationMembershipRoutes(deps.federationMembership, deps.serverName));
     if (deps.thirdPartyInvites) await app.register(thirdPartyInviteRoutes(deps.thirdPartyInvites));
     for (const routes of deps.appServices?.routes ?? []) await app.register(routes);
+    if (deps.thirdParty) await app.register(deps.thirdParty);
     if (deps.federationTransactions) await app.register(federationSendRoutes(deps.federationTransactions));
     if (deps.hierarchy) {
       await app.register(hierarchyRoutes(deps.hierarchy));

@@ -34,6 +34,7 @@ import {
   createRemotePublicRooms,
   createClientRooms,
   createAdminRooms,
+  createMutualRooms,
   createThirdPartyInvites,
   createMemberProfiles,
   createGuestAccess,
@@ -918,6 +919,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       whois: createWhois({ store: accountsStore, serverName }),
       accountModeration: createAccountModeration({ store: accountsStore, isServerAdmin, serverName, log }),
       adminRooms,
+      mutualRooms: createMutualRooms({ store: roomStore }),
       e2eeKeys: { keys, crossSigning },
       keyBackup: createKeyBackupService({ store: createKeyBackupStore(storage.database.sql) }),
       dehydratedDevices: createDehydratedDevices({
@@ -952,11 +954,11 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
           }),
           routes: [
             appServiceRoutes(appServiceQueries),
-            thirdPartyRoutes(createThirdPartyLookups({ services: appServices, client: appServiceClient, clock: deps.clock, log })),
             appServiceDirectoryRoutes(roomDirectory),
           ],
         },
       }),
+      thirdParty: thirdPartyRoutes(createThirdPartyLookups({ services: appServices, client: appServiceClient, clock: deps.clock, log })),
       media: {
         service: media,
         serveUnauthenticated: config.media.serve_unauthenticated,
@@ -987,6 +989,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         clientBaseUrl: config.well_known.client_base_url ?? config.public_baseurl,
         clientExtra: config.well_known.client_extra,
         server: config.well_known.server,
+        support: { contacts: config.well_known.support.contacts, supportPage: config.well_known.support.support_page },
       },
       maxJsonBodyBytes: config.http.max_json_body_bytes,
       trustProxy: config.http.trust_proxy,

@@ -45,6 +45,9 @@ async function app(t: Test, wellKnownServer: string | null = null) {
       clientBaseUrl: 'https://matrix.hearth.test/',
       clientExtra: { 'm.identity_server': { base_url: 'https://id.example' } },
       server: wellKnownServer,
+      ...(wellKnownServer === null
+        ? {}
+        : { support: { contacts: [{ matrix_id: '@admin:hearth.test', role: 'm.role.admin' }], supportPage: 'https://hearth.test/help' } }),
     },
   });
   t.teardown(() => instance.close());
@@ -108,6 +111,12 @@ t.test('the well-known files come from the configuration', async (t) => {
   const delegated = await app(t, 'matrix.hearth.test:443');
   const server = await delegated.inject({ method: 'GET', url: '/.well-known/matrix/server' });
   t.same(server.json(), { 'm.server': 'matrix.hearth.test:443' });
+
+  const noSupport = await withoutDelegation.inject({ method: 'GET', url: '/.well-known/matrix/support' });
+  t.same([noSupport.statusCode, noSupport.json().errcode], [404, 'M_NOT_FOUND'], 'no support contacts configured: 404');
+  const support = await delegated.inject({ method: 'GET', url: '/.well-known/matrix/support' });
+  t.same(support.json(), { contacts: [{ matrix_id: '@admin:hearth.test', role: 'm.role.admin' }], support_page: 'https://hearth.test/help' });
+  t.equal(support.headers['access-control-allow-origin'], '*');
 });
 
 t.test('the real routes answer wrong methods with 405', async (t) => {

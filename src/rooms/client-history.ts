@@ -237,6 +237,25 @@ export function createClientHistory(deps: ClientHistoryDeps) {
       return event!;
     },
 
+    /**
+     * GET /events/{eventId} (deprecated in r0): the event by its id alone, its room looked up; M_NOT_FOUND
+     * when absent or hidden from the caller, as /rooms/{roomId}/event/{eventId} answers.
+     */
+    async eventById(caller: Caller, eventId: string): Promise<ClientEvent> {
+      const stored = (await deps.store.events([eventId])).get(eventId);
+      const hidden = () => new MatrixError('M_NOT_FOUND', `There is no event ${eventId} that you may see`);
+      if (stored === undefined || stored.outlier) throw hidden();
+      let accessed: Access;
+      try {
+        accessed = await access(caller, stored.event.roomId);
+      } catch (err) {
+        if (err instanceof MatrixError && err.errcode === 'M_FORBIDDEN') throw hidden();
+        throw err;
+      }
+      const [event] = await serve([await visibleEvent(caller, accessed.roomId, eventId)], caller.userId);
+      return event!;
+    },
+
     /** GET /rooms/{roomId}/members: member events of the current state, or the state at `at`, or when the caller left. */
     async members(
       caller: Caller,

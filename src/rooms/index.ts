@@ -102,3 +102,4 @@ export {
   type ShutdownRequest,
   type ShutdownResult,
 } from './admin-rooms.js';
+export { createMutualRooms, MUTUAL_ROOMS_BATCH, type MutualRooms, type MutualRoomsDeps } from './mutual-rooms.js';

@@ -4,6 +4,7 @@ import {
   getEventByTimestamp,
   getEventContext,
   getMembersByRoom,
+  getOneEvent,
   getOneRoomEvent,
   getRoomEvents,
   redactEvent,
@@ -18,6 +19,7 @@ export function roomHistoryRoutes(rooms: ClientRooms) {
     route(app, getRoomEvents, ({ requester, params, query }) => rooms.messages(requester, params.roomId, query));
     route(app, getEventContext, ({ requester, params, query }) => rooms.context(requester, params.roomId, params.eventId, query));
     route(app, getOneRoomEvent, ({ requester, params }) => rooms.event(requester, params.roomId, params.eventId));
+    route(app, getOneEvent, ({ requester, params }) => rooms.eventById(requester, params.eventId));
     route(app, getMembersByRoom, async ({ requester, params, query }) => ({
       chunk: await rooms.members(requester, params.roomId, {
         ...(query.at === undefined ? {} : { at: query.at }),

@@ -8,9 +8,13 @@ import {
   requestEmailTokenForAccount,
   requestEmailTokenForPassword,
   requestEmailTokenForRegistration,
+  requestMsisdnTokenForAccount,
+  requestMsisdnTokenForPassword,
+  requestMsisdnTokenForRegistration,
   unbindThreepid,
   validateEmailLink,
 } from '../../protocol/endpoints/accounts.js';
+import { MatrixError } from '../../protocol/index.js';
 import type { AccountManagement, AccountThreepids, ThreepidBindings } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 import { escapeHtml, htmlPage, sendPage } from './html-page.js';
@@ -40,6 +44,11 @@ export function threepidRoutes(deps: ThreepidRouteDeps) {
       account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'password'));
     route(app, requestEmailTokenForRegistration, ({ body }) =>
       account.requestEmailToken({ clientSecret: body.client_secret, email: body.email, sendAttempt: body.send_attempt }, 'register'));
+    for (const msisdn of [requestMsisdnTokenForAccount, requestMsisdnTokenForPassword, requestMsisdnTokenForRegistration]) {
+      route(app, msisdn, () => {
+        throw new MatrixError('M_THREEPID_MEDIUM_NOT_SUPPORTED', 'This server sends no text messages, so it cannot validate phone numbers');
+      });
+    }
     route(app, validateEmailLink, async ({ query, reply }) => {
       const validated = await account.validate(query.sid, query.client_secret, query.token);
       const page = validated

@@ -84,6 +84,14 @@ function semanticProblems(config: Config): string[] {
     problems.push(`well_known.server: '${config.well_known.server}' is not a valid server name with optional port`);
   }
   problems.push(...ssoProblems(config.sso));
+  config.well_known.support.contacts.forEach((contact, i) => {
+    if (contact.matrix_id === undefined && contact.email_address === undefined) {
+      problems.push(`well_known.support.contacts[${i}]: needs a matrix_id or an email_address`);
+    }
+  });
+  if (config.well_known.support.support_page !== null && !isHttpUrl(config.well_known.support.support_page)) {
+    problems.push(`well_known.support.support_page: expected an http:// or https:// URL, got '${config.well_known.support.support_page}'`);
+  }
   if (config.recaptcha.require_for_registration && (config.recaptcha.public_key === null || config.recaptcha.private_key === null)) {
     problems.push('recaptcha.require_for_registration: needs recaptcha.public_key and recaptcha.private_key');
   }

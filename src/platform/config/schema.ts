@@ -154,6 +154,23 @@ export const ConfigSchema = Type.Object(
           additionalProperties: false,
         }),
         server: NullableString({ default: null, description: 'm.server delegation; null: answer 404' }),
+        support: Type.Object(
+          {
+            contacts: Type.Array(
+              Type.Object(
+                {
+                  matrix_id: Type.Optional(Type.String({ pattern: '^@' })),
+                  email_address: Type.Optional(Type.String({ minLength: 3 })),
+                  role: Type.String({ minLength: 1 }),
+                },
+                { additionalProperties: false },
+              ),
+              { default: [], description: 'Ways to reach the admins (/.well-known/matrix/support): matrix_id and/or email_address, with a role (m.role.admin, m.role.security).' },
+            ),
+            support_page: NullableString({ default: null, description: 'A page of help for this server\'s users.' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

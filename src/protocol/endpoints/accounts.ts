@@ -280,6 +280,18 @@ export const requestEmailTokenForPassword = emailTokenEndpoint('requestTokenToRe
 /** An address to register with. */
 export const requestEmailTokenForRegistration = emailTokenEndpoint('requestTokenToRegisterEmail', '/register/email/requestToken', 'registration');
 
+/**
+ * POST .../msisdn/requestToken: text a validation code to a phone number. Hearth sends no text messages, so
+ * each answers M_THREEPID_MEDIUM_NOT_SUPPORTED (the body is not read).
+ */
+function msisdnTokenEndpoint<N extends string>(name: N, path: string, rateLimit: 'login' | 'registration') {
+  return defineEndpoint({ name, method: 'POST', ...threepidPaths(path), auth: 'none', rateLimit, response: Type.Object({ sid: Type.String() }) });
+}
+
+export const requestMsisdnTokenForAccount = msisdnTokenEndpoint('requestTokenTo3PIDMSISDN', '/account/3pid/msisdn/requestToken', 'login');
+export const requestMsisdnTokenForPassword = msisdnTokenEndpoint('requestTokenToResetPasswordMSISDN', '/account/password/msisdn/requestToken', 'login');
+export const requestMsisdnTokenForRegistration = msisdnTokenEndpoint('requestTokenToRegisterMSISDN', '/register/msisdn/requestToken', 'registration');
+
 /** GET /account/3pid: the addresses on the account. */
 export const getAccountThreepids = defineEndpoint({
   name: 'getAccount3PIDs',

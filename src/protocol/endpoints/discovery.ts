@@ -33,3 +33,17 @@ export const getWellKnownServer = defineEndpoint({
   auth: 'none',
   response: Type.Object({ 'm.server': Type.String() }),
 });
+
+/** GET /.well-known/matrix/support: how to reach the server's admins (client-server API, "Server support"). */
+export const getWellKnownSupport = defineEndpoint({
+  name: 'getWellknownSupport',
+  method: 'GET',
+  path: '/.well-known/matrix/support',
+  auth: 'none',
+  response: Type.Object({
+    contacts: Type.Optional(
+      Type.Array(Type.Object({ matrix_id: Type.Optional(Type.String()), email_address: Type.Optional(Type.String()), role: Type.String() })),
+    ),
+    support_page: Type.Optional(Type.String()),
+  }),
+});

@@ -64,6 +64,16 @@ export const getOneRoomEvent = defineEndpoint({
   response: ClientEventSchema,
 });
 
+/** GET /events/{eventId}: one event by id alone (deprecated in r0; old clients and bots still call it). */
+export const getOneEvent = defineEndpoint({
+  name: 'getOneEvent',
+  method: 'GET',
+  ...clientV3('/events/{eventId}'),
+  auth: 'user',
+  params: Type.Object({ eventId: Type.String() }),
+  response: ClientEventSchema,
+});
+
 const Membership = Type.Union([
   Type.Literal('join'), Type.Literal('invite'), Type.Literal('knock'), Type.Literal('leave'), Type.Literal('ban'),
 ]);
