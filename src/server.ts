@@ -448,7 +448,15 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const accounts = createAccountService({
       ...(captcha && captchaConfig.require_for_registration ? { registrationCaptcha: captcha } : {}),
       threepidOwner: (medium, address) => accountThreepids.userFor(medium, address),
-      ...(accountThreepids.enabled ? { emailRegistration: { stage: accountThreepids.emailStage, registered: (session: string, userId: string) => accountThreepids.registered(session, userId) } } : {}),
+      ...(accountThreepids.enabled
+        ? {
+            emailRegistration: {
+              stage: accountThreepids.emailStage,
+              registered: (session: string, userId: string) => accountThreepids.registered(session, userId),
+              required: config.registration_requires_email,
+            },
+          }
+        : {}),
       store: accountsStore,
       uia,
       passwords,

@@ -198,6 +198,27 @@ t.test('a new user registers with a validated email address, which goes on the a
   t.match(await call(base, 'POST', '/_matrix/client/v3/register/email/requestToken', null, { client_secret: 'other', email: 'carol@example.org', send_attempt: 1 }), { status: 400, body: { errcode: 'M_THREEPID_IN_USE' } });
 });
 
+t.test('registration_requires_email: no account without a validated address', async (t) => {
+  const relay = await startRelay(t);
+  const server = await startTestServer(t, 'embedded', `registration_requires_email: true\nemail: { smtp_host: 127.0.0.1, smtp_port: ${relay.port} }`);
+  const base = server.url;
+  const first = await call(base, 'POST', '/_matrix/client/v3/register', null, { username: 'dan', password: 'correct horse' });
+  t.same(first.body.flows, [{ stages: ['m.login.email.identity'] }], 'the email flow alone');
+  const dummy = await call(base, 'POST', '/_matrix/client/v3/register', null, { auth: { type: 'm.login.dummy', session: first.body.session } });
+  t.same([dummy.status, dummy.body.completed], [401, []], 'the dummy stage leads nowhere');
+
+  const mailed = relay.next();
+  const requested = await call(base, 'POST', '/_matrix/client/v3/register/email/requestToken', null, { client_secret: 'dans', email: 'dan@example.org', send_attempt: 1 });
+  const link = new URL(/(http\S*)/.exec((await mailed).data.split('\n\n').slice(1).join('\n\n'))![1]!);
+  t.equal((await fetch(`${base}${link.pathname}${link.search}`)).status, 200);
+  const registered = await call(base, 'POST', '/_matrix/client/v3/register', null, {
+    auth: { type: 'm.login.email.identity', session: first.body.session, threepid_creds: { sid: requested.body.sid, client_secret: 'dans' } },
+  });
+  t.equal(registered.status, 200, JSON.stringify(registered.body));
+  t.equal(registered.body.user_id, '@dan:hearth.test');
+  t.match((await call(base, 'GET', '/_matrix/client/v3/account/3pid', registered.body.access_token)).body, { threepids: [{ medium: 'email', address: 'dan@example.org' }] });
+});
+
 t.test('without a mail relay, addresses cannot be validated', async (t) => {
   const server = await startTestServer(t, 'embedded');
   const alice = await register(server.url, 'alice');

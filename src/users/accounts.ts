@@ -18,7 +18,7 @@ import { defaultProfile } from './profiles.js';
 import type { AccountStore, AppServiceNamespaces, ExternalIdentity, Requester, UserRecord } from './ports.js';
 import { hashAccessToken, lettersFrom, newAccessToken, newDeviceId } from './tokens.js';
 import type { RegistrationTokens } from './registration-tokens.js';
-import type { AuthDict, Flow, StageCheck, Uia } from './uia.js';
+import type { AuthDict, Flow, StageCheck, StageChecks, Uia } from './uia.js';
 import type { LoginTokens } from './login-tokens.js';
 import { deviceOf } from './requester.js';
 import { RECAPTCHA_STAGE } from './recaptcha.js';
@@ -66,6 +66,8 @@ export interface AccountDeps {
   readonly emailRegistration?: {
     readonly stage: StageCheck;
     readonly registered: (uiaSession: string, userId: string) => Promise<void>;
+    /** Every registration must validate an address (registration_requires_email): no flow without it. */
+    readonly required?: boolean;
   };
   /** Application services' namespaces; absent: none is configured (m.login.application_service is refused). */
   readonly appServices?: AppServiceNamespaces;
@@ -534,11 +536,17 @@ export function createAccountService(deps: AccountDeps) {
       const remember = given === undefined ? undefined : storedRegistrationParams(given);
       const email = deps.emailRegistration;
       const captcha = deps.registrationCaptcha;
-      const [baseFlows, stages] = tokens
-        ? [REGISTER_WITH_TOKEN_FLOWS, { 'm.login.registration_token': tokens.stage }]
-        : email
-          ? [REGISTER_WITH_EMAIL_FLOWS, { 'm.login.email.identity': email.stage }]
-          : [REGISTER_FLOWS, {}];
+      const stages: StageChecks = {
+        ...(tokens ? { 'm.login.registration_token': tokens.stage } : {}),
+        ...(email ? { 'm.login.email.identity': email.stage } : {}),
+      };
+      const baseFlows = email?.required
+        ? [[...(tokens ? ['m.login.registration_token'] : []), 'm.login.email.identity']]
+        : tokens
+          ? REGISTER_WITH_TOKEN_FLOWS
+          : email
+            ? REGISTER_WITH_EMAIL_FLOWS
+            : REGISTER_FLOWS;
       const sessionId = captcha
         ? await uia.check(REGISTER_OPERATION, baseFlows.map((flow) => [RECAPTCHA_STAGE, ...flow]), request.auth, { ...stages, [RECAPTCHA_STAGE]: captcha }, remember)
         : await uia.check(REGISTER_OPERATION, baseFlows, request.auth, stages, remember);
@@ -550,7 +558,8 @@ export function createAccountService(deps: AccountDeps) {
         : await createHashedAccount({ localpart: localpart ?? (await generatedLocalpart()), passwordHash: params.passwordHash, admin: false, device });
       await uia.setResult(sessionId, registered.userId);
       await tokens?.completed(sessionId);
-      if (!tokens) await email?.registered(sessionId, registered.userId);
+      // The address validated in the session (if any) goes on the new account.
+      await email?.registered(sessionId, registered.userId);
       return registered;
     },
 

@@ -84,6 +84,9 @@ function semanticProblems(config: Config): string[] {
     problems.push(`well_known.server: '${config.well_known.server}' is not a valid server name with optional port`);
   }
   problems.push(...ssoProblems(config.sso));
+  if (config.registration_requires_email && config.email.smtp_host === null) {
+    problems.push('registration_requires_email: needs email.smtp_host, to mail the validation links');
+  }
   config.well_known.support.contacts.forEach((contact, i) => {
     if (contact.matrix_id === undefined && contact.email_address === undefined) {
       problems.push(`well_known.support.contacts[${i}]: needs a matrix_id or an email_address`);

@@ -71,6 +71,10 @@ export const ConfigSchema = Type.Object(
       default: null,
       description: 'Secret for /_synapse/admin/v1/register (register_new_matrix_user); null: off.',
     }),
+    registration_requires_email: Type.Boolean({
+      default: false,
+      description: 'POST /register asks every new account to validate an email address (m.login.email.identity); needs email.smtp_host.',
+    }),
     registration_requires_token: Type.Boolean({
       default: false,
       description: 'POST /register also asks for a registration token (m.login.registration_token); admins make them.',
