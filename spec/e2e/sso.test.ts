@@ -1,10 +1,8 @@
 import t from 'tap';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { clientRegistry, quietLogger as quiet, sdk } from '../helpers/matrix-sdk.js';
 import { engines } from '../helpers/database.js';
 import { fakeIdpConfig, startFakeIdp } from '../helpers/fake-idp.js';
-import { startTestServer } from '../helpers/server.js';
+import { freePort, startTestServer } from '../helpers/server.js';
 
 /**
  * Single sign-on as matrix-js-sdk (Element's SDK) does it, over real HTTP: the client reads the providers
@@ -14,14 +12,6 @@ import { startTestServer } from '../helpers/server.js';
  */
 
 const clients = clientRegistry();
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 for (const engine of engines()) {
   t.test(`matrix-js-sdk logs in through an OpenID Connect provider [${engine}]`, async (t) => {

@@ -1,6 +1,5 @@
 import type { Test } from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/platform/config/index.js';
@@ -9,6 +8,7 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { testCertificate } from '../federation/helpers.js';
 import { embeddedSeed, testPostgresUrl, type Engine } from './database.js';
+import { freePort } from './server.js';
 
 /**
  * Two real Hearths in this process that federate with each other over loopback HTTPS: each named
@@ -24,15 +24,6 @@ export interface FederatedServer extends RunningServer {
    * operator makes one. The answer is the new process's server; this object stays closed.
    */
   restart(): Promise<FederatedServer>;
-}
-
-/** A port that was free a moment ago (the server listens on it next; a clash fails loudly). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** One federating server; `extraConfig` is appended YAML (it must not repeat the keys set here). */

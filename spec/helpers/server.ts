@@ -1,5 +1,6 @@
 import type { Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/platform/config/index.js';
@@ -40,4 +41,13 @@ export async function startTestServer(t: Test, engine: Engine, extraConfig = '')
   });
   t.teardown(() => server.close());
   return server;
+}
+
+/** A port that was free a moment ago (the server listens on it next; a clash fails loudly). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }

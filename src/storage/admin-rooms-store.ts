@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { AdminRoomsStore, RoomBlock, AdminRoomRow } from '../rooms/index.js';
+import { stateContentsByRoom } from './event-rows.js';
 
 /** The admin API's view of rooms and the blocked rooms (src/rooms/admin-rooms.ts) on migrations/0040_blocked_rooms.sql. */
 export function createAdminRoomsStore(sql: postgres.Sql, serverName: string): AdminRoomsStore {
@@ -29,14 +30,7 @@ export function createAdminRoomsStore(sql: postgres.Sql, serverName: string): Ad
           join events e on e.event_id = c.event_id`,
       ]);
       const counts = new Map(members.map((row) => [row.room_id, row]));
-      const stateOf = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
-      for (const row of states) {
-        const content: unknown = row.content === null ? null : JSON.parse(row.content);
-        if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
-        let state = stateOf.get(row.room_id);
-        if (!state) stateOf.set(row.room_id, (state = new Map()));
-        state.set(row.type, content as Record<string, unknown>);
-      }
+      const stateOf = stateContentsByRoom(states);
       return rooms.map((row) => ({
         roomId: row.room_id,
         roomVersion: row.room_version,

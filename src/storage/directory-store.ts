@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { AliasRecord, AliasStore, NetworkDirectoryStore, NetworkList, PublishedRoom, RoomDirectoryStore } from '../rooms/index.js';
+import { stateContentsByRoom } from './event-rows.js';
 
 /**
  * Room aliases and the published room directory (src/rooms/ports.ts) on migrations/0008_directory.sql, and
@@ -22,14 +23,7 @@ export function createDirectoryStore(sql: postgres.Sql): AliasStore & RoomDirect
       join current_state c on c.room_id = p.room_id and c.state_key = ''
         and c.type = any(${sql.array([...types])}::text[])
       join events e on e.event_id = c.event_id`;
-    const states = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
-    for (const row of stateRows) {
-      const content: unknown = row.content === null ? null : JSON.parse(row.content);
-      if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
-      let state = states.get(row.room_id);
-      if (!state) states.set(row.room_id, (state = new Map()));
-      state.set(row.type, content as Record<string, unknown>);
-    }
+    const states = stateContentsByRoom(stateRows);
     return counts.map((row) => ({ roomId: row.room_id, joinedMembers: row.joined, state: states.get(row.room_id) ?? new Map() }));
   }
 

@@ -85,3 +85,19 @@ export async function timelineEventsAfter(sql: postgres.Sql, position: number, l
     limit ${limit}`;
   return rows.map((row) => storedEventFromRow(row) as TimelineEvent);
 }
+
+/**
+ * Rows of (room, state type, content as JSON text) grouped into each room's contents by type; a content
+ * that is not a JSON object is left out.
+ */
+export function stateContentsByRoom(rows: readonly { room_id: string; type: string; content: string | null }[]): Map<string, Map<string, Readonly<Record<string, unknown>>>> {
+  const states = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
+  for (const row of rows) {
+    const content: unknown = row.content === null ? null : JSON.parse(row.content);
+    if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
+    let state = states.get(row.room_id);
+    if (!state) states.set(row.room_id, (state = new Map()));
+    state.set(row.type, content as Record<string, unknown>);
+  }
+  return states;
+}
