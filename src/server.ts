@@ -956,7 +956,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
             services: appServices,
             activeUser: async (userId) => {
               const user = await accountsStore.user(userId);
-              return user !== undefined && !user.deactivated;
+              return user === undefined || user.deactivated ? false : { locked: user.locked === true, suspended: user.suspended === true };
             },
             deviceExists: async (userId, deviceId) => (await accountsStore.device(userId, deviceId)) !== undefined,
           }),

@@ -153,6 +153,13 @@ t.test('an application service registers its users and acts for them', async (t)
   t.equal((await as.call('PUT', `/directory/room/${encodeURIComponent('#_bridge_general:hearth.test')}`, { room_id: room })).status, 200, 'the service, not in the room');
   t.match(await as.call('PUT', `/directory/room/${encodeURIComponent('#elsewhere:hearth.test')}`, { room_id: room }), { status: 400, body: { errcode: 'M_EXCLUSIVE' } });
 
+  // A user a server admin suspended or locked is so when the service acts for them too.
+  await server.database.sql`update users set suspended = true where user_id = ${alice.body.user_id}`;
+  t.match(await as.call('PUT', `${roomPath(room)}/send/m.room.message/t3`, { msgtype: 'm.text', body: 'spam' }, { userId: alice.body.user_id }), { status: 403, body: { errcode: 'M_USER_SUSPENDED' } });
+  await server.database.sql`update users set suspended = false, locked = true where user_id = ${alice.body.user_id}`;
+  t.match(await as.call('GET', '/account/whoami', undefined, { userId: alice.body.user_id }), { status: 401, body: { errcode: 'M_USER_LOCKED' } });
+  await server.database.sql`update users set locked = false where user_id = ${alice.body.user_id}`;
+
   // Deactivating one of its users needs no password (they have none).
   t.equal((await as.call('POST', '/account/deactivate', {}, { userId: alice.body.user_id })).status, 200);
   t.match(await as.call('GET', '/account/whoami', undefined, { userId: alice.body.user_id }), { status: 403 }, 'gone');

@@ -9,8 +9,11 @@ import type { AppServices } from './registration.js';
 
 export interface AppServiceAuthDeps {
   readonly services: AppServices;
-  /** Whether the user is registered here and not deactivated. */
-  readonly activeUser: (userId: UserId) => Promise<boolean>;
+  /**
+   * Whether the user is registered here and not deactivated (false), or true; or, as an object, the
+   * account moderation it is under (a locked or suspended user is refused as when acting alone).
+   */
+  readonly activeUser: (userId: UserId) => Promise<boolean | { readonly locked?: boolean; readonly suspended?: boolean }>;
   readonly deviceExists: (userId: UserId, deviceId: DeviceId) => Promise<boolean>;
 }
 
@@ -38,9 +41,11 @@ export function createAppServiceAuth(deps: AppServiceAuthDeps) {
       if (!services.ownsUser(service, userId)) {
         throw new MatrixError('M_FORBIDDEN', `The application service ${service.id} cannot act for ${userId}: it is outside its user namespaces`);
       }
-      if (userId !== service.sender && !(await deps.activeUser(userId))) {
+      const active = await deps.activeUser(userId);
+      if (userId !== service.sender && active === false) {
         throw new MatrixError('M_FORBIDDEN', `The application service ${service.id} has not registered ${userId} (or it was deactivated); register it first`);
       }
+      const moderation = typeof active === 'object' ? { ...(active.locked ? { locked: true } : {}), ...(active.suspended ? { suspended: true } : {}) } : {};
       const deviceText = queryText(actAs.deviceId, 'device_id');
       let deviceId: DeviceId | null = null;
       if (deviceText !== undefined) {
@@ -49,7 +54,7 @@ export function createAppServiceAuth(deps: AppServiceAuthDeps) {
           throw new MatrixError('M_UNKNOWN_DEVICE', `${userId} has no device ${deviceText}; create it first (PUT /devices/{deviceId})`);
         }
       }
-      return { userId, deviceId, isGuest: false, appservice: { id: service.id, rateLimited: service.rateLimited && userId !== service.sender } };
+      return { userId, deviceId, isGuest: false, ...moderation, appservice: { id: service.id, rateLimited: service.rateLimited && userId !== service.sender } };
     },
   };
 }
