@@ -479,6 +479,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
         store: ssoStore,
         accounts: accountsStore,
         createAccount: (localpart, displayName, identity) => accounts.createExternalAccount(localpart, displayName, identity),
+        addVerifiedEmail: (userId, address) => accountThreepids.addVerified(userId, address),
         loginTokens,
         uia,
         http: ssoHttp,

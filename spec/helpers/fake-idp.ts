@@ -14,6 +14,8 @@ export interface FakePerson {
   readonly sub: string;
   readonly preferred_username?: string;
   readonly name?: string;
+  readonly email?: string;
+  readonly email_verified?: boolean;
 }
 
 export interface FakeIdp {

@@ -204,6 +204,21 @@ export function createAccountThreepids(deps: AccountThreepidsDeps) {
       return session === undefined ? undefined : store.owner(session.medium, session.address);
     },
 
+    /**
+     * An address someone else already verified goes on the account (a single sign-on provider's
+     * email_verified address, for a new account). false when it is not an address or is on another account.
+     */
+    async addVerified(userId: string, address: string): Promise<boolean> {
+      let canonical: string;
+      try {
+        canonical = canonicalEmail(address);
+      } catch {
+        return false;
+      }
+      const now = clock.now();
+      return store.add(userId, { medium: 'email', address: canonical, validatedTs: now, addedTs: now });
+    },
+
     /** After a registration whose auth had the email stage: the address goes on the new account. */
     async registered(uiaSession: string, userId: string): Promise<void> {
       const session = await store.sessionOfUia(uiaSession);

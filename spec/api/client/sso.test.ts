@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { engines, type Engine } from '../../helpers/database.js';
-import { fakeIdpConfig, startFakeIdp, type FakeIdp } from '../../helpers/fake-idp.js';
+import { fakeIdpConfig, startFakeIdp, type FakeIdp, type FakePerson } from '../../helpers/fake-idp.js';
 import { startTestServer } from '../../helpers/server.js';
 
 /**
@@ -43,7 +43,7 @@ async function casSignIn(app: FastifyInstance, idp: FakeIdp, ticket: string) {
 }
 
 /** An OpenID Connect sign-in from the redirect to the provider's callback, as `person`. */
-async function oidcSignIn(app: FastifyInstance, idp: FakeIdp, person: { sub: string; preferred_username?: string; name?: string }, redirectUrl = CLIENT) {
+async function oidcSignIn(app: FastifyInstance, idp: FakeIdp, person: FakePerson, redirectUrl = CLIENT) {
   const start = await app.inject({ method: 'GET', url: `/_matrix/client/v3/login/sso/redirect/fake?redirectUrl=${encodeURIComponent(redirectUrl)}` });
   const cookie = String(start.headers['set-cookie']).split(';')[0]!;
   await fetch(String(start.headers.location));
@@ -113,7 +113,7 @@ for (const engine of engines()) {
   t.test(`${engine}: OpenID Connect: code flow with PKCE, state bound to the browser`, async (t) => {
     const idp = await startFakeIdp(t);
     const server = await startHearth(t, engine, idp);
-    const alice = { sub: 'f1d2', preferred_username: 'Alice', name: 'Alice Liddell' };
+    const alice = { sub: 'f1d2', preferred_username: 'Alice', name: 'Alice Liddell', email: 'Alice@Example.org', email_verified: true };
     const { start, cookie, callback, page } = await oidcSignIn(server.app, idp, alice);
     t.equal(start.statusCode, 302);
     const authorization = idp.authorizations.at(-1)!;
@@ -129,6 +129,9 @@ for (const engine of engines()) {
     t.equal(login.json().user_id, '@alice:hearth.test', 'the localpart from preferred_username');
     const profile = await server.app.inject({ method: 'GET', url: '/_matrix/client/v3/profile/@alice:hearth.test/displayname' });
     t.equal(profile.json().displayname, 'Alice Liddell');
+    const aliceAuth = { authorization: `Bearer ${login.json().access_token as string}` };
+    const threepids = await server.app.inject({ method: 'GET', url: '/_matrix/client/v3/account/3pid', headers: aliceAuth });
+    t.match(threepids.json().threepids, [{ medium: 'email', address: 'alice@example.org' }], 'the address the provider verified goes on the new account');
     await server.database.sql`update users set admin = true where user_id = '@alice:hearth.test'`;
     const view = await server.app.inject({
       method: 'GET',
@@ -140,8 +143,11 @@ for (const engine of engines()) {
     const replay = await server.app.inject({ method: 'GET', url: callback, headers: { ...HTML, cookie } });
     t.equal(replay.statusCode, 403, 'a state works once');
 
-    const other = await oidcSignIn(server.app, idp, { sub: 'b0b0', preferred_username: 'alice' });
-    t.equal((await loginWith(server.app, loginTokenIn(other.page.body)!)).json().user_id, '@alice1:hearth.test', 'another person of the same name gets a numbered one');
+    const other = await oidcSignIn(server.app, idp, { sub: 'b0b0', preferred_username: 'alice', email: 'bob@example.org', email_verified: false });
+    const otherLogin = (await loginWith(server.app, loginTokenIn(other.page.body)!)).json() as { user_id: string; access_token: string };
+    t.equal(otherLogin.user_id, '@alice1:hearth.test', 'another person of the same name gets a numbered one');
+    const otherThreepids = await server.app.inject({ method: 'GET', url: '/_matrix/client/v3/account/3pid', headers: { authorization: `Bearer ${otherLogin.access_token}` } });
+    t.same(otherThreepids.json().threepids, [], 'an address the provider did not verify is not kept');
     const same = await oidcSignIn(server.app, idp, { ...alice, preferred_username: 'renamed' });
     t.equal((await loginWith(server.app, loginTokenIn(same.page.body)!)).json().user_id, '@alice:hearth.test', 'the subject, not the name, says who it is');
 

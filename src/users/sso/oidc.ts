@@ -38,6 +38,8 @@ export interface OidcPerson {
   readonly subject: string;
   readonly preferredName: string | undefined;
   readonly displayName: string | undefined;
+  /** The `email` claim, only when the provider says it verified it (`email_verified: true`). */
+  readonly email?: string | undefined;
 }
 
 interface Endpoints {
@@ -208,7 +210,12 @@ export function createOidcProvider(config: OidcProviderConfig, deps: OidcDeps) {
       }
       const subject = claimText(claims, config.subjectClaim);
       if (subject === undefined) throw providerError(config.id, `sent no ${config.subjectClaim} claim to name the person by`);
-      return { subject, preferredName: claimText(claims, config.localpartClaim), displayName: claimText(claims, config.displayNameClaim) };
+      return {
+        subject,
+        preferredName: claimText(claims, config.localpartClaim),
+        displayName: claimText(claims, config.displayNameClaim),
+        ...(claims.email_verified === true ? { email: claimText(claims, 'email') } : {}),
+      };
     },
   };
 }

@@ -52,6 +52,8 @@ export interface SsoDeps {
   readonly store: SsoStore;
   readonly accounts: Pick<AccountStore, 'user'>;
   readonly createAccount: (localpart: string, displayName: string | undefined, identity: ExternalIdentity) => Promise<UserId>;
+  /** Puts a verified email address on an account (a new one's, from the provider); absent: addresses are not kept. */
+  readonly addVerifiedEmail?: (userId: UserId, address: string) => Promise<boolean>;
   readonly loginTokens: { mint(userId: UserId, lifetimeMs: number): Promise<LoginToken> };
   readonly uia: Pick<Uia, 'session' | 'completeStage' | 'refuse'>;
   readonly http: HttpClient;
@@ -144,30 +146,35 @@ export function createSso(deps: SsoDeps) {
   }
 
   /** The account the person signs in as: linked before, an existing one of their name (where allowed), or a new one. */
-  async function accountFor(idp: ProviderCommon, identity: ExternalIdentity, preferredName: string | undefined, displayName: string | undefined): Promise<UserId> {
+  async function accountFor(
+    idp: ProviderCommon,
+    identity: ExternalIdentity,
+    preferredName: string | undefined,
+    displayName: string | undefined,
+  ): Promise<{ readonly userId: UserId; readonly created: boolean }> {
     const linked = await store.userOfIdentity(identity);
-    if (linked !== undefined) return linked;
+    if (linked !== undefined) return { userId: linked, created: false };
     const base = localpartFromExternalName(preferredName ?? identity.subject);
     if (idp.allowExistingUsers && base !== undefined) {
       const existing = await deps.accounts.user(makeUserId(base, deps.serverName));
       if (existing !== undefined && !existing.isGuest) {
         if (await store.linkIdentity(identity, existing.userId, clock.now())) {
           log.info({ userId: existing.userId, provider: idp.id }, 'single sign-on identity linked to an existing account');
-          return existing.userId;
+          return { userId: existing.userId, created: false };
         }
-        return (await store.userOfIdentity(identity)) ?? existing.userId;
+        return { userId: (await store.userOfIdentity(identity)) ?? existing.userId, created: false };
       }
     }
     const generated = () => `${random.token(8).toLowerCase().replace(/[^a-z0-9]/g, '')}sso`;
     const candidates = base === undefined ? [generated()] : [...localpartCandidates(base, NAME_VARIANTS), generated()];
     for (const localpart of candidates) {
       try {
-        return await deps.createAccount(localpart, displayName, identity);
+        return { userId: await deps.createAccount(localpart, displayName, identity), created: true };
       } catch (err) {
         if (!(err instanceof MatrixError) || !['M_USER_IN_USE', 'M_INVALID_USERNAME', 'M_EXCLUSIVE'].includes(err.errcode)) throw err;
         // Another sign-in of the same person may have made their account meanwhile.
         const raced = await store.userOfIdentity(identity);
-        if (raced !== undefined) return raced;
+        if (raced !== undefined) return { userId: raced, created: false };
       }
     }
     throw new MatrixError('M_UNKNOWN', `No free user id could be made from the name ${preferredName ?? identity.subject}; ask the server's admin`, { status: 500 });
@@ -177,7 +184,7 @@ export function createSso(deps: SsoDeps) {
   async function signedIn(
     idp: ProviderCommon,
     signIn: { readonly redirectUrl?: string | undefined; readonly uiaSession?: string | undefined },
-    person: { readonly subject: string; readonly preferredName: string | undefined; readonly displayName: string | undefined },
+    person: { readonly subject: string; readonly preferredName: string | undefined; readonly displayName: string | undefined; readonly email?: string | undefined },
   ): Promise<SsoOutcome> {
     const identity = { provider: idp.id, subject: person.subject };
     if (signIn.uiaSession !== undefined) {
@@ -194,7 +201,11 @@ export function createSso(deps: SsoDeps) {
       return { kind: 'confirmed' };
     }
     const redirectUrl = checkedRedirectUrl(signIn.redirectUrl);
-    const userId = await accountFor(idp, identity, person.preferredName, person.displayName);
+    const { userId, created } = await accountFor(idp, identity, person.preferredName, person.displayName);
+    // A new account keeps the address the provider verified (email notifications, login by address).
+    if (created && person.email !== undefined && deps.addVerifiedEmail !== undefined && !(await deps.addVerifiedEmail(userId, person.email))) {
+      log.info({ userId, provider: idp.id }, 'the address from single sign-on is on another account; not added');
+    }
     const user = await deps.accounts.user(userId);
     if (user === undefined || user.deactivated) throw new MatrixError('M_USER_DEACTIVATED', `The account ${userId} has been deactivated`);
     const { loginToken } = await deps.loginTokens.mint(userId, SSO_LOGIN_TOKEN_LIFETIME_MS);
