@@ -903,6 +903,23 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       tags: createTagService({ store: userData }),
       pushRules,
       adminUsers: createAdminUsers({
+        serverName,
+        // PUT /_synapse/admin/v2/users/{userId} acts through the services the user's own requests use.
+        writes: {
+          createAccount: async (localpart, password, admin, displayName) =>
+            (await accounts.createAccount({ localpart, password, admin, device: null, ...(displayName === undefined ? {} : { displayName }) })).userId,
+          resetPassword: (requester, userId, password, logoutDevices) => accountManagement.adminResetPassword(requester, userId, password, logoutDevices),
+          deactivate: async (requester, userId) => {
+            await accountManagement.adminDeactivate(requester, userId, false);
+            await accountThreepids.removeAll(userId);
+            await threepidBindings.unbindAll(userId);
+          },
+          setProfileField: async (userId, key, value) => {
+            const asUser = { userId, deviceId: null, isGuest: false };
+            if (value === null) await profiles.deleteProfileField(asUser, userId, key);
+            else await profiles.setProfileField(asUser, userId, key, { [key]: value });
+          },
+        },
         store: accountsStore,
         profiles: userData,
         isServerAdmin,

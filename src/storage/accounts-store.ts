@@ -204,6 +204,10 @@ export function createAccountsStore(sql: postgres.Sql): AccountStore & UiaStore 
       return updated.count === 1;
     },
 
+    async setAdmin(userId: UserId, admin: boolean): Promise<void> {
+      await sql`update users set admin = ${admin} where user_id = ${userId}`;
+    },
+
     async confirmRefresh(tokenHash: string): Promise<void> {
       await sql.begin(async (tx) => {
         const [row] = await tx<{ refresh_hash: string | null }[]>`

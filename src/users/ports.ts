@@ -172,6 +172,8 @@ export interface AccountStore {
    * there is no such account or it is deactivated. Its tokens keep working, with the new state.
    */
   setModeration(userId: UserId, change: { readonly locked?: boolean; readonly suspended?: boolean }): Promise<boolean>;
+  /** Makes the account a server admin, or no longer one. */
+  setAdmin(userId: UserId, admin: boolean): Promise<void>;
 }
 
 /** A person as an external identity provider knows them (single sign-on): the provider's id and its name for them. */

@@ -83,3 +83,36 @@ t.test('a server admin lists accounts a page at a time, filtered by name, deacti
   t.match(await list('', cleo), { status: 403, body: { errcode: 'M_FORBIDDEN' } });
   t.match(await list('?limit=0'), { status: 400 });
 });
+
+t.test('a server admin creates and changes accounts with PUT /_synapse/admin/v2/users/{userId}', async (t) => {
+  const server = await startTestServer(t, 'embedded');
+  const root = await registerUser(server.app, 'root', 'root password');
+  await server.database.sql`update users set admin = true where user_id = ${root.user_id}`;
+  const admin = testClient(server.app, root);
+  const anonymous = testClient(server.app, null);
+  const put = (client: typeof admin, userId: string, body: Record<string, unknown>) => client.put(`/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, body);
+
+  const created = await put(admin, '@newbie:hearth.test', { password: 'first password', displayname: 'New Bie', admin: false });
+  t.equal(created.status, 201, 'created');
+  t.match(created.body, { name: '@newbie:hearth.test', displayname: 'New Bie', admin: false, deactivated: false, locked: false });
+  const loggedIn = await anonymous.post('/login', login('newbie', 'first password'));
+  t.equal(loggedIn.status, 200, 'the password works');
+  const newbie = testClient(server.app, loggedIn.body);
+
+  t.match(await put(newbie, '@newbie:hearth.test', { admin: true }), { status: 403, body: { errcode: 'M_FORBIDDEN' } }, 'only for admins');
+  t.match(await put(admin, '@far:elsewhere.test', {}), { status: 400, body: { errcode: 'M_INVALID_PARAM' } }, 'local users only');
+  t.match(await put(admin, '@newbie:hearth.test', { threepids: [{ medium: 'email', address: 'n@example.org' }] }), { status: 400, body: { errcode: 'M_INVALID_PARAM', error: /threepids/ } });
+  t.match(await put(admin, '@newbie:hearth.test', { admin: 'yes' }), { status: 400, body: { errcode: 'M_BAD_JSON' } });
+
+  const changed = await put(admin, '@newbie:hearth.test', { displayname: 'Renamed', avatar_url: 'mxc://hearth.test/face', admin: true, locked: true });
+  t.equal(changed.status, 200, 'changed');
+  t.match(changed.body, { displayname: 'Renamed', avatar_url: 'mxc://hearth.test/face', admin: true, locked: true });
+  t.match(await newbie.get('/account/whoami'), { status: 401, body: { errcode: 'M_USER_LOCKED' } });
+  t.equal((await put(admin, '@newbie:hearth.test', { locked: false, password: 'second password', logout_devices: false })).status, 200);
+  t.equal((await newbie.get('/account/whoami')).status, 200, 'unlocked, and logout_devices: false kept the session');
+  t.equal((await anonymous.post('/login', login('newbie', 'second password'))).status, 200, 'the new password works');
+
+  t.match((await put(admin, '@newbie:hearth.test', { deactivated: true })).body, { deactivated: true });
+  t.match(await newbie.get('/account/whoami'), { status: 401 }, 'deactivated: its sessions end');
+  t.match(await put(admin, '@newbie:hearth.test', { deactivated: false }), { status: 400, body: { errcode: 'M_INVALID_PARAM', error: /cannot reactivate/ } });
+});

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { adminDeactivateUser, adminGetUser, adminListUsers, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
+import { adminDeactivateUser, adminGetUser, adminListUsers, adminPutUser, adminResetPassword } from '../../protocol/endpoints/synapse-admin.js';
 import type { AccountManagement, AccountThreepids, AdminUsers, ThreepidBindings } from '../../users/index.js';
 import { route } from '../plumbing/route.js';
 
@@ -12,6 +12,23 @@ export function adminUserRoutes(
   return async (app: FastifyInstance): Promise<void> => {
     if (users) {
       route(app, adminGetUser, ({ requester, params }) => users.user(requester, params.userId));
+      route(app, adminPutUser, async ({ requester, params, body, reply }) => {
+        const { user, created } = await users.upsert(requester, params.userId, {
+          password: body.password,
+          logoutDevices: body.logout_devices,
+          displayname: body.displayname,
+          avatarUrl: body.avatar_url,
+          admin: body.admin,
+          deactivated: body.deactivated,
+          locked: body.locked,
+          approved: body.approved,
+          userType: body.user_type,
+          threepids: body.threepids,
+          externalIds: body.external_ids,
+        });
+        if (created) void reply.code(201);
+        return user;
+      });
       route(app, adminListUsers, ({ requester, query }) => users.list(requester, {
         from: query.from ?? 0,
         limit: query.limit ?? 100,

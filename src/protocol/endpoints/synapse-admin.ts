@@ -76,6 +76,15 @@ const AdminAccountFields = {
   user_type: Type.Null(),
 };
 
+const AdminUserJson = Type.Object({
+  ...AdminAccountFields,
+  last_seen_ts: Type.Union([Type.Integer(), Type.Null()]),
+  suspended: Type.Boolean(),
+  appservice_id: Type.Null(),
+  threepids: Type.Array(Type.Object({ medium: Type.String(), address: Type.String(), added_at: Type.Integer(), validated_at: Type.Integer() })),
+  external_ids: Type.Array(Type.Object({ auth_provider: Type.String(), external_id: Type.String() })),
+});
+
 /** GET /_synapse/admin/v2/users/{userId}: one account as Synapse's admin API shows it. */
 export const adminGetUser = defineEndpoint({
   name: 'adminGetUser',
@@ -83,14 +92,35 @@ export const adminGetUser = defineEndpoint({
   path: '/_synapse/admin/v2/users/{userId}',
   auth: 'user',
   params: Type.Object({ userId: Type.String() }),
-  response: Type.Object({
-    ...AdminAccountFields,
-    last_seen_ts: Type.Union([Type.Integer(), Type.Null()]),
-    suspended: Type.Boolean(),
-    appservice_id: Type.Null(),
-    threepids: Type.Array(Type.Object({ medium: Type.String(), address: Type.String(), added_at: Type.Integer(), validated_at: Type.Integer() })),
-    external_ids: Type.Array(Type.Object({ auth_provider: Type.String(), external_id: Type.String() })),
+  response: AdminUserJson,
+});
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+/**
+ * PUT /_synapse/admin/v2/users/{userId}: creates the account (201) or changes it (200), answering it as
+ * GET does. Fields Hearth does not take (threepids, external_ids, a user_type) are refused by name.
+ */
+export const adminPutUser = defineEndpoint({
+  name: 'adminPutUser',
+  method: 'PUT',
+  path: '/_synapse/admin/v2/users/{userId}',
+  auth: 'user',
+  params: Type.Object({ userId: Type.String() }),
+  body: Type.Object({
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    logout_devices: Type.Optional(Type.Boolean()),
+    displayname: Type.Optional(NullableString),
+    avatar_url: Type.Optional(NullableString),
+    admin: Type.Optional(Type.Boolean()),
+    deactivated: Type.Optional(Type.Boolean()),
+    locked: Type.Optional(Type.Boolean()),
+    approved: Type.Optional(Type.Boolean()),
+    user_type: Type.Optional(NullableString),
+    threepids: Type.Optional(Type.Array(Type.Unknown())),
+    external_ids: Type.Optional(Type.Array(Type.Unknown())),
   }),
+  response: AdminUserJson,
 });
 
 /** POST /_synapse/admin/v1/media/{quarantine|unquarantine}/{serverName}/{mediaId}: one piece of content. */
@@ -152,25 +182,23 @@ export const adminListUsers = defineEndpoint({
   }),
 });
 
-const NullableText = Type.Union([Type.String(), Type.Null()]);
-
 /** The fields of a room in Synapse's admin API. */
 const AdminRoomFields = {
   room_id: Type.String(),
-  name: NullableText,
-  canonical_alias: NullableText,
+  name: NullableString,
+  canonical_alias: NullableString,
   joined_members: Type.Integer(),
   joined_local_members: Type.Integer(),
   version: Type.String(),
   creator: Type.String(),
-  encryption: NullableText,
+  encryption: NullableString,
   federatable: Type.Boolean(),
   public: Type.Boolean(),
-  join_rules: NullableText,
-  guest_access: NullableText,
-  history_visibility: NullableText,
+  join_rules: NullableString,
+  guest_access: NullableString,
+  history_visibility: NullableString,
   state_events: Type.Integer(),
-  room_type: NullableText,
+  room_type: NullableString,
 };
 
 const AdminRoomParams = Type.Object({ roomId: Type.String() });
@@ -204,7 +232,7 @@ export const adminGetRoom = defineEndpoint({
   path: '/_synapse/admin/v1/rooms/{roomId}',
   auth: 'user',
   params: AdminRoomParams,
-  response: Type.Object({ ...AdminRoomFields, avatar: NullableText, topic: NullableText }),
+  response: Type.Object({ ...AdminRoomFields, avatar: NullableString, topic: NullableString }),
 });
 
 /** GET /_synapse/admin/v1/rooms/{roomId}/members: its joined members. */
@@ -251,7 +279,7 @@ export const adminDeleteRoom = defineEndpoint({
     kicked_users: Type.Array(Type.String()),
     failed_to_kick_users: Type.Array(Type.String()),
     local_aliases: Type.Array(Type.String()),
-    new_room_id: NullableText,
+    new_room_id: NullableString,
   }),
 });
 
