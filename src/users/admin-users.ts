@@ -1,5 +1,6 @@
 import { isUserId, MatrixError, userIdLocalpart, userIdServer, type ServerName, type UserId } from '../protocol/index.js';
 import type { AccountThreepid } from './account-threepids.js';
+import { checkedValue } from './profiles.js';
 import type { AccountStore, ExternalIdentity, ProfileStore, Requester, UserListQuery, UserRecord } from './ports.js';
 
 /**
@@ -159,6 +160,9 @@ export function createAdminUsers(deps: AdminUsersDeps) {
         change.approved === false ? 'approved: false' : undefined,
       ].filter((name): name is string => name !== undefined);
       if (unsupported.length > 0) throw new MatrixError('M_INVALID_PARAM', `Hearth's admin API does not take ${unsupported.join(', ')}`);
+      // The profile values are checked before anything is written, so a bad one changes nothing.
+      if (change.displayname != null) checkedValue('displayname', change.displayname);
+      if (change.avatarUrl != null) checkedValue('avatar_url', change.avatarUrl);
       const existing = await deps.store.user(userId);
       if (existing?.deactivated && change.deactivated !== true) {
         throw new MatrixError('M_INVALID_PARAM', `${userId} is deactivated, and Hearth cannot reactivate accounts`);

@@ -58,7 +58,8 @@ export function memberProfileLookup(store: ProfileStore): (userId: string) => Pr
 const MXC_URI = /^mxc:\/\/[A-Za-z0-9.:[\]-]+\/[A-Za-z0-9_-]+$/;
 
 /** The value to store for `key` (null unsets), or a MatrixError saying what is wrong. */
-function checkedValue(key: ProfileKey, value: unknown): string | null {
+/** A profile value as it is kept (empty is null), or the error setting it would give. */
+export function checkedValue(key: ProfileKey, value: unknown): string | null {
   if (value === null || value === '') return null;
   if (typeof value !== 'string') throw new MatrixError('M_BAD_JSON', `${key} must be a string`);
   if (key === 'displayname') {

@@ -103,6 +103,8 @@ t.test('a server admin creates and changes accounts with PUT /_synapse/admin/v2/
   t.match(await put(admin, '@far:elsewhere.test', {}), { status: 400, body: { errcode: 'M_INVALID_PARAM' } }, 'local users only');
   t.match(await put(admin, '@newbie:hearth.test', { threepids: [{ medium: 'email', address: 'n@example.org' }] }), { status: 400, body: { errcode: 'M_INVALID_PARAM', error: /threepids/ } });
   t.match(await put(admin, '@newbie:hearth.test', { admin: 'yes' }), { status: 400, body: { errcode: 'M_BAD_JSON' } });
+  t.match(await put(admin, '@other:hearth.test', { password: 'x', avatar_url: 'https://example.org/face.png' }), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
+  t.match(await admin.get('/_synapse/admin/v2/users/@other:hearth.test'), { status: 404 }, 'a bad avatar creates nothing');
 
   const changed = await put(admin, '@newbie:hearth.test', { displayname: 'Renamed', avatar_url: 'mxc://hearth.test/face', admin: true, locked: true });
   t.equal(changed.status, 200, 'changed');
