@@ -228,14 +228,24 @@ export function createRoomServer(deps: RoomServerDeps) {
     return { event: current.event, streamPosition: current.streamPosition };
   }
 
-  async function createRoom(options: CreateRoomOptions & { readonly roomVersion?: string }): Promise<{ roomId: string; events: RoomEvent[] }> {
+  /**
+   * A fresh id for a room of this version, for a caller that must name the room before creating it (an
+   * upgrade's tombstone points at it); undefined for v12 on, whose room id is the create event's hash.
+   */
+  function newRoomId(roomVersion: string): string | undefined {
+    return rulesFor(roomVersion).roomIdFormat === 'server-generated' ? `!${randomLetters(deps.random, 18)}:${deps.serverName}` : undefined;
+  }
+
+  /** `roomId`: one newRoomId gave (v1-11 only); otherwise a fresh one is chosen. */
+  async function createRoom(options: CreateRoomOptions & { readonly roomVersion?: string; readonly roomId?: string }): Promise<{ roomId: string; events: RoomEvent[] }> {
     const rules = rulesFor(options.roomVersion ?? deps.defaultRoomVersion ?? DEFAULT_ROOM_VERSION);
     const creatorProfile = options.creatorProfile ?? (await deps.memberProfile?.(options.creator));
     const drafts = createRoomDrafts(creatorProfile ? { ...options, creatorProfile } : options, rules);
     const [createDraft, ...rest] = drafts;
     if (!createDraft) throw new Error('createRoomDrafts returned nothing');
     // v1-11 room ids are ours to choose; v12's is the create event's reference hash, known once it is built.
-    const chosenRoomId = rules.roomIdFormat === 'server-generated' ? `!${randomLetters(deps.random, 18)}:${deps.serverName}` : undefined;
+    if (options.roomId !== undefined && rules.roomIdFormat !== 'server-generated') throw new Error(`room version ${rules.id} does not take a chosen room id`);
+    const chosenRoomId = options.roomId ?? newRoomId(rules.id);
     const lockId = chosenRoomId ?? `create:${options.creator}`;
     let last = 0;
     const result = await store.withRoomWriteLock(lockId, async (tx) => {
@@ -351,6 +361,7 @@ export function createRoomServer(deps: RoomServerDeps) {
   }
 
   return {
+    newRoomId,
     createRoom,
     send,
     join,

@@ -22,7 +22,7 @@ import type { RoomServer } from './room-server.js';
  */
 
 export interface RoomUpgradeDeps {
-  readonly rooms: Pick<RoomServer, 'createRoom' | 'send'>;
+  readonly rooms: Pick<RoomServer, 'newRoomId' | 'createRoom' | 'send'>;
   readonly store: Pick<RoomReads, 'room' | 'currentState' | 'currentStateEntries' | 'events' | 'forwardExtremities'>;
   readonly aliases: Pick<AliasStore, 'alias' | 'createAlias' | 'deleteAlias' | 'roomAliases'>;
   readonly directory: Pick<RoomDirectoryStore, 'isPublished' | 'setPublished'>;
@@ -71,11 +71,23 @@ export function createRoomUpgrades(deps: RoomUpgradeDeps) {
     const state = await currentStateEvents(roomId);
     const lookup = (type: string, key: string) => state.get(stateKey(type, key));
     const levels = powerLevelsContent(lookup, oldRules);
-    const [lastEvent] = await store.forwardExtremities(roomId);
+    const tombstone = (replacement: string) =>
+      rooms.send(roomId, {
+        type: 'm.room.tombstone',
+        stateKey: '',
+        sender: caller.userId,
+        content: { body: 'This room has been replaced', replacement_room: replacement },
+      });
+
+    // The predecessor's event_id is the old room's last event. Where the replacement's id can be chosen
+    // first (v1-11), the tombstone goes first and is that event, as Synapse does and clients expect. A v12
+    // room id is its create event's hash, so the tombstone can only follow; v12 lets event_id go, and it is
+    // still set to the last event known, as the spec asks.
+    const chosenId = rooms.newRoomId(newRules.id);
+    const lastEvent = chosenId !== undefined ? (await tombstone(chosenId)).event.eventId : (await store.forwardExtremities(roomId))[0];
 
     const oldCreate = lookup('m.room.create', '')?.content ?? {};
     const creationContent: Record<string, unknown> = {
-      // v12 lets event_id go; it is still set where known, as the spec asks.
       predecessor: lastEvent === undefined ? { room_id: roomId } : { room_id: roomId, event_id: lastEvent },
     };
     if (typeof oldCreate.type === 'string') creationContent.type = oldCreate.type;
@@ -83,7 +95,7 @@ export function createRoomUpgrades(deps: RoomUpgradeDeps) {
     if (creators.length > 0) creationContent.additional_creators = creators;
 
     const { initial, final } = newPowerLevels(caller.userId, new Set(creators), levels, lookup('m.room.power_levels', '')?.content, oldRules, newRules);
-    const { roomId: replacement } = await rooms.createRoom({
+    const created = rooms.createRoom({
       creator: caller.userId,
       // As Synapse: private_chat underneath, overridden by the copied state (so a room without
       // m.room.guest_access gets can_join, and the upgrade's sync shows the same state types).
@@ -92,15 +104,15 @@ export function createRoomUpgrades(deps: RoomUpgradeDeps) {
       powerLevelContentOverride: initial,
       initialState: copiedState(state, newRules, new Set([caller.userId, ...creators])),
       roomVersion: newRules.id,
+      ...(chosenId !== undefined ? { roomId: chosenId } : {}),
+    });
+    const { roomId: replacement } = await created.catch(async (err: unknown) => {
+      // The tombstone already sent must not point at a room that was never made: an empty one replaces it.
+      if (chosenId !== undefined) await rooms.send(roomId, { type: 'm.room.tombstone', stateKey: '', sender: caller.userId, content: {} }).catch(() => undefined);
+      throw err;
     });
     if (final !== initial) await rooms.send(replacement, { type: 'm.room.power_levels', stateKey: '', sender: caller.userId, content: final });
-
-    await rooms.send(roomId, {
-      type: 'm.room.tombstone',
-      stateKey: '',
-      sender: caller.userId,
-      content: { body: 'This room has been replaced', replacement_room: replacement },
-    });
+    if (chosenId === undefined) await tombstone(replacement);
     await moveAliases(caller, roomId, replacement, lookup('m.room.canonical_alias', '')?.content);
     if (await directory.isPublished(roomId)) {
       await directory.setPublished(replacement, true, deps.clock.now());

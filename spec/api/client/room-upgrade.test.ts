@@ -31,10 +31,14 @@ t.test('an upgrade makes a replacement room that carries on the old one', async 
     t.match(newRoom, /^!/);
     t.not(newRoom, oldRoom);
 
+    const oldState = (await alice.get(`${room(oldRoom)}/state`)).body as Array<{ type: string; event_id: string }>;
+    const tombstone = oldState.find((event) => event.type === 'm.room.tombstone');
+    t.ok(tombstone, 'the old room has a tombstone');
+    t.not(tombstone?.event_id, last.body.event_id);
     t.match(await stateOf(alice, newRoom, 'm.room.create'), {
       room_version: '11',
-      predecessor: { room_id: oldRoom, event_id: last.body.event_id },
-    }, 'the create event names the predecessor and its last event');
+      predecessor: { room_id: oldRoom, event_id: tombstone?.event_id },
+    }, 'the create event names the predecessor and its tombstone, the last event before the new room');
     t.same(await stateOf(alice, newRoom, 'm.room.name'), { name: 'Lobby' });
     t.match(await stateOf(alice, newRoom, 'm.room.topic'), { topic: 'Say hi' });
     t.same(await stateOf(alice, newRoom, 'm.room.join_rules'), { join_rule: 'public' });
