@@ -33,6 +33,7 @@ import {
   createErasedUsers,
   createRemotePublicRooms,
   createClientRooms,
+  createUpgradeCarry,
   createAdminRooms,
   createMutualRooms,
   createThirdPartyInvites,
@@ -819,6 +820,9 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const clientRooms = createClientRooms({
       rooms, store: roomStore, clock: deps.clock, serverName: config.server_name, aliases: directoryStore, directory: directoryStore,
       roomBlocked: (roomId) => adminRooms.isBlocked(roomId),
+      upgradeCarry: createUpgradeCarry({
+        store: roomStore, accountData: userData, pushRules, aliases: directoryStore, directory: directoryStore, clock: deps.clock, log,
+      }),
       remote: remoteMembership,
       backfill: (roomId, wanted) => backfiller.backfill(roomId, wanted),
       // A room that stops admitting guests makes them leave.

@@ -90,6 +90,7 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
       async (userId) => isUserId(userId) && (await services.store.user(userId))?.isGuest === true,
       async (userId) => (isUserId(userId) ? ignoredUsersOf(await wiring.userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
       streamWindow,
+      { accountData: wiring.userData, pushRules },
     ),
     ...userData,
     ...directoryDeps(db, services.clock, wiring),

@@ -8,6 +8,7 @@ import { createGuestAccess } from '../../src/rooms/guest-access.js';
 import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
 import { createDirectoryStore, createRoomStore } from '../../src/storage/index.js';
 import { createClientRooms } from '../../src/rooms/index.js';
+import { createUpgradeCarry, type UpgradeCarryDeps } from '../../src/rooms/upgrade-carry.js';
 import { buildEvent, type EventDraft } from '../../src/events/builder.js';
 import { authEventsSelection, getRoomVersion, type RoomEvent } from '../../src/events/index.js';
 import type { Database, StreamWindow } from '../../src/storage/index.js';
@@ -86,6 +87,8 @@ export function clientRooms(
   isLocalGuest?: (userId: string) => Promise<boolean>,
   ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>,
   streamWindow?: StreamWindow,
+  /** Account data and push rules, to carry settings into upgraded rooms as server.ts does; absent: nothing is carried. */
+  carry?: Pick<UpgradeCarryDeps, 'accountData' | 'pushRules'>,
 ) {
   const store = createRoomStore(db.sql, streamWindow ? { streamWindow } : {});
   const rooms = createRoomServer({
@@ -94,5 +97,11 @@ export function clientRooms(
   });
   const directory = createDirectoryStore(db.sql);
   const guestAccess = isLocalGuest && createGuestAccess({ store, isLocalGuest, leave: (roomId, userId) => rooms.leave(roomId, userId) });
-  return createClientRooms({ rooms, store, clock, serverName: LOCAL, aliases: directory, directory, ...(guestAccess ? { guestAccess } : {}), ...(ignoredUsers ? { ignoredUsers } : {}) });
+  const upgradeCarry = carry && createUpgradeCarry({ ...carry, store, aliases: directory, directory, clock, log: silentLogger() });
+  return createClientRooms({
+    rooms, store, clock, serverName: LOCAL, aliases: directory, directory,
+    ...(guestAccess ? { guestAccess } : {}),
+    ...(ignoredUsers ? { ignoredUsers } : {}),
+    ...(upgradeCarry ? { upgradeCarry } : {}),
+  });
 }

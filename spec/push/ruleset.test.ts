@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { defaultPushRules, effectiveRuleset, userPushRules, type PushRule } from '../../src/push/index.js';
-import { changeRule, deleteOwnRule, putOwnRule, ruleFromRequest } from '../../src/push/ruleset.js';
+import { changeRule, deleteOwnRule, putOwnRule, ruleFromRequest, withRoomRulesCopied } from '../../src/push/ruleset.js';
 import { rejectsWith } from '../helpers/errors.js';
 
 const ALICE = '@alice:hearth.test';
@@ -89,4 +89,24 @@ void t.test('a rule from a request is checked against its kind', async (t) => {
     ['an object action without set_tweak', () => ruleFromRequest('override', 'o', { actions: [{ value: 1 }] }), 'M_BAD_JSON'],
   ];
   for (const [label, fn, errcode] of refusals) await fails(t, fn, errcode, label);
+});
+
+void t.test('a room upgrade copies the user\'s rules for the old room to the new one', async (t) => {
+  const OLD = '!old:hearth.test';
+  const NEW = '!new:hearth.test';
+  const roomMatch = (room: string) => [{ kind: 'event_match', key: 'room_id', pattern: room }];
+  let rules = userPushRules(ALICE, undefined);
+  rules = putOwnRule(rules, 'room', { ...own(OLD), actions: [] }, {});
+  rules = putOwnRule(rules, 'override', { ...own(`mute ${OLD}`), conditions: roomMatch(OLD) }, {});
+  rules = putOwnRule(rules, 'override', { ...own(`both ${OLD}`), conditions: [...roomMatch(OLD), ...roomMatch('!other:hearth.test')] }, {});
+  rules = putOwnRule(rules, 'override', { ...own('keyword'), conditions: roomMatch(OLD) }, {});
+  const copied = withRoomRulesCopied(rules, OLD, NEW);
+  t.same(ids(copied.own.room), [OLD, NEW], 'the room rule gets a twin named after the new room');
+  t.same(copied.own.room[1]!.actions, [], 'with the same actions');
+  const override = copied.own.override;
+  t.ok(ids(override).includes(`mute ${NEW}`), 'a rule named after the old room is copied');
+  t.same(override.find((rule) => rule.rule_id === `mute ${NEW}`)?.conditions, roomMatch(NEW), 'its room condition names the new room');
+  t.notOk(ids(override).includes(`both ${NEW}`), 'a rule about another room too is not');
+  t.same(ids(override).filter((id) => id === 'keyword'), ['keyword'], 'a rule whose id does not name the room stays single');
+  t.equal(withRoomRulesCopied(copied, OLD, NEW), copied, 'copying again changes nothing');
 });

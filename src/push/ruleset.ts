@@ -111,6 +111,37 @@ export function putOwnRule(rules: UserPushRules, kind: PushRuleKind, rule: PushR
   return { ...rules, own: { ...rules.own, [kind]: next } };
 }
 
+/**
+ * After a room upgrade: each of the user's own rules for the old room gets a copy for the new one, just
+ * after it. A rule is for the old room when its id names it (a room rule's id is the room id) and its
+ * conditions name no other room; the copy's id and room_id conditions name the new room instead. A copy
+ * already there is left as it is.
+ */
+export function withRoomRulesCopied(rules: UserPushRules, fromRoom: string, toRoom: string): UserPushRules {
+  let changed = false;
+  const own = emptyRuleset();
+  for (const kind of PUSH_RULE_KINDS) {
+    const ids = new Set(rules.own[kind].map((rule) => rule.rule_id));
+    for (const rule of rules.own[kind]) {
+      own[kind].push(rule);
+      if (!rule.rule_id.includes(fromRoom)) continue;
+      const conditions = rule.conditions ?? [];
+      const rooms = conditions.filter((c) => c.kind === 'event_match' && c.key === 'room_id').map((c) => c.pattern);
+      if (rooms.some((room) => room !== fromRoom)) continue;
+      const ruleId = rule.rule_id.split(fromRoom).join(toRoom);
+      if (ids.has(ruleId)) continue;
+      ids.add(ruleId);
+      changed = true;
+      const copy: PushRule = { ...rule, rule_id: ruleId };
+      own[kind].push(rule.conditions === undefined ? copy : {
+        ...copy,
+        conditions: rule.conditions.map((c) => (c.kind === 'event_match' && c.key === 'room_id' ? { ...c, pattern: toRoom } : c)),
+      });
+    }
+  }
+  return changed ? { ...rules, own } : rules;
+}
+
 /** Deletes one of the user's own rules; server-default rules can only be disabled. */
 export function deleteOwnRule(rules: UserPushRules, kind: PushRuleKind, ruleId: string): UserPushRules {
   if (findRule(rules.defaults, kind, ruleId) !== undefined) {

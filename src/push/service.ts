@@ -8,6 +8,7 @@ import {
   findRule,
   notFound,
   putOwnRule,
+  withRoomRulesCopied,
   ruleFromRequest,
   userPushRules,
   validActions,
@@ -45,7 +46,10 @@ export function createPushRulesService(deps: PushRulesDeps) {
     const previous = writes.get(userId) ?? Promise.resolve();
     const next = previous.then(
       async () => {
-        const rules = change(await load(userId));
+        const loaded = await load(userId);
+        const rules = change(loaded);
+        // Nothing changed (a copy already made): no new m.push_rules for the user's clients.
+        if (rules === loaded) return;
         await store.putAccountData(userId, null, PUSH_RULES_TYPE, { global: effectiveRuleset(rules) });
       },
     );
@@ -78,6 +82,11 @@ export function createPushRulesService(deps: PushRulesDeps) {
     putRule(userId: UserId, kind: PushRuleKind, ruleId: string, body: RuleRequest, position: RulePosition): Promise<void> {
       const newRule = ruleFromRequest(kind, ruleId, body);
       return update(userId, (rules) => putOwnRule(rules, kind, newRule, position));
+    },
+
+    /** After a room upgrade: the user's rules for the old room get copies for the new one (ruleset.ts). */
+    copyRoomRules(userId: UserId, fromRoom: string, toRoom: string): Promise<void> {
+      return update(userId, (rules) => withRoomRulesCopied(rules, fromRoom, toRoom));
     },
 
     deleteRule(userId: UserId, kind: PushRuleKind, ruleId: string): Promise<void> {

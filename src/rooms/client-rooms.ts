@@ -18,6 +18,7 @@ import type { RoomPreset } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import type { RoomServer } from './room-server.js';
 import { createRoomUpgrades } from './upgrade.js';
+import type { UpgradeCarry } from './upgrade-carry.js';
 import type { RemoteMembership } from './remote-membership.js';
 import { admitsGuests, type GuestAccess } from './guest-access.js';
 
@@ -73,6 +74,8 @@ export interface ClientRoomWritesDeps {
   readonly invitesBlocked?: (userId: string) => Promise<boolean>;
   /** Whether a server admin blocked the room (admin-rooms.ts): no joins, knocks or invites; absent: none is. */
   readonly roomBlocked?: (roomId: string) => Promise<boolean>;
+  /** Carries a joining user's settings (and this server's aliases) into an upgraded room's replacement; absent: nothing is. */
+  readonly upgradeCarry?: Pick<UpgradeCarry, 'joined'>;
   /**
    * Application services asked about local users and aliases unknown here (they create them on demand:
    * bridged users and channels); absent: none is configured.
@@ -264,8 +267,11 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       if (await goesRemote(target)) {
         const { membership: _m, third_party_signed: _s, ...extra } = content;
         try {
+          const firstOfServer = !(await deps.remote!.hasLocalMember(target));
           // A guest joins only rooms that admit guests; the resident server's state decides (remote-membership.ts).
-          return await deps.remote!.join(caller.userId as UserId, parseRoomId(target), via, extra, { guest: caller.isGuest === true });
+          const joined = await deps.remote!.join(caller.userId as UserId, parseRoomId(target), via, extra, { guest: caller.isGuest === true });
+          await deps.upgradeCarry?.joined(caller.userId, joined, firstOfServer);
+          return joined;
         } catch (err) {
           // A room held here that no server elsewhere knows: joined here, as before federation.
           if (!(isMatrixError(err) && err.errcode === 'M_NOT_FOUND' && (await store.room(target)))) throw err;
@@ -277,6 +283,7 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       }
       const { membership: _membership, third_party_signed: _signed, ...extra } = content;
       await rooms.join(roomId, caller.userId, Object.keys(extra).length === 0 ? undefined : extra);
+      await deps.upgradeCarry?.joined(caller.userId, roomId, false);
       return roomId;
     },
 
@@ -349,7 +356,10 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       // Only a member can upgrade a room, so a room this server does not hold is not found, wherever its id points.
       const held = parseRoomId(roomId);
       if (!(await store.room(held))) throw new MatrixError('M_NOT_FOUND', `There is no room ${held} on this server`);
-      return upgrades.upgrade(caller, held, newVersion, additionalCreators);
+      const replacement = await upgrades.upgrade(caller, held, newVersion, additionalCreators);
+      // The upgrader is in the new room already; this server's aliases and listing moved with the upgrade.
+      await deps.upgradeCarry?.joined(caller.userId, replacement, false);
+      return replacement;
     },
   };
 }

@@ -4,6 +4,7 @@ export { createReceivePipeline, type ReceiveOutcome, type ReceivePipeline, type 
 export { createRoomDrafts, type CreateRoomOptions, type InitialStateEvent, type RoomPreset } from './create-room.js';
 export type * from './ports.js';
 export { createClientRooms, type ClientRooms } from './client.js';
+export { createUpgradeCarry, type UpgradeCarry } from './upgrade-carry.js';
 export type { Caller, ClientCreateRoom } from './client-rooms.js';
 export type { RoomMember } from './client-reads.js';
 export { toClientEvent, type ClientEvent, type ClientEventOptions, type ClientUnsigned } from './client-event.js';

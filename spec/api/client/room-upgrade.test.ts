@@ -149,3 +149,29 @@ t.test('a moderator with tombstone power but less than admin upgrades', async (t
       'bob may not change the old room\'s power levels, and the upgrade stands without it');
   });
 });
+
+t.test('tags, m.direct and push rules follow people into the new room', async (t) => {
+  await eachEngine(t, 'carried over', async (t, db) => {
+    const { alice, bob } = await threeUsers(t, db);
+    const oldRoom = await alice.createRoom({ room_version: '10', preset: 'public_chat' });
+    t.equal((await bob.post(`${room(oldRoom)}/join`)).status, 200);
+    const tagsOf = (client: Client, roomId: string) => client.get(`/user/${enc(client.user)}/rooms/${enc(roomId)}/tags`);
+    for (const client of [alice, bob]) {
+      t.equal((await client.put(`/user/${enc(client.user)}/rooms/${enc(oldRoom)}/tags/u.work`, { order: 0.5 })).status, 200);
+      t.equal((await client.put(`/pushrules/global/room/${enc(oldRoom)}`, { actions: [] })).status, 200);
+    }
+    t.equal((await alice.put(`/user/${enc(alice.user)}/account_data/m.direct`, { [bob.user]: [oldRoom] })).status, 200);
+
+    const newRoom = (await alice.post(`${room(oldRoom)}/upgrade`, { new_version: '11' })).body.replacement_room as string;
+    t.same((await tagsOf(alice, newRoom)).body, { tags: { 'u.work': { order: 0.5 } } }, 'the upgrader keeps the room\'s tags');
+    t.same((await alice.get(`/user/${enc(alice.user)}/account_data/m.direct`)).body, { [bob.user]: [oldRoom, newRoom] },
+      'and the new room is a direct chat with the same person');
+    t.same((await alice.get(`/pushrules/global/room/${enc(newRoom)}`)).body.actions, [], 'and stays muted');
+
+    t.same((await tagsOf(bob, newRoom)).body, { tags: {} }, 'a member who has not followed yet has nothing there');
+    t.equal((await bob.post(`${room(newRoom)}/join`)).status, 200);
+    t.same((await tagsOf(bob, newRoom)).body, { tags: { 'u.work': { order: 0.5 } } }, 'joining carries the member\'s tags over');
+    t.same((await bob.get(`/pushrules/global/room/${enc(newRoom)}`)).body.actions, [], 'and their push rule for the room');
+    t.same((await tagsOf(bob, oldRoom)).body, { tags: { 'u.work': { order: 0.5 } } }, 'the old room keeps its own');
+  });
+});
