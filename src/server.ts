@@ -44,6 +44,7 @@ import {
   type RoomServer,
   createAliasService,
   createRemoteMembership,
+  type PolicySigner,
   createRoomDirectory,
   createSpaceHierarchy,
 } from './rooms/index.js';
@@ -182,6 +183,8 @@ import { createLegacySync, createNotificationsList, createSyncService, IGNORED_U
 
 /** How long one shutdown step may take before the log names it. */
 const SLOW_CLOSE_MS = 5_000;
+/** How long a room's policy server may take to sign an event before the send (or the received event) fails. */
+const POLICY_SIGN_TIMEOUT_MS = 10_000;
 
 export interface ServerDeps {
   readonly log: Logger;
@@ -277,7 +280,12 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const filters = createFilterService({ store: userData });
     // One room notifier: local sends and the receive pipeline for remote PDUs announce the same way.
     const roomNotifier = roomNotifierOnBus(bus, log);
+    // A room's policy server is asked over federation (its client is made below, before anything sends).
+    const policySigner: PolicySigner = {
+      askToSign: (via, pdu) => federationClient.request(via, 'POST', '/_matrix/policy/v1/sign', { body: { ...pdu }, timeoutMs: POLICY_SIGN_TIMEOUT_MS }),
+    };
     const rooms = createRoomServer({
+      policySigner,
       store: roomStore,
       notifier: roomNotifier,
       defaultRoomVersion: String(config.default_room_version),
@@ -560,7 +568,7 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
     const isLocalGuest = async (userId: string) => isUserId(userId) && (await accountsStore.user(userId))?.isGuest === true;
     const guestAccess = createGuestAccess({ store: roomStore, isLocalGuest, leave: (roomId, userId) => rooms.leave(roomId, userId), log });
     const receivePipeline = createReceivePipeline({
-      store: roomStore, keys: keyLookupOf(keyring), notifier: roomNotifier, log, afterAccepted: (event) => guestAccess.afterEvent(event),
+      store: roomStore, keys: keyLookupOf(keyring), notifier: roomNotifier, log, afterAccepted: (event) => guestAccess.afterEvent(event), policySigner,
     });
     // Gaps before a remote PDU are filled from its sender; history before our join, from a server in the room.
     const gapFiller = createGapFiller({ client: federationClient, pipeline: receivePipeline, rooms: roomStore, log });

@@ -6,6 +6,7 @@ import { createRoomServer, type RoomServerDeps } from '../../src/rooms/room-serv
 import { createReceivePipeline } from '../../src/rooms/receive.js';
 import { createGuestAccess } from '../../src/rooms/guest-access.js';
 import type { KeyLookup, RoomStore } from '../../src/rooms/ports.js';
+import type { PolicySigner } from '../../src/rooms/policy-servers.js';
 import { createDirectoryStore, createRoomStore } from '../../src/storage/index.js';
 import { createClientRooms } from '../../src/rooms/index.js';
 import { createUpgradeCarry, type UpgradeCarryDeps } from '../../src/rooms/upgrade-carry.js';
@@ -37,14 +38,15 @@ export const keyring: KeyLookup = {
   },
 };
 
-export function roomWorld(t: Test, db: Database, options: { readonly streamWindow?: StreamWindow } = {}) {
+export function roomWorld(t: Test, db: Database, options: { readonly streamWindow?: StreamWindow; readonly policySigner?: PolicySigner } = {}) {
   const store: RoomStore = createRoomStore(db.sql, options.streamWindow === undefined ? {} : { streamWindow: options.streamWindow });
   const clock = fixedClock(1_700_000_000_000);
   const positions: number[] = [];
   const notifier = { eventsPersisted: (_roomId: string, position: number) => void positions.push(position) };
   const log = silentLogger();
-  const rooms = createRoomServer({ store, notifier, log, clock, random: counterRandom(), serverName: LOCAL, signingKey: localKey });
-  const receive = createReceivePipeline({ store, keys: keyring, notifier, log });
+  const policySigner = options.policySigner;
+  const rooms = createRoomServer({ store, notifier, log, clock, random: counterRandom(), serverName: LOCAL, signingKey: localKey, ...(policySigner ? { policySigner } : {}) });
+  const receive = createReceivePipeline({ store, keys: keyring, notifier, log, ...(policySigner ? { policySigner } : {}) });
   t.teardown(() => undefined);
   return { store, rooms, receive, clock, positions };
 }

@@ -44,3 +44,12 @@ export {
 export type { ParsePduOptions } from './format.js';
 export { buildEvent, type BuildContext, type EventDraft } from './builder.js';
 export { STRIPPED_STATE_TYPES } from './stripped-state.js';
+export {
+  POLICY_KEY,
+  POLICY_SIGNATURE_KEY_ID,
+  hasPolicySignature,
+  needsPolicySignature,
+  policyServerOf,
+  withPolicySignature,
+  type PolicyServer,
+} from './policy-server.js';

@@ -69,6 +69,7 @@ export {
   type MembershipTemplate,
 } from './federation-membership.js';
 export { createRemoteMembership, type FederationRequests, type RemoteMembership, type RemoteMembershipDeps } from './remote-membership.js';
+export { roomPolicyServer, type PolicySigner } from './policy-servers.js';
 export { RemoteAnswerError } from './remote-pdus.js';
 export { createRemotePublicRooms, type DirectoryQueries, type RemotePublicRooms } from './directory-federation.js';
 export { createErasedUsers, type ErasedUsers } from './erasure.js';

@@ -7,6 +7,8 @@ import {
   checkAuthEvents,
   checkContentHash,
   getRoomVersion,
+  hasPolicySignature,
+  needsPolicySignature,
   parsePdu,
   PduFormatError,
   redactEvent,
@@ -19,6 +21,7 @@ import {
 } from '../events/index.js';
 import type { Logger } from '../platform/logger.js';
 import type { KeyLookup, RoomNotifier, RoomStore, RoomWrites, StateInput, StoredEvent } from './ports.js';
+import { policySigned, roomPolicyServer, type PolicySigner } from './policy-servers.js';
 import { resolveStoredStates } from './resolution.js';
 
 /** What became of a remote PDU. */
@@ -69,6 +72,8 @@ export interface ReceiveDeps {
    * stored and announced: a revoked m.room.guest_access makes this server's guests leave (guest-access.ts).
    */
   readonly afterAccepted?: (event: RoomEvent) => Promise<void>;
+  /** Asks a room's policy server for the signature an event arrived without (policy-servers.ts); absent: nobody is asked. */
+  readonly policySigner?: PolicySigner;
 }
 
 const CREATE_KEY = stateKey('m.room.create', '');
@@ -106,8 +111,22 @@ export function createReceivePipeline(deps: ReceiveDeps) {
       event = parsePdu(redactEvent(event.pdu, rules), rules);
     }
 
+    // A room's policy server must have signed what enters its present; one that will not makes a soft failure.
+    let policyProblem: string | null = null;
+    if (options.outlier !== true && options.backfillPosition === undefined && needsPolicySignature(event)) {
+      const server = await roomPolicyServer(store, roomId);
+      if (server !== undefined && !hasPolicySignature(event.pdu, server, rules)) {
+        try {
+          event = await policySigned(deps.policySigner, server, event, rules);
+        } catch (err) {
+          policyProblem = `policy server ${server.via}: ${(err as Error).message}`;
+        }
+      }
+    }
+
+    const checked = event;
     const outcome = await store.withRoomWriteLock(roomId, (tx) =>
-      options.outlier === true ? persistOutlier(tx, event, rules) : persistChecked(tx, event, rules, options));
+      options.outlier === true ? persistOutlier(tx, checked, rules) : persistChecked(tx, checked, rules, options, policyProblem));
     if (outcome.status === 'accepted' && options.backfillPosition === undefined) {
       deps.notifier.eventsPersisted(roomId, outcome.streamPosition, event.type === 'm.room.member' && event.stateKey !== undefined ? [event.stateKey] : []);
       // The event is in; a consequence that fails is logged, not turned into a refusal of the event.
@@ -194,7 +213,8 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     return state;
   }
 
-  async function persistChecked(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules, options: ReceiveOptions): Promise<ReceiveOutcome> {
+  /** `policyProblem`: why the room's policy server did not sign the event, which soft-fails it if nothing else refuses it. */
+  async function persistChecked(tx: RoomWrites, event: RoomEvent, rules: RoomVersionRules, options: ReceiveOptions, policyProblem: string | null = null): Promise<ReceiveOutcome> {
     const statesBeforePrevs = options.statesBeforePrevs ?? new Map<string, readonly string[]>();
     const backfillPosition = options.backfillPosition;
     const known = await tx.events([event.eventId, ...event.authEvents, ...event.prevEvents]);
@@ -251,7 +271,7 @@ export function createReceivePipeline(deps: ReceiveDeps) {
     // 3. Against the current state: passing 2 but not 3 is a soft failure — kept, never served or built upon.
     const current = await tx.currentState(event.roomId);
     const againstCurrent = checkAuth(event, await authLookup(tx, event, rules, current), rules);
-    const softFailReason = againstCurrent.allowed ? await crossRoomRedaction(tx, event) : againstCurrent.reason;
+    const softFailReason = againstCurrent.allowed ? ((await crossRoomRedaction(tx, event)) ?? policyProblem) : againstCurrent.reason;
 
     const [position] = await tx.persistEvents(event.roomId, [
       { event, outlier: false, rejectedReason: null, softFailed: softFailReason !== null, stateBefore: stateInput },

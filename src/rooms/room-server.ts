@@ -9,9 +9,12 @@ import {
   checkAuth,
   DEFAULT_ROOM_VERSION,
   getRoomVersion,
+  needsPolicySignature,
+  POLICY_KEY,
   powerLevelsContent,
   userPowerLevel,
   type BuildContext,
+  type PolicyServer,
   type EventDraft,
   type RoomEvent,
   type StateKey,
@@ -21,6 +24,7 @@ import { isUserId, MatrixError, userIdServer } from '../protocol/index.js';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { createRoomDrafts, type CreateRoomOptions } from './create-room.js';
+import { policySigned, roomPolicyServer, type PolicySigner } from './policy-servers.js';
 import type { NewEvent, RoomNotifier, RoomReads, RoomRecord, RoomStore, RoomWrites, TransactionKey } from './ports.js';
 
 export interface RoomServerDeps {
@@ -33,6 +37,8 @@ export interface RoomServerDeps {
   readonly signingKey: SigningKey;
   /** The version new rooms get when the request names none. */
   readonly defaultRoomVersion?: string;
+  /** Asks a room's policy server to sign what is sent there (policy-servers.ts); absent: such rooms refuse sends. */
+  readonly policySigner?: PolicySigner;
   /** A local user's displayname and avatar_url, which their joins carry (the profile service's). */
   readonly memberProfile?: (userId: string) => Promise<Readonly<Record<string, string>>>;
 }
@@ -47,6 +53,20 @@ export interface SendOptions {
 export interface SentEvent {
   readonly event: RoomEvent;
   readonly streamPosition: number;
+}
+
+/** An event built on the room's heads, not yet stored; `policy`: the room's policy server must sign it first. */
+interface BuiltEvent {
+  readonly event: RoomEvent;
+  readonly extremityIds: string[];
+  readonly policy?: PolicyServer | undefined;
+}
+
+/** Times a send builds its event again when the room moved on while its policy server signed. */
+const MAX_POLICY_ATTEMPTS = 3;
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
 }
 
 const CREATE_KEY = stateKey('m.room.create', '');
@@ -80,13 +100,14 @@ export function createRoomServer(deps: RoomServerDeps) {
     roomId: string | undefined,
     rules: RoomVersionRules,
     draft: EventDraft,
-  ): Promise<{ event: RoomEvent; extremityIds: string[] }> {
+  ): Promise<BuiltEvent> {
     const selection = authEventsSelection(
       { type: draft.type, stateKey: draft.stateKey, sender: draft.sender, content: draft.content },
       rules,
     );
-    // Room version 12 lists no create event in auth_events, but the rules still read it.
-    const wanted: StateKey[] = selection.includes(CREATE_KEY) ? selection : [...selection, CREATE_KEY];
+    // Room version 12 lists no create event in auth_events, but the rules still read it; the room's
+    // m.room.policy comes with them, at no extra round trip.
+    const wanted: StateKey[] = [...selection, ...(selection.includes(CREATE_KEY) ? [] : [CREATE_KEY]), POLICY_KEY];
     // The extremities and the auth state are read together (one round trip on a transaction's connection),
     // then the events both name at once.
     const [extremityIds, entries] = roomId === undefined
@@ -116,7 +137,9 @@ export function createRoomServer(deps: RoomServerDeps) {
       log.info({ roomId: event.roomId, type: event.type, sender: event.sender, reason: verdict.reason }, 'local event refused');
       throw new MatrixError('M_FORBIDDEN', verdict.reason);
     }
-    return { event, extremityIds };
+    const policyContent = state.get(POLICY_KEY)?.content;
+    const policy = policyContent !== undefined && needsPolicySignature(event) ? await roomPolicyServer(tx, event.roomId, policyContent) : undefined;
+    return { event, extremityIds, policy };
   }
 
   /** Builds, authorises and persists one local event inside the room's write transaction. */
@@ -172,8 +195,24 @@ export function createRoomServer(deps: RoomServerDeps) {
    * nothing new is written; the transaction's row commits with the event (the room's lock serialises both).
    */
   async function send(roomId: string, draft: EventDraft, options: SendOptions = {}): Promise<SentEvent> {
+    // In a room with a policy server, the event built is signed by it outside the room's lock (no federation
+    // request runs in a transaction), then stored if the room has not moved on meanwhile; else built again.
+    let signed: BuiltEvent | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await sendOnce(roomId, draft, options, signed);
+      if (!('unsigned' in outcome)) return outcome;
+      if (attempt === MAX_POLICY_ATTEMPTS) {
+        throw new MatrixError('M_UNKNOWN', `Room ${roomId} kept changing while its policy server signed the event; try again`, { status: 409 });
+      }
+      const { event, extremityIds, policy } = outcome.unsigned;
+      signed = { event: await policySigned(deps.policySigner, policy!, event, outcome.rules), extremityIds, policy };
+    }
+  }
+
+  async function sendOnce(roomId: string, draft: EventDraft, options: SendOptions, signed: BuiltEvent | undefined): Promise<SentEvent | { unsigned: BuiltEvent; rules: RoomVersionRules }> {
     const key = options.txn && { ...options.txn, roomId };
-    const outcome = await store.withRoomWriteLock(roomId, async (tx) => {
+    type Outcome = { sent: SentEvent; repeated: boolean } | { unsigned: BuiltEvent; rules: RoomVersionRules };
+    const outcome = await store.withRoomWriteLock(roomId, async (tx): Promise<Outcome> => {
       const room = await roomOrThrow(tx, roomId);
       const rules = rulesFor(room.roomVersion);
       await options.precondition?.(tx);
@@ -192,17 +231,24 @@ export function createRoomServer(deps: RoomServerDeps) {
       }
       const same = await sameState(tx, roomId, draft);
       if (same) {
+        await built?.catch(() => undefined);
         if (key) await tx.recordTransaction(key, same.event.eventId);
         return { sent: same, repeated: true };
       }
+      // An event the policy server signed stands while the room's heads are those it was built on.
+      const ready = signed !== undefined && sameIds(await tx.forwardExtremities(roomId), signed.extremityIds) ? signed : undefined;
+      if (ready) await built?.catch(() => undefined);
+      const next = ready ?? (await (built ?? buildLocal(tx, roomId, rules, draft)));
+      if (next.policy !== undefined && ready === undefined) return { unsigned: next, rules };
       // The transaction's row goes out with the event's room rows, before the events-stream lock is taken.
       const sent = await appendLocal(tx, roomId, rules, draft, {
         ...(key ? { alongside: (event: RoomEvent) => tx.recordTransaction(key, event.eventId) } : {}),
-        ...(built ? { built } : {}),
+        built: Promise.resolve(next),
         last: true,
       });
       return { sent, repeated: false };
     });
+    if ('unsigned' in outcome) return outcome;
     if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition, membersSetBy([outcome.sent.event]));
     return outcome.sent;
   }
