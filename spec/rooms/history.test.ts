@@ -180,8 +180,8 @@ t.test('redactions', async (t) => {
       const aliceSaid = await say(roomId, alice, 'oops');
       const bobSaid = await say(roomId, bob, 'rude');
       await rejectsWith(t, redactions.redact(bob, roomId, aliceSaid, 't1'), 'M_FORBIDDEN', /power/, `v${roomVersion}: bob cannot redact alice's message`);
-      const own = await redactions.redact(alice, roomId, aliceSaid, 't1', 'typo');
-      t.equal(await redactions.redact(alice, roomId, aliceSaid, 't1', 'typo'), own, 'the same transaction gives the same redaction');
+      const own = await redactions.redact(alice, roomId, aliceSaid, 't1', { reason: 'typo' });
+      t.equal(await redactions.redact(alice, roomId, aliceSaid, 't1', { reason: 'typo' }), own, 'the same transaction gives the same redaction');
       const moderated = await redactions.redact(alice, roomId, bobSaid, 't2');
       t.not(moderated, own, 'a moderator redacts another member');
       t.equal(await redactions.redact(bob, roomId, '$unknown:hearth.test', 't3'), await redactions.redact(bob, roomId, '$unknown:hearth.test', 't3'));

@@ -49,13 +49,14 @@ export function createClientRedact(deps: ClientRedactDeps) {
   return {
     /** Sends the redaction; a retransmission of the same transaction gets the first redaction's id. */
     /** `txnId` undefined (the legacy POST): every request is a new redaction. */
-    async redact(caller: Caller, roomIdValue: string, eventIdValue: string, txnId: string | undefined, reason?: string): Promise<string> {
+    /** `content`: the redaction's content beside `redacts` (a reason, say). */
+    async redact(caller: Caller, roomIdValue: string, eventIdValue: string, txnId: string | undefined, content: Readonly<Record<string, unknown>> = {}): Promise<string> {
       const roomId = parseRoomId(roomIdValue);
       const eventId = parseEventId(eventIdValue);
       if (!(await store.room(roomId))) throw new MatrixError('M_FORBIDDEN', `You are not in room ${roomId}`);
       const sent = await rooms.send(
         roomId,
-        { type: 'm.room.redaction', sender: caller.userId, content: reason === undefined ? {} : { reason }, redacts: eventId },
+        { type: 'm.room.redaction', sender: caller.userId, content, redacts: eventId },
         {
           // A transaction id is scoped to its request path: this one never meets a /send's (and to the
           // device; an application service acting without one, to the user: see txnDevice).

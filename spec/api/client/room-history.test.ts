@@ -143,3 +143,29 @@ t.test('members, forget and timestamp_to_event', async (t) => {
     t.match(ts.body, { event_id: /^\$/, origin_server_ts: Number });
   });
 });
+
+t.test('a redaction sent through /send (spec 1.18)', async (t) => {
+  await eachEngine(t, 'content.redacts, in every room version', async (t, db) => {
+    const { alice, bob } = await world(t, db);
+    for (const version of ['10', '11']) {
+      const roomId = await alice.createRoom({ preset: 'public_chat', room_version: version });
+      await bob.post(`${room(roomId)}/join`);
+      const said = await alice.say(roomId, 'regrettable', `s${version}`);
+      const send = (client: typeof alice, txn: string, content: Record<string, unknown>) =>
+        client.put(`${room(roomId)}/send/m.room.redaction/${txn}`, content);
+      const refused = await send(bob, 'b1', { redacts: said, reason: 'no' });
+      t.same([refused.status, refused.body.errcode], [403, 'M_FORBIDDEN'], `v${version}: with the checks of /redact`);
+      const missing = await send(alice, 'r0', { reason: 'what?' });
+      t.same([missing.status, missing.body.errcode], [400, 'M_BAD_JSON'], `v${version}: content.redacts is required`);
+      const first = await send(alice, 'r1', { redacts: said, reason: 'oops' });
+      t.equal(first.status, 200, `v${version}: sent`);
+      t.equal((await send(alice, 'r1', { redacts: said, reason: 'oops' })).body.event_id, first.body.event_id, 'idempotent per transaction');
+      const target = await bob.get(`${room(roomId)}/event/${encodeURIComponent(said)}`);
+      t.same(target.body.content, {}, `v${version}: the target is redacted`);
+      const redaction = (await bob.get(`${room(roomId)}/event/${encodeURIComponent(first.body.event_id)}`)).body;
+      t.equal(redaction.redacts, said, `v${version}: served with redacts at the top level`);
+      t.match(redaction.content, { reason: 'oops' }, `v${version}: with the rest of its content`);
+      if (version === '11') t.equal(redaction.content.redacts, said, 'v11: redacts stays in content');
+    }
+  });
+});

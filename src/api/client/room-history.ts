@@ -28,10 +28,10 @@ export function roomHistoryRoutes(rooms: ClientRooms) {
       }),
     }));
     route(app, redactEvent, async ({ requester, params, body }) => ({
-      event_id: await rooms.redact(requester, params.roomId, params.eventId, params.txnId, body.reason),
+      event_id: await rooms.redact(requester, params.roomId, params.eventId, params.txnId, body.reason === undefined ? {} : { reason: body.reason }),
     }));
     route(app, redactEventWithoutTxn, async ({ requester, params, body }) => ({
-      event_id: await rooms.redact(requester, params.roomId, params.eventId, undefined, body.reason),
+      event_id: await rooms.redact(requester, params.roomId, params.eventId, undefined, body.reason === undefined ? {} : { reason: body.reason }),
     }));
     route(app, forgetRoom, async ({ requester, params }) => {
       await rooms.forget(requester, params.roomId);

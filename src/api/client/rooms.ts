@@ -98,11 +98,17 @@ export function roomRoutes(rooms: ClientRooms, thirdParty: ThirdPartyInvites | n
       });
     }
 
+    // Since v1.18 a redaction may be sent as any message is, its target in content.redacts: it goes the way
+    // of PUT /redact (the same checks; before v11 the event carries redacts at its top level).
     route(app, sendMessage, async ({ requester, params, query, body }) => ({
-      event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, params.txnId, body, massagedTs(requester, query.ts)),
+      event_id: params.eventType === REDACTION
+        ? await rooms.redact(requester, params.roomId, redactionTarget(body), params.txnId, redactionContent(body))
+        : await rooms.sendMessage(requester, params.roomId, params.eventType, params.txnId, body, massagedTs(requester, query.ts)),
     }));
     route(app, sendMessageWithoutTxn, async ({ requester, params, body }) => ({
-      event_id: await rooms.sendMessage(requester, params.roomId, params.eventType, undefined, body),
+      event_id: params.eventType === REDACTION
+        ? await rooms.redact(requester, params.roomId, redactionTarget(body), undefined, redactionContent(body))
+        : await rooms.sendMessage(requester, params.roomId, params.eventType, undefined, body),
     }));
     route(app, setRoomStateWithKey, async ({ requester, params, query, body }) => ({
       event_id: await rooms.sendState(requester, params.roomId, params.eventType, params.stateKey, body, massagedTs(requester, query.ts)),
@@ -129,6 +135,22 @@ export function roomRoutes(rooms: ClientRooms, thirdParty: ThirdPartyInvites | n
 }
 
 /** The `ts` query parameter counts for application services only (timestamp massaging); others send "now". */
+const REDACTION = 'm.room.redaction';
+
+/** The event a redaction sent through /send redacts: content.redacts. */
+function redactionTarget(content: Readonly<Record<string, unknown>>): string {
+  if (typeof content.redacts !== 'string') {
+    throw new MatrixError('M_BAD_JSON', 'An m.room.redaction needs content.redacts: the id of the event it redacts');
+  }
+  return content.redacts;
+}
+
+/** The rest of its content (a reason, say). */
+function redactionContent(content: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const { redacts: _redacts, ...rest } = content;
+  return rest;
+}
+
 function massagedTs(requester: Requester, ts: number | undefined): number | undefined {
   return requester.appservice === undefined ? undefined : ts;
 }
