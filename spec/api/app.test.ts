@@ -81,12 +81,12 @@ t.test('GET /_matrix/key/v2/server/{keyId} (the deprecated form) answers the sam
   }
 });
 
-t.test('GET /_matrix/client/versions lists the spec versions served, from r0.6.1 to v1.17', async (t) => {
+t.test('GET /_matrix/client/versions lists the spec versions served, from r0.6.1 to v1.19', async (t) => {
   const res = await (await app(t)).inject({ method: 'GET', url: '/_matrix/client/versions' });
   t.equal(res.statusCode, 200);
   const body = res.json() as { versions: string[]; unstable_features: Record<string, boolean> };
   t.equal(body.versions[0], 'r0.6.1');
-  t.equal(body.versions.at(-1), 'v1.17');
+  t.equal(body.versions.at(-1), 'v1.19');
   t.ok(['v1.1', 'v1.4', 'v1.11'].every((version) => body.versions.includes(version)), 'threads (v1.4) and authenticated media (v1.11) among them');
   t.same(body.unstable_features, { ...UNSTABLE_FEATURES });
 });

@@ -5,13 +5,14 @@
  * it once what it asks of a homeserver's Client-Server API is served. Not served yet, across these
  * versions: phone numbers as third-party identifiers (no SMS gateway), as the README says.
  *
- * Next: v1.18, whose policy servers every server in a room that names one MUST consult; it also brings
- * account suspension and locking for admins, and invite blocking (served already).
+ * v1.18 asks that every server in a room naming a policy server consult it (src/rooms/policy-servers.ts:
+ * Hearth asks it, and is not one itself), and brings redactions sent through /send, account suspension
+ * and locking for admins, and invite blocking; v1.19 adds GET /mutual_rooms.
  */
 export const SUPPORTED_CLIENT_VERSIONS: readonly string[] = [
   // The last r0 release: clients from before v1.1 check for it (the r0 paths are served as aliases).
   'r0.6.1',
-  ...Array.from({ length: 17 }, (_, i) => `v1.${i + 1}`),
+  ...Array.from({ length: 19 }, (_, i) => `v1.${i + 1}`),
 ];
 
 /** Unstable features (MSCs) Hearth serves, by their namespaced flag. */
