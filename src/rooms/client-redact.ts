@@ -47,9 +47,11 @@ export function createClientRedact(deps: ClientRedactDeps) {
   }
 
   return {
-    /** Sends the redaction; a retransmission of the same transaction gets the first redaction's id. */
-    /** `txnId` undefined (the legacy POST): every request is a new redaction. */
-    /** `content`: the redaction's content beside `redacts` (a reason, say). */
+    /**
+     * Sends the redaction; a retransmission of the same transaction gets the first redaction's id.
+     * `txnId` undefined (the legacy POST): every request is a new redaction. `content`: the redaction's
+     * content beside `redacts` (a reason, say).
+     */
     async redact(caller: Caller, roomIdValue: string, eventIdValue: string, txnId: string | undefined, content: Readonly<Record<string, unknown>> = {}): Promise<string> {
       const roomId = parseRoomId(roomIdValue);
       const eventId = parseEventId(eventIdValue);

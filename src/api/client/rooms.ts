@@ -134,7 +134,6 @@ export function roomRoutes(rooms: ClientRooms, thirdParty: ThirdPartyInvites | n
   };
 }
 
-/** The `ts` query parameter counts for application services only (timestamp massaging); others send "now". */
 const REDACTION = 'm.room.redaction';
 
 /** The event a redaction sent through /send redacts: content.redacts. */
@@ -151,6 +150,7 @@ function redactionContent(content: Readonly<Record<string, unknown>>): Readonly<
   return rest;
 }
 
+/** The `ts` query parameter counts for application services only (timestamp massaging); others send "now". */
 function massagedTs(requester: Requester, ts: number | undefined): number | undefined {
   return requester.appservice === undefined ? undefined : ts;
 }
