@@ -66,18 +66,6 @@ export function createUpgradeCarry(deps: UpgradeCarryDeps) {
     await deps.pushRules.copyRoomRules(userId, from, to);
   }
 
-  async function carryServer(from: string, to: string): Promise<void> {
-    for (const alias of await deps.aliases.roomAliases(from)) {
-      const record = await deps.aliases.alias(alias);
-      if (!record || !(await deps.aliases.deleteAlias(alias))) continue;
-      await deps.aliases.createAlias({ alias, roomId: to, creator: record.creator }, deps.clock.now());
-    }
-    if (await deps.directory.isPublished(from)) {
-      await deps.directory.setPublished(to, true, deps.clock.now());
-      await deps.directory.setPublished(from, false, deps.clock.now());
-    }
-  }
-
   return {
     /**
      * `userId` has just joined `roomId` (or made it, upgrading); `firstOfServer`: no other user of this
@@ -88,7 +76,7 @@ export function createUpgradeCarry(deps: UpgradeCarryDeps) {
         const from = await predecessorOf(roomId);
         if (from === undefined || !isUserId(userId)) return;
         await carryUser(userId, from, roomId);
-        if (firstOfServer) await carryServer(from, roomId);
+        if (firstOfServer) await moveAliasesAndListing(deps, from, roomId);
       } catch (err) {
         log.warn({ err, roomId }, 'could not carry settings over into an upgraded room');
       }
@@ -97,3 +85,20 @@ export function createUpgradeCarry(deps: UpgradeCarryDeps) {
 }
 
 export type UpgradeCarry = ReturnType<typeof createUpgradeCarry>;
+
+/** This server's aliases of the old room point at the new one, and its directory listing moves there. */
+export async function moveAliasesAndListing(
+  deps: Pick<UpgradeCarryDeps, 'aliases' | 'directory' | 'clock'>,
+  from: string,
+  to: string,
+): Promise<void> {
+  for (const alias of await deps.aliases.roomAliases(from)) {
+    const record = await deps.aliases.alias(alias);
+    if (!record || !(await deps.aliases.deleteAlias(alias))) continue;
+    await deps.aliases.createAlias({ alias, roomId: to, creator: record.creator }, deps.clock.now());
+  }
+  if (await deps.directory.isPublished(from)) {
+    await deps.directory.setPublished(to, true, deps.clock.now());
+    await deps.directory.setPublished(from, false, deps.clock.now());
+  }
+}

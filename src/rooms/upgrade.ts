@@ -15,6 +15,7 @@ import type { InitialStateEvent } from './create-room.js';
 import type { AliasStore, RoomDirectoryStore, RoomReads } from './ports.js';
 import { maySendState } from './room-power.js';
 import type { RoomServer } from './room-server.js';
+import { moveAliasesAndListing } from './upgrade-carry.js';
 
 /**
  * Room upgrades (client-server API, "Room upgrades"): a replacement room of another version that carries
@@ -43,7 +44,7 @@ const COPIED_TYPES = [
 ] as const;
 
 export function createRoomUpgrades(deps: RoomUpgradeDeps) {
-  const { rooms, store, aliases, directory } = deps;
+  const { rooms, store } = deps;
 
   /** Changes to the old room after the upgrade the upgrader may lack the power for; the upgrade stands without them. */
   async function bestEffort(write: () => Promise<unknown>): Promise<void> {
@@ -113,11 +114,8 @@ export function createRoomUpgrades(deps: RoomUpgradeDeps) {
     });
     if (final !== initial) await rooms.send(replacement, { type: 'm.room.power_levels', stateKey: '', sender: caller.userId, content: final });
     if (chosenId === undefined) await tombstone(replacement);
-    await moveAliases(caller, roomId, replacement, lookup('m.room.canonical_alias', '')?.content);
-    if (await directory.isPublished(roomId)) {
-      await directory.setPublished(replacement, true, deps.clock.now());
-      await directory.setPublished(roomId, false, deps.clock.now());
-    }
+    await moveAliasesAndListing(deps, roomId, replacement);
+    await dropCanonicalAlias(caller, roomId, lookup('m.room.canonical_alias', '')?.content);
     await restrictOldRoom(caller, roomId, levels, lookup('m.room.power_levels', '')?.content);
     return replacement;
   }
@@ -133,13 +131,8 @@ export function createRoomUpgrades(deps: RoomUpgradeDeps) {
     return state;
   }
 
-  /** Local aliases point at the replacement; the canonical alias (copied with the state) leaves the old room. */
-  async function moveAliases(caller: Caller, from: string, to: string, canonical: Readonly<Record<string, unknown>> | undefined): Promise<void> {
-    for (const alias of await aliases.roomAliases(from)) {
-      const record = await aliases.alias(alias);
-      if (!record || !(await aliases.deleteAlias(alias))) continue;
-      await aliases.createAlias({ alias, roomId: to, creator: record.creator }, deps.clock.now());
-    }
+  /** The canonical alias, copied with the state, leaves the old room. */
+  async function dropCanonicalAlias(caller: Caller, from: string, canonical: Readonly<Record<string, unknown>> | undefined): Promise<void> {
     if (canonical !== undefined && (canonical.alias !== undefined || canonical.alt_aliases !== undefined)) {
       await bestEffort(() => rooms.send(from, { type: 'm.room.canonical_alias', stateKey: '', sender: caller.userId, content: {} }));
     }
