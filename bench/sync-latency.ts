@@ -308,7 +308,7 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     }
     // Where the time goes: a send's own answer is part of every delivery's latency.
     summary('Hearth PUT /send answer', measured.sendTimes, count);
-    console.log(`  p99 by second of sending: ${bySecond(measured)} ms`);
+    console.log(`  delivery p99 by second of sending: ${bySecond(measured)} ms`);
     if (used !== null) {
       // The sending seconds and the two after them, in which the last deliveries arrive.
       console.log(`  ${used.line}`);
