@@ -1,8 +1,8 @@
 import t from 'tap';
 import { silentLogger } from '../../src/platform/logger.js';
 import { openDatabase, StorageError } from '../../src/storage/index.js';
-import { beginLocked } from '../../src/storage/client.js';
-import { eachEngine } from '../helpers/database.js';
+import { beginLocked, commitNow } from '../../src/storage/client.js';
+import { eachEngine, testDatabase } from '../helpers/database.js';
 
 const log = silentLogger();
 
@@ -79,6 +79,42 @@ void eachEngine(t, 'a transaction begun with its lock holds it to the end, and w
     throw new Error('no');
   }), { message: 'no' });
   t.same((await db.sql<{ n: number }[]>`select n from locked_log order by n`).map((row) => row.n), [1, 2], 'the failed one left nothing');
+});
+
+// Only on PostgreSQL: the embedded engine runs in this process, so it cannot answer while the test keeps it busy.
+t.test('a COMMIT sent with commitNow goes out at once, so a busy process does not hold its locks', { skip: process.env.DATABASE_URL ? false : 'needs DATABASE_URL' }, async (t) => {
+  const db = await testDatabase(t, { engine: 'postgres' });
+  await db.sql`create table busy_log (note text)`;
+  // The driver sends a statement it has not prepared yet in two steps; the transaction's is prepared here.
+  await db.sql`insert into busy_log values (${'first'})`;
+  let waiter: Promise<number> | undefined;
+  let busyUntil = 0;
+  await db.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(4242)`;
+    // Another connection waits for the lock; its answer says when it got it, by the database's clock.
+    waiter = db.sql.begin(async (other) => {
+      const [row] = await other<{ at: number }[]>`
+        select (extract(epoch from clock_timestamp()) * 1000)::float8 as at from (select pg_advisory_xact_lock(4242)) as locked`;
+      return row!.at;
+    });
+    for (let i = 0; i < 100; i++) {
+      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+      if (row!.n > 0) break;
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    // The process is busy right after the last statements and the COMMIT are issued (this runs before any
+    // setImmediate the driver schedules now): the COMMIT must be on its way already.
+    setImmediate(() => {
+      const from = Date.now();
+      while (Date.now() - from < 500);
+      busyUntil = Date.now();
+    });
+    // A statement over the driver's 1 KiB goes out alone; a bare COMMIT after it would wait.
+    return [tx`insert into busy_log values (${'x'.repeat(2000)})`, commitNow(tx)];
+  });
+  const gotAt = await waiter!;
+  t.ok(gotAt < busyUntil, `the waiting connection got the lock while this process was busy (${(busyUntil - gotAt).toFixed(0)} ms before it was done)`);
+  t.same(await db.sql`select length(note) as n from busy_log order by n`, [{ n: 5 }, { n: 2000 }], 'the transaction committed');
 });
 
 void eachEngine(t, 'queries from many callers at once all complete', async (t, db) => {

@@ -80,15 +80,28 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
 const committedEarly = new WeakSet<object>();
 
 /**
- * Sends COMMIT on a transaction of `begin` now, after the statements already sent and with them (postgres.js
- * writes what is issued in one turn together): the last statements' answers need not come back before the
- * commit goes out. Issue it in the same turn as those statements, and nothing after it. Should one of them
- * fail, the server answers the COMMIT of the failed transaction with a rollback, so nothing is half-written.
+ * Sends COMMIT on a transaction of `begin` now, after the statements already sent and with them: the last
+ * statements' answers need not come back before the commit goes out. Issue it in the same turn as those
+ * statements, and nothing after it. Should one of them fail, the server answers the COMMIT of the failed
+ * transaction with a rollback, so nothing is half-written.
+ *
+ * "Now" is not postgres.js's default: it writes what a connection has gathered at once only when that
+ * reaches FLUSH_AT bytes, else on the next setImmediate. A statement carrying an event's JSON passes that
+ * size and goes out alone; a bare COMMIT after it would wait for the event loop to come round, and the
+ * events-stream lock the statement took (persist-events.ts) would be held, for every room's writers, as
+ * long as this process is busy with other requests. Padded to the size, the COMMIT goes out at once with
+ * whatever the connection still held (spec/storage/database.test.ts holds the driver to it).
  */
 export function commitNow(tx: postgres.TransactionSql): Promise<unknown> {
   committedEarly.add(tx);
-  return tx.unsafe('commit');
+  return tx.unsafe(PADDED_COMMIT);
 }
+
+/** What postgres.js (3.4) gathers for a connection before it writes without waiting for setImmediate. */
+const FLUSH_AT = 1024;
+
+/** COMMIT and trailing spaces, as long as a message that goes out at once. */
+const PADDED_COMMIT = 'commit'.padEnd(FLUSH_AT, ' ');
 
 /**
  * `sql.begin` that reserves an idle connection before it sends BEGIN. postgres.js 3.4.9's own begin can
