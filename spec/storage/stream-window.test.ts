@@ -8,6 +8,7 @@ import type { Database } from '../../src/storage/index.js';
 import { EventCache } from '../../src/storage/event-cache.js';
 import { StreamWindow } from '../../src/storage/stream-window.js';
 import { clientRooms } from '../helpers/rooms.js';
+import { fakeEvent } from '../helpers/room-events.js';
 
 /**
  * The stream window (src/storage/stream-window.ts) answers sync's reads from memory. Whatever it holds,
@@ -280,4 +281,29 @@ eachEngine(t, 'the events this process commits enter the window as they commit: 
     [{ rel_type: 'm.annotation', event_id: hello, key: '👍' }, 'from elsewhere', 'after the gap'],
     'a catch-up reads the rest',
   );
+});
+
+t.test('events committed here enter once every event before them has, in whatever order their commits are heard', async (t) => {
+  const window = new StreamWindow(new EventCache(100), LIMITS);
+  const noRead = (() => {
+    throw new Error('the window read the database');
+  }) as unknown as Parameters<StreamWindow['catchUp']>[0];
+  await window.catchUp(noRead, 10, false);
+  const roomId = '!room:example.org';
+  const committed = (position: number) => ({
+    position,
+    stored: { event: fakeEvent({ id: `$event${position}`, roomId }), roomVersion: '10', outlier: false, rejectedReason: null, softFailed: false, streamPosition: position },
+    stateBefore: 1,
+    stateAfter: 1,
+    transactions: [],
+  });
+  window.append([committed(12)]);
+  t.equal(window.reach, 10, 'an event heard before the one ahead of it waits');
+  t.equal(window.timeline(roomId, 10, 12, 10), undefined, 'and is not served yet');
+  window.append([committed(11)]);
+  t.equal(window.reach, 12, 'both enter once the gap is filled');
+  await window.catchUp(noRead, 12, false);
+  t.same(window.timeline(roomId, 10, 12, 10)?.events.map(({ event }) => event.eventId), ['$event11', '$event12'], 'in position order, from memory');
+  window.append([committed(11)]);
+  t.equal(window.reach, 12, 'an event heard again changes nothing');
 });

@@ -210,15 +210,38 @@ interface SocketTarget {
 }
 
 /**
- * The connection's socket with Nagle's algorithm off. postgres.js leaves it on, and it sends a query while
- * the previous one's bytes may still be unacknowledged (pipelined queries on one connection, BEGIN followed
- * by the first statement): the kernel then holds the second write until the delayed ACK, 40 ms on Linux,
- * which showed as a 40 ms floor on /sync delivery on PostgreSQL. The driver writes to the socket while it
- * connects; Node queues those writes until the connection is up.
+ * The connection's socket with Nagle's algorithm off, whose writes of one turn go out together.
+ *
+ * Nagle: postgres.js leaves it on, and it sends a query while the previous one's bytes may still be
+ * unacknowledged (pipelined queries on one connection, BEGIN followed by the first statement): the kernel
+ * then holds the second write until the delayed ACK, 40 ms on Linux, which showed as a 40 ms floor on /sync
+ * delivery on PostgreSQL. The driver writes to the socket while it connects; Node queues those writes until
+ * the connection is up.
+ *
+ * Together: the driver writes a message of 1 KiB or more at once and what follows it separately, so an
+ * event's insert and the COMMIT after it (commitNow) were two system calls, each waking the server's
+ * backend, which on a machine of few cores runs in this process's place. The socket is corked at a turn's
+ * first write and uncorked once the turn's microtasks are done, so they leave in one write.
  */
 function noDelaySocket(target: SocketTarget): Socket {
   const socket = new Socket();
   socket.setNoDelay(true);
-  if (typeof target.path === 'string' && target.path !== '') return socket.connect(target.path);
-  return socket.connect(target.port[0] ?? 5432, target.host[0] ?? 'localhost');
+  if (typeof target.path === 'string' && target.path !== '') socket.connect(target.path);
+  else socket.connect(target.port[0] ?? 5432, target.host[0] ?? 'localhost');
+  // After connect, which puts back the prototype's write should the instance have its own.
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as Socket['write'];
+  return socket;
 }

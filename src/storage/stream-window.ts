@@ -13,8 +13,9 @@ import type { Query } from './state-groups.js';
  * Events commit in position order (persist-events.ts), so once the window holds every event up to p it
  * never misses one below p; this holds for events written by any process. Backfilled events carry negative
  * positions and soft-failed ones are never served: neither enters. The one shortcut: the events this
- * process builds are handed over as they commit (`append`) when they directly follow the window's reach,
- * which then needs no statement to reach them.
+ * process builds are handed over as they commit (`append`) and enter as soon as every position before
+ * them is held, so the window reaches them without a statement. Commits on different connections are
+ * heard in any order; one heard early waits in `#pending` for those before it.
  *
  * What the window holds of a room: every event with a position above the room's `floor` (the window's start
  * for a room it has not trimmed). A question reaching below a floor is not answered here (undefined): the
@@ -117,6 +118,8 @@ export class StreamWindow {
   /** The newest events of every room in stream order: all those above `#tailFloor` (up to reach). */
   #tail: WindowEvent[] = [];
   #tailFloor = 0;
+  /** Committed events heard before an event ahead of them, by position; they enter once the gap is held. */
+  readonly #pending = new Map<number, CommittedEvent>();
   /** The catch-up under way, and the position it brings the window to. */
   #loading: { readonly upTo: number; readonly done: Promise<void> } | undefined;
 
@@ -163,6 +166,7 @@ export class StreamWindow {
         if (this.#loading?.done === done) this.#loading = undefined;
       }
     }
+    this.#enterPending();
   }
 
   async #load(q: Query, after: number, upTo: number): Promise<void> {
@@ -204,22 +208,35 @@ export class StreamWindow {
   }
 
   /**
-   * Takes in events this process has just committed, in position order, as long as each directly follows
-   * what the window holds (reach + 1): then no snapshot has to read them back. Nothing can name a fresh
-   * event before it commits, so it enters unreferenced. A gap (another writer's event, a position drawn
-   * by a transaction that rolled back), a window not begun yet or a catch-up under way: the rest is left
-   * to the next catch-up, which reads the database.
+   * Takes in events this process has just committed. Each enters once it directly follows what the window
+   * holds (reach + 1), in position order, so no snapshot has to read it back; until then it waits for the
+   * events before it, which commits on other connections hand over in their own time. Nothing can name a
+   * fresh event before it commits, so it enters unreferenced. A gap that no commit here fills (another
+   * writer's event, a position drawn by a transaction that rolled back) is left to the next catch-up,
+   * which reads the database and drops what waited below its reach.
    */
   append(events: readonly CommittedEvent[]): void {
-    if (this.#reach === undefined || this.#loading !== undefined) return;
-    let added = false;
+    if (this.#reach === undefined) return;
     for (const committed of events) {
-      if (committed.position !== this.#reach + 1) break;
-      this.eventCache.set(committed.stored);
-      this.#add({ ...committed, referenced: false });
-      this.#reach = committed.position;
+      if (committed.position > this.#reach) this.#pending.set(committed.position, committed);
+    }
+    // A plain bound: what waits behind a gap is only a shortcut.
+    if (this.#pending.size > this.limits.catchUp) this.#pending.clear();
+    this.#enterPending();
+  }
+
+  /** Adds the waiting events that follow the reach; drops those a catch-up has read meanwhile. */
+  #enterPending(): void {
+    if (this.#reach === undefined || this.#loading !== undefined || this.#pending.size === 0) return;
+    let added = false;
+    for (let next = this.#pending.get(this.#reach + 1); next !== undefined; next = this.#pending.get(this.#reach + 1)) {
+      this.#pending.delete(next.position);
+      this.eventCache.set(next.stored);
+      this.#add({ ...next, referenced: false });
+      this.#reach = next.position;
       added = true;
     }
+    for (const position of this.#pending.keys()) if (position <= this.#reach) this.#pending.delete(position);
     if (added) this.#trim();
   }
 
@@ -292,6 +309,7 @@ export class StreamWindow {
   /** Forgets everything and holds every event from `position` on. */
   #restart(position: number): void {
     this.#rooms.clear();
+    this.#pending.clear();
     this.#byId.clear();
     this.#members.clear();
     this.#tail = [];
