@@ -98,7 +98,9 @@ t.test('a COMMIT sent with commitNow goes out at once, so a busy process does no
       return row!.at;
     });
     for (let i = 0; i < 100; i++) {
-      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+      const [row] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_locks
+        where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`;
       if (row!.n > 0) break;
       await new Promise((done) => setTimeout(done, 20));
     }
