@@ -499,3 +499,44 @@ void eachEngine(t, 'the last events of a transaction commit with their own state
   const [later] = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(b!, after('$create'))], { last: true }));
   t.ok(later! > position!, 'the room still takes events');
 });
+
+void eachEngine(t, 'reads sent with the lock answer as the transaction\'s own reads would, until it writes', async (t, db) => {
+  const store = await newRoom(db);
+  const create = fakeEvent({ id: '$create', roomId: ROOM, type: 'm.room.create', stateKey: '', content: { creator: '@alice:example.org' } });
+  const join = fakeEvent({ id: '$join', roomId: ROOM, type: 'm.room.member', stateKey: '@alice:example.org', content: { membership: 'join' }, prev: ['$create'], depth: 2 });
+  const txn = { userId: '@alice:example.org', deviceId: 'DEVICE', roomId: ROOM, txnId: 't1' };
+  await store.withRoomWriteLock(ROOM, async (tx) => {
+    await tx.persistEvents(ROOM, [accepted(create, full(new Map())), accepted(join, after('$create'))]);
+    await tx.setForwardExtremities(ROOM, ['$join']);
+    await tx.updateCurrentState(ROOM, stateOf([['m.room.create', '', '$create'], ['m.room.member', '@alice:example.org', '$join']]));
+    await tx.recordTransaction(txn, '$join');
+  });
+  const createKey = stateKey('m.room.create', '');
+  const memberKey = stateKey('m.room.member', '@alice:example.org');
+  const powerKey = stateKey('m.room.power_levels', '');
+  const prefetch = { extremities: true, stateKeys: [createKey, memberKey, powerKey], transaction: txn };
+  await store.withRoomWriteLock(ROOM, async (tx) => {
+    t.same(await tx.forwardExtremities(ROOM), ['$join'], 'the extremities');
+    t.same([...(await tx.currentStateEntries(ROOM, [memberKey, powerKey]))], [[memberKey, '$join']], 'the state asked for, of the keys sent');
+    t.same([...(await tx.currentStateEntries(ROOM, [stateKey('m.room.topic', '')]))], [], 'a key not sent is read');
+    t.equal(await tx.transactionEvent(txn), '$join', 'the transaction id');
+    t.equal(await tx.transactionEvent({ ...txn, txnId: 't2' }), undefined, 'another transaction id is read');
+    const message = fakeEvent({ id: '$message', roomId: ROOM, prev: ['$join'], depth: 3 });
+    await tx.persistEvents(ROOM, [accepted(message, after('$join'))]);
+    await tx.setForwardExtremities(ROOM, ['$message']);
+    t.same(await tx.forwardExtremities(ROOM), ['$message'], 'after a write, the transaction reads its own writes');
+  }, { prefetch });
+  // A lock that is not free: the prefetched reads wait for it with the BEGIN, and see what its holder committed.
+  let release!: () => void;
+  const held = new Promise<void>((done) => (release = done));
+  const holder = store.withRoomWriteLock(ROOM, async (tx) => {
+    await held;
+    await tx.setForwardExtremities(ROOM, ['$other']);
+  });
+  await new Promise((done) => setTimeout(done, 50));
+  const waiting = store.withRoomWriteLock(ROOM, (tx) => tx.forwardExtremities(ROOM), { prefetch });
+  await new Promise((done) => setTimeout(done, 50));
+  release();
+  await holder;
+  t.same(await waiting, ['$other'], 'the reads ran once the lock was held');
+});

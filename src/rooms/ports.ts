@@ -214,12 +214,30 @@ export interface RoomWrites extends RoomReads {
   recordTransaction(key: TransactionKey, eventId: string): Promise<void>;
 }
 
+/**
+ * Reads a write transaction sends together with its BEGIN and the room's lock: they run once the lock is
+ * held, in the same round trip, and `fn` starts when they are answered. The transaction's own reads of the
+ * same things get these answers, until it writes anything.
+ */
+export interface WritePrefetch {
+  /** The room's forward extremities. */
+  readonly extremities?: boolean;
+  /** The room's current state under these keys (a read of any of them is answered). */
+  readonly stateKeys?: readonly StateKey[];
+  /** The event of this client transaction, if any. */
+  readonly transaction?: TransactionKey;
+}
+
+export interface WriteLockOptions {
+  readonly prefetch?: WritePrefetch;
+}
+
 export interface RoomStore extends RoomReads {
   /**
    * Runs `fn` in one transaction holding the room's write lock (a PostgreSQL advisory lock, so several
    * processes stay correct). Everything `fn` writes commits together or not at all.
    */
-  withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T>;
+  withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>, options?: WriteLockOptions): Promise<T>;
   /**
    * Forgets the room for the user for as long as `membershipEventId` stays their member event (a new join,
    * invite or knock brings the room back). Needs no lock: a membership that moves on just un-forgets.

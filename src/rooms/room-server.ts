@@ -74,6 +74,14 @@ const JOIN_RULES_KEY = stateKey('m.room.join_rules', '');
 const POWER_LEVELS_KEY = stateKey('m.room.power_levels', '');
 
 /**
+ * The current state buildLocal reads for an event that is not state (a message, a redaction) by `sender`,
+ * in every room version: its auth events' keys, the create event and the room's policy server.
+ */
+function messageReadKeys(sender: string): StateKey[] {
+  return [CREATE_KEY, POWER_LEVELS_KEY, stateKey('m.room.member', sender), POLICY_KEY];
+}
+
+/**
  * The room server for local writes: creating rooms, sending messages and state, and membership changes.
  * Each write holds the room's write lock for one transaction, builds the event on the current forward
  * extremities, checks it against the auth rules with the current state, persists it and moves the
@@ -212,6 +220,10 @@ export function createRoomServer(deps: RoomServerDeps) {
   async function sendOnce(roomId: string, draft: EventDraft, options: SendOptions, signed: BuiltEvent | undefined): Promise<SentEvent | { unsigned: BuiltEvent; rules: RoomVersionRules }> {
     const key = options.txn && { ...options.txn, roomId };
     type Outcome = { sent: SentEvent; repeated: boolean } | { unsigned: BuiltEvent; rules: RoomVersionRules };
+    // A message (no state to compare, no precondition) reads only the room's extremities, its auth state
+    // and the transaction id: they go out with the lock, and the event is built on their answers.
+    const early = draft.stateKey === undefined && options.precondition === undefined;
+    const prefetch = early ? { extremities: true, stateKeys: messageReadKeys(draft.sender), ...(key ? { transaction: key } : {}) } : undefined;
     const outcome = await store.withRoomWriteLock(roomId, async (tx): Promise<Outcome> => {
       const room = await roomOrThrow(tx, roomId);
       const rules = rulesFor(room.roomVersion);
@@ -219,7 +231,7 @@ export function createRoomServer(deps: RoomServerDeps) {
       // A message (no state to compare, no precondition) is built while the transaction id is looked up: the
       // reads of both go out together. A retransmission, which is rare, drops the event built.
       const seenRead = key && tx.transactionEvent(key);
-      const built = draft.stateKey === undefined && options.precondition === undefined ? buildLocal(tx, roomId, rules, draft) : undefined;
+      const built = early ? buildLocal(tx, roomId, rules, draft) : undefined;
       built?.catch(() => undefined);
       const seen = await seenRead;
       if (seen !== undefined) {
@@ -247,7 +259,7 @@ export function createRoomServer(deps: RoomServerDeps) {
         last: true,
       });
       return { sent, repeated: false };
-    });
+    }, prefetch && { prefetch });
     if ('unsigned' in outcome) return outcome;
     if (!outcome.repeated) deps.notifier.eventsPersisted(roomId, outcome.sent.streamPosition, membersSetBy([outcome.sent.event]));
     return outcome.sent;

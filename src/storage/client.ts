@@ -125,22 +125,46 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
  * A write transaction that holds the transaction-scoped advisory lock `lockKey` (a bigint, as digits) from
  * its start: BEGIN and the lock go out as one message of the simple protocol, which runs them in order and
  * stops at the first error, so they cost one round trip, not two.
+ *
+ * `early` may send statements right behind the lock, before it is held: the server runs them once it is,
+ * in the same round trip. It must only send them (and keep their answers from going unhandled); `fn`
+ * starts once the lock is held, and decides what to make of them.
  */
-export function beginLocked<T>(sql: postgres.Sql, lockKey: string, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+export function beginLocked<T>(
+  sql: postgres.Sql,
+  lockKey: string,
+  fn: (tx: postgres.TransactionSql) => Promise<T>,
+  early?: (tx: postgres.TransactionSql) => void,
+): Promise<T> {
   if (!/^-?[0-9]{1,19}$/.test(lockKey)) throw new Error(`an advisory lock key is a bigint, not ${JSON.stringify(lockKey)}`);
   // The reserved connection serves all of TransactionSql that Hearth uses (as in reservingBegin).
-  return transaction(sql, `begin; select pg_advisory_xact_lock(${lockKey}::int8)`, false, fn as unknown as (tx: postgres.ReservedSql) => unknown) as Promise<T>;
+  return transaction(
+    sql,
+    `begin; select pg_advisory_xact_lock(${lockKey}::int8)`,
+    false,
+    fn as unknown as (tx: postgres.ReservedSql) => unknown,
+    early as unknown as ((tx: postgres.ReservedSql) => void) | undefined,
+  ) as Promise<T>;
 }
 
 /** Runs `fn` in a transaction opened by `opening` on a reserved connection; commits, or rolls back on error. */
-async function transaction(sql: postgres.Sql, opening: string, readOnly: boolean, fn: (tx: postgres.ReservedSql) => unknown): Promise<unknown> {
+async function transaction(
+  sql: postgres.Sql,
+  opening: string,
+  readOnly: boolean,
+  fn: (tx: postgres.ReservedSql) => unknown,
+  early?: (tx: postgres.ReservedSql) => void,
+): Promise<unknown> {
   const connection = await sql.reserve();
   try {
     // A read-only transaction's BEGIN goes out with its first read, not a round trip ahead of it: were
     // it to fail, the reads would run outside a transaction, which for reads costs nothing but the error.
+    // Started here (the driver sends a query once something waits on it), so that it goes out before
+    // anything `early` sends.
     const begun = connection.unsafe(opening);
-    if (readOnly) begun.catch(() => undefined);
-    else await begun;
+    begun.catch(() => undefined);
+    if (early) early(connection);
+    if (!readOnly) await begun;
     try {
       const outcome = await fn(connection);
       if (readOnly) await begun;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { parseStateKey, stateKey, type RoomEvent, type StateKey, type StateMap } from '../events/index.js';
-import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, TransactionKey } from '../rooms/index.js';
+import type { RoomReads, RoomRecord, RoomStore, RoomWrites, StoredEvent, TransactionKey, WriteLockOptions, WritePrefetch } from '../rooms/index.js';
 import type { CommittedEvent, StreamWindow, WindowTransaction } from './stream-window.js';
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 import { DEFAULT_EVENT_CACHE_SIZE, EventCache } from './event-cache.js';
@@ -94,15 +94,19 @@ export function createRoomStore(sql: postgres.Sql, options: RoomStoreOptions = {
   const groups = new EventGroups();
   return {
     ...roomReadsOn(sql, cache, eventCache, { rooms, groups }),
-    async withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>): Promise<T> {
+    async withRoomWriteLock<T>(roomId: string, fn: (tx: RoomWrites) => Promise<T>, lockOptions: WriteLockOptions = {}): Promise<T> {
       // Outliers the transaction moves onto the timeline: their cached copies go once it commits. The state
       // groups of the events it stores are remembered then.
       const moved: string[] = [];
       const stored: Array<readonly [string, number, number]> = [];
       const hooks: PersistHooks = { moved: (eventId) => moved.push(eventId), stored: (eventId, before, after) => stored.push([eventId, before, after]) };
       const fresh: FreshWrites = { events: [], rooms: new Map(), transactions: new Map() };
-      // The room's lock is taken with BEGIN, in the same round trip.
-      const result = await beginLocked(sql, roomLockKey(roomId), (tx) => fn(writes(tx, { cache, events: eventCache, rooms, groups }, hooks, fresh)));
+      // The room's lock is taken with BEGIN, in the same round trip, and the prefetched reads go right behind it.
+      const { prefetch } = lockOptions;
+      let opened: RoomWrites | undefined;
+      const open = (tx: postgres.TransactionSql) =>
+        (opened ??= writes(tx, { cache, events: eventCache, rooms, groups }, hooks, fresh, prefetch && { roomId, ...prefetch }));
+      const result = await beginLocked(sql, roomLockKey(roomId), (tx) => fn(open(tx)), prefetch && ((tx) => void open(tx)));
       for (const eventId of moved) eventCache.delete(eventId);
       for (const [eventId, before, after] of stored) groups.set(eventId, before, after);
       for (const room of fresh.rooms.values()) rooms.set(room);
@@ -276,12 +280,45 @@ function committedEvents(fresh: FreshWrites, groups: EventGroups, rooms: RoomCac
   return result;
 }
 
-function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistHooks, fresh: FreshWrites): RoomWrites {
+/** The answers of a write transaction's prefetched reads (WritePrefetch), sent before its lock was held. */
+interface Prefetched {
+  readonly roomId: string;
+  readonly extremities?: Promise<string[]>;
+  readonly state?: { readonly keys: ReadonlySet<StateKey>; readonly entries: Promise<StateMap> };
+  readonly transaction?: { readonly key: TransactionKey; readonly eventId: Promise<string | undefined> };
+}
+
+/** The methods of RoomWrites that write: after any of them, prefetched answers may be stale. */
+const WRITE_METHODS: ReadonlySet<string | symbol> = new Set<keyof RoomWrites>([
+  'createRoom', 'persistEvents', 'setForwardExtremities', 'setCurrentState', 'updateCurrentState', 'recordTransaction',
+]);
+
+function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistHooks, fresh: FreshWrites, prefetch?: WritePrefetch & { readonly roomId: string }): RoomWrites {
   const { cache } = memory;
   /** The transaction went out with its last events (persistEvents with `last`): nothing more may use it. */
   let committed = false;
   // Committed things the process knows are taken from memory; nothing read here goes into it (it may roll back).
   const base = roomReadsOn(q, cache, memory.events, { fill: false, rooms: memory.rooms, groups: memory.groups });
+
+  async function transactionEvent(key: TransactionKey): Promise<string | undefined> {
+    const [row] = await q<{ event_id: string }[]>`
+      select event_id from event_transactions
+      where user_id = ${key.userId} and device_id = ${key.deviceId} and room_id = ${key.roomId} and txn_id = ${key.txnId}`;
+    return row?.event_id;
+  }
+
+  // Sent now, before the lock is held (see beginLocked); until the transaction writes, its reads of the
+  // same things get these answers. A failed one fails the read that takes it, or nothing.
+  const quiet = <T>(promise: Promise<T>): Promise<T> => {
+    promise.catch(() => undefined);
+    return promise;
+  };
+  let prefetched: Prefetched | undefined = prefetch && {
+    roomId: prefetch.roomId,
+    ...(prefetch.extremities ? { extremities: quiet(base.forwardExtremities(prefetch.roomId)) } : {}),
+    ...(prefetch.stateKeys ? { state: { keys: new Set(prefetch.stateKeys), entries: quiet(base.currentStateEntries(prefetch.roomId, prefetch.stateKeys)) } } : {}),
+    ...(prefetch.transaction ? { transaction: { key: prefetch.transaction, eventId: quiet(transactionEvent(prefetch.transaction)) } } : {}),
+  };
 
   async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
     if (entries.size === 0) return;
@@ -296,6 +333,21 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
 
   const methods: RoomWrites = {
     ...base,
+
+    async forwardExtremities(roomId: string): Promise<string[]> {
+      const early = prefetched?.roomId === roomId ? prefetched.extremities : undefined;
+      return early ? [...(await early)] : base.forwardExtremities(roomId);
+    },
+
+    async currentStateEntries(roomId: string, keys: readonly StateKey[]): Promise<StateMap> {
+      const early = prefetched?.roomId === roomId ? prefetched.state : undefined;
+      if (early === undefined || !keys.every((key) => early.keys.has(key))) return base.currentStateEntries(roomId, keys);
+      const entries = await early.entries;
+      return new Map(keys.flatMap((key) => {
+        const eventId = entries.get(key);
+        return eventId === undefined ? [] : [[key, eventId] as const];
+      }));
+    },
 
     async room(roomId: string): Promise<RoomRecord | undefined> {
       const room = await base.room(roomId);
@@ -352,10 +404,10 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
     updateCurrentState: upsertCurrentState,
 
     async transactionEvent(key: TransactionKey): Promise<string | undefined> {
-      const [row] = await q<{ event_id: string }[]>`
-        select event_id from event_transactions
-        where user_id = ${key.userId} and device_id = ${key.deviceId} and room_id = ${key.roomId} and txn_id = ${key.txnId}`;
-      return row?.event_id;
+      const early = prefetched?.transaction;
+      const same = early !== undefined && early.key.userId === key.userId && early.key.deviceId === key.deviceId &&
+        early.key.roomId === key.roomId && early.key.txnId === key.txnId;
+      return same ? early.eventId : transactionEvent(key);
     },
 
     async recordTransaction(key: TransactionKey, eventId: string): Promise<void> {
@@ -372,6 +424,7 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (committed) throw new Error(`the room write transaction has committed; ${String(prop)} cannot use it`);
+        if (WRITE_METHODS.has(prop)) prefetched = undefined;
         return (value as (...args: unknown[]) => unknown).apply(target, args);
       };
     },
