@@ -216,8 +216,8 @@ export interface RoomWrites extends RoomReads {
 
 /**
  * Reads a write transaction sends together with its BEGIN and the room's lock: they run once the lock is
- * held, in the same round trip, and `fn` starts when they are answered. The transaction's own reads of the
- * same things get these answers, until it writes anything.
+ * held, and their answers come back in the same round trip as the lock's. `fn` starts once the lock is
+ * held, as always; its own reads of the same things get these answers, until it writes anything.
  */
 export interface WritePrefetch {
   /** The room's forward extremities. */
