@@ -122,6 +122,32 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
 }
 
 /**
+ * Makes the transaction's prepared statements use their generic plan, made once per connection, instead of
+ * a plan for each execution's values. PostgreSQL's default keeps planning afresh any statement whose generic
+ * plan it judges costlier than the plans for the values seen, and a statement over `unnest` of array
+ * parameters always looks so: the generic plan guesses 100 elements, a plan for the values knows there are
+ * two. Planning the sync's standing read took longer than running it (0.56 ms against 0.38 ms).
+ *
+ * Only for statements that look rows up by key, where the values never change the best plan: a range such
+ * as "positions after the client's token" is not one (a generic plan cannot tell a few rows from the table).
+ */
+const GENERIC_PLANS = 'set local plan_cache_mode = force_generic_plan';
+
+/**
+ * Runs one read (`fn` sends its statements at once, in the turn it is called) in a read-only transaction
+ * whose prepared statements use their generic plans (GENERIC_PLANS says when that is right). The BEGIN,
+ * the statements and the COMMIT leave together: one round trip, as the statements alone would take.
+ */
+export function readWithGenericPlans<T>(sql: postgres.Sql, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return transaction(sql, `begin read only; ${GENERIC_PLANS}`, true, async (tx) => {
+    // The reserved connection serves all of TransactionSql that Hearth uses (as in reservingBegin).
+    const own = tx as unknown as postgres.TransactionSql;
+    const [result] = await Promise.all([fn(own), commitNow(own)]);
+    return result;
+  }) as Promise<T>;
+}
+
+/**
  * A write transaction that holds the transaction-scoped advisory lock `lockKey` (a bigint, as digits) from
  * its start: BEGIN and the lock go out as one message of the simple protocol, which runs them in order and
  * stops at the first error, so they cost one round trip, not two.
@@ -129,6 +155,9 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
  * `early` may send statements right behind the lock, before it is held: the server runs them once it is,
  * in the same round trip. It must only send them (and keep their answers from going unhandled); `fn`
  * starts once the lock is held, and decides what to make of them.
+ *
+ * The statements use their generic plans (GENERIC_PLANS): a room's writes, and the reads they make, look
+ * rows up by key or within one room (its index leads with the room id).
  */
 export function beginLocked<T>(
   sql: postgres.Sql,
@@ -140,7 +169,7 @@ export function beginLocked<T>(
   // The reserved connection serves all of TransactionSql that Hearth uses (as in reservingBegin).
   return transaction(
     sql,
-    `begin; select pg_advisory_xact_lock(${lockKey}::int8)`,
+    `begin; ${GENERIC_PLANS}; select pg_advisory_xact_lock(${lockKey}::int8)`,
     false,
     fn as unknown as (tx: postgres.ReservedSql) => unknown,
     early as unknown as ((tx: postgres.ReservedSql) => void) | undefined,

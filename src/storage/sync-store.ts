@@ -8,6 +8,7 @@ import { roomReadsOn } from './room-store.js';
 import { accountDataSince } from './user-data-store.js';
 import { keyCountRows, keyCountsFrom } from './keys-store.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
+import { readWithGenericPlans } from './client.js';
 import { StreamWindow, type StreamWindowLimits } from './stream-window.js';
 
 export interface SyncStoreOptions {
@@ -177,7 +178,9 @@ const MAX_STANDING_BATCH = 500;
 /**
  * Gathers the standing reads of the syncs one notice wakes (they ask within the same turn of the event
  * loop) into one statement on the pool, rather than a statement each. One statement is one snapshot: every
- * sync of the batch sees the same stream positions, as it would have a moment later.
+ * sync of the batch sees the same stream positions, as it would have a moment later. The statement runs on
+ * its generic plan (readWithGenericPlans): it looks up each requester by key, and planning it for every
+ * batch cost more than running it.
  */
 class StandingBatcher {
   #pending: Array<StandingRequest & {
@@ -186,7 +189,7 @@ class StandingBatcher {
     readonly reject: (err: unknown) => void;
   }> = [];
 
-  constructor(private readonly sql: Query) {}
+  constructor(private readonly sql: postgres.Sql) {}
 
   read(request: StandingRequest, types: readonly string[]): Promise<StandingRow> {
     return new Promise((resolve, reject) => {
@@ -201,7 +204,7 @@ class StandingBatcher {
     for (let start = 0; start < all.length; start += MAX_STANDING_BATCH) {
       const batch = all.slice(start, start + MAX_STANDING_BATCH);
       const types = [...new Set(batch.flatMap((entry) => entry.types))];
-      standingReads(this.sql, batch, types).then(
+      readWithGenericPlans(this.sql, (tx) => standingReads(tx, batch, types)).then(
         (rows) => batch.forEach((entry, i) => (rows[i] === undefined ? entry.reject(new Error('the standing read returned no row')) : entry.resolve(rows[i]))),
         (err: unknown) => batch.forEach((entry) => entry.reject(err)),
       );
