@@ -126,26 +126,15 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
  * a plan for each execution's values. PostgreSQL's default keeps planning afresh any statement whose generic
  * plan it judges costlier than the plans for the values seen, and a statement over `unnest` of array
  * parameters always looks so: the generic plan guesses 100 elements, a plan for the values knows there are
- * two. Planning the sync's standing read took longer than running it (0.56 ms against 0.38 ms).
+ * one or two (an event's insert, the state keys a message reads).
  *
  * Only for statements that look rows up by key, where the values never change the best plan: a range such
  * as "positions after the client's token" is not one (a generic plan cannot tell a few rows from the table).
+ * Set with a BEGIN that goes out anyway, it costs nothing. A transaction opened only to set it costs more
+ * than it saves: tried for the sync's standing read, it made a sync that then needs a snapshot
+ * transaction a third slower.
  */
 const GENERIC_PLANS = 'set local plan_cache_mode = force_generic_plan';
-
-/**
- * Runs one read (`fn` sends its statements at once, in the turn it is called) in a read-only transaction
- * whose prepared statements use their generic plans (GENERIC_PLANS says when that is right). The BEGIN,
- * the statements and the COMMIT leave together: one round trip, as the statements alone would take.
- */
-export function readWithGenericPlans<T>(sql: postgres.Sql, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  return transaction(sql, `begin read only; ${GENERIC_PLANS}`, true, async (tx) => {
-    // The reserved connection serves all of TransactionSql that Hearth uses (as in reservingBegin).
-    const own = tx as unknown as postgres.TransactionSql;
-    const [result] = await Promise.all([fn(own), commitNow(own)]);
-    return result;
-  }) as Promise<T>;
-}
 
 /**
  * A write transaction that holds the transaction-scoped advisory lock `lockKey` (a bigint, as digits) from

@@ -8,7 +8,6 @@ import { roomReadsOn } from './room-store.js';
 import { accountDataSince } from './user-data-store.js';
 import { keyCountRows, keyCountsFrom } from './keys-store.js';
 import { loadGroupState, StateCache, type Query } from './state-groups.js';
-import { readWithGenericPlans } from './client.js';
 import { StreamWindow, type StreamWindowLimits } from './stream-window.js';
 
 export interface SyncStoreOptions {
@@ -178,9 +177,7 @@ const MAX_STANDING_BATCH = 500;
 /**
  * Gathers the standing reads of the syncs one notice wakes (they ask within the same turn of the event
  * loop) into one statement on the pool, rather than a statement each. One statement is one snapshot: every
- * sync of the batch sees the same stream positions, as it would have a moment later. The statement runs on
- * its generic plan (readWithGenericPlans): it looks up each requester by key, and planning it for every
- * batch cost more than running it.
+ * sync of the batch sees the same stream positions, as it would have a moment later.
  */
 class StandingBatcher {
   #pending: Array<StandingRequest & {
@@ -189,7 +186,7 @@ class StandingBatcher {
     readonly reject: (err: unknown) => void;
   }> = [];
 
-  constructor(private readonly sql: postgres.Sql) {}
+  constructor(private readonly sql: Query) {}
 
   read(request: StandingRequest, types: readonly string[]): Promise<StandingRow> {
     return new Promise((resolve, reject) => {
@@ -204,7 +201,7 @@ class StandingBatcher {
     for (let start = 0; start < all.length; start += MAX_STANDING_BATCH) {
       const batch = all.slice(start, start + MAX_STANDING_BATCH);
       const types = [...new Set(batch.flatMap((entry) => entry.types))];
-      readWithGenericPlans(this.sql, (tx) => standingReads(tx, batch, types)).then(
+      standingReads(this.sql, batch, types).then(
         (rows) => batch.forEach((entry, i) => (rows[i] === undefined ? entry.reject(new Error('the standing read returned no row')) : entry.resolve(rows[i]))),
         (err: unknown) => batch.forEach((entry) => entry.reject(err)),
       );
