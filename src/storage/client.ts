@@ -125,13 +125,13 @@ function reservingBegin(sql: postgres.Sql): postgres.Sql['begin'] {
  * Makes the transaction's prepared statements use their generic plan, made once per connection, instead of
  * a plan for each execution's values. PostgreSQL's default keeps planning afresh any statement whose generic
  * plan it judges costlier than the plans for the values seen, and a statement over `unnest` of array
- * parameters always looks so: the generic plan guesses 100 elements, a plan for the values knows there are
- * one or two (an event's insert, the state keys a message reads).
+ * parameters always looks so: the generic plan guesses 100 elements, a plan for the values knows the few
+ * there are (an event's insert has one row, a message reads four state keys).
  *
  * Only for statements that look rows up by key, where the values never change the best plan: a range such
  * as "positions after the client's token" is not one (a generic plan cannot tell a few rows from the table).
- * Set with a BEGIN that goes out anyway, it costs nothing. A transaction opened only to set it costs more
- * than it saves: tried for the sync's standing read, it made a sync that then needs a snapshot
+ * Set with a BEGIN that goes out anyway, it costs next to nothing. A transaction opened only to set it
+ * costs more than it saves: tried for the sync's standing read, it made a sync that then needs a snapshot
  * transaction a third slower.
  */
 const GENERIC_PLANS = 'set local plan_cache_mode = force_generic_plan';
