@@ -539,4 +539,10 @@ void eachEngine(t, 'reads sent with the lock answer as the transaction\'s own re
   release();
   await holder;
   t.same(await waiting, ['$other'], 'the reads ran once the lock was held');
+  // Any one of the reads may be prefetched alone.
+  await store.withRoomWriteLock(ROOM, async (tx) => t.equal(await tx.transactionEvent(txn), '$join', 'a transaction id prefetched alone'), { prefetch: { transaction: txn } });
+  await store.withRoomWriteLock(ROOM, async (tx) => {
+    t.same([...(await tx.currentStateEntries(ROOM, [createKey]))], [[createKey, '$create']], 'state prefetched alone');
+  }, { prefetch: { stateKeys: [createKey] } });
+  await store.withRoomWriteLock(ROOM, async (tx) => t.same(await tx.forwardExtremities(ROOM), ['$other'], 'extremities prefetched alone'), { prefetch: { extremities: true } });
 });

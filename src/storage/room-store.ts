@@ -288,6 +288,51 @@ interface Prefetched {
   readonly transaction?: { readonly key: TransactionKey; readonly eventId: Promise<string | undefined> };
 }
 
+/** A prefetched read's row: which read it answers ('e' extremity, 's' state entry, 't' transaction event), and its answer. */
+interface PrefetchRow {
+  readonly kind: 'e' | 's' | 't';
+  readonly event_id: string;
+  readonly type: string | null;
+  readonly state_key: string | null;
+}
+
+/**
+ * Sends the prefetched reads as one statement, whose rows are told apart by `kind`: a send's three reads
+ * (extremities, auth state, transaction id) cost the server one statement instead of three. Each read's
+ * answer is its own promise, as a read of its own would give; `quiet` keeps a failure from going unhandled.
+ */
+function prefetchedReads(q: postgres.TransactionSql, prefetch: WritePrefetch & { readonly roomId: string }, quiet: <T>(promise: Promise<T>) => Promise<T>): Prefetched {
+  const { roomId, transaction } = prefetch;
+  const keys = splitKeys(prefetch.stateKeys ?? []);
+  const reads = [
+    ...(prefetch.extremities ? [q`select 'e' as kind, event_id, null::text as type, null::text as state_key from forward_extremities where room_id = ${roomId}`] : []),
+    ...(keys.types.length > 0 ? [q`
+      select 's' as kind, c.event_id, c.type, c.state_key
+      from current_state c
+      join unnest(${q.array(keys.types)}::text[], ${q.array(keys.stateKeys)}::text[]) as k (type, state_key)
+        on k.type = c.type and k.state_key = c.state_key
+      where c.room_id = ${roomId}`] : []),
+    ...(transaction ? [q`
+      select 't' as kind, event_id, null::text as type, null::text as state_key from event_transactions
+      where user_id = ${transaction.userId} and device_id = ${transaction.deviceId} and room_id = ${transaction.roomId}
+        and txn_id = ${transaction.txnId}`] : []),
+  ];
+  // Extremities in the order forwardExtremities gives them (the database's order of their ids).
+  const rows = reads.length === 0 ? Promise.resolve([]) : quiet(q<PrefetchRow[]>`${reads.reduce((all, read) => q`${all} union all ${read}`)} order by kind, event_id`);
+  const pick = <T>(answer: (rows: readonly PrefetchRow[]) => T) => quiet(rows.then(answer));
+  return {
+    roomId,
+    ...(prefetch.extremities ? { extremities: pick((all) => all.filter((row) => row.kind === 'e').map((row) => row.event_id)) } : {}),
+    ...(prefetch.stateKeys ? {
+      state: {
+        keys: new Set(prefetch.stateKeys),
+        entries: pick((all) => stateMapOf(all.filter((row): row is PrefetchRow & StateRow => row.kind === 's'))),
+      },
+    } : {}),
+    ...(transaction ? { transaction: { key: transaction, eventId: pick((all) => all.find((row) => row.kind === 't')?.event_id) } } : {}),
+  };
+}
+
 /** The methods of RoomWrites that write: after any of them, prefetched answers may be stale. */
 const WRITE_METHODS: ReadonlySet<string | symbol> = new Set<keyof RoomWrites>([
   'createRoom', 'persistEvents', 'setForwardExtremities', 'setCurrentState', 'updateCurrentState', 'recordTransaction',
@@ -313,12 +358,7 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
     promise.catch(() => undefined);
     return promise;
   };
-  let prefetched: Prefetched | undefined = prefetch && {
-    roomId: prefetch.roomId,
-    ...(prefetch.extremities ? { extremities: quiet(base.forwardExtremities(prefetch.roomId)) } : {}),
-    ...(prefetch.stateKeys ? { state: { keys: new Set(prefetch.stateKeys), entries: quiet(base.currentStateEntries(prefetch.roomId, prefetch.stateKeys)) } } : {}),
-    ...(prefetch.transaction ? { transaction: { key: prefetch.transaction, eventId: quiet(transactionEvent(prefetch.transaction)) } } : {}),
-  };
+  let prefetched: Prefetched | undefined = prefetch && prefetchedReads(q, prefetch, quiet);
 
   async function upsertCurrentState(roomId: string, entries: ReadonlyMap<StateKey, string>): Promise<void> {
     if (entries.size === 0) return;
