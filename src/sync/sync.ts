@@ -112,7 +112,10 @@ interface RoomsPhase {
   readonly empty: boolean;
   /** Rooms the user is joined to now: ephemeral events go to these. */
   readonly joined: readonly string[];
-  /** Users sharing a joined room with the user (and the user): whose presence the user sees. */
+  /**
+   * Users sharing a joined room with the user (and the user): whose presence the user sees. Only the user if
+   * the presence stream did not move past the token, when no presence is read.
+   */
   readonly presenceOf: readonly string[];
   /** Users the user newly shares a room with: their presence is sent even if it did not change. */
   readonly newlyMet: readonly string[];
@@ -295,8 +298,11 @@ export function createSyncService(deps: SyncDeps) {
     };
     const accountDataNews = since !== undefined && positions.accountData <= since.accountData ? [] : await reads.accountDataSince(userId, since?.accountData ?? 0);
     const accountData = accountDataSections(accountDataNews, userId, filter);
-    // Whose presence the user sees is worth working out only if the filter lets presence through.
+    // Whose presence the user sees is worth working out only if the filter lets presence through, and only
+    // if the presence stream moved past the token: else the streams phase reads none (members of a room newly
+    // joined are still met, and their presence sent as it is).
     const wantsPresence = filter.presence.matches('m.presence', userId);
+    const presenceMoved = since === undefined || positions.presence > since.presence;
 
     const response: SyncResponse = {
       next_batch: '',
@@ -334,10 +340,11 @@ export function createSyncService(deps: SyncDeps) {
       if (plan.section === 'join') {
         joined.push(roomId);
         joinedAt.set(roomId, plan.membership.position ?? 0);
-        if (wantsPresence) {
+        const meets = plan.newlyJoined === true && since !== undefined;
+        if (wantsPresence && (presenceMoved || meets)) {
           for (const member of await reads.joinedMembers(roomId, eventsPosition)) {
-            presenceOf.add(member);
-            if (plan.newlyJoined && since !== undefined) newlyMet.add(member);
+            if (presenceMoved) presenceOf.add(member);
+            if (meets) newlyMet.add(member);
           }
         }
       }
