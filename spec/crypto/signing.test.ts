@@ -39,6 +39,18 @@ t.test('signJson returns a new object, keeps unsigned and other signatures', asy
   );
 });
 
+t.test('signJson copies every key as JSON gave it, "__proto__" included, and replaces an old signature of the same key', async (t) => {
+  // JSON.parse makes "__proto__" an own key; a copy that assigned it would set the prototype instead.
+  const input = JSON.parse('{"__proto__": {"x": 1}, "a": 1, "signatures": {"__proto__": {"ed25519:9": "sig"}, "domain": {"ed25519:1": "stale"}}}') as object;
+  const signed = signJson(input, SERVER_NAME, key);
+  t.ok(Object.hasOwn(signed, '__proto__'), 'the key "__proto__" is copied');
+  t.equal(Object.getPrototypeOf(signed), Object.prototype, 'not made the prototype');
+  t.ok(Object.hasOwn(signed.signatures, '__proto__'), 'so is an entity named so');
+  t.same(Object.keys(signed.signatures.domain ?? {}), [KEY_ID], 'the old signature of the key is replaced');
+  t.ok(verifyJsonSignature(signed, SERVER_NAME, KEY_ID, key.publicKey), 'and the copy verifies');
+  t.equal(encodeCanonicalJson(signableForm(signed)), encodeCanonicalJson(signableForm(input)), 'nothing else changed');
+});
+
 t.test('unsigned may change after signing; anything else may not', async (t) => {
   const signed = signJson({ a: 1, unsigned: { age: 1 } }, SERVER_NAME, key);
   t.ok(verifyJsonSignature({ ...signed, unsigned: { age: 99 } }, SERVER_NAME, KEY_ID, key.publicKey));

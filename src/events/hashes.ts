@@ -26,7 +26,9 @@ export function computeContentHash(event: PduJson): string {
 
 /** A new event with `hashes` set to `{ sha256: <content hash> }`, ready to be signed. */
 export function withContentHash(event: PduJson): PduJson {
-  return { ...event, hashes: { sha256: computeContentHash(event) } };
+  // The key written first, not `{ ...event, hashes }`, which V8 builds slowly (see withSignature in signing.ts).
+  const { hashes: _replaced, ...rest } = event;
+  return { hashes: { sha256: computeContentHash(event) }, ...rest };
 }
 
 /**
