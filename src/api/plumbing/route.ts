@@ -48,7 +48,6 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
   if (rateClass !== undefined && app.rateLimiter && !app.rateLimiter.knows(rateClass)) {
     throw new Error(`${endpoint.name}: rate-limit class '${rateClass}' has no rule configured`);
   }
-  const requesters = new WeakMap<FastifyRequest, Requester | null>();
   const openToGuests = guestsMayCall(endpoint);
   const openWhenLocked = lockedMayCall(endpoint);
   const closedWhenSuspended = refusedWhenSuspended(endpoint);
@@ -76,7 +75,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         if (rateClass !== undefined && app.rateLimiter && requester?.appservice?.rateLimited !== false) {
           await enforceRateLimit(app.rateLimiter, rateClass, requester, request);
         }
-        requesters.set(request, requester);
+        request.requester = requester;
       },
       handler: async (request, reply) =>
         handler({
@@ -84,7 +83,7 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
           query: request.query as QueryOf<E>,
           body: request.body as BodyOf<E>,
           // authenticate() gives what the auth kind promises: never null on 'user' routes.
-          requester: (requesters.get(request) ?? null) as RequesterFor<AuthOf<E>>,
+          requester: request.requester as RequesterFor<AuthOf<E>>,
           request,
           reply,
         }),
