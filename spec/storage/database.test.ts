@@ -168,6 +168,27 @@ t.test('a malformed URL is refused without echoing it', async (t) => {
   t.equal((err as Error).cause, undefined, 'no cause carrying the URL');
 });
 
+t.test('a URL can name the server\'s Unix socket directory, as libpq\'s ?host= does', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, async (t) => {
+  const tcp = await openDatabase({ url: process.env.DATABASE_URL ?? '', dataDir: '', log });
+  const [row] = await tcp.sql<{ dir: string }[]>`select split_part(current_setting('unix_socket_directories'), ',', 1) as dir`;
+  await tcp.close();
+  const dir = row!.dir.trim();
+  if (!dir.startsWith('/')) return t.skip('the server listens on no Unix socket');
+  const url = new URL(process.env.DATABASE_URL ?? '');
+  url.search = `?host=${encodeURIComponent(dir)}`;
+  const db = await openDatabase({ url: url.toString(), dataDir: '', log });
+  t.teardown(() => db.close());
+  // A connection over a Unix socket has no server address.
+  t.same(await db.sql`select inet_server_addr() is null as local`, [{ local: true }], 'connected through the socket');
+});
+
+t.test('a socket directory with no server in it fails saying so', async (t) => {
+  const err = await openDatabase({ url: 'postgres://hearth:hunter2@localhost/hearth?host=/nonexistent', dataDir: '', log }).catch((e: unknown) => e);
+  t.type(err, StorageError);
+  t.equal((err as Error).message, 'cannot connect to PostgreSQL at hearth@/nonexistent/.s.PGSQL.5432/hearth: no socket at that path');
+  t.notMatch(String((err as Error).message), /hunter2/);
+});
+
 t.test('a missing database on a running server says so', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, async (t) => {
   const url = new URL(process.env.DATABASE_URL ?? '');
   url.pathname = '/hearth_no_such_database';

@@ -48,9 +48,10 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
   let sql;
   if (target.kind === 'url') {
     try {
+      const { url, socketDirectory } = unixSocketOf(target.url);
       // `socket` is a documented option that postgres.js's types leave out: passed as a variable, not a literal.
-      const withSocket = { ...common, socket: noDelaySocket };
-      sql = postgres(target.url, withSocket);
+      const withSocket = { ...common, socket: noDelaySocket, ...(socketDirectory === undefined ? {} : { host: socketDirectory }) };
+      sql = postgres(url, withSocket);
     } catch {
       // The driver's error carries the URL, password included; it must not reach a log.
       throw new StorageError('the database URL is not a valid postgres:// URL');
@@ -74,6 +75,22 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
   const client = sql as unknown as postgres.Sql;
   client.begin = reservingBegin(client);
   return client;
+}
+
+/**
+ * libpq's way of naming a Unix socket in a URL: `?host=/var/run/postgresql`, the directory of the server's
+ * socket file (`.s.PGSQL.PORT`); the URL's own host is then ignored. postgres.js would send an unknown query
+ * parameter to the server as a setting, which refuses `host`: it is taken out of the URL and given as the
+ * driver's `host` option, from which the driver makes the socket's path. Any other `host` is left alone.
+ */
+function unixSocketOf(url: string): { url: string; socketDirectory?: string } {
+  // Only such a URL is parsed here: postgres.js reads some that URL does not (several hosts, say).
+  if (!/[?&]host=/.test(url)) return { url };
+  const parsed = new URL(url);
+  const host = parsed.searchParams.get('host');
+  if (host === null || !host.startsWith('/')) return { url };
+  parsed.searchParams.delete('host');
+  return { url: parsed.toString(), socketDirectory: host };
 }
 
 /** Transactions whose COMMIT went out early (`commitNow`): `begin` sends none of its own. */
