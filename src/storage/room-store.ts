@@ -187,8 +187,7 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
     },
 
     async forwardExtremities(roomId: string): Promise<string[]> {
-      const rows = await q<{ event_id: string }[]>`
-        select event_id from forward_extremities where room_id = ${roomId} order by event_id`;
+      const rows = await q<{ event_id: string }[]>`select event_id ${extremitiesFrom(q, roomId)} order by event_id`;
       return rows.map((row) => row.event_id);
     },
 
@@ -200,13 +199,7 @@ export function roomReadsOn(q: Query, cache: StateCache, eventCache?: EventCache
 
     async currentStateEntries(roomId: string, keys: readonly StateKey[]): Promise<StateMap> {
       if (keys.length === 0) return new Map();
-      const { types, stateKeys } = splitKeys(keys);
-      const rows = await q<StateRow[]>`
-        select c.type, c.state_key, c.event_id
-        from current_state c
-        join unnest(${q.array(types)}::text[], ${q.array(stateKeys)}::text[]) as k (type, state_key)
-          on k.type = c.type and k.state_key = c.state_key
-        where c.room_id = ${roomId}`;
+      const rows = await q<StateRow[]>`select c.type, c.state_key, c.event_id ${stateEntriesFrom(q, roomId, keys)}`;
       return stateMapOf(rows);
     },
 
@@ -288,6 +281,28 @@ interface Prefetched {
   readonly transaction?: { readonly key: TransactionKey; readonly eventId: Promise<string | undefined> };
 }
 
+/** The room's forward extremities, as a FROM clause. */
+function extremitiesFrom(q: Query, roomId: string) {
+  return q`from forward_extremities where room_id = ${roomId}`;
+}
+
+/** The room's current state under `keys` (not empty), as a FROM clause over current_state `c`. */
+function stateEntriesFrom(q: Query, roomId: string, keys: readonly StateKey[]) {
+  const { types, stateKeys } = splitKeys(keys);
+  return q`
+    from current_state c
+    join unnest(${q.array(types)}::text[], ${q.array(stateKeys)}::text[]) as k (type, state_key)
+      on k.type = c.type and k.state_key = c.state_key
+    where c.room_id = ${roomId}`;
+}
+
+/** A client transaction's row in event_transactions, as a FROM clause. */
+function transactionFrom(q: Query, key: TransactionKey) {
+  return q`
+    from event_transactions
+    where user_id = ${key.userId} and device_id = ${key.deviceId} and room_id = ${key.roomId} and txn_id = ${key.txnId}`;
+}
+
 /** A prefetched read's row: which read it answers ('e' extremity, 's' state entry, 't' transaction event), and its answer. */
 interface PrefetchRow {
   readonly kind: 'e' | 's' | 't';
@@ -303,19 +318,12 @@ interface PrefetchRow {
  */
 function prefetchedReads(q: postgres.TransactionSql, prefetch: WritePrefetch & { readonly roomId: string }, quiet: <T>(promise: Promise<T>) => Promise<T>): Prefetched {
   const { roomId, transaction } = prefetch;
-  const keys = splitKeys(prefetch.stateKeys ?? []);
+  const stateKeys = prefetch.stateKeys ?? [];
+  // The same FROM clauses as the reads of their own (forwardExtremities, currentStateEntries, transactionEvent).
   const reads = [
-    ...(prefetch.extremities ? [q`select 'e' as kind, event_id, null::text as type, null::text as state_key from forward_extremities where room_id = ${roomId}`] : []),
-    ...(keys.types.length > 0 ? [q`
-      select 's' as kind, c.event_id, c.type, c.state_key
-      from current_state c
-      join unnest(${q.array(keys.types)}::text[], ${q.array(keys.stateKeys)}::text[]) as k (type, state_key)
-        on k.type = c.type and k.state_key = c.state_key
-      where c.room_id = ${roomId}`] : []),
-    ...(transaction ? [q`
-      select 't' as kind, event_id, null::text as type, null::text as state_key from event_transactions
-      where user_id = ${transaction.userId} and device_id = ${transaction.deviceId} and room_id = ${transaction.roomId}
-        and txn_id = ${transaction.txnId}`] : []),
+    ...(prefetch.extremities ? [q`select 'e' as kind, event_id, null::text as type, null::text as state_key ${extremitiesFrom(q, roomId)}`] : []),
+    ...(stateKeys.length > 0 ? [q`select 's' as kind, c.event_id, c.type, c.state_key ${stateEntriesFrom(q, roomId, stateKeys)}`] : []),
+    ...(transaction ? [q`select 't' as kind, event_id, null::text as type, null::text as state_key ${transactionFrom(q, transaction)}`] : []),
   ];
   // Extremities in the order forwardExtremities gives them (the database's order of their ids).
   const rows = reads.length === 0 ? Promise.resolve([]) : quiet(q<PrefetchRow[]>`${reads.reduce((all, read) => q`${all} union all ${read}`)} order by kind, event_id`);
@@ -346,9 +354,7 @@ function writes(q: postgres.TransactionSql, memory: WriteMemory, hooks: PersistH
   const base = roomReadsOn(q, cache, memory.events, { fill: false, rooms: memory.rooms, groups: memory.groups });
 
   async function transactionEvent(key: TransactionKey): Promise<string | undefined> {
-    const [row] = await q<{ event_id: string }[]>`
-      select event_id from event_transactions
-      where user_id = ${key.userId} and device_id = ${key.deviceId} and room_id = ${key.roomId} and txn_id = ${key.txnId}`;
+    const [row] = await q<{ event_id: string }[]>`select event_id ${transactionFrom(q, key)}`;
     return row?.event_id;
   }
 
