@@ -1171,7 +1171,6 @@ function rateLimiterFor(config: ResolvedConfig, clock: Clock, isServerAdmin: (us
   return rules === null ? null : createRateLimiter({ rules, clock, isExempt: isServerAdmin });
 }
 
-/** The PEM text of federation.ca_files; a file that cannot be read stops start-up naming the key. */
 /** Single sign-on's providers and settings from the config file, around the services it uses. */
 function ssoSettings(config: ResolvedConfig, services: Omit<SsoDeps, 'cas' | 'oidc' | 'clientWhitelist' | 'publicBaseUrl'>): SsoDeps {
   const { cas } = config.sso;
@@ -1213,6 +1212,7 @@ function ssoSettings(config: ResolvedConfig, services: Omit<SsoDeps, 'cas' | 'oi
   };
 }
 
+/** The PEM text of federation.ca_files; a file that cannot be read stops start-up naming the key. */
 async function readCaFiles(files: readonly string[]): Promise<string[]> {
   return Promise.all(files.map(async (file) => {
     try {
