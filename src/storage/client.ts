@@ -48,9 +48,9 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
   let sql;
   if (target.kind === 'url') {
     try {
-      const { url, socketDirectory } = unixSocketOf(target.url);
+      const { url, host, port } = libpqTargetOf(target.url);
       // `socket` is a documented option that postgres.js's types leave out: passed as a variable, not a literal.
-      const withSocket = { ...common, socket: noDelaySocket, ...(socketDirectory === undefined ? {} : { host: socketDirectory }) };
+      const withSocket = { ...common, socket: noDelaySocket, ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }) };
       sql = postgres(url, withSocket);
     } catch {
       // The driver's error carries the URL, password included; it must not reach a log.
@@ -78,19 +78,27 @@ export function createClient(target: ClientTarget, options: ClientOptions): post
 }
 
 /**
- * libpq's way of naming a Unix socket in a URL: `?host=/var/run/postgresql`, the directory of the server's
- * socket file (`.s.PGSQL.PORT`); the URL's own host is then ignored. postgres.js would send an unknown query
- * parameter to the server as a setting, which refuses `host`: it is taken out of the URL and given as the
- * driver's `host` option, from which the driver makes the socket's path. Any other `host` is left alone.
+ * libpq's query parameters for where the server is: `?host=` and `?port=`, which override the URL's own host
+ * and port. A host that starts with a slash is the directory of the server's Unix socket (`.s.PGSQL.PORT`),
+ * as in `?host=/var/run/postgresql`; any other is a host name (or several, comma-separated). postgres.js would
+ * send an unknown query parameter to the server as a setting, which refuses both: they are taken out of the
+ * URL and given as the driver's `host` and `port` options. A port that is not a number is refused (the
+ * caller reports the URL as invalid without echoing it).
  */
-function unixSocketOf(url: string): { url: string; socketDirectory?: string } {
+function libpqTargetOf(url: string): { url: string; host?: string; port?: number } {
   // Only such a URL is parsed here: postgres.js reads some that URL does not (several hosts, say).
-  if (!/[?&]host=/.test(url)) return { url };
+  if (!/[?&](host|port)=/.test(url)) return { url };
   const parsed = new URL(url);
   const host = parsed.searchParams.get('host');
-  if (host === null || !host.startsWith('/')) return { url };
+  const port = parsed.searchParams.get('port');
+  if (port !== null && !/^[0-9]{1,5}$/.test(port)) throw new Error('the port parameter is not a number');
   parsed.searchParams.delete('host');
-  return { url: parsed.toString(), socketDirectory: host };
+  parsed.searchParams.delete('port');
+  return {
+    url: parsed.toString(),
+    ...(host === null || host === '' ? {} : { host }),
+    ...(port === null ? {} : { port: Number(port) }),
+  };
 }
 
 /** Transactions whose COMMIT went out early (`commitNow`): `begin` sends none of its own. */
