@@ -26,7 +26,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import WebSocket from 'ws';
@@ -35,6 +35,8 @@ import { hearthCommand } from './lib/hearth-command.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const GOAL_P99_MS = 25;
+/** How often the clients' event loop is sampled for hold-ups. */
+const CLIENT_DELAY_TICK_MS = 5;
 
 interface Options {
   readonly clients: number;
@@ -295,8 +297,14 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     }
     const count = options.rate * options.seconds;
     const cpu = measureCpu(hearth.pid, 'Hearth');
+    // The clients' own event loop: a delivery that arrives while it is held up (by its garbage collector,
+    // say) is read late, and its latency counts the wait, which no client on a machine of its own would see.
+    // It records the time between ticks of a timer: what is beyond the timer's interval is the hold-up.
+    const clientDelay = monitorEventLoopDelay({ resolution: CLIENT_DELAY_TICK_MS });
+    clientDelay.enable();
     const measured = await sendPhase('m', options.seconds);
     await new Promise((done) => setTimeout(done, 2000));
+    clientDelay.disable();
     const used = cpu();
     running = false;
     for (const abort of aborts) abort.abort();
@@ -309,6 +317,11 @@ async function hearthRun(options: Options, rooms: number): Promise<{ latencies: 
     // Where the time goes: a send's own answer is part of every delivery's latency.
     summary('Hearth PUT /send answer', measured.sendTimes, count);
     console.log(`  delivery p99 by second of sending: ${bySecond(measured)} ms`);
+    const heldUpMs = (ns: number) => Math.max(0, ns / 1e6 - CLIENT_DELAY_TICK_MS).toFixed(1);
+    console.log(
+      `  benchmark clients' event loop held up: p99 ${heldUpMs(clientDelay.percentile(99))} ms, ` +
+        `max ${heldUpMs(clientDelay.max)} ms (part of any latency measured meanwhile)`,
+    );
     if (used !== null) {
       // The sending seconds and the two after them, in which the last deliveries arrive.
       console.log(`  ${used.line}`);
