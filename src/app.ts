@@ -29,6 +29,7 @@ import { capabilitiesRoutes } from './api/client/capabilities.js';
 import { roomRoutes } from './api/client/rooms.js';
 import { thirdPartyInviteRoutes } from './api/federation/third-party-invites.js';
 import { syncRoutes } from './api/client/sync.js';
+import { peekRoutes } from './api/client/peeks.js';
 import type { LegacySync, NotificationsList, SyncService } from './sync/index.js';
 import { notificationRoutes } from './api/client/notifications.js';
 import { legacyRoutes } from './api/client/legacy.js';
@@ -74,6 +75,7 @@ import { federationQueryRoutes } from './api/federation/query.js';
 import { federationKeyRoutes } from './api/federation/user-keys.js';
 import { federationMembershipRoutes } from './api/federation/membership.js';
 import type { FederationMembership, ThirdPartyInvites } from './rooms/index.js';
+import type { RoomPeeks } from './rooms/peeks.js';
 import { federationSendRoutes } from './api/federation/send.js';
 import type { TransactionReceiver } from './federation/index.js';
 import type { FederationReads } from './rooms/index.js';
@@ -168,6 +170,8 @@ export interface AppDeps extends Omit<HttpAppOptions, 'authenticator'> {
   readonly federationMembership?: FederationMembership;
   /** Inviting email addresses through identity servers; left out by tests that do not need it. */
   readonly thirdPartyInvites?: ThirdPartyInvites;
+  /** Peeking into world_readable rooms (MSC2753); left out by tests that do not need it. */
+  readonly peeks?: RoomPeeks;
   /**
    * The content repository (uploads, downloads, thumbnails, and the federation media endpoints);
    * `boundary` makes the multipart boundaries of federation answers. Left out by tests that do not need it.
@@ -240,6 +244,7 @@ export function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await app.register(roomRoutes(deps.rooms, deps.thirdPartyInvites ?? null));
     await app.register(syncRoutes(deps.sync));
+    if (deps.peeks) await app.register(peekRoutes(deps.peeks));
     if (deps.legacy) await app.register(legacyRoutes(deps.legacy));
     if (deps.typing) await app.register(typingRoutes(deps.typing));
     if (deps.receipts) await app.register(receiptRoutes(deps.receipts));

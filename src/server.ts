@@ -146,6 +146,7 @@ import {
   createKeysStore,
   createPresenceStore,
   createReceiptsStore,
+  createPeekStore,
   createToDeviceStore,
   createSearchStore,
   createOpenIdStore,
@@ -170,7 +171,8 @@ import { createPresenceService, createReceiptService, createTypingService, timer
 import { createPushRulesService, createPusherService, createPushSender, pushActions } from './push/index.js';
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createSearchService } from './search/index.js';
-import { accountDataAnnounced, deviceChangesAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
+import { accountDataAnnounced, deviceChangesAnnounced, peeksAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
+import { createRoomPeeks } from './rooms/peeks.js';
 import { tokenRevocationsOnBus } from './platform/token-revocations.js';
 import { erasuresOnBus } from './platform/erasures.js';
 import { createLegacySync, createNotificationsList, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';
@@ -909,6 +911,11 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       defaultRoomVersion: String(config.default_room_version),
       rooms: clientRooms,
       thirdPartyInvites,
+      peeks: createRoomPeeks({
+        store: roomStore,
+        peeks: peeksAnnounced(createPeekStore(storage.database.sql), bus, log),
+        resolve: (roomIdOrAlias) => clientRooms.resolveRoomId(roomIdOrAlias),
+      }),
       threepids: { bindings: threepidBindings, account: accountThreepids },
       aliases,
       roomDirectory,

@@ -17,12 +17,13 @@ import { createSyncStore, createUserDataStore, DEFAULT_EVENT_CACHE_SIZE, EventCa
 import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier, type SyncStreams } from '../../src/sync/index.js';
 import { createMemoryBus } from '../../src/platform/bus.js';
 import { roomNotifierOnBus } from '../../src/platform/stream-notices.js';
-import { accountDataAnnounced, wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
+import { accountDataAnnounced, peeksAnnounced, wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
+import { createRoomPeeks } from '../../src/rooms/peeks.js';
 import { createPushRulesService, createPusherService } from '../../src/push/index.js';
 import { createOpenIdStore, createPushersStore } from '../../src/storage/index.js';
 import { createOpenIdTokens, createWhois } from '../../src/users/index.js';
 import { systemRandom } from '../../src/platform/clock.js';
-import { createDirectoryStore, createRoomStore, createSearchStore } from '../../src/storage/index.js';
+import { createDirectoryStore, createPeekStore, createRoomStore, createSearchStore } from '../../src/storage/index.js';
 import { createSearchService } from '../../src/search/index.js';
 import { createCrossSigning, createKeyBackupService, createKeysService } from '../../src/e2ee/index.js';
 import { createKeyBackupStore, createKeysStore } from '../../src/storage/index.js';
@@ -74,6 +75,13 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
   const userData = userDataDeps(db, services.clock, wiring);
   const ephemeral = ephemeralServices(t, db, { clock: services.clock, bus, userData: wiring.userData });
   const pushRules = createPushRulesService({ store: wiring.userData });
+  const rooms = clientRooms(
+    db, services.clock, memberProfileLookup(wiring.userData), wiring.roomNotifier,
+    async (userId) => isUserId(userId) && (await services.store.user(userId))?.isGuest === true,
+    async (userId) => (isUserId(userId) ? ignoredUsersOf(await wiring.userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
+    streamWindow,
+    { accountData: wiring.userData, pushRules },
+  );
   const app = await buildApp({
     log: silentLogger(),
     version: '0.0.0',
@@ -85,13 +93,13 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     accountManagement: services.accountManagement,
     ...(services.loginTokens ? { loginTokens: services.loginTokens } : {}),
     registrationTokens: services.registrationTokens,
-    rooms: clientRooms(
-      db, services.clock, memberProfileLookup(wiring.userData), wiring.roomNotifier,
-      async (userId) => isUserId(userId) && (await services.store.user(userId))?.isGuest === true,
-      async (userId) => (isUserId(userId) ? ignoredUsersOf(await wiring.userData.accountData(userId, null, IGNORED_USER_LIST)) : new Set()),
-      streamWindow,
-      { accountData: wiring.userData, pushRules },
-    ),
+    rooms,
+    // As in server.ts: peeks announce themselves on the bus, which wakes the user's syncs.
+    peeks: createRoomPeeks({
+      store: createRoomStore(db.sql),
+      peeks: peeksAnnounced(createPeekStore(db.sql), bus, silentLogger()),
+      resolve: (roomIdOrAlias) => rooms.resolveRoomId(roomIdOrAlias),
+    }),
     ...userData,
     ...directoryDeps(db, services.clock, wiring),
     ...ephemeral.deps,

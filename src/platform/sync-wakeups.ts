@@ -1,4 +1,5 @@
 import type { StreamNotice, SyncNotifier } from '../sync/index.js';
+import type { PeekStore } from '../rooms/peeks.js';
 import type { AccountDataStore, AccountStore } from '../users/index.js';
 import type { Bus, BusMessage } from './bus.js';
 import type { Logger } from './logger.js';
@@ -7,8 +8,11 @@ import { EVENTS_CHANNEL } from './stream-notices.js';
 /** The bus channel on which "a user's account data changed" travels ({ users: [userId] }). */
 export const ACCOUNT_DATA_CHANNEL = 'stream.accountData';
 
+/** The bus channel on which "a device started or stopped peeking into a room" travels ({ users: [userId] }). */
+export const PEEKS_CHANNEL = 'stream.peeks';
+
 /** Channels whose messages are plain stream notices ({ rooms?, users? }); others may add theirs. */
-const NOTICE_CHANNELS = [ACCOUNT_DATA_CHANNEL, 'stream.receipts', 'stream.typing', 'stream.toDevice', 'stream.presence', 'stream.deviceLists'];
+const NOTICE_CHANNELS = [ACCOUNT_DATA_CHANNEL, PEEKS_CHANNEL, 'stream.receipts', 'stream.typing', 'stream.toDevice', 'stream.presence', 'stream.deviceLists'];
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
@@ -41,6 +45,27 @@ export function accountDataAnnounced<S extends AccountDataStore>(store: S, bus: 
       const position = await store.putAccountData(userId, roomId, type, content);
       bus.publish(ACCOUNT_DATA_CHANNEL, { users: [userId], position: String(position) })
         .catch((err: unknown) => log.warn({ err }, 'could not publish account-data position'));
+      return position;
+    },
+  };
+}
+
+/** The peeks store, announcing each peek and unpeek on the bus once it has committed: the user's syncs wake. */
+export function peeksAnnounced(store: PeekStore, bus: Bus, log: Logger): PeekStore {
+  const announce = (userId: string, position: number | null) => {
+    if (position === null) return;
+    bus.publish(PEEKS_CHANNEL, { users: [userId], position: String(position) })
+      .catch((err: unknown) => log.warn({ err }, 'could not publish peeks position'));
+  };
+  return {
+    async peek(userId, deviceId, roomId) {
+      const position = await store.peek(userId, deviceId, roomId);
+      announce(userId, position);
+      return position;
+    },
+    async unpeek(userId, deviceId, roomId) {
+      const position = await store.unpeek(userId, deviceId, roomId);
+      announce(userId, position);
       return position;
     },
   };

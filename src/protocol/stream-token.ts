@@ -16,7 +16,7 @@ import { MatrixError } from './errors.js';
  * (src/federation/backfill.ts), so a pagination token may be negative; a sync token never is.
  */
 
-export const STREAMS = ['events', 'accountData', 'receipts', 'typing', 'toDevice', 'presence', 'deviceLists'] as const;
+export const STREAMS = ['events', 'accountData', 'receipts', 'typing', 'toDevice', 'presence', 'deviceLists', 'peeks'] as const;
 export type StreamName = (typeof STREAMS)[number];
 export type StreamToken = Readonly<Record<StreamName, number>>;
 

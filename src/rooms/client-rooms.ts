@@ -297,6 +297,9 @@ export function createClientRoomWrites(deps: ClientRoomWritesDeps) {
       return roomId;
     },
 
+    /** A room id as given, or the room a room alias names (resolved over federation for another server's). */
+    resolveRoomId: (roomIdOrAlias: string): Promise<string> => roomIdOf(roomIdOrAlias),
+
     async leave(caller: Caller, roomId: string, reason?: string): Promise<void> {
       const held = await heldRoom(roomId, 'forbidden');
       // Only invited or knocking, with no one of this server in the room: the leave goes to a resident server.

@@ -31,6 +31,7 @@ export { createSsoStore } from './sso-store.js';
 export { createAdminRoomsStore } from './admin-rooms-store.js';
 export { createUserDataStore } from './user-data-store.js';
 export { createReceiptsStore } from './receipts-store.js';
+export { createPeekStore } from './peeks-store.js';
 export { createToDeviceStore } from './to-device-store.js';
 export { createPresenceStore } from './presence-store.js';
 export { createSyncStore, type SyncStoreOptions } from './sync-store.js';

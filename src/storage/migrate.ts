@@ -27,6 +27,8 @@ export const FEDERATION_SENDER_LOCK_ID = 9;
 export const PUSH_SENDER_LOCK_ID = 10;
 /** Held, the same way, by the one process that sends application services their transactions (src/appservice/sender.ts). */
 export const APPSERVICE_SENDER_LOCK_ID = 11;
+/** Held from drawing a peeks stream position until commit (peeks-store.ts). */
+export const PEEKS_STREAM_LOCK_ID = 12;
 
 export interface Migration {
   readonly version: number;

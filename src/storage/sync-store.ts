@@ -123,7 +123,8 @@ function positionColumns(q: Query) {
     (select coalesce(max(stream_position), 0) from receipts) as receipts,
     (select coalesce(max(position), 0) from to_device_stream) as to_device,
     (select coalesce(max(position), 0) from device_list_changes) as device_lists,
-    (select coalesce(max(stream_position), 0) from presence) as presence`;
+    (select coalesce(max(stream_position), 0) from presence) as presence,
+    (select coalesce(max(stream_position), 0) from room_peeks) as peeks`;
 }
 
 interface PositionRow {
@@ -133,6 +134,7 @@ interface PositionRow {
   readonly to_device: number;
   readonly device_lists: number;
   readonly presence: number;
+  readonly peeks: number;
 }
 
 const snapshotPositions = (row: PositionRow): SnapshotPositions => ({
@@ -142,6 +144,7 @@ const snapshotPositions = (row: PositionRow): SnapshotPositions => ({
   toDevice: row.to_device,
   deviceLists: row.device_lists,
   presence: row.presence,
+  peeks: row.peeks,
 });
 
 /**
@@ -163,7 +166,9 @@ async function standingReads(q: Query, requesters: readonly StandingRequest[], a
           and stream_position > w.account_data_after) as account_data_contents,
       (select coalesce(json_object_agg(type, stream_position), '{}') from account_data
         where user_id = w.user_id and room_id = '' and type = any(${q.array([...accountDataTypes])}::text[])) as account_data_positions,
-      (select coalesce(json_agg(k), '[]') from (${keyCountRows(q, q`w.user_id`, q`w.device_id`)}) k) as key_counts
+      (select coalesce(json_agg(k), '[]') from (${keyCountRows(q, q`w.user_id`, q`w.device_id`)}) k) as key_counts,
+      (select coalesce(json_agg(json_build_object('room_id', p.room_id, 'stream_position', p.stream_position) order by p.room_id), '[]')
+        from room_peeks p where p.user_id = w.user_id and p.device_id = w.device_id and p.peeking) as peeked_rooms
     from unnest(${q.array(requesters.map((r) => r.userId))}::text[], ${q.array(requesters.map((r) => r.deviceId))}::text[],
         ${q.array(requesters.map((r) => r.accountDataAfter))}::bigint[])
       with ordinality as w (user_id, device_id, account_data_after, i)
@@ -226,6 +231,8 @@ interface StandingRow extends PositionRow {
   /** Per type the user has, the position of its latest write. */
   readonly account_data_positions: Record<string, number | string>;
   readonly key_counts: Parameters<typeof keyCountsFrom>[0];
+  /** The rooms the device peeks into, each with the peeks-stream position of its peek. */
+  readonly peeked_rooms: Array<{ readonly room_id: string; readonly stream_position: number | string }>;
 }
 
 const membershipRow = (row: MemberRow): MembershipRow => ({
@@ -313,6 +320,7 @@ function syncReads(q: Query, memory: Memory, standingOn: Query = q): SyncReads {
         accountData: contents,
         accountDataAt,
         keyCounts: keyCountsFrom(row.key_counts),
+        peeks: row.peeked_rooms.map((peek) => ({ roomId: peek.room_id, position: Number(peek.stream_position) })),
       };
     },
 

@@ -87,6 +87,8 @@ export interface Standing {
   /** The account-data position of the latest write of the asked types (0: the user has none). */
   readonly accountDataAt: number;
   readonly keyCounts: DeviceKeyCounts;
+  /** The rooms the syncing device peeks into (MSC2753, src/rooms/peeks.ts), with the position of each peek. */
+  readonly peeks: ReadonlyArray<{ readonly roomId: string; readonly position: number }>;
 }
 
 /** A device's one-time key counts and the algorithms of its unused fallback keys. */
@@ -102,6 +104,8 @@ export interface SnapshotPositions {
   readonly toDevice: number;
   readonly deviceLists: number;
   readonly presence: number;
+  /** The peeks stream: devices starting and stopping to peek into rooms. */
+  readonly peeks: number;
 }
 
 export interface SyncStore {

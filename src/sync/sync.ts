@@ -62,6 +62,8 @@ export interface SyncResponse {
     invite: Record<string, { invite_state: { events: StrippedEvent[] } }>;
     knock: Record<string, { knock_state: { events: StrippedEvent[] } }>;
     leave: Record<string, TimelineRoomJson & { account_data: { events: AccountDataEvent[] } }>;
+    /** Rooms the device peeks into (MSC2753); present only when one has news. */
+    peek?: Record<string, TimelineRoomJson>;
   };
   account_data: { events: AccountDataEvent[] };
   presence: { events: object[] };
@@ -281,7 +283,13 @@ export function createSyncService(deps: SyncDeps) {
     const { positions } = standing;
     const judge = own.judge();
     const eventsPosition = positions.events;
-    const token: StreamToken = { ...(since ?? ZERO_STREAM_TOKEN), events: eventsPosition, accountData: positions.accountData, deviceLists: positions.deviceLists };
+    // Object.assign, not a spread followed by new keys (V8's slow path, see below): once per sync.
+    const token: StreamToken = Object.assign({}, since ?? ZERO_STREAM_TOKEN, {
+      events: eventsPosition,
+      accountData: positions.accountData,
+      deviceLists: positions.deviceLists,
+      peeks: positions.peeks,
+    });
     const visibility = createVisibility({ store: reads });
     const ctx: RoomSyncContext = {
       userId,
@@ -370,6 +378,23 @@ export function createSyncService(deps: SyncDeps) {
       } else {
         response.rooms.leave[roomId] = Object.assign({}, json, { account_data: { events: ownAccountData } });
       }
+    }
+    // Rooms the device peeks into (MSC2753), but not those the user has joined since: they are under join.
+    // A peek made after the token shows the room from scratch, as a room joined since the token does.
+    for (const peek of standing.peeks) {
+      if (joinedAt.has(peek.roomId)) continue;
+      rooms.push(peek.roomId);
+      const fresh = since === undefined || request.fullState || peek.position > since.peeks;
+      const { json, changed } = await timelineRoom(reads, ctx, {
+        roomId: peek.roomId,
+        after: fresh ? 0 : since.events,
+        upTo: eventsPosition,
+        initial: fresh,
+        summary: false,
+      });
+      if (!changed) continue;
+      (response.rooms.peek ??= {})[peek.roomId] = json;
+      empty = false;
     }
     if (judge) {
       // Counts change with new events (rooms in the response) and with the user's own receipts.

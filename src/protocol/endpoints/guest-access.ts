@@ -43,6 +43,9 @@ const GUEST_ENDPOINTS: ReadonlySet<string> = new Set([
   'POST /keys/upload',
   'POST /keys/query',
   'POST /keys/claim',
+  // Peeking (MSC2753, not in the spec): a look into a world_readable room before joining it.
+  'POST /peek/{}',
+  'POST /rooms/{}/unpeek',
 ]);
 
 /** `/_matrix/client/v3/rooms/{roomId}/join` becomes `/rooms/{}/join`. */
