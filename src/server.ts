@@ -47,6 +47,7 @@ import {
   type PolicySigner,
   createRoomDirectory,
   createSpaceHierarchy,
+  createRoomPeeks,
 } from './rooms/index.js';
 import {
   createFederationProfiles,
@@ -172,7 +173,6 @@ import { createPushRulesService, createPusherService, createPushSender, pushActi
 import { createRateLimiter, rateLimitRulesFromConfig } from './platform/rate-limit.js';
 import { createSearchService } from './search/index.js';
 import { accountDataAnnounced, deviceChangesAnnounced, peeksAnnounced, wakeSyncOnBus } from './platform/sync-wakeups.js';
-import { createRoomPeeks } from './rooms/peeks.js';
 import { tokenRevocationsOnBus } from './platform/token-revocations.js';
 import { erasuresOnBus } from './platform/erasures.js';
 import { createLegacySync, createNotificationsList, createSyncService, IGNORED_USER_LIST, ignoredUsersOf, SyncNotifier } from './sync/index.js';

@@ -18,7 +18,7 @@ import { createLegacySync, createSyncService, IGNORED_USER_LIST, ignoredUsersOf,
 import { createMemoryBus } from '../../src/platform/bus.js';
 import { roomNotifierOnBus } from '../../src/platform/stream-notices.js';
 import { accountDataAnnounced, peeksAnnounced, wakeSyncOnBus } from '../../src/platform/sync-wakeups.js';
-import { createRoomPeeks } from '../../src/rooms/peeks.js';
+import { createRoomPeeks } from '../../src/rooms/index.js';
 import { createPushRulesService, createPusherService } from '../../src/push/index.js';
 import { createOpenIdStore, createPushersStore } from '../../src/storage/index.js';
 import { createOpenIdTokens, createWhois } from '../../src/users/index.js';

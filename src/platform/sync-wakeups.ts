@@ -1,5 +1,5 @@
 import type { StreamNotice, SyncNotifier } from '../sync/index.js';
-import type { PeekStore } from '../rooms/peeks.js';
+import type { PeekStore } from '../rooms/index.js';
 import type { AccountDataStore, AccountStore } from '../users/index.js';
 import type { Bus, BusMessage } from './bus.js';
 import type { Logger } from './logger.js';

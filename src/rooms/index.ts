@@ -87,6 +87,7 @@ export {
   type SpaceHierarchy,
 } from './hierarchy.js';
 export { createThirdPartyInvites, type ThirdPartyInviteRequest, type ThirdPartyInvites, type ThirdPartyInvitesDeps } from './third-party-invites.js';
+export { createRoomPeeks, type PeekStore, type RoomPeeks, type RoomPeeksDeps } from './peeks.js';
 export {
   createAdminRooms,
   roomJson,

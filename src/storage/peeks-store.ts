@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { PeekStore } from '../rooms/peeks.js';
+import type { PeekStore } from '../rooms/index.js';
 import { ADVISORY_LOCK_NAMESPACE, PEEKS_STREAM_LOCK_ID } from './migrate.js';
 
 /** The rooms devices peek into (src/rooms/peeks.ts) on migrations/0041_room_peeks.sql. */

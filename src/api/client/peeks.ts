@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { peekRoom, unpeekRoom } from '../../protocol/endpoints/peeks.js';
-import type { RoomPeeks } from '../../rooms/peeks.js';
+import type { RoomPeeks } from '../../rooms/index.js';
 import { route } from '../plumbing/route.js';
 
 /** Peeking (MSC2753): POST /peek/{roomIdOrAlias} and POST /rooms/{roomId}/unpeek. */
