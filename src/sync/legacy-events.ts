@@ -98,12 +98,17 @@ export function createLegacyEvents(deps: LegacySyncDeps) {
 
   return {
     async events(requester: Requester, request: EventsRequest): Promise<EventsResponse> {
+      const given = request.from === undefined ? undefined : parseStreamToken(request.from);
+      // Without `from`, room events start when the request came: one committed while the client is marked
+      // online below (a write that may wait its turn behind others) is news to it, not history. The other
+      // streams start after that write, so the client is not handed its own presence.
+      const arrivedAt = given === undefined ? await reads.eventsPositionNow() : 0;
       // A client on the event stream is connected as one on /sync is: online (Synapse marks it so too).
       await streams?.presence.setFromSync(requester.userId, 'online');
       const scope = await scopeOf(requester.userId, request.roomId);
       const asked = { ...scope, all: request.roomId === undefined };
       // The stream never carries to-device messages: its tokens leave that position alone.
-      const from = request.from === undefined ? await reads.nowToken(requester.userId, ZERO_STREAM_TOKEN) : parseStreamToken(request.from);
+      const from = given ?? Object.assign(await reads.nowToken(requester.userId, ZERO_STREAM_TOKEN), { events: arrivedAt });
       const start = formatStreamToken(from);
       const limit = Math.min(Math.max(request.limit ?? DEFAULT_EVENTS_LIMIT, 1), DEFAULT_EVENTS_LIMIT);
       const deadline = clock.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);

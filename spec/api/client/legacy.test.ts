@@ -1,5 +1,6 @@
 import t from 'tap';
-import { eachEngine } from '../../helpers/database.js';
+import { eachEngine, testDatabase } from '../../helpers/database.js';
+import { ADVISORY_LOCK_NAMESPACE, PRESENCE_STREAM_LOCK_ID } from '../../../src/storage/index.js';
 import { roomPath, threeUsers, type TestClient } from '../../helpers/client.js';
 
 /** GET /events (from, timeout, room_id, limit) as a client calls it; the reply's chunk and end token. */
@@ -178,4 +179,30 @@ t.test('/rooms/{roomId}/initialSync: members, former members, and peeking', asyn
     t.same(peek.body.messages.chunk.map((e: any) => e.type), ['m.room.history_visibility', 'm.room.message'], 'only what history visibility shows a non-member');
     t.equal(peek.body.state.find((e: any) => e.type === 'm.room.topic').content.topic, 'After');
   });
+});
+
+t.test('without from, the stream starts when the request came: a message committed while the client is marked online is in it', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (the embedded engine has one connection, which the held lock would take)' }, async (t) => {
+  const db = await testDatabase(t, { engine: 'postgres' });
+  const { alice, bob } = await threeUsers(t, db);
+  const roomId = await alice.createRoom({ preset: 'public_chat' });
+  await bob.post(`${roomPath(roomId)}/join`);
+
+  // Marking bob online waits for the presence stream's lock, held here, as another writer would hold it.
+  let release = () => {};
+  const released = new Promise<void>((done) => (release = done));
+  let locked = () => {};
+  const holding = new Promise<void>((done) => (locked = done));
+  const holder = db.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${PRESENCE_STREAM_LOCK_ID})`;
+    locked();
+    await released;
+  });
+  await holding;
+  const stream = events(bob, { timeout: 3000 });
+  await new Promise((done) => setTimeout(done, 200));
+  t.equal((await alice.send(roomId, 'sent while bob connects', 'm1')).status, 200);
+  release();
+  await holder;
+  const first = await stream;
+  t.same(bodies(first.body.chunk), ['sent while bob connects'], 'the message is news, not history');
 });
