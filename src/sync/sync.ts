@@ -379,22 +379,26 @@ export function createSyncService(deps: SyncDeps) {
         response.rooms.leave[roomId] = Object.assign({}, json, { account_data: { events: ownAccountData } });
       }
     }
-    // Rooms the device peeks into (MSC2753), but not those the user has joined since: they are under join.
-    // A peek made after the token shows the room from scratch, as a room joined since the token does.
-    for (const peek of standing.peeks) {
-      if (joinedAt.has(peek.roomId)) continue;
-      rooms.push(peek.roomId);
-      const fresh = since === undefined || request.fullState || peek.position > since.peeks;
-      const { json, changed } = await timelineRoom(reads, ctx, {
-        roomId: peek.roomId,
-        after: fresh ? 0 : since.events,
-        upTo: eventsPosition,
-        initial: fresh,
-        summary: false,
-      });
-      if (!changed) continue;
-      (response.rooms.peek ??= {})[peek.roomId] = json;
-      empty = false;
+    // Rooms the device peeks into (MSC2753) that pass the filter, but not those the user has joined since:
+    // they are under join. A peek made after the token shows the room from scratch, as a room joined since
+    // the token does.
+    if (standing.peeks.length > 0) {
+      const joinedNow = new Set(standing.memberships.filter((row) => row.membership === 'join').map((row) => row.roomId));
+      for (const peek of standing.peeks) {
+        if (joinedNow.has(peek.roomId) || !filter.room(peek.roomId)) continue;
+        rooms.push(peek.roomId);
+        const fresh = since === undefined || request.fullState || peek.position > since.peeks;
+        const { json, changed } = await timelineRoom(reads, ctx, {
+          roomId: peek.roomId,
+          after: fresh ? 0 : since.events,
+          upTo: eventsPosition,
+          initial: fresh,
+          summary: false,
+        });
+        if (!changed) continue;
+        (response.rooms.peek ??= {})[peek.roomId] = json;
+        empty = false;
+      }
     }
     if (judge) {
       // Counts change with new events (rooms in the response) and with the user's own receipts.

@@ -86,6 +86,8 @@ t.test('peeking by alias, unpeeking, and history that stops being world_readable
     t.same(byAlias.body, { room_id: roomId }, 'an alias peeks into the room it names');
     const first = (await bob.sync({ since: start })).body;
     t.ok(first.rooms.peek?.[roomId], 'the room shows');
+    const filtered = (await bob.sync({ filter: { room: { not_rooms: [roomId] } } })).body;
+    t.equal(filtered.rooms.peek, undefined, 'a filter that leaves the room out leaves out its peek too');
 
     // History no longer world_readable: the peek stays, but what follows is not shown.
     t.equal((await alice.put(`${roomPath(roomId)}/state/m.room.history_visibility`, { history_visibility: 'shared' })).status, 200);
