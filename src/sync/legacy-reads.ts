@@ -113,12 +113,12 @@ export function createLegacyReads(deps: LegacySyncDeps) {
       return [...users];
     },
 
-    /** The composite token of every stream's position now (the event stream's starting point). */
     /** The events stream's position now (what nowToken's events would be). */
     async eventsPositionNow(): Promise<number> {
       return (await deps.store.snapshot((reads) => reads.positions())).events;
     },
 
+    /** The composite token of every stream's position now (the event stream's starting point). */
     async nowToken(userId: string, base: StreamToken): Promise<StreamToken> {
       const positions = await deps.store.snapshot((reads) => reads.positions());
       return {
