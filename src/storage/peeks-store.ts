@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { PeekStore } from '../rooms/index.js';
+import { commitNow } from './client.js';
 import { ADVISORY_LOCK_NAMESPACE, PEEKS_STREAM_LOCK_ID } from './migrate.js';
 
 /** The rooms devices peek into (src/rooms/peeks.ts) on migrations/0041_room_peeks.sql. */
@@ -8,16 +9,20 @@ export function createPeekStore(sql: postgres.Sql): PeekStore {
   const setPeeking = async (userId: string, deviceId: string, roomId: string, peeking: boolean): Promise<number> =>
     (await sql.begin(async (tx) => {
       // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
-      const [drawn] = await tx<{ position: number }[]>`
-        select nextval('room_peeks_stream_seq') as position
-        where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${PEEKS_STREAM_LOCK_ID}))`;
-      if (drawn === undefined) throw new Error('no peeks stream position was drawn');
-      await tx`
-        insert into room_peeks (user_id, device_id, room_id, peeking, stream_position)
-        values (${userId}, ${deviceId}, ${roomId}, ${peeking}, ${drawn.position})
-        on conflict (user_id, device_id, room_id) do update
-        set peeking = excluded.peeking, stream_position = excluded.stream_position`;
-      return drawn.position;
+      // One statement takes it, draws the position and writes, with the COMMIT right behind it.
+      const [rows] = await Promise.all([
+        tx<{ stream_position: number }[]>`
+          insert into room_peeks (user_id, device_id, room_id, peeking, stream_position)
+          select ${userId}, ${deviceId}, ${roomId}, ${peeking}, nextval('room_peeks_stream_seq')
+          where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${PEEKS_STREAM_LOCK_ID}))
+          on conflict (user_id, device_id, room_id) do update
+          set peeking = excluded.peeking, stream_position = excluded.stream_position
+          returning stream_position`,
+        commitNow(tx),
+      ]);
+      const [row] = rows;
+      if (row === undefined) throw new Error('no peeks stream position was drawn');
+      return row.stream_position;
     })) as number;
 
   return {
