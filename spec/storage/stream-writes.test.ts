@@ -11,6 +11,8 @@ import {
   createUserDataStore,
   PEEKS_STREAM_LOCK_ID,
   PRESENCE_STREAM_LOCK_ID,
+  RECEIPTS_STREAM_LOCK_ID,
+  createReceiptsStore,
 } from '../../src/storage/index.js';
 import { commitNow } from '../../src/storage/client.js';
 import { parseUserId } from '../../src/protocol/index.js';
@@ -23,11 +25,20 @@ import { eachEngine, testDatabase } from '../helpers/database.js';
  */
 
 const ALICE = parseUserId('@alice:hearth.test');
+let receiptAt = 1;
 
 const WRITES: Array<{ name: string; lockId: number; write: (db: Database) => Promise<number> }> = [
   { name: 'presence', lockId: PRESENCE_STREAM_LOCK_ID, write: (db) => createPresenceStore(db.sql).putPresence(ALICE, 'online', null, 1) },
   { name: 'account data', lockId: ACCOUNT_DATA_STREAM_LOCK_ID, write: (db) => createUserDataStore(db.sql).putAccountData(ALICE, null, 'm.test', { n: 1 }) },
   { name: 'peeks', lockId: PEEKS_STREAM_LOCK_ID, write: (db) => createPeekStore(db.sql).peek(ALICE, 'DEVICE', '!room:hearth.test') },
+  {
+    name: 'receipts',
+    lockId: RECEIPTS_STREAM_LOCK_ID,
+    // A receipt further on each time: one that does not move forward writes nothing.
+    write: (db) => createReceiptsStore(db.sql).putReceipt({
+      roomId: '!room:hearth.test', receiptType: 'm.read', userId: ALICE, threadId: null, eventId: '$event', eventPosition: receiptAt++, ts: 1,
+    }).then((position) => position ?? 0),
+  },
 ];
 
 /** Connections in testDatabase's PostgreSQL pool. */
@@ -129,4 +140,5 @@ void eachEngine(t, 'stream writes draw rising positions and overwrite their row'
   t.same(await db.sql`select state, stream_position > 0 as positioned from presence where user_id = ${ALICE}`, [{ state: 'online', positioned: true }]);
   t.same(await db.sql`select content from account_data where user_id = ${ALICE} and type = 'm.test'`, [{ content: '{"n":1}' }]);
   t.same(await db.sql`select peeking from room_peeks where user_id = ${ALICE}`, [{ peeking: true }]);
+  t.same(await db.sql`select count(*)::int as n from receipts where user_id = ${ALICE}`, [{ n: 1 }]);
 });
