@@ -5,21 +5,21 @@ import type { Database } from '../../src/storage/index.js';
 import {
   ACCOUNT_DATA_STREAM_LOCK_ID,
   ADVISORY_LOCK_NAMESPACE,
-  openDatabase,
   createPeekStore,
   createPresenceStore,
+  createReceiptsStore,
   createUserDataStore,
+  openDatabase,
   PEEKS_STREAM_LOCK_ID,
   PRESENCE_STREAM_LOCK_ID,
   RECEIPTS_STREAM_LOCK_ID,
-  createReceiptsStore,
 } from '../../src/storage/index.js';
 import { commitNow } from '../../src/storage/client.js';
 import { parseUserId } from '../../src/protocol/index.js';
 import { eachEngine, testDatabase } from '../helpers/database.js';
 
 /**
- * Writes to the presence, account-data and peeks streams draw their position under the stream's lock,
+ * Writes to the presence, account-data, receipts and peeks streams draw their position under the stream's lock,
  * held to COMMIT. Each is one statement with its COMMIT right behind it, so the lock is held while the
  * server works, never while this process is busy with something else.
  */
