@@ -19,9 +19,9 @@ import { parseUserId } from '../../src/protocol/index.js';
 import { eachEngine, testDatabase } from '../helpers/database.js';
 
 /**
- * Writes to the presence, account-data, receipts and peeks streams draw their position under the stream's lock,
- * held to COMMIT. Each is one statement with its COMMIT right behind it, so the lock is held while the
- * server works, never while this process is busy with something else.
+ * Writes to the presence, account-data, receipts and peeks streams draw their position under the stream's
+ * lock, held to COMMIT. Each is one statement with its COMMIT right behind it, so the lock is held while
+ * the server works, never while this process is busy with something else.
  */
 
 const ALICE = parseUserId('@alice:hearth.test');
