@@ -913,6 +913,8 @@ export async function startServer(config: ResolvedConfig, deps: ServerDeps): Pro
       thirdPartyInvites,
       peeks: createRoomPeeks({
         store: roomStore,
+        serverName: config.server_name,
+        roomBlocked: (roomId) => adminRooms.isBlocked(roomId),
         peeks: peeksAnnounced(createPeekStore(storage.database.sql), bus, log),
         resolve: (roomIdOrAlias) => clientRooms.resolveRoomId(roomIdOrAlias),
       }),

@@ -97,6 +97,7 @@ export async function appOn(t: Test, db: Database, options: AppOptions = {}) {
     // As in server.ts: peeks announce themselves on the bus, which wakes the user's syncs.
     peeks: createRoomPeeks({
       store: createRoomStore(db.sql),
+      serverName: TEST_SERVER_NAME,
       peeks: peeksAnnounced(createPeekStore(db.sql), bus, silentLogger()),
       resolve: (roomIdOrAlias) => rooms.resolveRoomId(roomIdOrAlias),
     }),

@@ -4,8 +4,9 @@
  * rooms.peek with its timeline and state as a joined room's would. POST /peek/{roomIdOrAlias} starts it,
  * POST /rooms/{roomId}/unpeek ends it; a peek belongs to the device that made it. Joining the room moves
  * it to rooms.join (sync leaves out peeks of joined rooms), and once the room's history is no longer
- * world_readable the device sees nothing new of it. Peeking into a room this server does not hold would
- * need MSC2444 (peeking over federation), which is not built: such a peek is refused.
+ * world_readable the device sees nothing new of it. Peeking into a room no user of this server is in would
+ * need MSC2444 (peeking over federation), which is not built: such a peek is refused, as is one into a room
+ * a server admin blocked.
  */
 import { stateKey } from '../events/index.js';
 import { MatrixError, parseRoomId } from '../protocol/index.js';
@@ -21,8 +22,12 @@ export interface PeekStore {
 }
 
 export interface RoomPeeksDeps {
-  readonly store: Pick<RoomReads, 'room' | 'currentStateEntries' | 'events'>;
+  readonly store: Pick<RoomReads, 'room' | 'currentStateEntries' | 'events' | 'hasJoinedMember'>;
   readonly peeks: PeekStore;
+  /** This server's name: a room none of its users is joined to gets no new events here. */
+  readonly serverName: string;
+  /** Whether a server admin blocked the room (admin-rooms.ts); absent: none is. */
+  readonly roomBlocked?: (roomId: string) => Promise<boolean>;
   /** A room id, or a room alias resolved to its room (client-rooms.ts's roomIdOf). */
   readonly resolve: (roomIdOrAlias: string) => Promise<string>;
 }
@@ -48,9 +53,11 @@ export function createRoomPeeks(deps: RoomPeeksDeps) {
     /** POST /peek/{roomIdOrAlias}: the room id peeked into. */
     async peek(peeker: Peeker, roomIdOrAlias: string): Promise<string> {
       const roomId = await deps.resolve(roomIdOrAlias);
-      if (!(await store.room(roomId))) {
-        throw new MatrixError('M_NOT_FOUND', `This server does not hold room ${roomId}, and peeking over federation is not supported`);
+      // A room none of this server's users is in (known through an invite, or left) would be shown as it was.
+      if (!(await store.room(roomId)) || !(await store.hasJoinedMember(roomId, deps.serverName))) {
+        throw new MatrixError('M_NOT_FOUND', `This server is not in room ${roomId}, and peeking over federation is not supported`);
       }
+      if (await deps.roomBlocked?.(roomId)) throw new MatrixError('M_FORBIDDEN', `Room ${roomId} is blocked on this server`);
       if ((await historyVisibility(roomId)) !== 'world_readable') {
         throw new MatrixError('M_FORBIDDEN', `Room ${roomId} cannot be peeked into: its history is not world_readable`);
       }

@@ -123,6 +123,11 @@ t.test('peeks that cannot be: history not world_readable, unknown rooms and alia
       t.equal(res.body.errcode, 'M_FORBIDDEN');
       t.match(res.body.error, /not world_readable/);
     }
+    const abandoned = await alice.createRoom({ preset: 'public_chat', initial_state: [WORLD_READABLE] });
+    t.equal((await alice.post(`${roomPath(abandoned)}/leave`)).status, 200);
+    const left = await bob.post(`/peek/${enc(abandoned)}`);
+    t.equal(left.status, 404, 'a room no user of this server is in any more');
+    t.equal(left.body.errcode, 'M_NOT_FOUND', 'gets no new events here: it cannot be peeked into');
     const unknown = await bob.post(`/peek/${enc('!nowhere:hearth.test')}`);
     t.equal(unknown.status, 404);
     t.equal(unknown.body.errcode, 'M_NOT_FOUND', 'a room this server does not hold');
