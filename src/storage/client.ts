@@ -122,6 +122,23 @@ export function commitNow(tx: postgres.TransactionSql): Promise<unknown> {
   return tx.unsafe(PADDED_COMMIT);
 }
 
+/**
+ * A transaction of one statement, its COMMIT sent right behind it (commitNow), returning the statement's
+ * rows. For a write that takes a stream's advisory lock: the lock is then held while the server works,
+ * never while this process is busy with something else.
+ */
+export async function writeCommitted<Row extends object>(
+  sql: postgres.Sql,
+  statement: (tx: postgres.TransactionSql) => postgres.PendingQuery<Row[]>,
+): Promise<Row[]> {
+  // Wrapped: a callback's array answer would be taken for queries to run.
+  const { rows } = (await sql.begin(async (tx) => {
+    const [written] = await Promise.all([statement(tx), commitNow(tx)]);
+    return { rows: [...written] };
+  })) as { rows: Row[] };
+  return rows;
+}
+
 /** What postgres.js (3.4) gathers for a connection before it writes without waiting for setImmediate. */
 const FLUSH_AT = 1024;
 

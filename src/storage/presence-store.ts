@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { PresenceRecord, PresenceState, PresenceStore } from '../ephemeral/index.js';
-import { commitNow } from './client.js';
+import { writeCommitted } from './client.js';
 import { ADVISORY_LOCK_NAMESPACE, PRESENCE_STREAM_LOCK_ID } from './migrate.js';
 
 interface PresenceRow {
@@ -29,26 +29,19 @@ export function createPresenceStore(sql: postgres.Sql): PresenceStore {
     },
 
     async putPresence(userId, state, statusMsg, lastActiveTs): Promise<number> {
-      return (await sql.begin(async (tx) => {
-        // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
-        // One statement takes it, draws the position and writes, and the COMMIT goes out with it: the lock
-        // is held while the server works, not until this process comes round to the next statement (a
-        // thousand clients coming back online at once queue on it).
-        const [rows] = await Promise.all([
-          tx<{ stream_position: number }[]>`
-            insert into presence (user_id, state, status_msg, last_active_ts, stream_position)
-            select ${userId}, ${state}, ${statusMsg}, ${lastActiveTs}, nextval('presence_stream_seq')
-            where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${PRESENCE_STREAM_LOCK_ID}))
-            on conflict (user_id) do update
-            set state = excluded.state, status_msg = excluded.status_msg, last_active_ts = excluded.last_active_ts,
-              stream_position = excluded.stream_position
-            returning stream_position`,
-          commitNow(tx),
-        ]);
-        const [row] = rows;
-        if (row === undefined) throw new Error('no presence stream position was drawn');
-        return row.stream_position;
-      })) as number;
+      // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
+      // One statement takes it, draws the position and writes (writeCommitted: a thousand clients coming
+      // back online at once queue on it).
+      const [row] = await writeCommitted(sql, (tx) => tx<{ stream_position: number }[]>`
+        insert into presence (user_id, state, status_msg, last_active_ts, stream_position)
+        select ${userId}, ${state}, ${statusMsg}, ${lastActiveTs}, nextval('presence_stream_seq')
+        where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${PRESENCE_STREAM_LOCK_ID}))
+        on conflict (user_id) do update
+        set state = excluded.state, status_msg = excluded.status_msg, last_active_ts = excluded.last_active_ts,
+          stream_position = excluded.stream_position
+        returning stream_position`);
+      if (row === undefined) throw new Error('no presence stream position was drawn');
+      return row.stream_position;
     },
 
     async touchPresence(userId, lastActiveTs): Promise<void> {

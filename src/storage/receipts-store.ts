@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { ReceiptStore, ReceiptType, StoredReceipt } from '../ephemeral/index.js';
-import { commitNow } from './client.js';
+import { writeCommitted } from './client.js';
 import { ADVISORY_LOCK_NAMESPACE, RECEIPTS_STREAM_LOCK_ID } from './migrate.js';
 
 /** Unthreaded receipts are stored under this thread id, so one primary key covers both kinds. */
@@ -10,27 +10,21 @@ const UNTHREADED = '';
 export function createReceiptsStore(sql: postgres.Sql): ReceiptStore {
   return {
     async putReceipt(receipt): Promise<number | null> {
-      return (await sql.begin(async (tx) => {
-        // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
-        // One statement takes it, draws the position and writes, with the COMMIT right behind it: the lock is
-        // held while the server works, not until this process comes round to the next statement. A receipt
-        // that does not move forward writes nothing, and its position is a hole, which readers never miss.
-        const [rows] = await Promise.all([
-          tx<{ stream_position: number }[]>`
-            insert into receipts (room_id, receipt_type, user_id, thread_id, event_id, event_position, ts, stream_position)
-            select ${receipt.roomId}, ${receipt.receiptType}, ${receipt.userId}, ${receipt.threadId ?? UNTHREADED},
-              ${receipt.eventId}, ${receipt.eventPosition}, ${receipt.ts}, nextval('receipts_stream_seq')
-            where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${RECEIPTS_STREAM_LOCK_ID}))
-            on conflict (room_id, receipt_type, user_id, thread_id) do update
-            set event_id = excluded.event_id, event_position = excluded.event_position, ts = excluded.ts,
-              stream_position = excluded.stream_position
-            where receipts.event_position is null
-              or (excluded.event_position is not null and receipts.event_position < excluded.event_position)
-            returning stream_position`,
-          commitNow(tx),
-        ]);
-        return rows[0]?.stream_position ?? null;
-      })) as number | null;
+      // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
+      // One statement takes it, draws the position and writes (writeCommitted). A receipt that does not
+      // move forward writes nothing, and its position is a hole, which readers never miss.
+      const [row] = await writeCommitted(sql, (tx) => tx<{ stream_position: number }[]>`
+        insert into receipts (room_id, receipt_type, user_id, thread_id, event_id, event_position, ts, stream_position)
+        select ${receipt.roomId}, ${receipt.receiptType}, ${receipt.userId}, ${receipt.threadId ?? UNTHREADED},
+          ${receipt.eventId}, ${receipt.eventPosition}, ${receipt.ts}, nextval('receipts_stream_seq')
+        where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${RECEIPTS_STREAM_LOCK_ID}))
+        on conflict (room_id, receipt_type, user_id, thread_id) do update
+        set event_id = excluded.event_id, event_position = excluded.event_position, ts = excluded.ts,
+          stream_position = excluded.stream_position
+        where receipts.event_position is null
+          or (excluded.event_position is not null and receipts.event_position < excluded.event_position)
+        returning stream_position`);
+      return row?.stream_position ?? null;
     },
 
     async receiptsSince(viewer, roomIds, since, upTo): Promise<StoredReceipt[]> {

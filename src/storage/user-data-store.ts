@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { UserId } from '../protocol/index.js';
 import type { AccountDataChange, AccountDataStore, FilterStore, Profile, ProfileStore } from '../users/index.js';
-import { commitNow } from './client.js';
+import { writeCommitted } from './client.js';
 import { ACCOUNT_DATA_STREAM_LOCK_ID, ADVISORY_LOCK_NAMESPACE } from './migrate.js';
 import type { Query } from './state-groups.js';
 
@@ -28,24 +28,17 @@ export function createUserDataStore(sql: postgres.Sql): ProfileStore & AccountDa
     },
 
     async putAccountData(userId, roomId, type, content): Promise<number> {
-      return (await sql.begin(async (tx) => {
-        // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
-        // One statement takes it, draws the position and writes, with the COMMIT right behind it: the lock is
-        // held while the server works, not until this process comes round to the next statement.
-        const [rows] = await Promise.all([
-          tx<{ stream_position: number }[]>`
-            insert into account_data (user_id, room_id, type, content, stream_position)
-            select ${userId}, ${roomId ?? GLOBAL}, ${type}, ${JSON.stringify(content)}, nextval('account_data_stream_seq')
-            where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${ACCOUNT_DATA_STREAM_LOCK_ID}))
-            on conflict (user_id, room_id, type)
-            do update set content = excluded.content, stream_position = excluded.stream_position
-            returning stream_position`,
-          commitNow(tx),
-        ]);
-        const [row] = rows;
-        if (row === undefined) throw new Error('no account-data stream position was drawn');
-        return row.stream_position;
-      })) as number;
+      // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
+      // One statement takes it, draws the position and writes (writeCommitted).
+      const [row] = await writeCommitted(sql, (tx) => tx<{ stream_position: number }[]>`
+        insert into account_data (user_id, room_id, type, content, stream_position)
+        select ${userId}, ${roomId ?? GLOBAL}, ${type}, ${JSON.stringify(content)}, nextval('account_data_stream_seq')
+        where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${ACCOUNT_DATA_STREAM_LOCK_ID}))
+        on conflict (user_id, room_id, type)
+        do update set content = excluded.content, stream_position = excluded.stream_position
+        returning stream_position`);
+      if (row === undefined) throw new Error('no account-data stream position was drawn');
+      return row.stream_position;
     },
 
     async accountData(userId, roomId, type) {
