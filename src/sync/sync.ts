@@ -328,6 +328,8 @@ export function createSyncService(deps: SyncDeps) {
     const joinedAt = new Map<string, number>();
     const newlyJoined: string[] = [];
     const left: string[] = [];
+    /** Per room in the leave section, the position its timeline there ends at. */
+    const leftPositions = new Map<string, number>();
     for (const plan of await plans(reads, userId, standing, since, eventsPosition, request.fullState, filter)) {
       const { roomId } = plan.membership;
       if (plan.section === 'join' && plan.newlyJoined === true) newlyJoined.push(roomId);
@@ -357,6 +359,7 @@ export function createSyncService(deps: SyncDeps) {
         }
       }
       const upTo = plan.section === 'leave' ? (plan.membership.position ?? eventsPosition) : eventsPosition;
+      if (plan.section === 'leave') leftPositions.set(roomId, upTo);
       const { json, changed } = await timelineRoom(reads, ctx, {
         roomId,
         after: plan.onlyOwnLeave ? upTo - 1 : (since?.events ?? 0),
@@ -381,16 +384,18 @@ export function createSyncService(deps: SyncDeps) {
     }
     // Rooms the device peeks into (MSC2753) that pass the filter, but not those the user has joined since:
     // they are under join. A peek made after the token shows the room from scratch, as a room joined since
-    // the token does.
+    // the token does. A room whose leave this sync shows is under leave up to the leave, and under peek only
+    // for what follows it.
     if (standing.peeks.length > 0) {
       const joinedNow = new Set(standing.memberships.filter((row) => row.membership === 'join').map((row) => row.roomId));
       for (const peek of standing.peeks) {
         if (joinedNow.has(peek.roomId) || !filter.room(peek.roomId)) continue;
         rooms.push(peek.roomId);
-        const fresh = since === undefined || request.fullState || peek.position > since.peeks;
+        const leftAt = response.rooms.leave[peek.roomId] === undefined ? undefined : leftPositions.get(peek.roomId);
+        const fresh = leftAt === undefined && (since === undefined || request.fullState || peek.position > since.peeks);
         const { json, changed } = await timelineRoom(reads, ctx, {
           roomId: peek.roomId,
-          after: fresh ? 0 : since.events,
+          after: leftAt ?? (fresh || since === undefined ? 0 : since.events),
           upTo: eventsPosition,
           initial: fresh,
           summary: false,

@@ -70,6 +70,14 @@ t.test('a device peeks into a world_readable room: its sync shows the room under
     const joined = (await bob.sync({ since: news.next_batch })).body;
     t.ok(joined.rooms.join[roomId], 'the joined room is under join');
     t.equal(joined.rooms.peek, undefined, 'and no longer under peek');
+
+    // Leaving while the peek holds: the room is under leave up to the leave, and under peek after it.
+    t.equal((await bob.post(`/rooms/${enc(roomId)}/leave`)).status, 200);
+    t.equal((await alice.send(roomId, 'after the leave', 't3')).status, 200);
+    const left = (await bob.sync({ since: joined.next_batch })).body;
+    const leaveTimeline = left.rooms.leave[roomId].timeline.events as Array<{ type: string; state_key?: string; content: { membership?: string } }>;
+    t.same(leaveTimeline.map((event) => event.content.membership), ['leave'], 'the leave section ends at the leave');
+    t.same(peeked(left, roomId), ['after the leave'], 'the peek shows only what came after it, not the leave again');
   });
 });
 
