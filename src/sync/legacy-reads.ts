@@ -125,6 +125,9 @@ export function createLegacyReads(deps: LegacySyncDeps) {
         ...base,
         events: positions.events,
         accountData: positions.accountData,
+        // Not the stream's, but where a /sync given this token would start from: now, not from scratch.
+        deviceLists: positions.deviceLists,
+        peeks: positions.peeks,
         ...(streams
           ? {
               typing: streams.typing.typingSince([], 0).position,

@@ -110,6 +110,18 @@ t.test('peeking at a room through the event stream', async (t) => {
   });
 });
 
+t.test('a token from the event stream, given to /sync, starts the streams /events does not carry now', async (t) => {
+  await eachEngine(t, 'token', async (t, db) => {
+    const { alice, carol } = await threeUsers(t, db);
+    const open = await alice.createRoom({ preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } }] });
+    t.equal((await carol.post(`/peek/${encodeURIComponent(open)}`)).status, 200);
+    const stream = await events(carol);
+    const sync = await carol.sync({ since: stream.body.end });
+    t.equal(sync.status, 200);
+    t.equal(sync.body.rooms.peek, undefined, 'a room peeked into before the token is not sent from scratch');
+  });
+});
+
 t.test('/initialSync: the rooms with their state and latest messages', async (t) => {
   await eachEngine(t, 'initialSync', async (t, db) => {
     const { alice, bob } = await threeUsers(t, db);
