@@ -8,29 +8,42 @@ import {
   createPeekStore,
   createPresenceStore,
   createReceiptsStore,
+  createToDeviceStore,
   createUserDataStore,
   openDatabase,
   PEEKS_STREAM_LOCK_ID,
   PRESENCE_STREAM_LOCK_ID,
   RECEIPTS_STREAM_LOCK_ID,
+  TO_DEVICE_STREAM_LOCK_ID,
 } from '../../src/storage/index.js';
 import { commitNow } from '../../src/storage/client.js';
 import { parseUserId } from '../../src/protocol/index.js';
 import { eachEngine, testDatabase } from '../helpers/database.js';
 
 /**
- * Writes to the presence, account-data, receipts and peeks streams draw their position under the stream's
+ * Writes to the presence, account-data, receipts, peeks and to-device streams draw their position under the stream's
  * lock, held to COMMIT. Each is one statement with its COMMIT right behind it, so the lock is held while
  * the server works, never while this process is busy with something else.
  */
 
 const ALICE = parseUserId('@alice:hearth.test');
 let receiptAt = 1;
+let txnAt = 1;
 
 const WRITES: Array<{ name: string; lockId: number; write: (db: Database) => Promise<number> }> = [
   { name: 'presence', lockId: PRESENCE_STREAM_LOCK_ID, write: (db) => createPresenceStore(db.sql).putPresence(ALICE, 'online', null, 1) },
   { name: 'account data', lockId: ACCOUNT_DATA_STREAM_LOCK_ID, write: (db) => createUserDataStore(db.sql).putAccountData(ALICE, null, 'm.test', { n: 1 }) },
   { name: 'peeks', lockId: PEEKS_STREAM_LOCK_ID, write: (db) => createPeekStore(db.sql).peek(ALICE, 'DEVICE', '!room:hearth.test') },
+  {
+    name: 'to-device',
+    lockId: TO_DEVICE_STREAM_LOCK_ID,
+    // A new transaction id each time: a repeated one queues nothing.
+    write: async (db) => {
+      const txn = { sender: ALICE, senderDeviceId: 'DEVICE', txnId: `t${txnAt++}`, ts: 1 };
+      const queued = await createToDeviceStore(db.sql).queueToDevice(txn, 'm.test', [{ userId: ALICE, deviceId: '*', content: { n: txnAt } }]);
+      return queued?.position ?? 0;
+    },
+  },
   {
     name: 'receipts',
     lockId: RECEIPTS_STREAM_LOCK_ID,
@@ -44,9 +57,10 @@ const WRITES: Array<{ name: string; lockId: number; write: (db: Database) => Pro
 /** Connections in testDatabase's PostgreSQL pool. */
 const POOL = 4;
 
-/** Account data belongs to an account. */
+/** Account data belongs to an account, and to-device messages go to its devices. */
 async function withAlice(db: Database): Promise<void> {
   await db.sql`insert into users (user_id, created_ts) values (${ALICE}, 1)`;
+  await db.sql`insert into devices (user_id, device_id, created_ts) values (${ALICE}, 'DEVICE', 1)`;
 }
 
 /** A client of its own on the same database. */
@@ -141,4 +155,7 @@ void eachEngine(t, 'stream writes draw rising positions and overwrite their row'
   t.same(await db.sql`select content from account_data where user_id = ${ALICE} and type = 'm.test'`, [{ content: '{"n":1}' }]);
   t.same(await db.sql`select peeking from room_peeks where user_id = ${ALICE}`, [{ peeking: true }]);
   t.same(await db.sql`select count(*)::int as n from receipts where user_id = ${ALICE}`, [{ n: 1 }]);
+  const queued = await db.sql<{ position: number }[]>`select stream_position as position from to_device_messages where user_id = ${ALICE} order by 1`;
+  t.equal(queued.length, 2, 'to-device: each write queued its message for the device');
+  t.same(await db.sql`select position from to_device_stream`, [{ position: queued[1]!.position }], 'to-device: the stream moved to the last one');
 });

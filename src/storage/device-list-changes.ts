@@ -10,13 +10,10 @@ type Tx = postgres.TransactionSql | postgres.Sql;
 
 /**
  * Records that the users' devices or keys changed (for `onlyFor` alone, when given), all at one new
- * position, and returns it. The advisory lock, held to commit, makes positions commit in drawing order.
+ * position, and returns it. The advisory lock, held to commit, makes positions commit in drawing order; one
+ * statement takes it, draws the position and writes the rows, so it is held for no round trip but the commit.
  */
 export async function recordDeviceListChanges(tx: Tx, changes: ReadonlyArray<{ readonly userId: string; readonly onlyFor?: string }>): Promise<number> {
-  const [drawn] = await tx<{ position: number }[]>`
-    select nextval('device_list_stream_seq') as position
-    where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${DEVICE_LIST_STREAM_LOCK_ID}))`;
-  if (drawn === undefined) throw new Error('no device-list stream position was drawn');
   // One row per user: a change everyone sees covers one only its signer sees.
   const byUser = new Map<string, { readonly userId: string; readonly onlyFor?: string }>();
   for (const change of changes) {
@@ -26,11 +23,18 @@ export async function recordDeviceListChanges(tx: Tx, changes: ReadonlyArray<{ r
     }
   }
   const unique = [...byUser.values()];
-  await tx`
-    insert into device_list_changes (position, user_id, only_for)
-    select ${drawn.position}::int8, u.user_id, nullif(u.only_for, '')
-    from unnest(${tx.array(unique.map((change) => change.userId))}::text[], ${tx.array(unique.map((change) => change.onlyFor ?? ''))}::text[])
-      as u (user_id, only_for)`;
+  // nextval is volatile: the CTE is evaluated once, and the lock in its condition is taken before it draws.
+  const [drawn] = await tx<{ position: number }[]>`
+    with drawn as (
+      select nextval('device_list_stream_seq') as position
+      where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${DEVICE_LIST_STREAM_LOCK_ID}))),
+    written as (
+      insert into device_list_changes (position, user_id, only_for)
+      select drawn.position, u.user_id, nullif(u.only_for, '')
+      from drawn, unnest(${tx.array(unique.map((change) => change.userId))}::text[], ${tx.array(unique.map((change) => change.onlyFor ?? ''))}::text[])
+        as u (user_id, only_for))
+    select position from drawn`;
+  if (drawn === undefined) throw new Error('no device-list stream position was drawn');
   return drawn.position;
 }
 

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { InboundTransactionStore, TransactionResponse } from '../federation/inbound-ports.js';
 import { recordDeviceListChanges } from './device-list-changes.js';
-import { appendToDevice } from './to-device-store.js';
+import { appendToDeviceAndCommit } from './to-device-store.js';
 
 /** Inbound federation transactions (src/federation/inbound-ports.ts) on migrations/0020_federation_inbound.sql. */
 export function createInboundTransactionStore(sql: postgres.Sql): InboundTransactionStore {
@@ -30,7 +30,7 @@ export function createInboundTransactionStore(sql: postgres.Sql): InboundTransac
           values (${sender}, ${messageId}, ${nowTs})
           on conflict (sender, message_id) do nothing`;
         if (seen.count === 0) return null;
-        return appendToDevice(tx, sender, type, messages);
+        return appendToDeviceAndCommit(tx, sender, type, messages);
       })) as { position: number; recipients: string[] } | null;
     },
 

@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 import type { QueuedToDevice, ToDeviceStore } from '../e2ee/index.js';
+import { commitNow } from './client.js';
 import { ADVISORY_LOCK_NAMESPACE, TO_DEVICE_STREAM_LOCK_ID } from './migrate.js';
 
-/** Held from drawing a toDevice-stream position until commit (see migrations/0007_ephemeral.sql). */
-
+/** The device id a message for every device of a user is sent to. */
 const ALL_DEVICES = '*';
 
 /** Send-to-device queues (src/e2ee/ports.ts) on migrations/0007_ephemeral.sql. */
@@ -16,7 +16,7 @@ export function createToDeviceStore(sql: postgres.Sql): ToDeviceStore {
           values (${txn.sender}, ${txn.senderDeviceId}, ${txn.txnId}, ${txn.ts})
           on conflict (sender, sender_device_id, txn_id) do nothing`;
         if (seen.count === 0) return null;
-        return appendToDevice(tx, txn.sender, type, messages);
+        return appendToDeviceAndCommit(tx, txn.sender, type, messages);
       })) as { position: number; recipients: string[] } | null;
     },
 
@@ -53,34 +53,40 @@ export interface DeviceMessage {
 }
 
 /**
- * Queues one send's messages at a new toDevice-stream position, inside the caller's transaction (local
- * sends and messages from other servers alike). Returns the position and the users with a message queued.
+ * Queues one send's messages at a new toDevice-stream position as the last statement of the caller's
+ * transaction, and commits it (local sends and messages from other servers alike). Returns the position and
+ * the users with a message queued.
+ *
+ * The stream's lock, held to commit, makes positions commit in the order they are drawn (see the
+ * migration). One statement takes it, draws the position, writes the messages and moves the stream, with the
+ * COMMIT sent right behind it (commitNow): the lock is held while the server works, never while this process
+ * is busy with something else.
  */
-export async function appendToDevice(
+export async function appendToDeviceAndCommit(
   tx: postgres.TransactionSql,
   sender: string,
   type: string,
   messages: readonly DeviceMessage[],
 ): Promise<{ position: number; recipients: string[] }> {
-  // The lock (held to commit) makes positions commit in the order they are drawn: see the migration.
-  const [drawn] = await tx<{ position: number }[]>`
-    select nextval('to_device_stream_seq') as position
-    where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${TO_DEVICE_STREAM_LOCK_ID}))`;
+  // nextval is volatile: the CTE is evaluated once, and the lock in its condition is taken before it draws.
+  // One row per existing device; a device named outright wins over '*' (it sorts first).
+  const [[drawn]] = await Promise.all([
+    tx<{ position: number; recipients: string[] }[]>`
+      with drawn as (
+        select nextval('to_device_stream_seq') as position
+        where (select true from pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${TO_DEVICE_STREAM_LOCK_ID}))),
+      queued as (
+        insert into to_device_messages (user_id, device_id, stream_position, sender, type, content)
+        select distinct on (d.user_id, d.device_id) d.user_id, d.device_id, drawn.position, ${sender}::text, ${type}::text, m.content
+        from drawn, unnest(${tx.array(messages.map((m) => m.userId))}::text[], ${tx.array(messages.map((m) => m.deviceId))}::text[],
+          ${tx.array(messages.map((m) => JSON.stringify(m.content)))}::text[]) as m (user_id, device_id, content)
+        join devices d on d.user_id = m.user_id and (m.device_id = ${ALL_DEVICES} or d.device_id = m.device_id)
+        order by d.user_id, d.device_id, m.device_id = ${ALL_DEVICES}
+        returning user_id),
+      moved as (update to_device_stream set position = (select position from drawn))
+      select position, array(select distinct user_id from queued) as recipients from drawn`,
+    commitNow(tx),
+  ]);
   if (drawn === undefined) throw new Error('no toDevice stream position was drawn');
-  const { position } = drawn;
-  let recipients: string[] = [];
-  if (messages.length > 0) {
-    // One row per existing device; a device named outright wins over '*' (it sorts first).
-    const rows = await tx<{ user_id: string }[]>`
-      insert into to_device_messages (user_id, device_id, stream_position, sender, type, content)
-      select distinct on (d.user_id, d.device_id) d.user_id, d.device_id, ${position}::int8, ${sender}::text, ${type}::text, m.content
-      from unnest(${tx.array(messages.map((m) => m.userId))}::text[], ${tx.array(messages.map((m) => m.deviceId))}::text[],
-        ${tx.array(messages.map((m) => JSON.stringify(m.content)))}::text[]) as m (user_id, device_id, content)
-      join devices d on d.user_id = m.user_id and (m.device_id = ${ALL_DEVICES} or d.device_id = m.device_id)
-      order by d.user_id, d.device_id, m.device_id = ${ALL_DEVICES}
-      returning user_id`;
-    recipients = [...new Set(rows.map((row) => row.user_id))];
-  }
-  await tx`update to_device_stream set position = ${position}`;
-  return { position, recipients };
+  return { position: drawn.position, recipients: drawn.recipients };
 }
