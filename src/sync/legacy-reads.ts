@@ -125,7 +125,7 @@ export function createLegacyReads(deps: LegacySyncDeps) {
         ...base,
         events: positions.events,
         accountData: positions.accountData,
-        // Not the stream's, but where a /sync given this token would start from: now, not from scratch.
+        // Streams /events does not carry: a /sync given this token starts them from now, not from scratch.
         deviceLists: positions.deviceLists,
         peeks: positions.peeks,
         ...(streams
