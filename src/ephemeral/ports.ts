@@ -77,6 +77,12 @@ export interface PresenceStore {
   putPresence(userId: string, state: PresenceState, statusMsg: string | null, lastActiveTs: number): Promise<number>;
   /** Bumps the last-active time only (no new position: nothing others are told about changed). */
   touchPresence(userId: string, lastActiveTs: number): Promise<void>;
+  /**
+   * touchPresence, in one statement, only if the user's presence is `state` and, for 'online', their last
+   * activity is after `activeAfter` (they are currently active): the one case where nothing others see
+   * changes. False, writing nothing, otherwise.
+   */
+  touchPresenceIfUnchanged(userId: string, state: PresenceState, lastActiveTs: number, activeAfter: number): Promise<boolean>;
   /** Presence rows of the users above `since` (since 0: all of them), up to `upTo`. */
   presenceSince(userIds: readonly string[], since: number, upTo: number): Promise<PresenceRecord[]>;
   presenceStreamPosition(): Promise<number>;

@@ -112,8 +112,11 @@ export function createPresenceService(deps: PresenceDeps) {
       const now = clock.now();
       const last = touchedBySync.get(userId);
       if (last !== undefined && last.state === state && now - last.at < SYNC_TOUCH_INTERVAL_MS) return;
-      const record = await store.presence(userId);
-      await update(userId, state, record?.statusMsg ?? null, record);
+      // Most often the user is as they were, and active: one statement bumps the time, with no read first.
+      if (!(await store.touchPresenceIfUnchanged(userId, state, now, now - CURRENTLY_ACTIVE_MS))) {
+        const record = await store.presence(userId);
+        await update(userId, state, record?.statusMsg ?? null, record);
+      }
       // A plain bound: forgetting everyone costs each syncing user one more write.
       if (touchedBySync.size >= 100_000) touchedBySync.clear();
       touchedBySync.set(userId, { state, at: now });

@@ -48,6 +48,13 @@ export function createPresenceStore(sql: postgres.Sql): PresenceStore {
       await sql`update presence set last_active_ts = greatest(last_active_ts, ${lastActiveTs}) where user_id = ${userId}`;
     },
 
+    async touchPresenceIfUnchanged(userId, state, lastActiveTs, activeAfter): Promise<boolean> {
+      const touched = await sql`
+        update presence set last_active_ts = greatest(last_active_ts, ${lastActiveTs})
+        where user_id = ${userId} and state = ${state} and (state <> 'online' or last_active_ts > ${activeAfter})`;
+      return touched.count > 0;
+    },
+
     async presenceSince(userIds, since, upTo): Promise<PresenceRecord[]> {
       const rows = await sql<PresenceRow[]>`
         select user_id, state, status_msg, last_active_ts, stream_position from presence

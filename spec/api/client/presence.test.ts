@@ -74,6 +74,21 @@ void eachEngine(t, "sync's set_presence: online marks the user active once, not 
   t.match((await alice.call('GET', statusPath(alice.userId))).body, { last_active_ago: 0 }, '... but last active is up to date');
   await presence.setFromSync(alice.userId, 'offline');
   t.equal(await presence.position(), online.position, "set_presence=offline leaves presence alone");
+
+  // Idle past the currently-active window, then back: others see the user become active again.
+  clock.advance(6 * 60_000);
+  await presence.setFromSync(alice.userId, 'online');
+  const back = await presence.presenceSince([alice.userId], online.position);
+  t.same(back.events.map((e) => e.content), [{ presence: 'online', last_active_ago: 0, status_msg: 'Away', currently_active: true }],
+    'a sync after a long idle writes a new position: the user is currently active again');
+
+  // Another process set the user unavailable (its PUT /presence): a sync here after the interval brings them
+  // back online rather than only bumping the time.
+  await db.sql`update presence set state = 'unavailable' where user_id = ${alice.userId}`;
+  clock.advance(30_000);
+  await presence.setFromSync(alice.userId, 'online');
+  const again = await presence.presenceSince([alice.userId], back.position);
+  t.same(again.events.map((e) => e.content.presence), ['online'], 'presence changed elsewhere is set anew, at a new position');
 });
 
 void eachEngine(t, 'presence turned off: the endpoints answer, nothing is stored or sent', async (t, db) => {
