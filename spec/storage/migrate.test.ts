@@ -1,6 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { silentLogger } from '../../src/platform/logger.js';
-import { listMigrations, migrate, schemaStatus, StorageError, type Database } from '../../src/storage/index.js';
+import { defaultMigrationsDir, listMigrations, migrate, schemaStatus, StorageError, type Database } from '../../src/storage/index.js';
 import { eachEngine } from '../helpers/database.js';
 
 const log = silentLogger();
@@ -142,3 +144,23 @@ t.test('misnamed or missing migration files stop the run', async (t) => {
   });
   t.same(await listMigrations(t.testdir({ 'notes.txt': '' })), [], 'a directory without .sql files is fine');
 });
+
+void eachEngine(t, 'migration 0042 moves search into event_search: events stored before it can still be found', async (t, db) => {
+  // Hearth's own migrations up to 0041, then an event stored as Hearth stored it then, then the rest.
+  const files = readdirSync(defaultMigrationsDir()).filter((name) => name.endsWith('.sql'));
+  const upTo = (last: number) => Object.fromEntries(files.filter((name) => Number(name.slice(0, 4)) <= last)
+    .map((name) => [name, readFileSync(join(defaultMigrationsDir(), name), 'utf8')]));
+  await migrate(db.sql, { log, migrationsDir: t.testdir(upTo(41)) });
+  const json = (type: string, content: object) => JSON.stringify({ type, content, room_id: '!r:x', sender: '@a:x' });
+  await db.sql`
+    insert into events (event_id, room_id, type, sender, depth, origin_server_ts, prev_events, auth_events, json,
+      outlier, soft_failed, stream_position, state_before, state_after)
+    values
+      ('$message', '!r:x', 'm.room.message', '@a:x', 1, 1, '{}', '{}', ${json('m.room.message', { body: 'Martians landed' })}, false, false, 1, 1, 1),
+      ('$member', '!r:x', 'm.room.member', '@a:x', 1, 1, '{}', '{}', ${json('m.room.member', { membership: 'join' })}, false, false, 2, 1, 1),
+      ('$outlier', '!r:x', 'm.room.message', '@a:x', 1, 1, '{}', '{}', ${json('m.room.message', { body: 'martian outlier' })}, true, false, null, null, null)`;
+  await migrate(db.sql, { log, migrationsDir: defaultMigrationsDir() });
+  t.same(await db.sql`select event_id from event_search where vector @@ websearch_to_tsquery('english', 'martian')`, [{ event_id: '$message' }],
+    'the timeline message is found, stemmed; not the outlier');
+  t.same(await db.sql`select indexname from pg_indexes where indexname = 'events_search'`, [], 'the old index is gone');
+}, { migrated: false });

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { stateKey, type RoomEvent, type StateKey } from '../../src/events/event.js';
 import type { RoomStore } from '../../src/rooms/ports.js';
-import { createRoomStore, MAX_DELTA_CHAIN, type Database } from '../../src/storage/index.js';
-import { eachEngine } from '../helpers/database.js';
+import { ADVISORY_LOCK_NAMESPACE, createRoomStore, EVENTS_STREAM_LOCK_ID, MAX_DELTA_CHAIN, type Database } from '../../src/storage/index.js';
+import { eachEngine, testDatabase } from '../helpers/database.js';
 import { accepted, after, fakeEvent, full, outlier, stateOf } from '../helpers/room-events.js';
 
 const ROOM = '!room:example.org';
@@ -115,6 +115,8 @@ void eachEngine(t, 'stream positions: increasing, none for outliers and rejected
   const more = await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(events[3]!, after('$e2'))]));
   t.ok(more[0]! > positions[3]!, 'a later transaction gets a higher position');
   t.equal(await store.eventsStreamPosition(), more[0], 'the stream position is the highest committed');
+  t.same(await db.sql`select event_id from event_search order by event_id`, [{ event_id: '$e3' }],
+    'search finds timeline messages only: no row for the outlier or the rejected message');
 
   const stored = await store.events(['$outlier', '$e1', '$e2']);
   t.same(
@@ -410,6 +412,8 @@ void eachEngine(t, 'backfilled events go below the timeline, and an outlier amon
     { ...accepted(name, after('$create')), backfillPosition: positions[1]! },
   ]));
   t.same(given, positions, 'the outliers took the positions given');
+  t.same(await db.sql`select event_id from event_search where vector @@ to_tsquery('english', 'old')`, [{ event_id: '$name' }],
+    'the room name moved onto the timeline can be searched for');
 
   const moved = (await store.events(['$name'])).get('$name');
   t.match(moved, { outlier: false, streamPosition: positions[1] }, 'the cached outlier copy is gone');
@@ -545,4 +549,35 @@ void eachEngine(t, 'reads sent with the lock answer as the transaction\'s own re
     t.same([...(await tx.currentStateEntries(ROOM, [createKey]))], [[createKey, '$create']], 'state prefetched alone');
   }, { prefetch: { stateKeys: [createKey] } });
   await store.withRoomWriteLock(ROOM, async (tx) => t.same(await tx.forwardExtremities(ROOM), ['$other'], 'extremities prefetched alone'), { prefetch: { extremities: true } });
+});
+
+t.test("a message's search row is written before its insert waits for the events-stream lock", { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (the embedded engine serves one connection at a time)' }, async (t) => {
+  const db = await testDatabase(t, { engine: 'postgres' });
+  const store = await newRoom(db);
+  const [create] = chain(0, 1);
+  await store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(create!, full(new Map()))]));
+
+  // Another writer holds the lock that every room's event inserts take.
+  let release = () => {};
+  const holder = db.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${EVENTS_STREAM_LOCK_ID})`;
+    await new Promise<void>((done) => (release = done));
+  });
+  const message = fakeEvent({ id: '$message', roomId: ROOM, prev: ['$create'], depth: 2 });
+  const persisted = store.withRoomWriteLock(ROOM, (tx) => tx.persistEvents(ROOM, [accepted(message, after('$create'))]));
+  // The session waiting for the lock has written to event_search already (it holds that table's row lock).
+  let waiter: { readonly indexed: boolean } | undefined;
+  for (let i = 0; i < 300 && waiter === undefined; i++) {
+    [waiter] = await db.sql<{ indexed: boolean }[]>`
+      select exists (select 1 from pg_locks l where l.pid = w.pid and l.granted and l.relation = 'event_search'::regclass) as indexed
+      from pg_locks w
+      where w.locktype = 'advisory' and not w.granted and w.database = (select oid from pg_database where datname = current_database())`;
+    if (waiter === undefined) await new Promise((done) => setTimeout(done, 10));
+  }
+  release();
+  await holder;
+  await persisted;
+  t.ok(waiter, 'the insert waited for the lock');
+  t.equal(waiter?.indexed, true, 'with its search row written before it');
+  t.same(await db.sql`select event_id from event_search`, [{ event_id: '$message' }]);
 });

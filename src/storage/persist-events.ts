@@ -148,9 +148,11 @@ export async function persistEvents(
   let statementChars = 0;
   const positionOfRow: Array<number | null> = [];
   const moves = { id: [] as string[], position: [] as number[], before: [] as number[], after: [] as number[], replaces: [] as (string | null)[] };
+  const searchable: SearchRow[] = [];
   let nextPosition = 0;
   for (const { input, before, after, replaces, positioned, move } of rows) {
     const { event } = input;
+    if (positioned && SEARCHABLE_TYPES.has(event.type)) searchable.push({ id: event.eventId, type: event.type, content: JSON.stringify({ content: event.content }) });
     const draw = fused && positioned && input.backfillPosition === undefined;
     // A position the insert draws is learnt from its answer (below).
     const position = positioned && !draw ? (input.backfillPosition ?? positions[nextPosition++]!) : null;
@@ -210,8 +212,10 @@ export async function persistEvents(
     from unnest(${q.array(moves.id)}::text[], ${q.array(moves.position)}::int8[], ${q.array(moves.before)}::int8[],
       ${q.array(moves.after)}::int8[], ${q.array(moves.replaces)}::text[]) as m (id, position, before, after, replaces)
     where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
-  // In this order on the connection: the commit, if it is sent here, after everything else.
-  const [inserted] = await Promise.all([Promise.all(insertEvents), ...groupWrites(), ...moveOutliers, ...(commit ? [commit()] : [])]);
+  // In this order on the connection: the search rows first, before the events' insert takes the events-stream
+  // lock; the commit, if it is sent here, after everything else.
+  const indexed = Promise.all(searchRows(q, searchable));
+  const [, inserted] = await Promise.all([indexed, Promise.all(insertEvents), ...groupWrites(), ...moveOutliers, ...(commit ? [commit()] : [])]);
   for (const id of moves.id) hooks.moved?.(id);
   if (hooks.stored) {
     for (const { input, before, after } of rows) {
@@ -277,6 +281,40 @@ function insertEventRows(q: Query, roomId: string, c: EventColumns, edges: { pre
       on conflict do nothing
     )
     select event_id, stream_position from inserted`;
+}
+
+/** The event types search reads (migrations 0012 and 0042): their timeline events get a row in event_search. */
+const SEARCHABLE_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.room.name', 'm.room.topic']);
+
+/** A timeline event's search row to be: its content, as JSON under a `content` key (all hearth_search_text reads). */
+interface SearchRow {
+  readonly id: string;
+  readonly type: string;
+  readonly content: string;
+}
+
+/**
+ * Writes the events' rows of event_search (migration 0042): the text search reads, as a tsvector. A
+ * statement per MAX_STATEMENT_JSON_CHARS of content, as for the events themselves. Sent before the events'
+ * insert, they run before the events-stream lock is taken, which every room's writers share.
+ */
+function searchRows(q: Query, rows: readonly SearchRow[]) {
+  const slices: SearchRow[][] = [];
+  let chars = 0;
+  for (const row of rows) {
+    if (slices.length === 0 || (chars > 0 && chars + row.content.length > MAX_STATEMENT_JSON_CHARS)) {
+      slices.push([]);
+      chars = 0;
+    }
+    slices.at(-1)!.push(row);
+    chars += row.content.length;
+  }
+  return slices.map((slice) => q`
+    insert into event_search (event_id, vector)
+    select id, to_tsvector('english', coalesce(hearth_search_text(type, content), ''))
+    from unnest(${q.array(slice.map((row) => row.id))}::text[], ${q.array(slice.map((row) => row.type))}::text[],
+      ${q.array(slice.map((row) => row.content))}::text[]) as s (id, type, content)
+    on conflict (event_id) do nothing`);
 }
 
 function stateKeyOfEvent(event: NewEvent['event']): StateKey | undefined {

@@ -3,9 +3,9 @@ import type { SearchCursor, SearchHit, SearchQuery, SearchScope, SearchStore } f
 import { storedEventFromRow, type EventRow } from './event-rows.js';
 
 /**
- * Full-text search over events (src/search/ports.ts) on the expression index of migration 0012. Every
- * query repeats the index's expression and predicate exactly, so PostgreSQL can use the index: the text is
- * hearth_search_text(type, json) under the 'english' configuration (see the migration for why).
+ * Full-text search over events (src/search/ports.ts) on event_search (migration 0042): each timeline event
+ * of a searchable type with its text, hearth_search_text(type, json) under the 'english' configuration
+ * (migration 0012 says why), as a tsvector.
  */
 
 /** Positions no event reaches: the bound of a room the user is still in. */
@@ -26,12 +26,12 @@ export function createSearchStore(sql: postgres.Sql): SearchStore {
     const rooms = scope.rooms.map((r) => r.roomId);
     const bounds = scope.rooms.map((r) => r.upTo ?? UNBOUNDED);
     return sql`
-      from events e
+      from event_search s
+      join events e on e.event_id = s.event_id
       join unnest(${sql.array(rooms)}::text[], ${sql.array(bounds)}::int8[]) as scope(room_id, up_to)
         on scope.room_id = e.room_id and e.stream_position <= scope.up_to
       join rooms r on r.room_id = e.room_id
-      where e.stream_position is not null and e.type in ('m.room.message', 'm.room.name', 'm.room.topic')
-        and to_tsvector('english', coalesce(hearth_search_text(e.type, e.json), '')) @@ websearch_to_tsquery('english', ${scope.term})
+      where s.vector @@ websearch_to_tsquery('english', ${scope.term})
         and e.type = any(${sql.array([...scope.types])}::text[])
         and not e.soft_failed
         ${scope.senders === undefined ? sql`` : sql`and e.sender = any(${sql.array([...scope.senders])}::text[])`}
@@ -54,7 +54,7 @@ export function createSearchStore(sql: postgres.Sql): SearchStore {
         from (
           select e.event_id, e.room_id, e.type, e.state_key, e.sender, e.redacts, e.json, e.outlier, e.rejected_reason,
             e.soft_failed, e.stream_position, r.room_version,
-            ts_rank(to_tsvector('english', coalesce(hearth_search_text(e.type, e.json), '')), websearch_to_tsquery('english', ${query.term})) as rank
+            ts_rank(s.vector, websearch_to_tsquery('english', ${query.term})) as rank
           ${matching(query)}
         ) m
         ${query.after === undefined ? sql`` : after(query, query.after)}
