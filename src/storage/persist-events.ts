@@ -213,7 +213,7 @@ export async function persistEvents(
       ${q.array(moves.after)}::int8[], ${q.array(moves.replaces)}::text[]) as m (id, position, before, after, replaces)
     where e.event_id = m.id and e.outlier and e.rejected_reason is null`];
   // In this order on the connection: the search rows first, before the events' insert takes the events-stream
-  // lock; the commit, if it is sent here, after everything else.
+  // lock (when it takes it: see `fused`); the commit, if it is sent here, after everything else.
   const indexed = Promise.all(searchRows(q, searchable));
   const [, inserted] = await Promise.all([indexed, Promise.all(insertEvents), ...groupWrites(), ...moveOutliers, ...(commit ? [commit()] : [])]);
   for (const id of moves.id) hooks.moved?.(id);
