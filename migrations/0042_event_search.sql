@@ -4,8 +4,9 @@
 -- and its GIN entry) ran inside that lock, which the sends of every room take one at a time: about a third
 -- of the time it was held (the README's sync-latency section has the figures).
 --
--- The text is still hearth_search_text(type, json) under 'english' (0012 says why), computed once here.
--- A row for every timeline event of the three searchable types, as events_search held one.
+-- The text is still hearth_search_text(type, json) under 'english' (0012 says why), now made a tsvector once,
+-- when the row is written, not again by every search. A row for every timeline event of the three searchable
+-- types, as events_search held an entry for each.
 create table event_search (
   event_id text primary key,
   vector tsvector not null
