@@ -61,7 +61,9 @@ for (const engine of engines()) {
     t.match(byMembers.body, { next_batch: 1, total_rooms: 3 });
     const second = await admin.get(`${ROOMS}?order_by=joined_members&dir=b&limit=1&from=1`);
     t.match(second.body, { offset: 1, prev_batch: 0, next_batch: 2 });
-    t.same((await admin.get(`${ROOMS}?search_term=ALP`)).body.rooms.map((room: { room_id: string }) => room.room_id), [alpha], 'searched by name, any case');
+    // The term matches room ids too, and a random id may hold "alp" in any case.
+    const byTerm = [alpha, beta, unnamed].filter((roomId) => roomId === alpha || roomId.toLowerCase().includes('alp'));
+    t.same((await admin.get(`${ROOMS}?search_term=ALP`)).body.rooms.map((room: { room_id: string }) => room.room_id), byTerm, 'searched by name, any case');
     t.same((await admin.get(`${ROOMS}?search_term=${encodeURIComponent(unnamed.slice(1, 8))}`)).body.rooms.map((room: { room_id: string }) => room.room_id), [unnamed], 'or room id');
     t.match(await admin.get(`${ROOMS}?order_by=colour`), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
     t.match(await admin.get(`${ROOMS}?dir=up`), { status: 400, body: { errcode: 'M_INVALID_PARAM' } });
